@@ -1,17 +1,278 @@
-"""The command-line interface: parse, call a command, render, exit. No logic lives here."""
+"""The command-line interface: parse, call a command, render, exit. No logic lives here.
+
+Exit codes are the same for every subcommand: 0 ok, 1 policy says no (or a check found
+problems), 2 usage or malformed input, 3 system failure, 130 interrupted.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 from jitops import __version__
+from jitops.errors import ExitCode, JitopsError
+from jitops.findings import Finding, Severity, exit_code
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Timestamp(click.ParamType):  # type: ignore[type-arg]
+    """An ISO-8601 timestamp with a timezone, e.g. 2026-11-24T18:00:00Z."""
+
+    name = "TIMESTAMP"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not a timestamp; write e.g. 2026-11-24T18:00:00Z", param, ctx)
+        if moment.tzinfo is None:
+            self.fail(f"{value!r} has no timezone; add one, e.g. Z for UTC", param, ctx)
+        return moment.astimezone(UTC)
+
+
+TIMESTAMP = Timestamp()
+
+repo_option = click.option(
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="the current directory",
+    help="Root of the access repository (the folder holding policies/ and requests/).",
+)
+
+
+def _echo_findings(findings: Sequence[Finding]) -> None:
+    from jitops.report import finding_line, github_annotation
+
+    for finding in findings:
+        click.echo(finding_line(finding))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for finding in findings:
+            click.echo(github_annotation(finding))
+
+
+def _counts(findings: Sequence[Finding]) -> str:
+    from jitops.report import summary_line
+
+    return summary_line(
+        [
+            ("errors" if n != 1 else "error", n)
+            for n in [sum(f.severity is Severity.ERROR for f in findings)]
+        ]
+        + [("denied", sum(f.severity is Severity.DENIED for f in findings))]
+        + [
+            ("warnings" if n != 1 else "warning", n)
+            for n in [sum(f.severity is Severity.WARNING for f in findings)]
+        ]
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="jitops")
 def cli() -> None:
-    """Just-in-time, time-boxed access to sandbox environments through pull requests."""
+    """Just-in-time, time-boxed access to sandbox environments through pull requests.
+
+    An access repository holds policies/ (who may request which role on which target, for how
+    long, approved by whom) and requests/ (one YAML file per grant). Start with
+    `jitops validate` at its root.
+    """
 
 
-def main() -> None:
-    cli()
+@cli.command()
+@repo_option
+@click.option(
+    "--base",
+    default="HEAD",
+    show_default=True,
+    help="Git ref to compare with: request files new or changed since it get the window rules "
+    "(not yet closed, within the role's maximum). In CI use the pull request's base branch.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints one object for machines.",
+)
+@click.option(
+    "--now",
+    type=TIMESTAMP,
+    default=None,
+    help="Judge windows as of this time instead of the clock (e.g. 2026-11-24T18:00:00Z).",
+)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(
+    root: Path, base: str, output_format: str, now: datetime | None, paths: tuple[Path, ...]
+) -> None:
+    """Check every file under requests/ and policies/ (or only the request PATHS given).
+
+    Prints one line per problem, `file:line:col: severity: what is wrong — how to fix it`.
+    Under GitHub Actions it also emits annotations, so problems show on the pull request.
+
+    \b
+    Exit status: 0 all well; 1 a request is not allowed by policy (or CODEOWNERS
+    is out of date); 2 a file is malformed.
+    """
+    from jitops.commands.validate import ValidateOptions
+    from jitops.commands.validate import validate as run_validate
+    from jitops.report import decision_dict, finding_dict, to_json
+
+    root = root.resolve()
+    relative = tuple(_relative(root, p) for p in paths)
+    result = run_validate(
+        ValidateOptions(root=root, now=now or datetime.now(UTC), base=base, paths=relative)
+    )
+    code = exit_code(result.findings)
+    if output_format == "json":
+        click.echo(
+            to_json(
+                {
+                    "exit_code": int(code),
+                    "requests": result.request_count,
+                    "policy_files": result.policy_file_count,
+                    "findings": [finding_dict(f) for f in result.findings],
+                    "decisions": [decision_dict(d) for d in result.decisions],
+                }
+            )
+        )
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            _echo_findings([])
+    else:
+        _echo_findings(result.findings)
+        click.echo(
+            f"jitops: checked {result.request_count} request(s) and {result.policy_file_count} "
+            f"policy file(s): {_counts(result.findings)}",
+            err=True,
+        )
+    sys.exit(code)
+
+
+def _relative(root: Path, path: Path) -> str:
+    resolved = path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve()
+    try:
+        return resolved.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+@cli.command()
+@click.argument(
+    "kind",
+    required=False,
+    type=click.Choice(["request", "policy", "target", "policy-change-rule", "policy-test"]),
+)
+def schema(kind: str | None) -> None:
+    """Print the JSON Schema of jitops' files (all kinds, or one KIND).
+
+    Generated from the same models jitops validates with. Point your editor at it for
+    completion, e.g. `jitops schema request > .jitops/request.schema.json` and a
+    `# yaml-language-server: $schema=...` line in request files.
+    """
+    from jitops.commands.schema import schema as build_schema
+    from jitops.report import to_json
+
+    click.echo(to_json(build_schema(kind)))
+
+
+@cli.command()
+@repo_option
+@click.option(
+    "--write", is_flag=True, help="Write the file GitHub reads (.github/CODEOWNERS by default)."
+)
+def codeowners(root: Path, write: bool) -> None:
+    """Render CODEOWNERS from the policies.
+
+    Request folders requests/<target>/<role>/ are owned by that role's approvers; everything
+    else by the PolicyChangeRule's approvers. `jitops validate` fails while the committed
+    file differs, so GitHub's code-owner rule always matches jitops' approver rule.
+    """
+    from jitops.commands.codeowners import render_codeowners
+
+    result = render_codeowners(root.resolve(), write=write)
+    if result.text is None:
+        _echo_findings(result.findings)
+        click.echo("jitops: the policies have errors; no CODEOWNERS rendered", err=True)
+        sys.exit(exit_code(result.findings) or ExitCode.USAGE)
+    if result.written is not None:
+        click.echo(f"wrote {result.written}", err=True)
+    else:
+        click.echo(result.text, nl=False)
+
+
+@cli.command("test")
+@repo_option
+@click.option("-v", "--verbose", is_flag=True, help="Show every check of every case.")
+def test_command(root: Path, verbose: bool) -> None:
+    """Run the policy test cases under policies/tests/.
+
+    Each case states a request, the approvals it has and a time, and the decision expected
+    (allowed, pending or denied) with words its reason must contain — the way policy
+    changes are reviewed together with their effect. Exit 1 when a case fails.
+    """
+    from jitops.commands.test import run_policy_tests
+    from jitops.report import decision_text
+
+    run = run_policy_tests(root.resolve())
+    _echo_findings(run.findings)
+    for result in run.results:
+        mark = "PASS" if result.passed else "FAIL"
+        click.echo(f"{mark} {result.path}:{result.line}: {result.name}")
+        if result.decision is not None and (verbose or not result.passed):
+            if not result.passed:
+                click.echo(f"  expected {result.expected}")
+            for line in decision_text(result.decision):
+                click.echo(f"  {line}")
+    failed = len(run.failed)
+    click.echo(f"jitops: {len(run.results) - failed} passed, {failed} failed", err=True)
+    code = exit_code(run.findings)
+    sys.exit(code or (ExitCode.DENIED if failed else ExitCode.OK))
+
+
+def _crash(exc: BaseException) -> NoReturn:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="jitops-crash-", suffix=".log", delete=False
+    ) as log:
+        log.write(f"jitops {__version__}\n")
+        log.write("".join(traceback.format_exception(exc)))
+    click.echo(
+        f"jitops: internal error ({type(exc).__name__}); this is a bug. "
+        f"Details for a bug report: {log.name}",
+        err=True,
+    )
+    sys.exit(ExitCode.SYSTEM)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The one error boundary: user errors print one line, bugs a pointer to a log."""
+    try:
+        cli.main(args=argv, prog_name="jitops", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("jitops: interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except JitopsError as exc:
+        click.echo(f"jitops: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("jitops: interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        _crash(exc)
+    sys.exit(ExitCode.OK)

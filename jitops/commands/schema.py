@@ -1,0 +1,35 @@
+"""``jitops schema``: the JSON Schema of jitops' files, generated from the pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from jitops.errors import UsageError
+from jitops.models import SCHEMA_KINDS
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def schema(kind: str | None = None) -> dict[str, Any]:
+    """The schema of one kind of file (``request``, ``policy``…), or of any of them."""
+    if kind is None:
+        models = tuple(SCHEMA_KINDS.values())
+        adapter: TypeAdapter[Any] = TypeAdapter(models[0] if len(models) == 1 else _union())
+        result = adapter.json_schema(mode="validation", by_alias=True)
+        result["title"] = "jitops file"
+    else:
+        model = SCHEMA_KINDS.get(kind)
+        if model is None:
+            raise UsageError(f"unknown kind {kind!r} — choose one of {', '.join(SCHEMA_KINDS)}")
+        result = model.model_json_schema(mode="validation", by_alias=True)
+    return {"$schema": SCHEMA_DIALECT, **result}
+
+
+def _union() -> Any:
+    from typing import Annotated, Union
+
+    from pydantic import Field
+
+    return Annotated[Union[tuple(SCHEMA_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007

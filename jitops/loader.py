@@ -1,0 +1,195 @@
+"""The one YAML loading function of jitops: safe, strict, fast, with positions for errors.
+
+Every file jitops reads (requests, policies, targets, policy tests) goes through
+``load_document``. It refuses everything a hostile or mistaken file could use to surprise us:
+
+- more than ``MAX_FILE_BYTES`` bytes, binary data, bytes that are not UTF-8;
+- anchors and aliases (the "billion laughs" bomb; access files never need them);
+- tags other than YAML's core ones (``!!python/object`` and friends), duplicate keys;
+- several documents in one file, and documents that are not a mapping.
+
+It reads YAML 1.2 (``no`` stays the string "no", ``0755`` is the integer 755). Loading uses the
+C-accelerated safe loader of ruamel.yaml where available; positions are recovered only when a
+file turns out to be wrong (``locate``), so valid files pay nothing for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, NodeEvent
+
+from jitops.errors import InputError
+
+MAX_FILE_BYTES = 64 * 1024
+
+_local = threading.local()
+
+
+def _fast_yaml() -> YAML:
+    # A YAML instance is not thread-safe and costly to build: one per thread, reused.
+    yaml: YAML | None = getattr(_local, "fast", None)
+    if yaml is None:
+        try:
+            yaml = YAML(typ="safe", pure=False)
+        except Exception:  # pragma: no cover - no C extension on this interpreter
+            yaml = YAML(typ="safe", pure=True)
+        yaml.version = (1, 2)
+        _local.fast = yaml
+    return yaml
+
+
+def _positional_yaml() -> YAML:
+    yaml: YAML | None = getattr(_local, "positional", None)
+    if yaml is None:
+        yaml = YAML(typ="rt", pure=True)
+        yaml.version = (1, 2)
+        _local.positional = yaml
+    return yaml
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded YAML file: its mapping, its text (for positions) and where it came from."""
+
+    path: str
+    data: dict[str, Any]
+    text: str
+
+    def locate(self, loc: Sequence[str | int]) -> tuple[int, int]:
+        """Return the 1-based (line, column) of the value at ``loc`` (a pydantic error path).
+
+        For a key that is missing, the position of the mapping that should hold it; for an
+        unknown key, the key itself.
+        """
+        return locate(self.text, loc)
+
+
+def decode(raw: bytes, path: str) -> str:
+    """Decode a file's bytes as UTF-8 text, refusing oversized, binary and non-UTF-8 input."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(
+            f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES // 1024} KiB limit — "
+            "access files are small; split it or remove what does not belong",
+            path=path,
+        )
+    if b"\x00" in raw:
+        raise InputError("file is binary (it contains NUL bytes) — it must be YAML text", path=path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            "file is not valid UTF-8 text — save it as UTF-8", path=path, line=line, column=column
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def load_document(raw: bytes, path: str) -> Document:
+    """Parse one access file. Raises ``InputError`` (with file, line, fix) on any problem."""
+    text = decode(raw, path)
+    if "&" in text or "*" in text:  # cheap filter; the precise check parses events
+        _refuse_anchors(text, path)
+    try:
+        data = _fast_yaml().load(text)
+    except MarkedYAMLError as exc:
+        raise _marked_error(exc, path) from None
+    except YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", path=path) from None
+    except RecursionError:
+        raise InputError("YAML nesting is too deep", path=path) from None
+    if data is None:
+        raise InputError(
+            "file is empty — it must hold one YAML mapping with apiVersion and kind",
+            path=path,
+            line=1,
+        )
+    if not isinstance(data, dict):
+        raise InputError(
+            f"the document is a {_yaml_type(data)}, not a mapping — write `key: value` pairs",
+            path=path,
+            line=1,
+            column=1,
+        )
+    return Document(path=path, data=data, text=text)
+
+
+def _refuse_anchors(text: str, path: str) -> None:
+    try:
+        for event in _positional_yaml().parse(text):
+            if isinstance(event, AliasEvent) or (
+                isinstance(event, NodeEvent) and event.anchor is not None
+            ):
+                mark = event.start_mark
+                raise InputError(
+                    "YAML anchors and aliases (&name, *name) are not allowed in access files "
+                    "— write each value out in full",
+                    path=path,
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                )
+    except MarkedYAMLError as exc:
+        raise _marked_error(exc, path) from None
+
+
+_FIXES = {
+    "found duplicate key": "remove or rename the repeated key",
+    "could not determine a constructor for the tag": (
+        "custom tags are not allowed; remove the `!tag` and write a plain value"
+    ),
+    "expected a single document in the stream": (
+        "one file holds one document; remove the `---` separator and split the file"
+    ),
+}
+
+
+def _marked_error(exc: MarkedYAMLError, path: str) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = (exc.problem or exc.context or "not valid YAML").strip()
+    fix = next((hint for key, hint in _FIXES.items() if key in str(exc)), None)
+    if "duplicate key" in problem and exc.problem_mark is not None:
+        problem = "duplicate key"
+    message = f"{problem} — {fix}" if fix else f"not valid YAML: {problem}"
+    return InputError(
+        message,
+        path=path,
+        line=mark.line + 1 if mark is not None else None,
+        column=mark.column + 1 if mark is not None else None,
+    )
+
+
+def _yaml_type(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
+
+
+def locate(text: str, loc: Sequence[str | int]) -> tuple[int, int]:
+    """The 1-based (line, column) of ``loc`` in ``text``, as close as the document allows."""
+    try:
+        node: Any = _positional_yaml().load(text)
+    except YAMLError:
+        return (1, 1)
+    line, column = 0, 0
+    for key in loc:
+        if isinstance(node, Mapping) and key in node:
+            line, column = node.lc.key(key) if hasattr(node, "lc") else (line, column)
+            child = node[key]
+            if hasattr(node, "lc") and not isinstance(child, Mapping | list):
+                line, column = node.lc.value(key)
+            node = child
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            if hasattr(node, "lc"):
+                line, column = node.lc.item(key)
+            node = node[key]
+        else:
+            break
+    return (line + 1, column + 1)

@@ -1,0 +1,387 @@
+"""The schemas of the files in an access repository (``apiVersion: jitops/v1``).
+
+Pydantic models at the edge: every YAML file is validated into one of these, strictly. Unknown
+fields are errors (a typo must never silently weaken a policy), types are not coerced (``"no"``
+is not ``False``), timestamps must carry a timezone and are kept in UTC.
+
+Kinds:
+- ``AccessRequest``  one file per grant under ``requests/<target>/<role>/<id>.yaml``
+- ``Target``         a system jitops grants access to, and its provisioner's non-secret settings
+- ``Policy``         who may request which roles on which targets, for how long, approved by whom
+- ``PolicyChangeRule`` the (stricter) approval rule for changes to policies, CODEOWNERS,
+  workflows and jitops itself
+- ``PolicyTest``     cases under ``policies/tests/`` that pin a policy's decisions
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
+    model_validator,
+)
+
+API_VERSION = "jitops/v1"
+
+# GitHub logins: ASCII letters, digits and hyphens, at most 39 characters, not starting with a
+# hyphen. Compared case-insensitively everywhere (see ``login_key``).
+LOGIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$"
+PRINCIPAL_PATTERN = (
+    r"^(@?[A-Za-z0-9][A-Za-z0-9-]{0,38}"  # a user: alice or @alice
+    r"|@[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99})$"  # a team: @org/team
+)
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,99}$"
+ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]{0,127}$"
+
+_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*[A-Za-z]")
+# Longest window any role may grant: a year. Real maxima are set per role by policy.
+DURATION_CEILING = timedelta(days=366)
+
+
+def login_key(login: str) -> str:
+    """The comparison key of a GitHub login or team: logins are case-insensitive."""
+    return login.removeprefix("@").lower()
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``30m``, ``4h``, ``1h30m``, ``2d`` (a unit is required) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"a duration is a string with a unit, like 4h or 30m, not {type(value).__name__}"
+        )
+    from pytimeparse2 import parse  # small, pure; imported here to keep start-up light
+
+    seconds = parse(value) if _DURATION_RE.match(value) else None
+    if not isinstance(seconds, int | float) or seconds <= 0:
+        raise ValueError(f"{value!r} is not a duration — write it like 30m, 4h, 1h30m or 2d")
+    result = timedelta(seconds=seconds)
+    if result > DURATION_CEILING:
+        raise ValueError(f"{value!r} is longer than a year — access is meant to be short-lived")
+    return result
+
+
+def format_duration(value: timedelta) -> str:
+    """Render a timedelta the way it is written in files: ``1d4h``, ``4h``, ``1h30m``, ``45s``."""
+    total = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, total = divmod(total, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return "".join(parts) or "0s"
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Login = Annotated[str, StringConstraints(pattern=LOGIN_PATTERN)]
+Principal = Annotated[
+    str,
+    StringConstraints(pattern=PRINCIPAL_PATTERN),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PRINCIPAL_PATTERN,
+            "description": "a GitHub user (`alice` or `@alice`) or team (`@org/team`)",
+        }
+    ),
+]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_PATTERN)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]",
+            "description": "a duration with units, e.g. 30m, 4h, 1h30m, 2d",
+            "examples": ["30m", "4h", "1d"],
+        }
+    ),
+]
+UtcDatetime = Annotated[AwareDatetime, Field(strict=False), AfterValidator(_to_utc)]
+OneLine = Annotated[str, StringConstraints(pattern=r"^[^\r\n]*$")]
+
+
+def is_team(principal: str) -> bool:
+    return "/" in principal
+
+
+def normalise_principal(principal: str) -> str:
+    """``@alice`` → ``alice``; teams keep their ``@org/team`` form; both lower-cased."""
+    return principal.lower() if is_team(principal) else login_key(principal)
+
+
+class StrictModel(BaseModel):
+    """Base of every file schema: unknown fields are errors, types are not coerced."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, str_strip_whitespace=False
+    )
+
+
+_TRIVIAL_JUSTIFICATIONS = {
+    "access",
+    "need access",
+    "needed",
+    "please",
+    "test",
+    "testing",
+    "todo",
+    "n/a",
+    "na",
+    "none",
+    "work",
+    "debug",
+    "debugging",
+}
+
+
+def _check_justification(value: str) -> str:
+    text = " ".join(value.split())
+    if text.lower().strip(".! ") in _TRIVIAL_JUSTIFICATIONS or len(text) < 10:
+        raise ValueError(
+            "the justification is too thin — say what you will do and why "
+            '(e.g. "Investigate INC-1234: slow queries on orders"), at least 10 characters'
+        )
+    return text
+
+
+Justification = Annotated[
+    str, StringConstraints(max_length=2000), AfterValidator(_check_justification)
+]
+
+
+class AccessRequest(StrictModel):
+    """One request for time-boxed access: who, what, why and for how long."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["AccessRequest"]
+    id: Annotated[str, StringConstraints(pattern=ID_PATTERN)] = Field(
+        description="Unique across the repository's history; the file is named <id>.yaml."
+    )
+    requester: Login = Field(description="The GitHub login of the person who gets access.")
+    target: Name
+    role: Name
+    justification: Justification
+    ticket: Annotated[OneLine, StringConstraints(min_length=1, max_length=200)] | None = None
+    duration: Duration | None = Field(
+        default=None, description="How long access lasts once the request lands on main."
+    )
+    starts_at: UtcDatetime | None = Field(
+        default=None, description="Scheduled access: the window opens at this time (UTC)."
+    )
+    expires_at: UtcDatetime | None = Field(
+        default=None, description="Absolute end of the window, with a timezone (e.g. ...Z)."
+    )
+
+    @model_validator(mode="after")
+    def _one_window(self) -> AccessRequest:
+        if (self.duration is None) == (self.expires_at is None):
+            raise ValueError(
+                "give exactly one of `duration` (e.g. 4h, counted from the merge) "
+                "or `expires_at` (an absolute UTC time)"
+            )
+        if self.starts_at is not None:
+            if self.expires_at is None:
+                raise ValueError("`starts_at` needs `expires_at`; with `duration` drop `starts_at`")
+            if self.starts_at >= self.expires_at:
+                raise ValueError("`starts_at` must be before `expires_at`")
+        return self
+
+
+class Target(StrictModel):
+    """A system jitops grants access to, through one provisioner."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["Target"]
+    name: Name
+    description: str | None = None
+    provisioner: Name = Field(description="The provisioner kind: postgres, github-team, aws, exec…")
+    roles: list[Name] = Field(min_length=1, description="The roles this target offers.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Non-secret provisioner settings."
+    )
+    secrets: dict[Name, EnvVarName] = Field(
+        default_factory=dict,
+        description="Secret name → the environment variable that holds it (never the secret).",
+    )
+
+    @model_validator(mode="after")
+    def _no_secrets_in_settings(self) -> Target:
+        for key in self.settings:
+            if re.search(r"pass(word)?|secret|token|private.?key|credential", key, re.I):
+                raise ValueError(
+                    f"settings.{key} looks like a secret, and secrets never live in the "
+                    f"repository — name the environment variable instead: "
+                    f"`secrets: {{{key}: SOME_ENV_VAR}}`"
+                )
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("`roles` lists a role twice")
+        return self
+
+
+class ApprovalRule(StrictModel):
+    """``count`` approvals from any of ``from`` (users or teams)."""
+
+    count: int = Field(default=1, ge=1, le=10)
+    from_: list[Principal] = Field(alias="from", min_length=1)
+
+
+class TicketRule(StrictModel):
+    required: bool = True
+    pattern: str | None = Field(
+        default=None, description="A regular expression the whole ticket must match."
+    )
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> TicketRule:
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"ticket.pattern is not a valid regular expression: {exc}"
+                ) from None
+        return self
+
+
+class RolePolicy(StrictModel):
+    """The rules for one role: its maximum window and how it is approved."""
+
+    max_duration: Duration
+    approvals: list[ApprovalRule] = Field(
+        default_factory=list, description="All must be met, each by different approvers."
+    )
+    auto_approve: bool = Field(
+        default=False, description="Low-risk roles only: allowed without a review."
+    )
+    ticket: TicketRule | None = None
+
+    @model_validator(mode="after")
+    def _approved_somehow(self) -> RolePolicy:
+        if self.auto_approve and self.approvals:
+            raise ValueError("a role is either `auto_approve: true` or has `approvals`, not both")
+        if not self.auto_approve and not self.approvals:
+            raise ValueError(
+                "the role has no `approvals` — add at least one "
+                "(`approvals: [{count: 1, from: ['@org/team']}]`) or set `auto_approve: true`"
+            )
+        return self
+
+
+class Policy(StrictModel):
+    """Who may request which roles on which targets, and how each role is approved."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["Policy"]
+    name: Name
+    description: str | None = None
+    targets: list[Name] = Field(min_length=1)
+    requesters: list[Principal] = Field(
+        min_length=1, description="Who may request: users and @org/team teams."
+    )
+    request_for_others: list[Principal] = Field(
+        default_factory=list,
+        description="Who may open a request whose requester is someone else.",
+    )
+    roles: dict[Name, RolePolicy] = Field(min_length=1)
+
+
+class PolicyChangeRule(StrictModel):
+    """Approvals needed for a change to policies, CODEOWNERS, workflows or jitops itself."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["PolicyChangeRule"]
+    description: str | None = None
+    approvals: list[ApprovalRule] = Field(min_length=1)
+
+
+ReviewStateName = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"]
+
+
+class TestApproval(StrictModel):
+    """A review in a policy test case."""
+
+    by: Login
+    state: ReviewStateName = "APPROVED"
+    teams: list[Principal] = Field(default_factory=list)
+    on_head: bool = Field(default=True, description="False: the review is on an older commit.")
+    bot: bool = False
+
+
+class TestRequest(StrictModel):
+    """The request of a policy test case: an AccessRequest without apiVersion/kind."""
+
+    id: Annotated[str, StringConstraints(pattern=ID_PATTERN)] = "policy-test"
+    requester: Login
+    target: Name
+    role: Name
+    justification: Justification = "Policy test case justification"
+    ticket: str | None = None
+    duration: Duration | None = None
+    starts_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
+
+    def to_request(self) -> AccessRequest:
+        return AccessRequest.model_validate(
+            {"apiVersion": API_VERSION, "kind": "AccessRequest", **dict(self)}
+        )
+
+
+class TestExpectation(StrictModel):
+    decision: Literal["allowed", "pending", "denied"]
+    reason: str | None = Field(
+        default=None, description="Text that must appear in the decision's explanation."
+    )
+
+
+class PolicyTestCase(StrictModel):
+    name: str = Field(min_length=1)
+    now: UtcDatetime
+    request: TestRequest
+    requester_teams: list[Principal] = Field(default_factory=list)
+    author: Login | None = Field(default=None, description="PR author; default the requester.")
+    author_teams: list[Principal] = Field(default_factory=list)
+    commit_authors: list[Login] = Field(default_factory=list)
+    approvals: list[TestApproval] = Field(default_factory=list)
+    expect: TestExpectation
+
+
+class PolicyTest(StrictModel):
+    """Cases that pin what the policies decide, run by ``jitops test``."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["PolicyTest"]
+    description: str | None = None
+    cases: list[PolicyTestCase] = Field(min_length=1)
+
+
+PolicyDocument = Annotated[Policy | Target | PolicyChangeRule, Field(discriminator="kind")]
+POLICY_DOCUMENT: TypeAdapter[Policy | Target | PolicyChangeRule] = TypeAdapter(PolicyDocument)
+
+SCHEMA_KINDS: dict[str, type[StrictModel]] = {
+    "request": AccessRequest,
+    "policy": Policy,
+    "target": Target,
+    "policy-change-rule": PolicyChangeRule,
+    "policy-test": PolicyTest,
+}

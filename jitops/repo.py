@@ -1,0 +1,529 @@
+"""Loading an access repository: ``policies/`` and ``requests/`` into validated models.
+
+Every file is read through ``jitops.loader`` and validated by ``jitops.models``. Problems become
+``Finding``s (file, line, column, what is wrong, how to fix it); nothing is raised for a bad file,
+so one run reports them all. Cross-file rules live here too: a request's path must match its
+contents, ids are unique, policies refer to targets and roles that exist, and each
+target/role pair is governed by exactly one policy.
+
+Layout::
+
+    policies/*.yaml                       Policy, Target and PolicyChangeRule documents
+    policies/tests/*.yaml                 PolicyTest documents (``jitops test``)
+    requests/<target>/<role>/<id>.yaml    one AccessRequest per file
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from jitops.errors import InputError
+from jitops.findings import Finding, Severity
+from jitops.loader import Document, load_document, locate
+from jitops.models import (
+    AccessRequest,
+    Policy,
+    PolicyChangeRule,
+    PolicyTest,
+    Target,
+)
+from jitops.policy import PolicySet
+
+REQUESTS_DIR = "requests"
+POLICIES_DIR = "policies"
+POLICY_TESTS_DIR = "policies/tests"
+YAML_SUFFIXES = (".yaml", ".yml")
+# Files a person may keep beside access files without jitops reading them.
+IGNORED_NAMES = ("README", ".gitkeep", ".keep")
+# Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 400
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated file: its path (relative, POSIX), its model and its text (for positions)."""
+
+    path: str
+    text: str
+    model: Any
+
+    def locate(self, *loc: str | int) -> tuple[int, int]:
+        return locate(self.text, loc)
+
+
+@dataclass(frozen=True)
+class RequestFile:
+    path: str
+    text: str
+    request: AccessRequest
+
+    def locate(self, *loc: str | int) -> tuple[int, int]:
+        return locate(self.text, loc)
+
+
+@dataclass(frozen=True)
+class PolicyLoad:
+    """The policies of a repository; ``policy_set`` is None when they cannot be trusted."""
+
+    policy_set: PolicySet | None
+    files: tuple[Loaded, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class RequestLoad:
+    requests: tuple[RequestFile, ...]
+    findings: tuple[Finding, ...]
+
+
+# -- turning validation errors into findings -----------------------------------------------
+
+_PATTERN_MEANINGS = {
+    "requester": "a GitHub login: ASCII letters, digits and hyphens, at most 39 characters",
+    "by": "a GitHub login: ASCII letters, digits and hyphens, at most 39 characters",
+    "id": "lower-case letters, digits, '.', '_' and '-', 3 to 100 characters",
+    "target": "a name: lower-case letters, digits, '_' and '-'",
+    "role": "a name: lower-case letters, digits, '_' and '-'",
+    "name": "a name: lower-case letters, digits, '_' and '-'",
+    "provisioner": "a provisioner kind such as postgres, github-team, aws or exec",
+}
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in loc) or "(document)"
+
+
+def _describe_error(error: Any, model: type[BaseModel]) -> tuple[str, str | None]:
+    """A pydantic error as (what is wrong, how to fix it), in words a person acts on."""
+    loc = tuple(error["loc"])
+    field = _field_name(loc)
+    kind = error["type"]
+    value = error.get("input")
+    last = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        known = ", ".join(model.model_fields) if len(loc) == 1 else None
+        hint = "remove it or fix its spelling" + (f" (known fields: {known})" if known else "")
+        return f"unknown field `{field}`", hint
+    if kind == "missing":
+        return f"missing required field `{field}`", f"add `{last}:`"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"`{field}` is {value!r}", f"it must be {expected}"
+    if kind == "string_pattern_mismatch":
+        meaning = _PATTERN_MEANINGS.get(last, f"a value matching {error['ctx']['pattern']}")
+        return f"`{field}` is {value!r}", f"it must be {meaning}"
+    if kind == "timezone_aware":
+        return (
+            f"`{field}` has no timezone",
+            "add one, e.g. 2026-11-24T18:00:00Z (UTC) or 2026-11-24T19:00:00+01:00",
+        )
+    if kind in ("datetime_type", "datetime_parsing", "datetime_from_date_parsing"):
+        return f"`{field}` is not a timestamp", "write e.g. 2026-11-24T18:00:00Z"
+    if kind in ("value_error", "assertion_error"):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = f"`{field}`: " if loc else ""
+        head, _, fix = message.partition(" — ")
+        return where + head, fix or None
+    if kind.endswith("_type"):
+        expected = kind.removesuffix("_type").replace("_", " ")
+        got = type(value).__name__ if value is not None else "nothing"
+        fix: str | None = "quote it to make it a string" if expected == "string" else None
+        return f"`{field}` should be a {expected}, not {got} ({value!r})", fix
+    return f"`{field}`: {error['msg']}", None
+
+
+def validation_findings(
+    exc: ValidationError, document: Document, model: type[BaseModel]
+) -> list[Finding]:
+    findings = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        # pydantic puts the union member's tag in the path; it is not a key of the file
+        if loc and loc[0] in ("Policy", "Target", "PolicyChangeRule"):
+            loc = loc[1:]
+        error = {**error, "loc": loc}
+        message, hint = _describe_error(error, model)
+        line, column = document.locate(loc)
+        findings.append(Finding(document.path, Severity.ERROR, message, hint, line, column))
+    return findings
+
+
+def parse(
+    raw: bytes, path: str, models: dict[str, type[BaseModel]], where: str
+) -> tuple[Document | None, BaseModel | None, list[Finding]]:
+    """Load and validate one file as one of ``models`` (keyed by ``kind``)."""
+    try:
+        document = load_document(raw, path)
+    except InputError as exc:
+        return None, None, [Finding.from_input_error(exc)]
+    kind = document.data.get("kind")
+    model = models.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        line, column = document.locate(("kind",))
+        expected = " or ".join(models)
+        hint = f"files under {where} are {expected}"
+        if kind == "AccessRequest":
+            hint = "request files live under requests/<target>/<role>/<id>.yaml — move it there"
+        message = "missing `kind`" if kind is None else f"`kind: {kind}` does not belong here"
+        return document, None, [Finding(path, Severity.ERROR, message, hint, line, column)]
+    try:
+        return document, model.model_validate(document.data), []
+    except ValidationError as exc:
+        return document, None, validation_findings(exc, document, model)
+
+
+def _read(root: Path, path: str) -> bytes:
+    full = root / path
+    if full.is_symlink():
+        # A link could pull in a file from outside the repository (or a device); refuse it.
+        raise InputError("symbolic links are not allowed here — commit a regular file", path=path)
+    with full.open("rb") as handle:
+        return handle.read(64 * 1024 + 1)  # the loader refuses anything longer
+
+
+def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: str) -> Any:
+    try:
+        raw = _read(root, path)
+    except InputError as exc:
+        return None, None, [Finding.from_input_error(exc)]
+    except OSError as exc:
+        return None, None, [Finding(path, Severity.ERROR, f"cannot read: {exc.strerror}")]
+    return parse(raw, path, models, where)
+
+
+# -- requests -------------------------------------------------------------------------------
+
+REQUEST_MODELS: dict[str, type[BaseModel]] = {"AccessRequest": AccessRequest}
+
+
+def _placement_findings(path: str, document: Document, request: AccessRequest) -> list[Finding]:
+    """A request lives at requests/<target>/<role>/<id>.yaml, so CODEOWNERS can route it."""
+    parts = PurePosixPath(path).parts
+    expected = f"{REQUESTS_DIR}/{request.target}/{request.role}/{request.id}.yaml"
+    if path == expected or (parts[-1].endswith(".yml") and path == expected[:-5] + ".yml"):
+        return []
+    if len(parts) == 4 and parts[0] == REQUESTS_DIR:
+        for index, field in ((1, "target"), (2, "role")):
+            if parts[index] != getattr(request, field):
+                line, column = document.locate((field,))
+                return [
+                    Finding(
+                        path,
+                        Severity.ERROR,
+                        f"the file is under {'/'.join(parts[: index + 1])}/ but says "
+                        f"`{field}: {getattr(request, field)}`",
+                        f"move it to {expected} (CODEOWNERS routes approval by folder)",
+                        line,
+                        column,
+                    )
+                ]
+    stem = PurePosixPath(path).stem
+    if stem != request.id:
+        line, column = document.locate(("id",))
+        return [
+            Finding(
+                path,
+                Severity.ERROR,
+                f"the file name does not match `id: {request.id}`",
+                f"rename it to {expected}",
+                line,
+                column,
+            )
+        ]
+    return [
+        Finding(
+            path,
+            Severity.ERROR,
+            "a request file must be at requests/<target>/<role>/<id>.yaml",
+            f"move it to {expected}",
+        )
+    ]
+
+
+def _load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
+    results: list[RequestFile | list[Finding]] = []
+    for path in paths:
+        document, model, findings = _load_one(root, path, REQUEST_MODELS, "requests/")
+        if isinstance(model, AccessRequest) and document is not None:
+            findings = _placement_findings(path, document, model)
+            if not findings:
+                results.append(RequestFile(path, document.text, model))
+                continue
+        results.append(findings)
+    return results
+
+
+def _map_chunks(
+    worker: Callable[[Path, Sequence[str]], list[Any]], root: Path, paths: Sequence[str]
+) -> list[Any]:
+    """Run ``worker`` over ``paths``, on all cores when there are many files."""
+    workers = os.cpu_count() or 1
+    if len(paths) < PARALLEL_THRESHOLD or workers == 1:
+        return worker(root, paths)
+    size = -(-len(paths) // (workers * 4))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [item for part in pool.map(worker, [root] * len(chunks), chunks) for item in part]
+
+
+def _walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], list[Finding]]:
+    """Files under ``folder`` (relative POSIX paths, sorted); non-YAML files are findings."""
+    base = root / folder
+    found: list[str] = []
+    findings: list[Finding] = []
+    for directory, dirnames, filenames in os.walk(base):
+        rel_dir = Path(directory).relative_to(root).as_posix()
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and f"{rel_dir}/{d}" != skip
+        )
+        for name in filenames:
+            path = f"{rel_dir}/{name}"
+            if name.endswith(YAML_SUFFIXES):
+                found.append(path)
+            elif not name.startswith(IGNORED_NAMES):
+                findings.append(
+                    Finding(
+                        path,
+                        Severity.ERROR,
+                        f"{folder}/ holds only YAML files",
+                        "rename it to .yaml or move it out",
+                    )
+                )
+    return sorted(found), findings
+
+
+def request_paths(root: Path) -> tuple[list[str], list[Finding]]:
+    if not (root / REQUESTS_DIR).is_dir():
+        return [], []
+    return _walk(root, REQUESTS_DIR)
+
+
+def load_requests(root: Path, paths: Sequence[str] | None = None) -> RequestLoad:
+    """Load request files (all of ``requests/`` unless ``paths`` are given)."""
+    findings: list[Finding] = []
+    if paths is None:
+        paths, findings = request_paths(root)
+    requests: list[RequestFile] = []
+    for result in _map_chunks(_load_request_chunk, root, list(paths)):
+        if isinstance(result, RequestFile):
+            requests.append(result)
+        else:
+            findings.extend(result)
+    findings.extend(_duplicate_id_findings(requests))
+    return RequestLoad(tuple(requests), tuple(findings))
+
+
+def _duplicate_id_findings(requests: Iterable[RequestFile]) -> list[Finding]:
+    first: dict[str, str] = {}
+    findings = []
+    for item in requests:
+        seen = first.setdefault(item.request.id, item.path)
+        if seen != item.path:
+            line, column = item.locate("id")
+            findings.append(
+                Finding(
+                    item.path,
+                    Severity.ERROR,
+                    f"id {item.request.id!r} is already used by {seen}",
+                    "give each request its own id (and file name)",
+                    line,
+                    column,
+                )
+            )
+    return findings
+
+
+# -- policies -------------------------------------------------------------------------------
+
+POLICY_MODELS: dict[str, type[BaseModel]] = {
+    "Policy": Policy,
+    "Target": Target,
+    "PolicyChangeRule": PolicyChangeRule,
+}
+POLICY_TEST_MODELS: dict[str, type[BaseModel]] = {"PolicyTest": PolicyTest}
+
+
+def _load_policy_chunk(root: Path, paths: Sequence[str]) -> list[Loaded | list[Finding]]:
+    results: list[Loaded | list[Finding]] = []
+    for path in paths:
+        document, model, findings = _load_one(root, path, POLICY_MODELS, "policies/")
+        if model is not None and document is not None:
+            results.append(Loaded(path, document.text, model))
+        else:
+            results.append(findings)
+    return results
+
+
+def load_policies(root: Path) -> PolicyLoad:
+    """Load ``policies/``; the set is None (fail closed) when any policy file is broken."""
+    if not (root / POLICIES_DIR).is_dir():
+        return PolicyLoad(
+            None,
+            (),
+            (
+                Finding(
+                    POLICIES_DIR,
+                    Severity.ERROR,
+                    "no policies/ folder here",
+                    "run jitops at the root of an access repository, or pass --repo",
+                ),
+            ),
+        )
+    paths, findings = _walk(root, POLICIES_DIR, skip=POLICY_TESTS_DIR)
+    files: list[Loaded] = []
+    for result in _map_chunks(_load_policy_chunk, root, paths):
+        if isinstance(result, Loaded):
+            files.append(result)
+        else:
+            findings.extend(result)
+    findings.extend(cross_check_policies(files))
+    broken = any(f.severity is not Severity.WARNING for f in findings)
+    policy_set = None if broken else build_policy_set(files)
+    return PolicyLoad(policy_set, tuple(files), tuple(findings))
+
+
+def build_policy_set(files: Iterable[Loaded]) -> PolicySet:
+    models = [f.model for f in files]
+    rules = [m for m in models if isinstance(m, PolicyChangeRule)]
+    return PolicySet.build(
+        policies=[m for m in models if isinstance(m, Policy)],
+        targets=[m for m in models if isinstance(m, Target)],
+        policy_change_rule=rules[0] if rules else None,
+    )
+
+
+def _error(item: Loaded, message: str, hint: str | None, *loc: str | int) -> Finding:
+    line, column = item.locate(*loc)
+    return Finding(item.path, Severity.ERROR, message, hint, line, column)
+
+
+def cross_check_policies(files: Sequence[Loaded]) -> list[Finding]:
+    """Rules that span files: names unique, references resolve, one policy per target/role."""
+    findings: list[Finding] = []
+    targets: dict[str, Loaded] = {}
+    policies: dict[str, Loaded] = {}
+    rules: list[Loaded] = []
+    for item in files:
+        model = item.model
+        if isinstance(model, Target):
+            if model.name in targets:
+                findings.append(
+                    _error(
+                        item,
+                        f"target {model.name!r} is also defined in {targets[model.name].path}",
+                        "keep one definition",
+                        "name",
+                    )
+                )
+            targets.setdefault(model.name, item)
+        elif isinstance(model, Policy):
+            if model.name in policies:
+                findings.append(
+                    _error(
+                        item,
+                        f"policy {model.name!r} is also defined in {policies[model.name].path}",
+                        "give each policy its own name",
+                        "name",
+                    )
+                )
+            policies.setdefault(model.name, item)
+        elif isinstance(model, PolicyChangeRule):
+            rules.append(item)
+    if not rules:
+        findings.append(
+            Finding(
+                POLICIES_DIR,
+                Severity.ERROR,
+                "no PolicyChangeRule: changes to policies would have no approval rule",
+                "add policies/policy-changes.yaml with `kind: PolicyChangeRule` and its approvals",
+            )
+        )
+    findings.extend(
+        _error(
+            item,
+            f"a second PolicyChangeRule (the first is in {rules[0].path})",
+            "keep exactly one",
+            "kind",
+        )
+        for item in rules[1:]
+    )
+    governed: dict[tuple[str, str], Loaded] = {}
+    for item in policies.values():
+        policy: Policy = item.model
+        for t_index, target_name in enumerate(policy.targets):
+            target_item = targets.get(target_name)
+            if target_item is None:
+                findings.append(
+                    _error(
+                        item,
+                        f"policy {policy.name} names unknown target {target_name!r}",
+                        f"define it (kind: Target) or use one of: "
+                        f"{', '.join(sorted(targets)) or 'none defined'}",
+                        "targets",
+                        t_index,
+                    )
+                )
+                continue
+            offered = target_item.model.roles
+            for role in policy.roles:
+                if role not in offered:
+                    findings.append(
+                        _error(
+                            item,
+                            f"target {target_name} has no role {role!r}",
+                            f"its roles are {', '.join(offered)} ({target_item.path})",
+                            "roles",
+                            role,
+                        )
+                    )
+                    continue
+                other = governed.setdefault((target_name, role), item)
+                if other is not item:
+                    findings.append(
+                        _error(
+                            item,
+                            f"{target_name}/{role} is also governed by policy "
+                            f"{other.model.name} ({other.path})",
+                            "each target/role must have exactly one policy",
+                            "roles",
+                            role,
+                        )
+                    )
+    for name, item in targets.items():
+        for index, role in enumerate(item.model.roles):
+            if (name, role) not in governed:
+                line, column = item.locate("roles", index)
+                findings.append(
+                    Finding(
+                        item.path,
+                        Severity.WARNING,
+                        f"no policy covers {name}/{role}, so nobody can request it",
+                        "add it to a policy's roles, or remove it from the target",
+                        line,
+                        column,
+                    )
+                )
+    return findings
+
+
+def load_policy_tests(root: Path) -> tuple[list[Loaded], list[Finding]]:
+    folder = root / POLICY_TESTS_DIR
+    if not folder.is_dir():
+        return [], []
+    paths, findings = _walk(root, POLICY_TESTS_DIR)
+    loaded: list[Loaded] = []
+    for path in paths:
+        document, model, problems = _load_one(root, path, POLICY_TEST_MODELS, "policies/tests/")
+        if model is not None and document is not None:
+            loaded.append(Loaded(path, document.text, model))
+        findings.extend(problems)
+    return loaded, findings

@@ -1,0 +1,91 @@
+"""Rendering: findings and decisions as text, JSON, GitHub annotations and Markdown.
+
+The only place that formats output. Commands return values; the CLI picks a renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jitops.findings import Finding, Severity
+from jitops.policy import Decision, Status
+
+_MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
+
+
+def finding_line(finding: Finding) -> str:
+    """``file:line:col: severity: what is wrong — how to fix it``."""
+    return f"{finding.location}: {finding.severity.value}: {finding.text}"
+
+
+def findings_text(findings: Iterable[Finding]) -> list[str]:
+    return [finding_line(f) for f in findings]
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(finding: Finding) -> str:
+    """A workflow command that shows the finding on the pull request's diff."""
+    level = "warning" if finding.severity is Severity.WARNING else "error"
+    props = [f"file={_escape_property(finding.path)}"]
+    if finding.line is not None:
+        props.append(f"line={finding.line}")
+        props.append(f"col={finding.column or 1}")
+    props.append(f"title={_escape_property('jitops ' + finding.severity.value)}")
+    return f"::{level} {','.join(props)}::{_escape_data(finding.text)}"
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "hint": finding.hint,
+    }
+
+
+def decision_dict(decision: Decision) -> dict[str, Any]:
+    return {
+        "request": decision.request_id,
+        "verdict": decision.verdict.value,
+        "policy": decision.policy,
+        "reason": decision.reason,
+        "window": {
+            "start": decision.window_start.isoformat() if decision.window_start else None,
+            "end": decision.window_end.isoformat() if decision.window_end else None,
+        },
+        "checks": [
+            {"rule": c.rule, "status": c.status.value, "detail": c.detail} for c in decision.checks
+        ],
+    }
+
+
+def decision_text(decision: Decision) -> list[str]:
+    """A decision, one check per line: the same words the PR comment uses."""
+    lines = [f"{decision.request_id}: {decision.verdict.value} — {decision.reason}"]
+    lines.extend(f"  {_MARKS[c.status]} {c.rule}: {c.detail}" for c in decision.checks)
+    return lines
+
+
+def decision_markdown(decision: Decision) -> str:
+    lines = [f"**{decision.request_id}** — {decision.verdict.value}", ""]
+    lines.extend(f"- {_MARKS[c.status]} **{c.rule}**: {c.detail}" for c in decision.checks)
+    return "\n".join(lines) + "\n"
+
+
+def to_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2, sort_keys=False)
+
+
+def summary_line(counts: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{n} {label}" for label, n in counts)
