@@ -1,0 +1,53 @@
+"""A stand-in target system for the exec provisioner's tests.
+
+Keeps its state in the JSON file named by $FAKE_STATE: a mapping "requester/role" → grant. It
+needs the token in $FAKE_TOKEN to equal $FAKE_EXPECTED_TOKEN, and on a wrong token prints it on
+stderr (as careless real tools do), so the tests can check jitops redacts it. It also records
+the environment it saw, so tests can check nothing else of jitops' environment leaks in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    state_path = Path(os.environ["FAKE_STATE"])
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    Path(str(state_path) + ".env").write_text(json.dumps(sorted(os.environ)))
+    token = os.environ.get("FAKE_TOKEN", "")
+    if token != os.environ.get("FAKE_EXPECTED_TOKEN"):
+        print(f"authentication failed with token {token}", file=sys.stderr)
+        return 4
+    action = request["action"]
+    if action == "list":
+        managed = [
+            {
+                "identity": grant["requester"],
+                "role": grant["role"],
+                "requester": grant["requester"],
+                "expires_at": grant["expires_at"],
+                "request_id": grant["request_id"],
+            }
+            for grant in state.values()
+        ]
+        json.dump({"managed": managed}, sys.stdout)
+        return 0
+    key = f"{request['requester']}/{request['role']}"
+    if action == "grant":
+        state[key] = request
+    elif action == "revoke":
+        state.pop(key, None)
+    else:
+        print(f"unknown action {action}", file=sys.stderr)
+        return 2
+    state_path.write_text(json.dumps(state))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
