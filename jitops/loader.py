@@ -27,6 +27,9 @@ from ruamel.yaml.events import AliasEvent, NodeEvent
 from jitops.errors import InputError
 
 MAX_FILE_BYTES = 64 * 1024
+# Access files are a few levels deep; anything deeper is a mistake or an attack on the
+# recursive code that walks the data afterwards.
+MAX_DEPTH = 16
 
 _local = threading.local()
 
@@ -117,7 +120,26 @@ def load_document(raw: bytes, path: str) -> Document:
             line=1,
             column=1,
         )
+    if _too_deep(data):
+        raise InputError(
+            f"the document nests deeper than {MAX_DEPTH} levels — access files are shallow",
+            path=path,
+            line=1,
+        )
     return Document(path=path, data=data, text=text)
+
+
+def _too_deep(data: object) -> bool:
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _refuse_anchors(text: str, path: str) -> None:

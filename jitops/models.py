@@ -126,8 +126,8 @@ def is_team(principal: str) -> bool:
 
 
 def normalise_principal(principal: str) -> str:
-    """``@alice`` → ``alice``; teams keep their ``@org/team`` form; both lower-cased."""
-    return principal.lower() if is_team(principal) else login_key(principal)
+    """The comparison key of a principal: ``@Alice`` → ``alice``, ``@Acme/Leads`` → ``acme/leads``."""
+    return login_key(principal)
 
 
 class StrictModel(BaseModel):

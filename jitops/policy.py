@@ -169,7 +169,7 @@ class PolicySet:
 def _member_of(login: str, teams: frozenset[str], principals: Iterable[str]) -> str | None:
     """The principal through which ``login`` (with ``teams``) is named, or None."""
     key = login_key(login)
-    team_keys = {t.lower() for t in teams}
+    team_keys = {login_key(t) for t in teams}
     for principal in principals:
         norm = normalise_principal(principal)
         if (is_team(principal) and norm in team_keys) or (not is_team(principal) and norm == key):

@@ -136,8 +136,8 @@ def _describe_error(error: Any, model: type[BaseModel]) -> tuple[str, str | None
     if kind.endswith("_type"):
         expected = kind.removesuffix("_type").replace("_", " ")
         got = type(value).__name__ if value is not None else "nothing"
-        fix: str | None = "quote it to make it a string" if expected == "string" else None
-        return f"`{field}` should be a {expected}, not {got} ({value!r})", fix
+        advice = "quote it to make it a string" if expected == "string" else None
+        return f"`{field}` should be a {expected}, not {got} ({value!r})", advice or None
     return f"`{field}`: {error['msg']}", None
 
 

@@ -1,0 +1,78 @@
+"""Small helpers for tests that drive real git repositories in ``tmp_path``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, env=env
+    )
+    return result.stdout
+
+
+def init_repo(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "commit.gpgsign", "false")
+    return root
+
+
+def commit_all(root: Path, message: str = "change", *, date: str | None = None) -> str:
+    """Commit everything in the work tree; ``date`` (ISO-8601) sets author and committer time."""
+    import os
+
+    env = dict(os.environ)
+    if date is not None:
+        env["GIT_AUTHOR_DATE"] = date
+        env["GIT_COMMITTER_DATE"] = date
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message, env=env)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def make_access_repo(root: Path, *, with_requests: bool = False) -> Path:
+    """A git repository holding a copy of jitops' example policies and CODEOWNERS, committed."""
+    init_repo(root)
+    shutil.copytree(PROJECT / "policies", root / "policies")
+    (root / ".github").mkdir()
+    shutil.copy(PROJECT / ".github" / "CODEOWNERS", root / ".github" / "CODEOWNERS")
+    if with_requests:
+        shutil.copytree(PROJECT / "requests", root / "requests")
+    else:
+        (root / "requests").mkdir()
+    commit_all(root, "access repository", date="2026-11-01T00:00:00Z")
+    return root
+
+
+def write_request(
+    root: Path,
+    request_id: str,
+    *,
+    target: str = "sandbox-db",
+    role: str = "readonly",
+    requester: str = "alice",
+    **fields: str,
+) -> Path:
+    """Write a valid request file (``fields`` add or replace YAML keys, as raw YAML text)."""
+    values = {
+        "apiVersion": "jitops/v1",
+        "kind": "AccessRequest",
+        "id": request_id,
+        "requester": requester,
+        "target": target,
+        "role": role,
+        "justification": "Investigate INC-1234, slow queries on the orders table",
+        "duration": "2h",
+    }
+    values.update(fields)
+    text = "".join(f"{key}: {value}\n" for key, value in values.items() if value != "")
+    path = root / "requests" / target / role / f"{request_id}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,107 @@
+"""The one YAML loader refuses every hostile or surprising input, with file and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from jitops.errors import InputError
+from jitops.loader import MAX_FILE_BYTES, load_document, locate
+
+
+def refused(raw: bytes) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_document(raw, "requests/x.yaml")
+    assert info.value.path == "requests/x.yaml"
+    return info.value
+
+
+def test_yaml_1_2_semantics_no_norway_no_octal() -> None:
+    doc = load_document(b"a: no\nb: yes\nc: 0755\nd: on\ne: 0o17\n", "f.yaml")
+    assert doc.data == {"a": "no", "b": "yes", "c": 755, "d": "on", "e": 15}
+
+
+def test_billion_laughs_is_refused_at_the_first_anchor() -> None:
+    bomb = b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        bomb += f"{name}: &{name} [{','.join(['*' + previous] * 9)}]\n".encode()
+    error = refused(bomb)
+    assert "anchors and aliases" in error.message
+    assert (error.line, error.column) == (1, 4)
+
+
+def test_even_a_scalar_alias_is_refused() -> None:
+    error = refused(b"a: &x hello\nb: *x\n")
+    assert error.line == 1
+
+
+def test_ampersand_and_star_inside_strings_are_fine() -> None:
+    doc = load_document(b'a: "R&D * all"\nb: fish & chips\n', "f.yaml")
+    assert doc.data == {"a": "R&D * all", "b": "fish & chips"}
+
+
+@pytest.mark.parametrize(
+    "tag", [b"!!python/object:os.system", b"!!python/object/apply:os.system", b"!custom"]
+)
+def test_custom_tags_are_refused(tag: bytes) -> None:
+    error = refused(b"a: 1\nb: " + tag + b" ['echo pwned']\n")
+    assert error.line == 2
+    assert "custom tags are not allowed" in error.message
+
+
+def test_duplicate_keys_are_refused_at_the_second_key() -> None:
+    error = refused(b"role: readonly\nrole: admin\n")
+    assert error.line == 2
+    assert "duplicate key" in error.message
+
+
+def test_multiple_documents_are_refused() -> None:
+    error = refused(b"a: 1\n---\nb: 2\n")
+    assert "one file holds one document" in error.message
+    assert error.line == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "what"), [(b"- a\n- b\n", "list"), (b"just text\n", "string"), (b"42\n", "int")]
+)
+def test_non_mapping_documents_are_refused(raw: bytes, what: str) -> None:
+    assert f"is a {what}, not a mapping" in refused(raw).message
+
+
+def test_empty_file_is_refused() -> None:
+    assert "file is empty" in refused(b"# only a comment\n").message
+
+
+def test_oversized_file_is_refused_before_parsing() -> None:
+    raw = b"a: " + b"x" * MAX_FILE_BYTES + b"\n"
+    assert "KiB limit" in refused(raw).message
+
+
+def test_binary_is_refused() -> None:
+    assert "binary" in refused(b"a: 1\n\x00\x01\x02").message
+
+
+def test_non_utf8_is_refused_with_its_position() -> None:
+    error = refused(b"a: 1\nb: caf\xe9\n")
+    assert "not valid UTF-8" in error.message
+    assert (error.line, error.column) == (2, 7)
+
+
+def test_syntax_error_has_a_line() -> None:
+    error = refused(b"a: 1\nb: [unclosed\nc: 2\n")
+    assert error.line is not None and error.line >= 2
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    assert refused(b"a: " + b"[" * 20000 + b"]" * 20000 + b"\n")
+
+
+def test_utf8_bom_is_accepted() -> None:
+    assert load_document("\ufeffa: 1\n".encode(), "f.yaml").data == {"a": 1}
+
+
+def test_locate_points_at_values_keys_and_list_items() -> None:
+    text = "a: 1\nb:\n  c: hello\n  d:\n    - x\n    - y\n"
+    assert locate(text, ("a",)) == (1, 4)
+    assert locate(text, ("b", "c")) == (3, 6)
+    assert locate(text, ("b", "d", 1)) == (6, 7)
+    assert locate(text, ("b", "missing")) == (2, 1)
