@@ -87,13 +87,14 @@ def landings(root: Path, ref: str, paths: Sequence[str]) -> dict[str, Landing]:
         ],
     )
     found: dict[str, Landing] = {}
+    # -z output: "\x01<sha> <time>\0\n<name>\0<name>\0" per commit
     for block in log.stdout.split("\x01"):
-        if not block.strip("\0\n"):
+        header, *names = block.split("\0")
+        if not header.strip():
             continue
-        header, _, names = block.partition("\n")
-        sha, _, stamp = header.partition(" ")
+        sha, _, stamp = header.strip().partition(" ")
         landing = Landing(sha, datetime.fromtimestamp(int(stamp), UTC))
-        for name in names.split("\0"):
+        for name in names:
             name = name.strip("\n")
             if name and name not in found:  # newest first: the latest addition wins
                 found[name] = landing

@@ -73,14 +73,19 @@ class Document:
         return locate(self.text, loc)
 
 
-def decode(raw: bytes, path: str) -> str:
-    """Decode a file's bytes as UTF-8 text, refusing oversized, binary and non-UTF-8 input."""
-    if len(raw) > MAX_FILE_BYTES:
+def check_size(size: int, path: str) -> None:
+    """Refuse a file over ``MAX_FILE_BYTES`` before reading (or parsing) it."""
+    if size > MAX_FILE_BYTES:
         raise InputError(
-            f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES // 1024} KiB limit — "
+            f"file is {size:,} bytes, over the {MAX_FILE_BYTES // 1024} KiB limit — "
             "access files are small; split it or remove what does not belong",
             path=path,
         )
+
+
+def decode(raw: bytes, path: str) -> str:
+    """Decode a file's bytes as UTF-8 text, refusing oversized, binary and non-UTF-8 input."""
+    check_size(len(raw), path)
     if b"\x00" in raw:
         raise InputError("file is binary (it contains NUL bytes) — it must be YAML text", path=path)
     try:
@@ -133,7 +138,9 @@ def _too_deep(data: object) -> bool:
     stack: list[tuple[object, int]] = [(data, 1)]
     while stack:
         node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
         for child in children:
             if isinstance(child, dict | list):
                 if depth >= MAX_DEPTH:
@@ -200,7 +207,7 @@ def locate(text: str, loc: Sequence[str | int]) -> tuple[int, int]:
         node: Any = _positional_yaml().load(text)
     except YAMLError:
         return (1, 1)
-    line, column = 0, 0
+    line, column = (node.lc.line, node.lc.col) if hasattr(node, "lc") else (0, 0)
     for key in loc:
         if isinstance(node, Mapping) and key in node:
             line, column = node.lc.key(key) if hasattr(node, "lc") else (line, column)

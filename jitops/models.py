@@ -126,7 +126,7 @@ def is_team(principal: str) -> bool:
 
 
 def normalise_principal(principal: str) -> str:
-    """The comparison key of a principal: ``@Alice`` → ``alice``, ``@Acme/Leads`` → ``acme/leads``."""
+    """Comparison key of a principal: ``@Alice`` → ``alice``, ``@Acme/Leads`` → ``acme/leads``."""
     return login_key(principal)
 
 

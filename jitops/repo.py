@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from jitops.errors import InputError
 from jitops.findings import Finding, Severity
-from jitops.loader import Document, load_document, locate
+from jitops.loader import MAX_FILE_BYTES, Document, check_size, load_document, locate
 from jitops.models import (
     AccessRequest,
     Policy,
@@ -187,7 +187,8 @@ def _read(root: Path, path: str) -> bytes:
         # A link could pull in a file from outside the repository (or a device); refuse it.
         raise InputError("symbolic links are not allowed here — commit a regular file", path=path)
     with full.open("rb") as handle:
-        return handle.read(64 * 1024 + 1)  # the loader refuses anything longer
+        check_size(os.fstat(handle.fileno()).st_size, path)
+        return handle.read(MAX_FILE_BYTES + 1)
 
 
 def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: str) -> Any:
@@ -385,7 +386,8 @@ def load_policies(root: Path) -> PolicyLoad:
             files.append(result)
         else:
             findings.extend(result)
-    findings.extend(cross_check_policies(files))
+    # with a file unreadable, coverage warnings would only echo that error
+    findings.extend(cross_check_policies(files, complete=not findings))
     broken = any(f.severity is not Severity.WARNING for f in findings)
     policy_set = None if broken else build_policy_set(files)
     return PolicyLoad(policy_set, tuple(files), tuple(findings))
@@ -406,7 +408,7 @@ def _error(item: Loaded, message: str, hint: str | None, *loc: str | int) -> Fin
     return Finding(item.path, Severity.ERROR, message, hint, line, column)
 
 
-def cross_check_policies(files: Sequence[Loaded]) -> list[Finding]:
+def cross_check_policies(files: Sequence[Loaded], *, complete: bool = True) -> list[Finding]:
     """Rules that span files: names unique, references resolve, one policy per target/role."""
     findings: list[Finding] = []
     targets: dict[str, Loaded] = {}
@@ -498,7 +500,7 @@ def cross_check_policies(files: Sequence[Loaded]) -> list[Finding]:
                             role,
                         )
                     )
-    for name, item in targets.items():
+    for name, item in targets.items() if complete else ():
         for index, role in enumerate(item.model.roles):
             if (name, role) not in governed:
                 line, column = item.locate("roles", index)

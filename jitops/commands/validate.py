@@ -23,7 +23,6 @@ _CHECK_FIELDS = {
     "target": ("target",),
     "role": ("role",),
     "requester": ("requester",),
-    "ticket": ("ticket",),
 }
 
 
@@ -52,7 +51,11 @@ def _decision_findings(item: RequestFile, decision: Decision) -> list[Finding]:
     for check in decision.checks:
         if check.status is not Status.FAIL:
             continue
-        loc = _CHECK_FIELDS.get(check.rule) or _window_field(item)
+        if check.rule == "ticket":
+            # a missing ticket is required because of the role: point there
+            loc: tuple[str, ...] = ("ticket",) if item.request.ticket else ("role",)
+        else:
+            loc = _CHECK_FIELDS.get(check.rule) or _window_field(item)
         line, column = item.locate(*loc)
         message, _, hint = check.detail.partition(" — ")
         findings.append(Finding(item.path, Severity.DENIED, message, hint or None, line, column))
@@ -135,7 +138,7 @@ def validate(options: ValidateOptions) -> ValidateResult:
                 Severity.ERROR,
                 f"{len(requests.requests)} request(s) were not checked against policy, because "
                 "the policies have errors",
-                "fix the policy errors above first",
+                "fix the errors in policies/ first",
             )
         )
     findings.sort(key=lambda f: (f.path, f.line or 0, f.column or 0))
