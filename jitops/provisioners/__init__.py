@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP: Final = "jitops.provisioners"
 
 BUILTIN_KINDS: Final[Mapping[str, str]] = {
     "exec": "jitops.provisioners.exec:ExecProvisioner",
+    "postgres": "jitops.provisioners.postgres:PostgresProvisioner",
 }
 
 ProvisionerClass = type[Provisioner[Any]]

@@ -1,0 +1,660 @@
+"""The ``postgres`` provisioner: role membership on a PostgreSQL (16 or newer) server.
+
+A grant makes the requester's login role a member of a grantable role::
+
+    GRANT "ro" TO "jit_alice" WITH INHERIT TRUE, SET FALSE GRANTED BY CURRENT_USER
+
+``INHERIT TRUE`` gives the role's privileges; ``SET FALSE`` refuses ``SET ROLE "ro"``, so the
+login cannot act *as* the role (create objects it owns, escape into its other memberships). As a
+backstop for password logins the login role also gets ``VALID UNTIL`` the grant's expiry
+(invariant 4): even if no sweep ever runs, the password stops working then.
+
+A revoke runs ``REVOKE "ro" FROM "jit_alice" GRANTED BY CURRENT_USER``, checks in
+``pg_auth_members`` that no membership in the role remains (a grant someone made by hand is
+reported loudly: jitops cannot take it away), and terminates the login's open sessions so that
+no session carries on with the access.
+
+Decisions, and why:
+
+- **Login roles are dedicated to jitops**, named from the GitHub login by ``login_template``
+  (default ``jit_{login}``, or an explicit ``logins`` entry). ``VALID UNTIL`` applies to the
+  whole login, so a login that also carries standing access would lose it at expiry.
+- **jitops creates a missing login role** (``create_logins``, on by default) as a plain
+  ``LOGIN`` role without a password: how people authenticate (password set by an admin, a
+  certificate, IAM…) is the database's business. Creating it gives the provisioner ADMIN on it,
+  which PostgreSQL 16+ requires to set ``VALID UNTIL``. A login role made by someone else must
+  be handed over once: ``GRANT "jit_alice" TO provisioner WITH ADMIN OPTION``. jitops only
+  grants to LOGIN roles it administers, never to a group role (which would pass the access on
+  to all its members) and never to a superuser.
+- **Which requests hold a membership** is recorded as JSON in the login role's comment
+  (``COMMENT ON ROLE``), readable by any user of the cluster; it holds request ids, roles and
+  expiries, nothing secret. It lets two requests share one membership (an extension is a new
+  request for the same role): revoking the older one keeps the membership for the newer. It
+  also gives ``VALID UNTIL`` its value: the latest expiry among the login's recorded grants, or
+  the moment of the revoke once none remains.
+- **The provisioner role needs no superuser**: ``CREATEROLE`` (which since PostgreSQL 16 only
+  reaches roles it has ADMIN on), ADMIN OPTION on each grantable role, and membership in
+  ``pg_signal_backend`` to end sessions. ``check`` verifies exactly this.
+- Every run takes a transaction-level advisory lock, so two jitops runs against one server
+  never interleave; a batch is one connection, one transaction, pipelined.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import pydantic
+
+from jitops.provisioners.interface import (
+    CheckResult,
+    Grant,
+    ManagedAccess,
+    Provisioner,
+    ProvisionerError,
+    Severity,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["MIN_SERVER_VERSION", "PostgresProvisioner", "PostgresSettings"]
+
+MIN_SERVER_VERSION = 160000  # GRANT … WITH INHERIT/SET options
+# Role names jitops writes. Always quoted (psycopg.sql.Identifier), so this is not about
+# injection: it keeps names unsurprising, and refuses names PostgreSQL would silently truncate
+# (63 bytes), which could make two people share one login.
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_$-]{0,62}")
+_LOCK_KEY = "jitops.provisioners.postgres"
+_COMMENT_VERSION = 1
+_TERMINATE_WAIT_MS = 5000
+
+
+def _role_name(value: str) -> str:
+    if not _ROLE_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a usable role name: lower-case letters, digits, _ $ -, "
+            f"starting with a letter or _, at most 63 characters"
+        )
+    if value.startswith("pg_"):
+        raise ValueError(f"{value!r}: names starting with pg_ are reserved by PostgreSQL")
+    return value
+
+
+class PostgresSettings(pydantic.BaseModel):
+    """Settings of a ``postgres`` target (the password is the secret ``password``)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    host: str = pydantic.Field(min_length=1, description="host name, or a Unix socket directory")
+    port: int = pydantic.Field(5432, ge=1, le=65535)
+    dbname: str = pydantic.Field("postgres", min_length=1)
+    user: str = pydantic.Field(min_length=1, description="the provisioner's own login role")
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    connect_timeout: int = pydantic.Field(10, ge=1, le=300)
+    roles: dict[str, str] = pydantic.Field(
+        min_length=1, description="jitops role name → PostgreSQL role granted for it"
+    )
+    login_template: str = pydantic.Field(
+        "jit_{login}", description="database login role for a GitHub login ({login}, lower-case)"
+    )
+    logins: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="GitHub login → database login role, overriding"
+    )
+    create_logins: bool = True
+
+    @pydantic.field_validator("roles")
+    @classmethod
+    def _roles(cls, roles: dict[str, str]) -> dict[str, str]:
+        for pg_role in roles.values():
+            _role_name(pg_role)
+        return roles
+
+    @pydantic.field_validator("logins")
+    @classmethod
+    def _logins(cls, logins: dict[str, str]) -> dict[str, str]:
+        return {github.lower(): _role_name(login) for github, login in logins.items()}
+
+    @pydantic.field_validator("login_template")
+    @classmethod
+    def _template(cls, template: str) -> str:
+        if (
+            template.count("{login}") != 1
+            or template.replace("{login}", "").count("{")
+            or (template.replace("{login}", "").count("}"))
+        ):
+            raise ValueError("must contain {login} exactly once and no other braces")
+        _role_name(template.replace("{login}", "x"))
+        return template
+
+    @pydantic.model_validator(mode="after")
+    def _provisioner_is_not_a_target(self) -> PostgresSettings:
+        if self.user in self.roles.values():
+            raise ValueError(f"the provisioner user {self.user!r} cannot be a grantable role")
+        return self
+
+
+@dataclass
+class _Login:
+    """What jitops knows of one login role inside a transaction."""
+
+    name: str
+    exists: bool
+    grants: dict[str, dict[str, str]] = field(default_factory=dict)  # request id → record
+    touched: bool = False
+
+    def expiry(self) -> datetime | None:
+        ends = [datetime.fromisoformat(g["expires_at"]) for g in self.grants.values()]
+        return max(ends, default=None)
+
+    def holds(self, pg_role: str) -> bool:
+        return any(g["pg_role"] == pg_role for g in self.grants.values())
+
+
+def _parse_comment(comment: str | None) -> dict[str, dict[str, str]]:
+    # A comment that is not ours (or damaged) records nothing: memberships still show in
+    # pg_auth_members, so list_managed reports them without a request id.
+    try:
+        data = json.loads(comment or "")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict) or data.get("jitops") != _COMMENT_VERSION:
+        return {}
+    grants = data.get("grants")
+    if not isinstance(grants, dict):
+        return {}
+    return {
+        str(rid): {str(k): str(v) for k, v in record.items()}
+        for rid, record in grants.items()
+        if isinstance(record, dict) and {"pg_role", "expires_at"} <= record.keys()
+    }
+
+
+def _comment(grants: Mapping[str, Mapping[str, str]]) -> str:
+    return json.dumps({"jitops": _COMMENT_VERSION, "grants": grants}, sort_keys=True)
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise ProvisionerError(
+            "the postgres provisioner needs psycopg: pip install 'jitops[postgres]'"
+        ) from None
+    return psycopg
+
+
+class PostgresProvisioner(Provisioner[PostgresSettings]):
+    """Grants PostgreSQL roles to per-person login roles, with ``VALID UNTIL`` as a backstop."""
+
+    kind = "postgres"
+    settings_model = PostgresSettings
+    required_secrets = frozenset({"password"})
+
+    def describe(self) -> str:
+        s = self.settings
+        roles = ", ".join(f"{name}→{pg}" for name, pg in sorted(s.roles.items()))
+        return (
+            f"postgres target {self.target.name!r}: {s.user}@{s.host}:{s.port}/{s.dbname}, "
+            f"roles {roles}, logins {s.login_template!r}"
+        )
+
+    # -- mapping -------------------------------------------------------------------------------
+
+    def login_for(self, requester: str) -> str:
+        """The database login role of GitHub login ``requester``."""
+        github = requester.lower()
+        login = self.settings.logins.get(github)
+        if login is None:
+            try:
+                login = _role_name(self.settings.login_template.replace("{login}", github))
+            except ValueError as exc:
+                raise self.error(
+                    f"cannot map GitHub login {requester!r} to a database role: {exc}; "
+                    f"add it to `logins`"
+                ) from None
+        if login == self.settings.user or login in self.settings.roles.values():
+            raise self.error(
+                f"GitHub login {requester!r} maps to {login!r}, which is the provisioner or a "
+                f"grantable role; change `login_template` or add a `logins` entry"
+            )
+        return login
+
+    def _requester_for(self, login: str) -> str | None:
+        for github, name in self.settings.logins.items():
+            if name == login:
+                return github
+        prefix, _, suffix = self.settings.login_template.partition("{login}")
+        if (
+            login.startswith(prefix)
+            and login.endswith(suffix)
+            and len(login) > len(prefix + suffix)
+        ):
+            return login[len(prefix) : len(login) - len(suffix)]
+        return None
+
+    def _pg_role(self, grant: Grant) -> str:
+        if grant.target != self.target.name:
+            raise self.error(f"grant {grant.request_id!r} is for target {grant.target!r}")
+        pg_role = self.settings.roles.get(grant.role)
+        if pg_role is None:
+            known = ", ".join(sorted(self.settings.roles))
+            raise self.error(
+                f"request {grant.request_id!r} asks for role {grant.role!r}, which this target "
+                f"does not offer (roles: {known}); add it to the target's `roles`"
+            )
+        return pg_role
+
+    # -- connection ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        pg = _psycopg()
+        s = self.settings
+        password = self.secret("password")
+        try:
+            conn = pg.connect(
+                host=s.host,
+                port=s.port,
+                dbname=s.dbname,
+                user=s.user,
+                password=password,
+                sslmode=s.sslmode,
+                connect_timeout=s.connect_timeout,
+                application_name="jitops",
+                autocommit=autocommit,
+            )
+        except pg.Error as exc:
+            # `from None`: the driver's exception is not kept, so no traceback can show more
+            # than the redacted message.
+            raise self.error(
+                f"cannot connect to {s.host}:{s.port}/{s.dbname} as {s.user}: "
+                f"{str(exc).strip()}; check host, port, user and the password secret"
+            ) from None
+        try:
+            with conn:
+                yield conn
+        except pg.Error as exc:
+            raise self.error(f"database error: {str(exc).strip()}") from None
+
+    # -- grant ---------------------------------------------------------------------------------
+
+    def grant(self, grant: Grant) -> None:
+        self.grant_all([grant])
+
+    def revoke(self, grant: Grant) -> None:
+        self.revoke_all([grant])
+
+    def grant_all(self, grants: Sequence[Grant]) -> None:
+        """Grant all of ``grants`` over one connection, in one transaction (all or nothing)."""
+        if not grants:
+            return
+        now = datetime.now(UTC)
+        planned = [
+            (grant, self.login_for(grant.requester), self._pg_role(grant)) for grant in grants
+        ]
+        for grant, _, _ in planned:
+            if grant.expires_at <= now:
+                raise self.error(f"request {grant.request_id!r} expired at {grant.expires_at}")
+        sql = _psycopg().sql
+        grant_sql = sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET FALSE GRANTED BY CURRENT_USER")
+        with self._connect() as conn:
+            self._lock(conn)
+            self._require_roles(conn, {pg_role for _, _, pg_role in planned})
+            logins = self._load_logins(conn, {login for _, login, _ in planned})
+            existing = self._memberships(conn, logins)
+            with conn.pipeline():
+                for login in logins.values():
+                    if not login.exists:
+                        conn.execute(
+                            sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login.name))
+                        )
+                        login.exists = True
+                for grant, name, pg_role in planned:
+                    login = logins[name]
+                    if (name, pg_role) not in existing:
+                        conn.execute(
+                            grant_sql.format(sql.Identifier(pg_role), sql.Identifier(name))
+                        )
+                        existing.add((name, pg_role))
+                    login.grants[grant.request_id] = {
+                        "role": grant.role,
+                        "pg_role": pg_role,
+                        "requester": grant.requester,
+                        "expires_at": grant.expires_at.isoformat(),
+                    }
+                    login.touched = True
+                self._write_logins(conn, logins.values(), now)
+
+    # -- revoke --------------------------------------------------------------------------------
+
+    def revoke_all(self, grants: Sequence[Grant]) -> None:
+        """Revoke all of ``grants`` in one transaction, then end the logins' open sessions.
+
+        Raises after committing if a membership remains that jitops did not grant, or a session
+        could not be ended: the revocation itself is kept, and the problem is reported loudly.
+        """
+        if not grants:
+            return
+        now = datetime.now(UTC)
+        planned = [
+            (grant, self.login_for(grant.requester), self._pg_role(grant)) for grant in grants
+        ]
+        pg = _psycopg()
+        sql = pg.sql
+        problems: list[str] = []
+        with self._connect() as conn:
+            self._lock(conn)
+            logins = self._load_logins(conn, {login for _, login, _ in planned})
+            for grant, name, _ in planned:
+                login = logins[name]
+                if login.grants.pop(grant.request_id, None) is not None:
+                    login.touched = True
+            # A membership another recorded request still needs is kept (an extension shares it).
+            released = {
+                (name, pg_role)
+                for _, name, pg_role in planned
+                if logins[name].exists and not logins[name].holds(pg_role)
+            }
+            existing = self._memberships(conn, logins)
+            with conn.pipeline():
+                for name, pg_role in sorted(released & existing):
+                    conn.execute(
+                        sql.SQL("REVOKE {} FROM {} GRANTED BY CURRENT_USER").format(
+                            sql.Identifier(pg_role), sql.Identifier(name)
+                        )
+                    )
+                    logins[name].touched = True
+                self._write_logins(conn, logins.values(), now)
+            problems.extend(self._remaining(conn, released))
+        # After commit: ended before it, a session could reconnect while the grant still stood.
+        problems.extend(self._terminate(sorted({name for name, _ in released})))
+        if problems:
+            raise self.error("revoked, but: " + "; ".join(problems))
+
+    def _remaining(self, conn: psycopg.Connection[Any], pairs: set[tuple[str, str]]) -> list[str]:
+        if not pairs:
+            return []
+        rows = conn.execute(
+            """
+            SELECT m.rolname, r.rolname, g.rolname
+            FROM pg_auth_members a
+            JOIN pg_roles m ON m.oid = a.member
+            JOIN pg_roles r ON r.oid = a.roleid
+            JOIN pg_roles g ON g.oid = a.grantor
+            WHERE (m.rolname, r.rolname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+            """,
+            ([name for name, _ in pairs], [pg_role for _, pg_role in pairs]),
+        ).fetchall()
+        return [
+            f"{login!r} is still a member of {role!r} through a grant by {grantor!r} that jitops "
+            f"did not make; revoke it by hand: REVOKE {role} FROM {login} GRANTED BY {grantor}"
+            for login, role, grantor in rows
+        ]
+
+    def _terminate(self, names: list[str]) -> list[str]:
+        if not names:
+            return []
+        with self._connect(autocommit=True) as conn:
+            rows = conn.execute(
+                """
+                SELECT usename, pid, pg_terminate_backend(pid, %s)
+                FROM pg_stat_activity
+                WHERE usename = ANY(%s) AND pid <> pg_backend_pid()
+                """,
+                (_TERMINATE_WAIT_MS, names),
+            ).fetchall()
+        return [
+            f"session {pid} of {login!r} did not end within {_TERMINATE_WAIT_MS} ms"
+            for login, pid, ended in rows
+            if not ended
+        ]
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _lock(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY,))
+
+    def _require_roles(self, conn: psycopg.Connection[Any], pg_roles: set[str]) -> None:
+        rows = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (sorted(pg_roles),)
+        ).fetchall()
+        missing = pg_roles - {row[0] for row in rows}
+        if missing:
+            names = ", ".join(sorted(missing))
+            raise self.error(
+                f"grantable role(s) {names} do not exist; create them (CREATE ROLE … NOLOGIN) "
+                f"and GRANT them TO {self.settings.user} WITH ADMIN OPTION"
+            )
+
+    def _load_logins(self, conn: psycopg.Connection[Any], names: set[str]) -> dict[str, _Login]:
+        rows = conn.execute(
+            """
+            SELECT r.rolname, r.rolcanlogin, r.rolsuper,
+                   shobj_description(r.oid, 'pg_authid'),
+                   EXISTS (SELECT 1 FROM pg_auth_members a
+                           WHERE a.roleid = r.oid AND a.admin_option
+                             AND a.member = (SELECT oid FROM pg_roles WHERE rolname = current_user))
+            FROM pg_roles r WHERE r.rolname = ANY(%s)
+            """,
+            (sorted(names),),
+        ).fetchall()
+        logins = {name: _Login(name, exists=False) for name in names}
+        for name, can_login, superuser, comment, administered in rows:
+            if not can_login or superuser:
+                what = "a superuser" if superuser else "not a LOGIN role (a group?)"
+                raise self.error(
+                    f"role {name!r} is {what}; jitops only grants to dedicated login roles; "
+                    f"change `login_template` or `logins`"
+                )
+            if not administered:
+                raise self.error(
+                    f"login role {name!r} exists but {self.settings.user!r} has no ADMIN OPTION "
+                    f"on it, which setting VALID UNTIL needs; run: "
+                    f"GRANT {name} TO {self.settings.user} WITH ADMIN OPTION"
+                )
+            logins[name] = _Login(name, exists=True, grants=_parse_comment(comment))
+        missing = sorted(name for name, login in logins.items() if not login.exists)
+        if missing and not self.settings.create_logins:
+            raise self.error(
+                f"login role(s) {', '.join(missing)} do not exist and `create_logins` is off; "
+                f"create them and GRANT each TO {self.settings.user} WITH ADMIN OPTION"
+            )
+        return logins
+
+    def _memberships(
+        self, conn: psycopg.Connection[Any], logins: Mapping[str, _Login]
+    ) -> set[tuple[str, str]]:
+        """(login, role) memberships that the provisioner granted, with the intended options."""
+        rows = conn.execute(
+            """
+            SELECT m.rolname, r.rolname
+            FROM pg_auth_members a
+            JOIN pg_roles m ON m.oid = a.member
+            JOIN pg_roles r ON r.oid = a.roleid
+            WHERE m.rolname = ANY(%s) AND a.inherit_option AND NOT a.set_option
+              AND a.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            """,
+            (sorted(logins),),
+        ).fetchall()
+        return {(login, role) for login, role in rows}
+
+    def _write_logins(
+        self, conn: psycopg.Connection[Any], logins: Iterable[_Login], now: datetime
+    ) -> None:
+        sql = _psycopg().sql
+        for login in logins:
+            if not login.touched or not login.exists:
+                continue
+            # The latest expiry among the login's grants; with none left, the password ends now.
+            until = login.expiry() or now
+            name = sql.Identifier(login.name)
+            conn.execute(
+                sql.SQL("ALTER ROLE {} VALID UNTIL {}").format(name, sql.Literal(until.isoformat()))
+            )
+            comment = sql.Literal(_comment(login.grants)) if login.grants else sql.SQL("NULL")
+            conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(name, comment))
+
+    # -- listing and checks ------------------------------------------------------------------
+
+    def list_managed(self) -> list[ManagedAccess]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                """
+                SELECT m.rolname, r.rolname, shobj_description(m.oid, 'pg_authid')
+                FROM pg_auth_members a
+                JOIN pg_roles m ON m.oid = a.member
+                JOIN pg_roles r ON r.oid = a.roleid
+                WHERE a.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                ORDER BY 1, 2
+                """
+            ).fetchall()
+        by_pg_role = {pg_role: name for name, pg_role in sorted(self.settings.roles.items())}
+        managed: list[ManagedAccess] = []
+        for login, pg_role, comment in rows:
+            records = [
+                (rid, g) for rid, g in _parse_comment(comment).items() if g["pg_role"] == pg_role
+            ]
+            if not records:
+                managed.append(
+                    ManagedAccess(
+                        target=self.target.name,
+                        identity=login,
+                        role=by_pg_role.get(pg_role, pg_role),
+                        requester=self._requester_for(login),
+                    )
+                )
+            managed.extend(
+                ManagedAccess(
+                    target=self.target.name,
+                    identity=login,
+                    role=record.get("role", by_pg_role.get(pg_role, pg_role)),
+                    requester=record.get("requester") or self._requester_for(login),
+                    expires_at=datetime.fromisoformat(record["expires_at"]),
+                    request_id=rid,
+                )
+                for rid, record in sorted(records)
+            )
+        return managed
+
+    def check(self) -> list[CheckResult]:
+        user = self.settings.user
+        try:
+            with self._connect() as conn:
+                version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+                row = conn.execute(
+                    """
+                    SELECT rolsuper, rolcreaterole, rolbypassrls, rolreplication,
+                           pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
+                    FROM pg_roles WHERE rolname = current_user
+                    """
+                ).fetchone()
+                admin_rows = conn.execute(
+                    """
+                    SELECT r.rolname,
+                           EXISTS (SELECT 1 FROM pg_auth_members a
+                                   WHERE a.roleid = r.oid AND a.admin_option
+                                     AND a.member = (SELECT oid FROM pg_roles
+                                                     WHERE rolname = current_user))
+                    FROM pg_roles r WHERE r.rolname = ANY(%s)
+                    """,
+                    (sorted(set(self.settings.roles.values())),),
+                ).fetchall()
+        except ProvisionerError as exc:
+            return [
+                self.result(
+                    "reachable",
+                    Severity.ERROR,
+                    exc.message,
+                    "check the target's host, port, dbname, user and its password secret",
+                )
+            ]
+        assert row is not None
+        superuser, createrole, bypassrls, replication, signal = row
+        results = [self.result("reachable", Severity.OK, f"connected as {user}")]
+        if version < MIN_SERVER_VERSION:
+            results.append(
+                self.result(
+                    "server-version",
+                    Severity.ERROR,
+                    f"server version {version} is older than PostgreSQL 16, which jitops needs "
+                    f"for GRANT … WITH INHERIT TRUE, SET FALSE",
+                    "upgrade the server to PostgreSQL 16 or newer",
+                )
+            )
+        if superuser:
+            results.append(
+                self.result(
+                    "least-privilege",
+                    Severity.WARNING,
+                    f"{user} is a superuser: far more than jitops needs",
+                    f"use a role with only: CREATEROLE, ADMIN OPTION on the grantable roles, "
+                    f"and pg_signal_backend (ALTER ROLE {user} NOSUPERUSER)",
+                )
+            )
+            return results
+        for flag, name in ((bypassrls, "BYPASSRLS"), (replication, "REPLICATION")):
+            if flag:
+                results.append(
+                    self.result(
+                        "least-privilege",
+                        Severity.WARNING,
+                        f"{user} has {name}, which jitops does not need",
+                        f"ALTER ROLE {user} NO{name}",
+                    )
+                )
+        if not createrole:
+            results.append(
+                self.result(
+                    "least-privilege",
+                    Severity.ERROR,
+                    f"{user} lacks CREATEROLE, needed to create login roles and set VALID UNTIL",
+                    f"ALTER ROLE {user} CREATEROLE",
+                )
+            )
+        if not signal:
+            results.append(
+                self.result(
+                    "least-privilege",
+                    Severity.ERROR,
+                    f"{user} is not a member of pg_signal_backend, needed to end the sessions "
+                    f"of revoked logins",
+                    f"GRANT pg_signal_backend TO {user}",
+                )
+            )
+        administered = dict(admin_rows)
+        for pg_role in sorted(set(self.settings.roles.values())):
+            if pg_role not in administered:
+                results.append(
+                    self.result(
+                        "roles",
+                        Severity.ERROR,
+                        f"grantable role {pg_role} does not exist",
+                        f"CREATE ROLE {pg_role} NOLOGIN; GRANT {pg_role} TO {user} WITH ADMIN "
+                        f"OPTION",
+                    )
+                )
+            elif not administered[pg_role]:
+                results.append(
+                    self.result(
+                        "roles",
+                        Severity.ERROR,
+                        f"{user} has no ADMIN OPTION on {pg_role}, so it cannot grant it",
+                        f"GRANT {pg_role} TO {user} WITH ADMIN OPTION",
+                    )
+                )
+        if len(results) == 1:
+            results.append(
+                self.result(
+                    "least-privilege",
+                    Severity.OK,
+                    f"{user} has exactly what jitops needs: CREATEROLE, pg_signal_backend, "
+                    f"ADMIN OPTION on {', '.join(sorted(administered))}",
+                )
+            )
+        return results
