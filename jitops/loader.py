@@ -64,7 +64,7 @@ class Document:
     data: dict[str, Any]
     text: str
 
-    def locate(self, loc: Sequence[str | int]) -> tuple[int, int]:
+    def locate(self, loc: Sequence[str | int], *, at_key: bool = False) -> tuple[int, int]:
         """Return the 1-based (line, column) of the value at ``loc`` (a pydantic error path).
 
         For a key that is missing, the position of the mapping that should hold it; for an
@@ -201,8 +201,11 @@ def _yaml_type(value: object) -> str:
     return type(value).__name__
 
 
-def locate(text: str, loc: Sequence[str | int]) -> tuple[int, int]:
-    """The 1-based (line, column) of ``loc`` in ``text``, as close as the document allows."""
+def locate(text: str, loc: Sequence[str | int], *, at_key: bool = False) -> tuple[int, int]:
+    """The 1-based (line, column) of ``loc`` in ``text``, as close as the document allows.
+
+    A scalar is located at its value, unless ``at_key`` asks for the key that holds it.
+    """
     try:
         node: Any = _positional_yaml().load(text)
     except YAMLError:
@@ -212,7 +215,7 @@ def locate(text: str, loc: Sequence[str | int]) -> tuple[int, int]:
         if isinstance(node, Mapping) and key in node:
             line, column = node.lc.key(key) if hasattr(node, "lc") else (line, column)
             child = node[key]
-            if hasattr(node, "lc") and not isinstance(child, Mapping | list):
+            if hasattr(node, "lc") and not isinstance(child, Mapping | list) and not at_key:
                 line, column = node.lc.value(key)
             node = child
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):

@@ -110,7 +110,11 @@ def _describe_error(error: Any, model: type[BaseModel]) -> tuple[str, str | None
     value = error.get("input")
     last = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
-        known = ", ".join(model.model_fields) if len(loc) == 1 else None
+        known = (
+            ", ".join(f.alias or name for name, f in model.model_fields.items())
+            if len(loc) == 1
+            else None
+        )
         hint = "remove it or fix its spelling" + (f" (known fields: {known})" if known else "")
         return f"unknown field `{field}`", hint
     if kind == "missing":
@@ -152,7 +156,7 @@ def validation_findings(
             loc = loc[1:]
         error = {**error, "loc": loc}
         message, hint = _describe_error(error, model)
-        line, column = document.locate(loc)
+        line, column = document.locate(loc, at_key=error["type"] == "extra_forbidden")
         findings.append(Finding(document.path, Severity.ERROR, message, hint, line, column))
     return findings
 
