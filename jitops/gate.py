@@ -1,0 +1,335 @@
+"""The approval gate's decision for a whole pull request: pure, like ``jitops.policy``.
+
+Plain facts in (the PR's changed files, its reviews, its author and commit authors, the
+requests parsed from its head, the ids already used on the base branch, the time), one
+``GateResult`` out. ``jitops check-pr`` gathers the facts through the GitHub API and renders the
+result as a commit status, a PR comment and a job summary; nothing here does I/O.
+
+What a pull request is, decided by its diff alone — never by its author, branch name or labels:
+
+- **removal only**: it only deletes request files. Giving up access needs no approval.
+- **access request**: it only touches ``requests/``. Every added or changed request file is a
+  new request (a change to a window, role, target or requester needs full approval again) and
+  is judged by the base branch's policies.
+- **policy change**: it touches nothing under ``requests/``. Everything else — policies,
+  CODEOWNERS, workflows, jitops' code, even a README — is judged by the ``PolicyChangeRule``.
+- **mixed**: both. Refused: a policy change may not carry access requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+from jitops.findings import Finding, Severity
+from jitops.models import AccessRequest
+from jitops.policy import (
+    Check,
+    Decision,
+    PolicySet,
+    PullRequestContext,
+    Review,
+    Status,
+    Verdict,
+    approval_checks,
+    decide,
+)
+
+REQUESTS_PREFIX = "requests/"
+
+
+class FileStatus(StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+    RENAMED = "renamed"
+    COPIED = "copied"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    path: str
+    status: FileStatus
+    previous_path: str | None = None  # for renames
+
+
+class ChangeKind(StrEnum):
+    REMOVAL_ONLY = "removal only"
+    ACCESS_REQUEST = "access request"
+    POLICY_CHANGE = "policy change"
+    MIXED = "mixed"
+    EMPTY = "empty"
+
+
+def is_request_path(path: str) -> bool:
+    return path.startswith(REQUESTS_PREFIX)
+
+
+@dataclass(frozen=True)
+class Classification:
+    kind: ChangeKind
+    request_paths: tuple[str, ...]  # request files added or changed: each needs a decision
+    removed_requests: tuple[str, ...]
+    other_paths: tuple[str, ...]  # everything outside requests/
+
+    @property
+    def explanation(self) -> str:
+        if self.kind is ChangeKind.MIXED:
+            shown = ", ".join(self.other_paths[:3]) + (" …" if len(self.other_paths) > 3 else "")
+            return (
+                f"this pull request changes access requests and also {shown}; a policy change "
+                "may not carry access requests — split it into two pull requests"
+            )
+        if self.kind is ChangeKind.REMOVAL_ONLY:
+            return f"only removes {len(self.removed_requests)} request file(s): no approval needed"
+        if self.kind is ChangeKind.EMPTY:
+            return "changes no files"
+        if self.kind is ChangeKind.POLICY_CHANGE:
+            return f"changes {len(self.other_paths)} file(s) outside requests/: a policy change"
+        return f"adds or changes {len(self.request_paths)} access request(s)"
+
+
+def classify(files: Sequence[ChangedFile]) -> Classification:
+    """Classify a pull request by its diff."""
+    requests: list[str] = []
+    removed: list[str] = []
+    others: list[str] = []
+    for changed in files:
+        paths = [changed.path]
+        if changed.previous_path and changed.previous_path != changed.path:
+            paths.append(changed.previous_path)
+            # a rename removes the old file: the old path counts as a removal
+            if is_request_path(changed.previous_path):
+                removed.append(changed.previous_path)
+        if changed.status is FileStatus.UNCHANGED:
+            continue
+        if not is_request_path(changed.path):
+            others.append(changed.path)
+        elif changed.status is FileStatus.REMOVED:
+            removed.append(changed.path)
+        else:
+            requests.append(changed.path)
+        if changed.previous_path and not is_request_path(changed.previous_path):
+            others.append(changed.previous_path)
+    touches_requests = bool(requests or removed)
+    if touches_requests and others:
+        kind = ChangeKind.MIXED
+    elif others:
+        kind = ChangeKind.POLICY_CHANGE
+    elif requests:
+        kind = ChangeKind.ACCESS_REQUEST
+    elif removed:
+        kind = ChangeKind.REMOVAL_ONLY
+    else:
+        kind = ChangeKind.EMPTY
+    return Classification(
+        kind, tuple(sorted(requests)), tuple(sorted(removed)), tuple(sorted(others))
+    )
+
+
+@dataclass(frozen=True)
+class PullRequestFacts:
+    """What the gate needs to know about a pull request; gathered by ``jitops.github``."""
+
+    number: int
+    author: str
+    head_sha: str
+    files: tuple[ChangedFile, ...]
+    reviews: tuple[Review, ...]  # oldest first
+    commit_authors: frozenset[str] = frozenset()  # authors and committers of its commits
+    author_teams: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A request file of the PR's head, parsed as data: the request, or why it is not one."""
+
+    path: str
+    request: AccessRequest | None
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: Verdict
+    summary: str  # one line, for the commit status description
+    classification: Classification
+    decisions: tuple[Decision, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    checks: tuple[Check, ...] = ()  # PR-level checks: classification, policy change approvals
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOWED
+
+
+def _refuse(classification: Classification, reason: str, **extra: object) -> GateResult:
+    return GateResult(
+        Verdict.DENIED,
+        reason,
+        classification,
+        checks=(Check("pull request", Status.FAIL, reason),),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _placement(item: ParsedRequest, request: AccessRequest) -> str | None:
+    expected = f"requests/{request.target}/{request.role}/{request.id}"
+    if PurePosixPath(item.path).with_suffix("").as_posix() != expected:
+        return f"{item.path} must be at {expected}.yaml"
+    return None
+
+
+def evaluate(
+    pr: PullRequestFacts,
+    policies: PolicySet | None,
+    parsed: Sequence[ParsedRequest],
+    now: datetime,
+    *,
+    known_ids: frozenset[str] = frozenset(),
+    requester_teams: Mapping[str, frozenset[str]] | None = None,
+    policy_problems: Sequence[str] = (),
+) -> GateResult:
+    """Decide whether a pull request may merge, and explain why.
+
+    ``policies`` come from the base branch (None: they could not be loaded — fail closed, with
+    ``policy_problems`` saying why). ``parsed`` are the PR's added or changed request files as
+    read from its head. ``known_ids`` are request ids already used on the base branch's history.
+    ``requester_teams`` maps a login (lower-case) to its active teams.
+    """
+    classification = classify(pr.files)
+    if policies is None:
+        reason = "the base branch's policies cannot be loaded: " + (
+            "; ".join(policy_problems) or "unknown error"
+        )
+        return _refuse(classification, reason)
+    kind = classification.kind
+    if kind is ChangeKind.MIXED:
+        return _refuse(classification, classification.explanation)
+    if kind in (ChangeKind.REMOVAL_ONLY, ChangeKind.EMPTY):
+        check = Check("pull request", Status.PASS, classification.explanation)
+        return GateResult(
+            Verdict.ALLOWED, classification.explanation, classification, checks=(check,)
+        )
+    context = PullRequestContext(pr.head_sha, pr.author, pr.commit_authors, pr.author_teams)
+    if kind is ChangeKind.POLICY_CHANGE:
+        return _policy_change(pr, policies, classification, context)
+    return _access_requests(
+        pr, policies, classification, context, parsed, now, known_ids, requester_teams
+    )
+
+
+def _policy_change(
+    pr: PullRequestFacts,
+    policies: PolicySet,
+    classification: Classification,
+    context: PullRequestContext,
+) -> GateResult:
+    rule = policies.policy_change_rule
+    if rule is None:
+        return _refuse(
+            classification, "the base branch has no PolicyChangeRule; nothing may change"
+        )
+    checks = (
+        Check("pull request", Status.PASS, classification.explanation),
+        *approval_checks(pr.reviews, rule.approvals, pr.author, context),
+    )
+    verdict = _verdict(checks)
+    problems = [c.detail for c in checks if c.status is not Status.PASS]
+    summary = "policy change approved" if not problems else "policy change: " + "; ".join(problems)
+    return GateResult(verdict, summary, classification, checks=checks)
+
+
+def _verdict(checks: Sequence[Check]) -> Verdict:
+    statuses = {c.status for c in checks}
+    if Status.FAIL in statuses:
+        return Verdict.DENIED
+    if statuses & {Status.WAITING, Status.UNVERIFIED}:
+        return Verdict.PENDING
+    return Verdict.ALLOWED
+
+
+def _access_requests(
+    pr: PullRequestFacts,
+    policies: PolicySet,
+    classification: Classification,
+    context: PullRequestContext,
+    parsed: Sequence[ParsedRequest],
+    now: datetime,
+    known_ids: frozenset[str],
+    requester_teams: Mapping[str, frozenset[str]] | None,
+) -> GateResult:
+    findings: list[Finding] = []
+    decisions: list[Decision] = []
+    by_path = {item.path: item for item in parsed}
+    seen_ids: dict[str, str] = {}
+    for path in classification.request_paths:
+        item = by_path.get(path)
+        if item is None:
+            findings.append(Finding(path, Severity.ERROR, "could not be read from the head commit"))
+            continue
+        findings.extend(item.findings)
+        request = item.request
+        if request is None:
+            if not item.findings:
+                findings.append(Finding(path, Severity.ERROR, "not a valid access request"))
+            continue
+        misplaced = _placement(item, request)
+        if misplaced:
+            findings.append(Finding(path, Severity.ERROR, misplaced))
+            continue
+        if request.id in known_ids:
+            findings.append(
+                Finding(
+                    path,
+                    Severity.DENIED,
+                    f"id {request.id!r} was already used on the base branch",
+                    "a changed or restored request is a new request: give it a new id and file",
+                )
+            )
+            continue
+        other = seen_ids.setdefault(request.id, path)
+        if other != path:
+            findings.append(
+                Finding(path, Severity.ERROR, f"id {request.id!r} is also used by {other}")
+            )
+            continue
+        teams = (requester_teams or {}).get(request.requester.lower(), frozenset())
+        decisions.append(
+            decide(
+                request,
+                policies,
+                pr.reviews,
+                now,
+                requester_teams=teams if requester_teams is not None else None,
+                context=context,
+            )
+        )
+    if findings and any(f.severity is not Severity.WARNING for f in findings):
+        verdict = Verdict.DENIED
+    else:
+        verdict = _combine([d.verdict for d in decisions])
+    allowed = sum(d.allowed for d in decisions)
+    summary = f"{allowed} of {len(classification.request_paths)} request(s) ready"
+    if verdict is not Verdict.ALLOWED:
+        first = next((f.text for f in findings), None) or next(
+            (d.reason for d in decisions if not d.allowed), ""
+        )
+        summary = f"{summary}: {first}"
+    check = Check("pull request", Status.PASS, classification.explanation)
+    return GateResult(
+        verdict, summary, classification, tuple(decisions), tuple(findings), checks=(check,)
+    )
+
+
+def _combine(verdicts: Sequence[Verdict]) -> Verdict:
+    if not verdicts or Verdict.DENIED in verdicts:
+        return Verdict.DENIED
+    if Verdict.PENDING in verdicts:
+        return Verdict.PENDING
+    return Verdict.ALLOWED
