@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 # Server fixtures shared by many test packages, started once per session.
-pytest_plugins: list[str] = ["tests.fixtures.postgres"]
+pytest_plugins: list[str] = ["tests.fixtures.postgres", "tests.fixtures.moto"]
 
 _real_connect = socket.socket.connect
 

@@ -25,6 +25,7 @@ __all__ = ["BUILTIN_KINDS", "ENTRY_POINT_GROUP", "create", "known_kinds", "load_
 ENTRY_POINT_GROUP: Final = "jitops.provisioners"
 
 BUILTIN_KINDS: Final[Mapping[str, str]] = {
+    "aws": "jitops.provisioners.aws:AwsProvisioner",
     "exec": "jitops.provisioners.exec:ExecProvisioner",
     "postgres": "jitops.provisioners.postgres:PostgresProvisioner",
 }

@@ -49,6 +49,7 @@ __all__ = [
     "SettingsProblem",
     "Severity",
     "TargetConfig",
+    "requester_of",
 ]
 
 
@@ -94,6 +95,20 @@ class SettingsError(UsageError):
         super().__init__(f"target {target!r} is misconfigured: {listed}")
         self.target = target
         self.problems = tuple(problems)
+
+
+def requester_of(name: str, template: str, overrides: Mapping[str, str]) -> str | None:
+    """The GitHub login whose target identity is ``name``, if the naming says (for listings).
+
+    ``template`` holds ``{login}`` once; ``overrides`` maps GitHub logins to identities.
+    """
+    for github, identity in overrides.items():
+        if identity == name:
+            return github
+    prefix, _, suffix = template.partition("{login}")
+    if name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix + suffix):
+        return name[len(prefix) : len(name) - len(suffix)]
+    return None
 
 
 def _utc(value: datetime, what: str) -> datetime:
@@ -298,6 +313,21 @@ class Provisioner(ABC, Generic[SettingsT]):
     ) -> ProvisionerError:
         """A ``ProvisionerError`` about this target whose message is redacted."""
         return cls(self.redact(f"target {self.target.name!r} ({self.kind}): {message}"))
+
+    # -- helpers for kinds ---------------------------------------------------------------------
+
+    def mapped_role(self, grant: Grant, roles: Mapping[str, str]) -> str:
+        """What ``grant``'s role maps to in ``roles``, refusing a grant for another target."""
+        if grant.target != self.target.name:
+            raise self.error(f"grant {grant.request_id!r} is for target {grant.target!r}")
+        mapped = roles.get(grant.role)
+        if mapped is None:
+            known = ", ".join(sorted(roles))
+            raise self.error(
+                f"request {grant.request_id!r} asks for role {grant.role!r}, which this target "
+                f"does not offer (roles: {known}); add it to the target's `roles`"
+            )
+        return mapped
 
     # -- operations ----------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ from jitops.provisioners.interface import (
     Provisioner,
     ProvisionerError,
     Severity,
+    requester_of,
 )
 
 if TYPE_CHECKING:
@@ -226,29 +227,10 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return login
 
     def _requester_for(self, login: str) -> str | None:
-        for github, name in self.settings.logins.items():
-            if name == login:
-                return github
-        prefix, _, suffix = self.settings.login_template.partition("{login}")
-        if (
-            login.startswith(prefix)
-            and login.endswith(suffix)
-            and len(login) > len(prefix + suffix)
-        ):
-            return login[len(prefix) : len(login) - len(suffix)]
-        return None
+        return requester_of(login, self.settings.login_template, self.settings.logins)
 
     def _pg_role(self, grant: Grant) -> str:
-        if grant.target != self.target.name:
-            raise self.error(f"grant {grant.request_id!r} is for target {grant.target!r}")
-        pg_role = self.settings.roles.get(grant.role)
-        if pg_role is None:
-            known = ", ".join(sorted(self.settings.roles))
-            raise self.error(
-                f"request {grant.request_id!r} asks for role {grant.role!r}, which this target "
-                f"does not offer (roles: {known}); add it to the target's `roles`"
-            )
-        return pg_role
+        return self.mapped_role(grant, self.settings.roles)
 
     # -- connection ----------------------------------------------------------------------------
 
