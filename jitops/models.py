@@ -15,6 +15,7 @@ Kinds:
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -64,6 +65,12 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(
             f"a duration is a string with a unit, like 4h or 30m, not {type(value).__name__}"
         )
+    return _parse_duration_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_duration_text(value: str) -> timedelta:
+    # cached: a repository uses a handful of distinct durations across thousands of files
     from pytimeparse2 import parse  # small, pure; imported here to keep start-up light
 
     seconds = parse(value) if _DURATION_RE.match(value) else None

@@ -105,3 +105,8 @@ def test_locate_points_at_values_keys_and_list_items() -> None:
     assert locate(text, ("b", "c")) == (3, 6)
     assert locate(text, ("b", "d", 1)) == (6, 7)
     assert locate(text, ("b", "missing")) == (2, 1)
+
+
+def test_a_yaml_1_1_directive_cannot_bring_back_1_1_booleans() -> None:
+    doc = load_document(b"%YAML 1.1\n---\na: no\nb: 0755\n", "f.yaml")
+    assert doc.data == {"a": "no", "b": 755}
