@@ -1,6 +1,7 @@
 """The ``aws`` provisioner: membership of IAM users in jitops-managed IAM groups.
 
-A role of the target maps to an IAM group (``roles: {readonly: sandbox-readonly}``); a grant
+A role of the target maps to an IAM group of the same name, or the one its settings' ``roles``
+mapping names (``roles: {readonly: sandbox-readonly}``); a grant
 adds the requester's IAM user (``user_template``, default the GitHub login, or a ``users``
 entry) to that group, a revoke removes it. The group's policies are the access.
 
@@ -72,7 +73,9 @@ class AwsSettings(pydantic.BaseModel):
     endpoint_url: str | None = pydantic.Field(
         None, pattern=r"^https?://", description="a non-default IAM/STS endpoint (tests, VPC)"
     )
-    roles: dict[str, str] = pydantic.Field(min_length=1, description="jitops role → IAM group")
+    roles: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="jitops role → IAM group (default: the same name)"
+    )
     group_path: str = pydantic.Field("/jitops/", description="IAM path of jitops' groups")
     user_template: str = pydantic.Field("{login}", description="IAM user for a GitHub login")
     users: dict[str, str] = pydantic.Field(
@@ -179,7 +182,11 @@ class AwsProvisioner(Provisioner[AwsSettings]):
         return user
 
     def _group_for(self, grant: Grant) -> str:
-        group = self.mapped_role(grant, self.settings.roles)
+        group = self.mapped_role(grant, self.roles)
+        if not _GROUP_NAME.fullmatch(group):
+            raise self.error(
+                f"role {grant.role!r} is not a usable IAM group name; map it in `roles`"
+            )
         if not _TAG_SAFE.fullmatch(grant.request_id) or "@" in grant.request_id:
             raise self.error(f"request id {grant.request_id!r} cannot be recorded in an IAM tag")
         return group
@@ -322,7 +329,7 @@ class AwsProvisioner(Provisioner[AwsSettings]):
             self._write_records(iam, user, group, records)
 
     def list_managed(self) -> list[ManagedAccess]:
-        by_group = {group: role for role, group in sorted(self.settings.roles.items())}
+        by_group = {group: role for role, group in sorted(self.roles.items())}
         managed: list[ManagedAccess] = []
         with self._aws("listing jitops' groups"):
             iam = self._client("iam")
@@ -386,7 +393,7 @@ class AwsProvisioner(Provisioner[AwsSettings]):
                 )
             )
         iam = self._client("iam")
-        for group in sorted(set(self.settings.roles.values())):
+        for group in sorted(set(self.roles.values())):
             try:
                 with self._aws(f"reading group {group}"):
                     self._group(iam, group)

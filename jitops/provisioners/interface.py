@@ -124,23 +124,28 @@ class TargetConfig:
 
     ``secrets`` maps a secret's name (``password``) to the NAME of the environment variable that
     holds it (``SANDBOX_DB_PASSWORD``), never to the secret itself, so a ``TargetConfig`` can be
-    printed, logged and compared freely.
+    printed, logged and compared freely. ``roles`` are the roles the target offers (its
+    ``roles:`` list); a kind maps each to something on the target, by default a thing of the
+    same name, unless its settings' ``roles`` mapping says otherwise.
     """
 
     name: str
     kind: str
     settings: Mapping[str, object] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
+    roles: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         # Read-only views: a frozen dataclass holding a mutable dict would not really be frozen.
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
         object.__setattr__(self, "secrets", MappingProxyType(dict(self.secrets)))
+        object.__setattr__(self, "roles", tuple(self.roles))
 
     def __repr__(self) -> str:
         return (
             f"TargetConfig(name={self.name!r}, kind={self.kind!r}, "
-            f"settings={dict(self.settings)!r}, secrets={dict(self.secrets)!r})"
+            f"settings={dict(self.settings)!r}, secrets={dict(self.secrets)!r}, "
+            f"roles={self.roles!r})"
         )
 
 
@@ -226,6 +231,10 @@ class Provisioner(ABC, Generic[SettingsT]):
     def __init__(self, target: TargetConfig, environ: Mapping[str, str] | None = None) -> None:
         self.target = target
         self.settings = cast(SettingsT, self.validate_target(target))
+        # Role → what it is on the target: the offered roles map to themselves unless the
+        # settings' ``roles`` mapping (kinds that have one) names something else.
+        explicit = getattr(self.settings, "roles", None)
+        self.roles: dict[str, str] = {role: role for role in target.roles} | dict(explicit or {})
         # Not copied: os.environ is read at the moment a secret is needed.
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
 
@@ -250,10 +259,32 @@ class Provisioner(ABC, Generic[SettingsT]):
                 SettingsProblem(("settings", *error["loc"]), error["msg"])
                 for error in exc.errors(include_url=False, include_input=False)
             )
+        problems.extend(cls._role_problems(target, settings))
         problems.extend(cls._secret_problems(target.secrets))
         if problems or settings is None:
             raise SettingsError(target.name, problems)
         return settings
+
+    @classmethod
+    def _role_problems(
+        cls, target: TargetConfig, settings: pydantic.BaseModel | None
+    ) -> Iterable[SettingsProblem]:
+        if "roles" not in cls.settings_model.model_fields or settings is None:
+            return
+        mapping: Mapping[str, str] = getattr(settings, "roles", None) or {}
+        if not target.roles and not mapping:
+            yield SettingsProblem(
+                ("settings", "roles"), "no roles: list the target's roles, or map them here"
+            )
+        if target.roles:
+            offered = ", ".join(target.roles)
+            yield from (
+                SettingsProblem(
+                    ("settings", "roles", role), f"not a role of this target (roles: {offered})"
+                )
+                for role in mapping
+                if role not in target.roles
+            )
 
     @classmethod
     def _secret_problems(cls, secrets: Mapping[str, str]) -> Iterable[SettingsProblem]:

@@ -70,7 +70,7 @@ MIN_SERVER_VERSION = 160000  # GRANT … WITH INHERIT/SET options
 # Role names jitops writes. Always quoted (psycopg.sql.Identifier), so this is not about
 # injection: it keeps names unsurprising, and refuses names PostgreSQL would silently truncate
 # (63 bytes), which could make two people share one login.
-_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_$-]{0,62}")
+_ROLE_NAME = re.compile(r"[a-z0-9_][a-z0-9_$-]{0,62}")
 _LOCK_KEY = "jitops.provisioners.postgres"
 _COMMENT_VERSION = 1
 _TERMINATE_WAIT_MS = 5000
@@ -80,7 +80,7 @@ def _role_name(value: str) -> str:
     if not _ROLE_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a usable role name: lower-case letters, digits, _ $ -, "
-            f"starting with a letter or _, at most 63 characters"
+            f"not starting with $ or -, at most 63 characters"
         )
     if value.startswith("pg_"):
         raise ValueError(f"{value!r}: names starting with pg_ are reserved by PostgreSQL")
@@ -99,7 +99,8 @@ class PostgresSettings(pydantic.BaseModel):
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     connect_timeout: int = pydantic.Field(10, ge=1, le=300)
     roles: dict[str, str] = pydantic.Field(
-        min_length=1, description="jitops role name → PostgreSQL role granted for it"
+        default_factory=dict,
+        description="jitops role → PostgreSQL role granted for it (default: the same name)",
     )
     login_template: str = pydantic.Field(
         "jit_{login}", description="database login role for a GitHub login ({login}, lower-case)"
@@ -219,7 +220,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                     f"cannot map GitHub login {requester!r} to a database role: {exc}; "
                     f"add it to `logins`"
                 ) from None
-        if login == self.settings.user or login in self.settings.roles.values():
+        if login == self.settings.user or login in self.roles.values():
             raise self.error(
                 f"GitHub login {requester!r} maps to {login!r}, which is the provisioner or a "
                 f"grantable role; change `login_template` or add a `logins` entry"
@@ -230,7 +231,15 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return requester_of(login, self.settings.login_template, self.settings.logins)
 
     def _pg_role(self, grant: Grant) -> str:
-        return self.mapped_role(grant, self.settings.roles)
+        pg_role = self.mapped_role(grant, self.roles)
+        if pg_role == self.settings.user:
+            raise self.error(f"role {grant.role!r} maps to the provisioner's own role; fix `roles`")
+        try:
+            return _role_name(pg_role)
+        except ValueError as exc:
+            raise self.error(
+                f"role {grant.role!r} cannot be granted: {exc}; map it in `roles`"
+            ) from None
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -496,7 +505,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 ORDER BY 1, 2
                 """
             ).fetchall()
-        by_pg_role = {pg_role: name for name, pg_role in sorted(self.settings.roles.items())}
+        by_pg_role = {pg_role: name for name, pg_role in sorted(self.roles.items())}
         managed: list[ManagedAccess] = []
         for login, pg_role, comment in rows:
             records = [
@@ -545,7 +554,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                                                      WHERE rolname = current_user))
                     FROM pg_roles r WHERE r.rolname = ANY(%s)
                     """,
-                    (sorted(set(self.settings.roles.values())),),
+                    (sorted(set(self.roles.values())),),
                 ).fetchall()
         except ProvisionerError as exc:
             return [
@@ -610,7 +619,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 )
             )
         administered = dict(admin_rows)
-        for pg_role in sorted(set(self.settings.roles.values())):
+        for pg_role in sorted(set(self.roles.values())):
             if pg_role not in administered:
                 results.append(
                     self.result(

@@ -357,3 +357,23 @@ def test_a_membership_allowing_set_role_is_tightened(sandbox: Sandbox) -> None:
     assert sandbox.memberships("alice") == [(sandbox.ro, sandbox.provisioner_user, True, True)]
     provisioner.grant(make_grant("alice", "readonly"))
     assert sandbox.memberships("alice") == [(sandbox.ro, sandbox.provisioner_user, True, False)]
+
+
+def test_offered_roles_map_to_same_named_database_roles(sandbox: Sandbox) -> None:
+    base = sandbox.target(roles={})
+    target = TargetConfig(base.name, base.kind, base.settings, base.secrets, roles=[sandbox.ro])
+    provisioner = PostgresProvisioner(target, {"PG_PASSWORD": sandbox.provisioner_password})
+    provisioner.grant(make_grant("alice", sandbox.ro))
+    assert sandbox.memberships("alice") == [(sandbox.ro, sandbox.provisioner_user, True, False)]
+    with pytest.raises(ProvisionerError, match="does not offer"):
+        provisioner.grant(make_grant("alice", sandbox.rw))
+
+
+def test_mapping_a_role_the_target_does_not_offer_is_a_settings_error(sandbox: Sandbox) -> None:
+    from jitops.provisioners.interface import SettingsError
+
+    base = sandbox.target()
+    target = TargetConfig(base.name, base.kind, base.settings, base.secrets, roles=["readonly"])
+    with pytest.raises(SettingsError) as caught:
+        PostgresProvisioner.validate_target(target)
+    assert [p.loc for p in caught.value.problems] == [("settings", "roles", "readwrite")]
