@@ -245,6 +245,11 @@ class Provisioner(ABC, Generic[SettingsT]):
     # -- configuration -------------------------------------------------------------------------
 
     @classmethod
+    def secret_names(cls) -> frozenset[str]:
+        """Every secret name the kind knows (required and optional; ``any_secrets`` aside)."""
+        return cls.required_secrets | cls.optional_secrets
+
+    @classmethod
     def validate_target(cls, target: TargetConfig) -> pydantic.BaseModel:
         """The target's settings as ``settings_model``; ``SettingsError`` lists every problem.
 
@@ -294,7 +299,7 @@ class Provisioner(ABC, Generic[SettingsT]):
                 f"required secret is missing: name the environment variable that holds it, "
                 f"e.g. `{name}: {cls.kind.upper().replace('-', '_')}_{name.upper()}`",
             )
-        allowed = cls.required_secrets | cls.optional_secrets
+        allowed = cls.secret_names()
         for name, variable in sorted(secrets.items()):
             if not cls.any_secrets and name not in allowed:
                 known = ", ".join(sorted(allowed)) or "none"
@@ -364,7 +369,11 @@ class Provisioner(ABC, Generic[SettingsT]):
 
     @abstractmethod
     def grant(self, grant: Grant) -> None:
-        """Give ``grant``'s access; granting what is already granted changes nothing."""
+        """Give ``grant``'s access; granting what is already granted changes nothing.
+
+        Called when the access should begin: the caller, not the provisioner, waits for a
+        ``starts_at`` in the future. ``expires_at`` is recorded where the target can hold it.
+        """
 
     @abstractmethod
     def revoke(self, grant: Grant) -> None:

@@ -298,7 +298,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             self._lock(conn)
             self._require_roles(conn, {pg_role for _, _, pg_role in planned})
             logins = self._load_logins(conn, {login for _, login, _ in planned})
-            existing = self._memberships(conn, logins)
+            existing = self._memberships(conn, logins, as_intended=True)
             with conn.pipeline():
                 for login in logins.values():
                     if not login.exists:
@@ -352,7 +352,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 for _, name, pg_role in planned
                 if logins[name].exists and not logins[name].holds(pg_role)
             }
-            existing = self._memberships(conn, logins)
+            existing = self._memberships(conn, logins, as_intended=False)
             with conn.pipeline():
                 for name, pg_role in sorted(released & existing):
                     conn.execute(
@@ -459,19 +459,21 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return logins
 
     def _memberships(
-        self, conn: psycopg.Connection[Any], logins: Mapping[str, _Login]
+        self, conn: psycopg.Connection[Any], logins: Mapping[str, _Login], *, as_intended: bool
     ) -> set[tuple[str, str]]:
-        """(login, role) memberships that the provisioner granted, with the intended options."""
+        """(login, role) memberships the provisioner granted; with ``as_intended`` only those
+        with exactly jitops' options (so a loosened one is granted again, which tightens it)."""
         rows = conn.execute(
             """
             SELECT m.rolname, r.rolname
             FROM pg_auth_members a
             JOIN pg_roles m ON m.oid = a.member
             JOIN pg_roles r ON r.oid = a.roleid
-            WHERE m.rolname = ANY(%s) AND a.inherit_option AND NOT a.set_option
+            WHERE m.rolname = ANY(%s)
               AND a.grantor = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+              AND (NOT %s OR (a.inherit_option AND NOT a.set_option))
             """,
-            (sorted(logins),),
+            (sorted(logins), as_intended),
         ).fetchall()
         return {(login, role) for login, role in rows}
 

@@ -377,3 +377,13 @@ def test_mapping_a_role_the_target_does_not_offer_is_a_settings_error(sandbox: S
     with pytest.raises(SettingsError) as caught:
         PostgresProvisioner.validate_target(target)
     assert [p.loc for p in caught.value.problems] == [("settings", "roles", "readwrite")]
+
+
+def test_revoke_removes_a_loosened_membership_too(sandbox: Sandbox) -> None:
+    provisioner = sandbox.provisioner()
+    grant = make_grant("alice", "readonly")
+    provisioner.grant(grant)
+    with sandbox.server.connect(sandbox.provisioner_user, sandbox.provisioner_password) as conn:
+        conn.execute(f"GRANT {sandbox.ro} TO {sandbox.login('alice')} WITH SET TRUE")
+    provisioner.revoke(grant)
+    assert sandbox.memberships("alice") == []
