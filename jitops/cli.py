@@ -241,6 +241,66 @@ def test_command(root: Path, verbose: bool) -> None:
     sys.exit(code or (ExitCode.DENIED if failed else ExitCode.OK))
 
 
+@cli.command("check-pr")
+@click.option("--repo", "repository", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
+@click.option("--pr", "number", type=int, help="Pull request number. Default: from the event.")
+@click.option(
+    "--post",
+    is_flag=True,
+    help="Write the jitops/approval status and the PR comment (always on under Actions).",
+)
+@click.option(
+    "--base-checkout",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default="the current directory",
+    help="A checkout of the base branch: its policies, CODEOWNERS and history are the rules.",
+)
+@click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
+def check_pr(
+    repository: str | None,
+    number: int | None,
+    post: bool,
+    base_checkout: Path,
+    now: datetime | None,
+) -> None:
+    """Decide whether a pull request may merge, and say exactly why.
+
+    Under GitHub Actions it reads the event ($GITHUB_EVENT_PATH), the token ($GITHUB_TOKEN)
+    and the repository, and posts a `jitops/approval` commit status, one PR comment kept up
+    to date, and the job summary. From a laptop, `jitops check-pr --repo o/r --pr N` prints
+    the same verdict and changes nothing unless --post is given.
+
+    Policies come from the base checkout, never from the pull request; the PR's files are
+    read as data through the API.
+
+    \b
+    Exit status: 0 may merge; 1 not (yet); 2 usage; 3 GitHub unreachable.
+    """
+    from jitops.commands.check_pr import check_pull_request, options_from_environment
+    from jitops.report import decision_text, findings_text
+
+    options = options_from_environment(
+        os.environ,
+        repository=repository,
+        number=number,
+        base_checkout=base_checkout.resolve(),
+        now=now or datetime.now(UTC),
+        post=post,
+    )
+    outcome = check_pull_request(options)
+    result = outcome.result
+    click.echo(f"#{outcome.pull_request.number}: {result.verdict.value} — {result.summary}")
+    for line in findings_text(result.findings):
+        click.echo(f"  {line}")
+    for decision in result.decisions:
+        for line in decision_text(decision):
+            click.echo(f"  {line}")
+    if outcome.posted:
+        click.echo("posted the jitops/approval status and the pull request comment", err=True)
+    sys.exit(ExitCode.OK if result.allowed else ExitCode.DENIED)
+
+
 def _crash(exc: BaseException) -> NoReturn:
     with tempfile.NamedTemporaryFile(
         "w", prefix="jitops-crash-", suffix=".log", delete=False

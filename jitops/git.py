@@ -101,6 +101,25 @@ def landings(root: Path, ref: str, paths: Sequence[str]) -> dict[str, Landing]:
     return found
 
 
+def added_paths(root: Path, ref: str, paths: Sequence[str]) -> set[str]:
+    """Every file under ``paths`` that any commit reachable from ``ref`` ever added."""
+    log = run(
+        root,
+        [
+            "log",
+            "--diff-filter=A",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            "--format=",
+            ref,
+            "--",
+            *paths,
+        ],
+    )
+    return {name.strip("\n") for name in log.stdout.split("\0") if name.strip("\n")}
+
+
 def show(root: Path, ref: str, path: str) -> bytes:
     """The bytes of ``path`` at ``ref``."""
     try:

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jitops.findings import Finding, Severity
-from jitops.policy import Decision, Status
+from jitops.models import format_duration
+from jitops.policy import Decision, Status, Verdict
+
+if TYPE_CHECKING:
+    from jitops.gate import GateResult, ParsedRequest
+    from jitops.github import PullRequestInfo
 
 _MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
 
@@ -89,3 +94,74 @@ def to_json(payload: dict[str, Any]) -> str:
 
 def summary_line(counts: Sequence[tuple[str, int]]) -> str:
     return ", ".join(f"{n} {label}" for label, n in counts)
+
+
+_HEADLINES = {
+    Verdict.ALLOWED: "✅ ready to merge",
+    Verdict.PENDING: "⏳ waiting",
+    Verdict.DENIED: "❌ cannot merge",
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _window(parsed: ParsedRequest, decision: Decision) -> str:
+    request = parsed.request
+    assert request is not None
+    if request.duration is not None:
+        return f"{format_duration(request.duration)} from merge"
+    start = request.starts_at.strftime("%Y-%m-%d %H:%M UTC") if request.starts_at else "merge"
+    assert request.expires_at is not None
+    return f"{start} → {request.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def gate_markdown(
+    result: GateResult,
+    parsed: Sequence[ParsedRequest],
+    pull_request: PullRequestInfo,
+    policy_commit: str | None,
+) -> str:
+    """The PR comment and job summary: each request plainly, and what is still missing."""
+    lines = [
+        f"### jitops: {_HEADLINES[result.verdict]}",
+        "",
+        f"{result.classification.kind.value.capitalize()}: {_cell(result.summary)}",
+        "",
+    ]
+    by_id = {p.request.id: p for p in parsed if p.request is not None}
+    for decision in result.decisions:
+        item = by_id.get(decision.request_id)
+        if item is None or item.request is None:
+            continue
+        request = item.request
+        lines += [
+            f"#### `{request.id}` — {_HEADLINES[decision.verdict]}",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| who | @{request.requester} |",
+            f"| what | `{request.role}` on `{request.target}` |",
+            f"| until | {_window(item, decision)} |",
+            f"| why | {_cell(request.justification)} |",
+        ]
+        if request.ticket:
+            lines.append(f"| ticket | {_cell(request.ticket)} |")
+        lines += [f"| policy | {decision.policy or '—'} |", ""]
+        lines += [f"- {_MARKS[c.status]} **{c.rule}**: {_cell(c.detail)}" for c in decision.checks]
+        lines.append("")
+    if result.findings:
+        lines.append("#### Problems")
+        lines += [f"- `{f.location}`: {_cell(f.text)}" for f in result.findings]
+        lines.append("")
+    for check in result.checks:
+        if check.status is not Status.PASS:
+            lines.append(f"- {_MARKS[check.status]} **{check.rule}**: {_cell(check.detail)}")
+    base = f"`{policy_commit[:7]}`" if policy_commit else "the base branch"
+    lines += [
+        "",
+        f"<sub>Judged at head `{pull_request.head_sha[:7]}` by the policies of {base}. "
+        "A push voids approvals; approve again after it.</sub>",
+    ]
+    return "\n".join(lines) + "\n"

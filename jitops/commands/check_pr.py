@@ -1,0 +1,250 @@
+"""``jitops check-pr``: the approval gate for one pull request.
+
+Load (the base branch's policies from the local checkout, which is the default branch's code in
+``pull_request_target``/``workflow_run``; the PR's facts and files through the API, read as
+data) → decide (``jitops.gate.evaluate``) → act (a ``jitops/approval`` commit status and one PR
+comment, kept up to date) → report (the same words in the job summary).
+
+Nothing in the pull request is imported or executed: request files are bytes parsed by the safe
+loader, and policies, CODEOWNERS and this code all come from the base branch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from jitops import git
+from jitops.errors import UsageError
+from jitops.gate import (
+    ChangeKind,
+    GateResult,
+    ParsedRequest,
+    PullRequestFacts,
+    classify,
+    evaluate,
+)
+from jitops.github import GitHub, GitHubError, PullRequestInfo
+from jitops.models import AccessRequest, is_team, login_key
+from jitops.policy import PolicySet, Review, ReviewState, Verdict
+from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, load_policies, parse
+from jitops.report import gate_markdown
+
+COMMENT_MARKER = "<!-- jitops:approval -->"
+STATES = {Verdict.ALLOWED: "success", Verdict.PENDING: "pending", Verdict.DENIED: "failure"}
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    repository: str
+    number: int
+    token: str
+    api_url: str
+    base_checkout: Path  # the default branch, checked out: policies and history come from here
+    now: datetime
+    post: bool = False  # write the status and comment (Actions does; a laptop asks for it)
+    summary_path: Path | None = None
+    run_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    pull_request: PullRequestInfo
+    result: GateResult
+    policy_commit: str | None
+    markdown: str
+    posted: bool
+
+
+def pr_number_from_event(event_name: str, event_path: Path) -> int:
+    """The pull request an Actions event is about."""
+    try:
+        payload = json.loads(event_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the event payload {event_path}: {exc}") from None
+    if not isinstance(payload, dict):
+        raise UsageError(f"{event_path}: the event payload is not a JSON object")
+    pull = payload.get("pull_request")
+    if isinstance(pull, dict) and isinstance(pull.get("number"), int):
+        return int(pull["number"])
+    run = payload.get("workflow_run")
+    if isinstance(run, dict):
+        pulls = run.get("pull_requests") or []
+        if pulls and isinstance(pulls[0], dict) and isinstance(pulls[0].get("number"), int):
+            return int(pulls[0]["number"])
+        raise UsageError(
+            "the workflow_run event names no pull request (a fork's run does not) — "
+            "run `jitops check-pr --pr N` instead"
+        )
+    raise UsageError(f"a {event_name!r} event is not about a pull request")
+
+
+def known_request_ids(root: Path) -> frozenset[str]:
+    """Every request id ever added on the checked-out branch: a file's name is its id."""
+    if git.toplevel(root) is None or git.resolve(root, "HEAD") is None:
+        return frozenset()
+    paths = git.added_paths(root, "HEAD", [REQUESTS_DIR])
+    return frozenset(PurePosixPath(p).stem for p in paths if p.endswith((".yaml", ".yml")))
+
+
+def _teams_named(principals: Iterable[str]) -> set[str]:
+    return {login_key(p) for p in principals if is_team(p)}
+
+
+def _relevant_teams(
+    policy_set: PolicySet, requests: Iterable[AccessRequest], policy_change: bool
+) -> tuple[set[str], set[str], set[str]]:
+    """(approver teams, requester teams, request-for-others teams) the decision may need."""
+    approvers: set[str] = set()
+    requesters: set[str] = set()
+    others: set[str] = set()
+    if policy_change and policy_set.policy_change_rule is not None:
+        for rule in policy_set.policy_change_rule.approvals:
+            approvers |= _teams_named(rule.from_)
+    for request in requests:
+        found = policy_set.rule_for(request.target, request.role)
+        if found is None:
+            continue
+        policy, role = found
+        requesters |= _teams_named(policy.requesters)
+        others |= _teams_named(policy.request_for_others)
+        for rule in role.approvals:
+            approvers |= _teams_named(rule.from_)
+    return approvers, requesters, others
+
+
+def _with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> tuple[Review, ...]:
+    decisive_reviewers = {
+        login_key(r.reviewer) for r in reviews if r.state is not ReviewState.COMMENTED
+    }
+    result = []
+    for review in reviews:
+        member_of = (
+            github.active_teams(review.reviewer, sorted(teams))
+            if login_key(review.reviewer) in decisive_reviewers and teams
+            else frozenset()
+        )
+        result.append(
+            Review(review.reviewer, review.state, review.commit_id, member_of, review.is_bot)
+        )
+    return tuple(result)
+
+
+def check_pull_request(options: CheckOptions) -> CheckOutcome:
+    github = GitHub(options.repository, options.token, api_url=options.api_url)
+    info = github.pull_request(options.number)
+    files = github.changed_files(options.number)
+    classification = classify(files)
+    policies = load_policies(options.base_checkout)
+    policy_commit = (
+        git.resolve(options.base_checkout, "HEAD")
+        if git.toplevel(options.base_checkout) is not None
+        else None
+    )
+    problems = [f"{f.location}: {f.text}" for f in policies.findings if f.severity != "warning"]
+    try:
+        codeowners_errors = github.codeowners_errors(info.base_ref)
+    except GitHubError as exc:
+        codeowners_errors = [exc.message]
+    if codeowners_errors:
+        problems.append("GitHub reports CODEOWNERS errors: " + "; ".join(codeowners_errors))
+    policy_set = policies.policy_set if not problems else None
+
+    parsed: list[ParsedRequest] = []
+    if classification.kind is ChangeKind.ACCESS_REQUEST:
+        for path in classification.request_paths:
+            raw = github.file_at(info.head_sha, path)
+            _, model, findings = parse(raw, path, REQUEST_MODELS, "requests/")
+            request = model if isinstance(model, AccessRequest) else None
+            parsed.append(ParsedRequest(path, request, tuple(findings)))
+
+    reviews = github.reviews(options.number)
+    commit_people = github.commit_people(options.number)
+    requests = [p.request for p in parsed if p.request is not None]
+    requester_teams: dict[str, frozenset[str]] = {}
+    author_teams: frozenset[str] = frozenset()
+    if policy_set is not None:
+        approver_teams, requester_team_names, other_teams = _relevant_teams(
+            policy_set, requests, classification.kind is ChangeKind.POLICY_CHANGE
+        )
+        reviews = _with_teams(github, reviews, approver_teams)
+        for request in requests:
+            key = login_key(request.requester)
+            if key not in requester_teams:
+                requester_teams[key] = github.active_teams(request.requester, requester_team_names)
+        if any(login_key(r.requester) != login_key(info.author) for r in requests):
+            author_teams = github.active_teams(info.author, other_teams)
+    facts = PullRequestFacts(
+        number=info.number,
+        author=info.author,
+        head_sha=info.head_sha,
+        files=files,
+        reviews=reviews,
+        commit_authors=commit_people,
+        author_teams=author_teams,
+    )
+    result = evaluate(
+        facts,
+        policy_set,
+        parsed,
+        options.now,
+        known_ids=known_request_ids(options.base_checkout),
+        requester_teams=requester_teams,
+        policy_problems=problems,
+    )
+    markdown = COMMENT_MARKER + "\n" + gate_markdown(result, parsed, info, policy_commit)
+    if options.post:
+        github.set_status(
+            info.head_sha, STATES[result.verdict], result.summary, target_url=options.run_url
+        )
+        github.upsert_comment(info.number, COMMENT_MARKER, markdown)
+    if options.summary_path is not None:
+        with options.summary_path.open("a", encoding="utf-8") as summary:
+            summary.write(markdown + "\n")
+    return CheckOutcome(info, result, policy_commit, markdown, options.post)
+
+
+def options_from_environment(
+    environ: Mapping[str, str],
+    *,
+    repository: str | None,
+    number: int | None,
+    base_checkout: Path,
+    now: datetime,
+    post: bool,
+) -> CheckOptions:
+    """Build options from flags, falling back to the GitHub Actions environment."""
+    in_actions = environ.get("GITHUB_ACTIONS") == "true"
+    repository = repository or environ.get("GITHUB_REPOSITORY")
+    if not repository:
+        raise UsageError(
+            "which repository? pass --repo OWNER/NAME (Actions sets GITHUB_REPOSITORY)"
+        )
+    if number is None:
+        event_path = environ.get("GITHUB_EVENT_PATH")
+        if not event_path:
+            raise UsageError("which pull request? pass --pr N (Actions sets GITHUB_EVENT_PATH)")
+        number = pr_number_from_event(environ.get("GITHUB_EVENT_NAME", ""), Path(event_path))
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    if not token:
+        raise UsageError(
+            "no GitHub token: set GITHUB_TOKEN (in Actions: `GITHUB_TOKEN: ${{ github.token }}`)"
+        )
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    server = environ.get("GITHUB_SERVER_URL")
+    run_id = environ.get("GITHUB_RUN_ID")
+    run_url = f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else None
+    return CheckOptions(
+        repository=repository,
+        number=number,
+        token=token,
+        api_url=environ.get("GITHUB_API_URL", "https://api.github.com"),
+        base_checkout=base_checkout,
+        now=now,
+        post=post or in_actions,
+        summary_path=Path(summary) if summary else None,
+        run_url=run_url,
+    )

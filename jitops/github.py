@@ -1,0 +1,304 @@
+"""The only module that talks to GitHub: REST through PyGithub, facts out as frozen values.
+
+Callers get ``jitops.gate`` and ``jitops.policy`` value types, never PyGithub objects, so the
+rest of jitops stays testable and GitHub's quirks stay here:
+
+- reviews come oldest first with their ``commit_id``; a bot is ``user.type == "Bot"``;
+- team membership counts only when its ``state`` is ``active`` (a pending invitation is not
+  membership), and is cached for the run: one call per (team, user) pair at most;
+- transient failures (5xx, secondary rate limits with ``Retry-After``) are retried by
+  ``GithubRetry``; what still fails becomes ``GitHubError`` (exit 3) with the status and the
+  endpoint, never the token.
+
+PyGithub is imported lazily so ``jitops --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from jitops.errors import JitopsError
+from jitops.gate import ChangedFile, FileStatus
+from jitops.policy import Review, ReviewState
+
+if TYPE_CHECKING:
+    from github.Repository import Repository
+
+DEFAULT_API_URL = "https://api.github.com"
+STATUS_CONTEXT = "jitops/approval"
+
+
+class GitHubError(JitopsError):
+    """GitHub could not be reached or refused a call; the gate fails closed on it."""
+
+
+@dataclass(frozen=True)
+class PullRequestInfo:
+    number: int
+    author: str
+    author_is_bot: bool
+    head_sha: str
+    base_ref: str
+    base_sha: str
+    state: str
+    merged: bool
+    merge_commit_sha: str | None
+    html_url: str
+
+
+def _error(exc: Exception, what: str) -> GitHubError:
+    status = getattr(exc, "status", None)
+    data = getattr(exc, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    detail = (
+        f"HTTP {status}" + (f": {message}" if message else "") if status else type(exc).__name__
+    )
+    return GitHubError(f"GitHub {what} failed ({detail})")
+
+
+class GitHub:
+    """One repository on one GitHub (or GitHub Enterprise, or the jitops test server)."""
+
+    def __init__(
+        self,
+        repository: str,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        retries: int = 3,
+        timeout: float = 30.0,
+    ) -> None:
+        if "/" not in repository:
+            raise GitHubError(f"repository {repository!r} is not owner/name")
+        from github import Auth, Github, GithubRetry
+
+        retry: Any = GithubRetry(total=retries, backoff_factor=0.5) if retries else None
+        self._client = Github(
+            auth=Auth.Token(token),
+            base_url=api_url.rstrip("/"),
+            retry=retry,
+            timeout=int(timeout),
+            per_page=100,
+        )
+        self.repository = repository
+        self._repo: Repository | None = None
+        self._membership_cache: dict[tuple[str, str], bool] = {}
+
+    def __repr__(self) -> str:  # never show the token
+        return f"GitHub({self.repository!r})"
+
+    def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        from github import GithubException
+
+        try:
+            return function(*args, **kwargs)
+        except GithubException as exc:
+            raise _error(exc, what) from None
+        except OSError as exc:  # connection refused, reset, timed out
+            raise GitHubError(f"GitHub {what} failed: {type(exc).__name__}") from None
+
+    @property
+    def repo(self) -> Repository:
+        if self._repo is None:
+            # lazy: no call until something of the repository itself is needed
+            self._repo = self._client.get_repo(self.repository, lazy=True)
+        assert self._repo is not None
+        return self._repo
+
+    # -- pull requests ----------------------------------------------------------------------
+
+    def pull_request(self, number: int) -> PullRequestInfo:
+        pr = self._call(f"pull request #{number}", self.repo.get_pull, number)
+        return PullRequestInfo(
+            number=pr.number,
+            author=pr.user.login,
+            author_is_bot=pr.user.type == "Bot",
+            head_sha=pr.head.sha,
+            base_ref=pr.base.ref,
+            base_sha=pr.base.sha,
+            state=pr.state,
+            merged=bool(pr.merged),
+            merge_commit_sha=pr.merge_commit_sha,
+            html_url=pr.html_url,
+        )
+
+    def _pull(self, number: int) -> Any:
+        from github.PullRequest import PullRequest
+
+        # A lazy object: listing its files or reviews costs no extra call for the PR itself.
+        return PullRequest(
+            self.repo.requester,
+            headers={},
+            attributes={"number": number, "url": f"{self.repo.url}/pulls/{number}"},
+            completed=False,
+        )
+
+    def changed_files(self, number: int) -> tuple[ChangedFile, ...]:
+        def collect() -> tuple[ChangedFile, ...]:
+            return tuple(
+                ChangedFile(
+                    path=f.filename,
+                    status=_file_status(f.status),
+                    previous_path=f.previous_filename,
+                )
+                for f in self._pull(number).get_files()
+            )
+
+        return self._call(f"files of pull request #{number}", collect)  # type: ignore[no-any-return]
+
+    def reviews(self, number: int) -> tuple[Review, ...]:
+        """Reviews oldest first, without teams (see ``active_teams``)."""
+
+        def collect() -> tuple[Review, ...]:
+            reviews = []
+            for review in self._pull(number).get_reviews():
+                try:
+                    state = ReviewState(review.state)
+                except ValueError:  # PENDING (a draft review) decides nothing
+                    continue
+                if review.user is None:  # a deleted account
+                    continue
+                reviews.append(
+                    Review(
+                        reviewer=review.user.login,
+                        state=state,
+                        commit_id=review.commit_id,
+                        is_bot=review.user.type == "Bot",
+                    )
+                )
+            return tuple(reviews)
+
+        return self._call(f"reviews of pull request #{number}", collect)  # type: ignore[no-any-return]
+
+    def commit_people(self, number: int) -> frozenset[str]:
+        """GitHub logins of the authors and committers of the pull request's commits."""
+
+        def collect() -> frozenset[str]:
+            people: set[str] = set()
+            for commit in self._pull(number).get_commits():
+                for user in (commit.author, commit.committer):
+                    if user is not None and user.login:
+                        people.add(user.login.lower())
+            return frozenset(people)
+
+        return self._call(f"commits of pull request #{number}", collect)  # type: ignore[no-any-return]
+
+    def file_at(self, ref: str, path: str) -> bytes:
+        """A file's bytes at ``ref``, read as data (never executed)."""
+
+        def fetch() -> bytes:
+            content = self.repo.get_contents(path, ref=ref)
+            if isinstance(content, list):
+                raise GitHubError(f"{path} is a directory at {ref[:7]}")
+            if content.encoding == "base64" and content.content is not None:
+                return base64.b64decode(content.content)
+            return bytes(content.decoded_content)
+
+        return self._call(f"contents of {path}", fetch)  # type: ignore[no-any-return]
+
+    # -- people -----------------------------------------------------------------------------
+
+    def is_active_member(self, team: str, login: str) -> bool:
+        """Whether ``login`` is an *active* member of ``org/team`` (pending invites are not)."""
+        from github import GithubException
+
+        org, _, slug = team.removeprefix("@").partition("/")
+        key = (team.lower().removeprefix("@"), login.lower())
+        if key not in self._membership_cache:
+            url = f"{self._client_base()}/orgs/{org}/teams/{slug}/memberships/{login}"
+            try:
+                _, data = self.repo.requester.requestJsonAndCheck("GET", url)
+                active = isinstance(data, dict) and data.get("state") == "active"
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise _error(exc, f"membership of @{login} in @{org}/{slug}") from None
+                active = False
+            except OSError as exc:
+                raise GitHubError(f"GitHub team membership failed: {type(exc).__name__}") from None
+            self._membership_cache[key] = active
+        return self._membership_cache[key]
+
+    def active_teams(self, login: str, teams: Iterable[str]) -> frozenset[str]:
+        """Which of ``teams`` (``org/team``) ``login`` actively belongs to, lower-cased."""
+        return frozenset(
+            t.lower().removeprefix("@") for t in teams if self.is_active_member(t, login)
+        )
+
+    def _client_base(self) -> str:
+        return str(self.repo.url).rsplit("/repos/", 1)[0]
+
+    # -- repository checks ------------------------------------------------------------------
+
+    def codeowners_errors(self, ref: str) -> list[str]:
+        """GitHub's own complaints about the CODEOWNERS file at ``ref``."""
+        data = self._raw("GET", "/codeowners/errors", "CODEOWNERS errors", parameters={"ref": ref})
+        errors = data.get("errors", []) if isinstance(data, dict) else []
+        return [
+            f"{e.get('path', 'CODEOWNERS')}:{e.get('line', '?')}: {e.get('message', e.get('kind'))}"
+            for e in errors
+            if isinstance(e, dict)
+        ]
+
+    # -- writing back -----------------------------------------------------------------------
+
+    def _raw(self, verb: str, path: str, what: str, **kwargs: Any) -> Any:
+        from github import GithubException
+
+        try:
+            _, data = self.repo.requester.requestJsonAndCheck(verb, self.repo.url + path, **kwargs)
+        except GithubException as exc:
+            raise _error(exc, what) from None
+        except OSError as exc:
+            raise GitHubError(f"GitHub {what} failed: {type(exc).__name__}") from None
+        return data
+
+    def set_status(
+        self, sha: str, state: str, description: str, *, target_url: str | None = None
+    ) -> None:
+        body: dict[str, Any] = {
+            "state": state,
+            "description": description[:140],  # GitHub's limit
+            "context": STATUS_CONTEXT,
+        }
+        if target_url:
+            body["target_url"] = target_url
+        self._raw("POST", f"/statuses/{sha}", "commit status", input=body)
+
+    def upsert_comment(self, number: int, marker: str, body: str, *, bots_only: bool = True) -> str:
+        """Create the PR comment that starts with ``marker``, or edit it; return its URL.
+
+        Only a comment by a bot account (Actions' token is ``github-actions[bot]``) is edited,
+        so a look-alike comment typed by a person is never taken for jitops' own.
+        """
+        comments = self._raw(
+            "GET",
+            f"/issues/{number}/comments",
+            f"comments on #{number}",
+            parameters={"per_page": 100},
+        )
+        for comment in comments if isinstance(comments, list) else []:
+            user = comment.get("user") or {}
+            mine = user.get("type") == "Bot" or not bots_only
+            if mine and str(comment.get("body", "")).startswith(marker):
+                if comment.get("body") != body:
+                    self._raw(
+                        "PATCH",
+                        f"/issues/comments/{comment['id']}",
+                        "comment update",
+                        input={"body": body},
+                    )
+                return str(comment.get("html_url", ""))
+        created = self._raw(
+            "POST", f"/issues/{number}/comments", f"comment on #{number}", input={"body": body}
+        )
+        return str(created.get("html_url", "")) if isinstance(created, dict) else ""
+
+
+def _file_status(status: str) -> FileStatus:
+    try:
+        return FileStatus(status)
+    except ValueError:
+        return FileStatus.CHANGED
