@@ -1,0 +1,105 @@
+"""The shipped GitHub Actions workflows: least privilege, pinned, and clean under zizmor and
+actionlint (only ``dangerous-triggers`` may be suppressed, each with its reason inline)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.gitrepo import PROJECT
+
+WORKFLOWS = sorted((PROJECT / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = YAML(typ="safe").load(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: `pip install -e '.[dev]'` brings it")
+    return found
+
+
+def test_there_are_workflows() -> None:
+    names = {p.name for p in WORKFLOWS}
+    assert {"jitops-check.yml", "jitops-review-relay.yml", "jitops-review.yml"} <= names
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_and_pinned(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["permissions"] == {}, "permissions: {} at the top"
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"job {name} must state its permissions"
+        for step in job.get("steps", []):
+            uses = step.get("uses")
+            if uses is None:
+                continue
+            assert PINNED.match(uses), f"{uses} is not pinned by full commit SHA"
+            with_ = step.get("with", {})
+            if uses.startswith("actions/checkout@"):
+                assert with_.get("persist-credentials") is False
+            assert "cache" not in with_, "no caches in privileged workflows"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_only_dangerous_triggers_are_suppressed_and_each_says_why(path: Path) -> None:
+    for line in path.read_text().splitlines():
+        if "zizmor: ignore" in line:
+            match = re.search(r"zizmor: ignore\[([^\]]+)\]\s+(\S.{20,})", line)
+            assert match, f"suppression without a reason: {line.strip()}"
+            assert match.group(1) == "dangerous-triggers"
+
+
+def test_the_relay_has_no_permissions_and_runs_nothing_from_the_event() -> None:
+    relay = load(PROJECT / ".github" / "workflows" / "jitops-review-relay.yml")
+    for job in relay["jobs"].values():
+        assert job["permissions"] == {}
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), "no event data in a shell"
+
+
+def test_gate_runs_on_base_code_only() -> None:
+    for name in ("jitops-check.yml", "jitops-review.yml"):
+        workflow = load(PROJECT / ".github" / "workflows" / name)
+        triggers = workflow["on"]
+        assert set(triggers) <= {"pull_request_target", "workflow_run"}
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                assert "ref" not in step.get("with", {}), "never check out the PR head"
+
+
+def test_zizmor_reports_nothing() -> None:
+    result = subprocess.run(
+        [
+            tool("zizmor"),
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--no-progress",
+            str(PROJECT / ".github" / "workflows"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout + result.stderr
+
+
+def test_actionlint_reports_nothing() -> None:
+    result = subprocess.run(
+        [tool("actionlint"), *map(str, WORKFLOWS)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
