@@ -147,6 +147,7 @@ class _Login:
 
     name: str
     exists: bool
+    administered: bool = True  # the provisioner has ADMIN OPTION on it (or creates it)
     grants: dict[str, dict[str, str]] = field(default_factory=dict)  # request id → record
     touched: bool = False
 
@@ -297,7 +298,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         with self._connect() as conn:
             self._lock(conn)
             self._require_roles(conn, {pg_role for _, _, pg_role in planned})
-            logins = self._load_logins(conn, {login for _, login, _ in planned})
+            logins = self._load_logins(conn, {n for _, n, _ in planned}, for_revoke=False)
             existing = self._memberships(conn, logins, as_intended=True)
             with conn.pipeline():
                 for login in logins.values():
@@ -341,7 +342,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         problems: list[str] = []
         with self._connect() as conn:
             self._lock(conn)
-            logins = self._load_logins(conn, {login for _, login, _ in planned})
+            logins = self._load_logins(conn, {n for _, n, _ in planned}, for_revoke=True)
             for grant, name, _ in planned:
                 login = logins[name]
                 if login.grants.pop(grant.request_id, None) is not None:
@@ -423,7 +424,9 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 f"and GRANT them TO {self.settings.user} WITH ADMIN OPTION"
             )
 
-    def _load_logins(self, conn: psycopg.Connection[Any], names: set[str]) -> dict[str, _Login]:
+    def _load_logins(
+        self, conn: psycopg.Connection[Any], names: set[str], *, for_revoke: bool
+    ) -> dict[str, _Login]:
         rows = conn.execute(
             """
             SELECT r.rolname, r.rolcanlogin, r.rolsuper,
@@ -437,6 +440,14 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         ).fetchall()
         logins = {name: _Login(name, exists=False) for name in names}
         for name, can_login, superuser, comment, administered in rows:
+            login = _Login(name, exists=True, administered=administered)
+            login.grants = _parse_comment(comment) if administered else {}
+            logins[name] = login
+            if for_revoke:
+                # Taking access away must not depend on how the login was set up: REVOKE only
+                # needs ADMIN on the granted role. A login jitops does not administer just
+                # keeps its VALID UNTIL and comment.
+                continue
             if not can_login or superuser:
                 what = "a superuser" if superuser else "not a LOGIN role (a group?)"
                 raise self.error(
@@ -449,9 +460,8 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                     f"on it, which setting VALID UNTIL needs; run: "
                     f"GRANT {name} TO {self.settings.user} WITH ADMIN OPTION"
                 )
-            logins[name] = _Login(name, exists=True, grants=_parse_comment(comment))
         missing = sorted(name for name, login in logins.items() if not login.exists)
-        if missing and not self.settings.create_logins:
+        if missing and not for_revoke and not self.settings.create_logins:
             raise self.error(
                 f"login role(s) {', '.join(missing)} do not exist and `create_logins` is off; "
                 f"create them and GRANT each TO {self.settings.user} WITH ADMIN OPTION"
@@ -482,7 +492,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
     ) -> None:
         sql = _psycopg().sql
         for login in logins:
-            if not login.touched or not login.exists:
+            if not login.touched or not login.exists or not login.administered:
                 continue
             # The latest expiry among the login's grants; with none left, the password ends now.
             until = login.expiry() or now

@@ -387,3 +387,13 @@ def test_revoke_removes_a_loosened_membership_too(sandbox: Sandbox) -> None:
         conn.execute(f"GRANT {sandbox.ro} TO {sandbox.login('alice')} WITH SET TRUE")
     provisioner.revoke(grant)
     assert sandbox.memberships("alice") == []
+
+
+def test_revoke_works_on_a_login_jitops_does_not_administer(sandbox: Sandbox) -> None:
+    provisioner = sandbox.provisioner()
+    grant = make_grant("alice", "readonly")
+    provisioner.grant(grant)
+    # The handed-over ADMIN OPTION is taken back: revoking must still take the access away.
+    sandbox.server.admin(f"REVOKE {sandbox.login('alice')} FROM {sandbox.provisioner_user}")
+    provisioner.revoke(grant)
+    assert sandbox.memberships("alice") == []
