@@ -64,14 +64,14 @@ class GitHub:
 
     def __init__(
         self,
-        repository: str,
         token: str,
         *,
+        repository: str = "",
         api_url: str = DEFAULT_API_URL,
         retries: int = 3,
         timeout: float = 30.0,
     ) -> None:
-        if "/" not in repository:
+        if repository and "/" not in repository:
             raise GitHubError(f"repository {repository!r} is not owner/name")
         from github import Auth, Github, GithubRetry
 
@@ -84,6 +84,7 @@ class GitHub:
             per_page=100,
         )
         self.repository = repository
+        self.api_url = api_url.rstrip("/")
         self._repo: Repository | None = None
         self._membership_cache: dict[tuple[str, str], bool] = {}
 
@@ -102,6 +103,8 @@ class GitHub:
 
     @property
     def repo(self) -> Repository:
+        if not self.repository:
+            raise GitHubError("no repository given: pass owner/name")
         if self._repo is None:
             # lazy: no call until something of the repository itself is needed
             self._repo = self._client.get_repo(self.repository, lazy=True)
@@ -208,9 +211,9 @@ class GitHub:
         org, _, slug = team.removeprefix("@").partition("/")
         key = (team.lower().removeprefix("@"), login.lower())
         if key not in self._membership_cache:
-            url = f"{self._client_base()}/orgs/{org}/teams/{slug}/memberships/{login}"
+            url = f"{self.api_url}/orgs/{org}/teams/{slug}/memberships/{login}"
             try:
-                _, data = self.repo.requester.requestJsonAndCheck("GET", url)
+                _, data = self._client.requester.requestJsonAndCheck("GET", url)
                 active = isinstance(data, dict) and data.get("state") == "active"
             except GithubException as exc:
                 if exc.status != 404:
@@ -227,8 +230,73 @@ class GitHub:
             t.lower().removeprefix("@") for t in teams if self.is_active_member(t, login)
         )
 
-    def _client_base(self) -> str:
-        return str(self.repo.url).rsplit("/repos/", 1)[0]
+    # -- team membership (the github-team provisioner) ----------------------------------------
+
+    def _org_call(self, verb: str, path: str, what: str, **kwargs: Any) -> Any:
+        from github import GithubException
+
+        try:
+            _, data = self._client.requester.requestJsonAndCheck(
+                verb, self.api_url + path, **kwargs
+            )
+        except GithubException as exc:
+            if verb == "DELETE" and exc.status == 404:
+                return None  # already gone: revoking absent access succeeds
+            raise _error(exc, what) from None
+        except OSError as exc:
+            raise GitHubError(f"GitHub {what} failed: {type(exc).__name__}") from None
+        return data
+
+    def add_team_member(self, org: str, team: str, login: str) -> str:
+        """Make ``login`` a member of ``org/team``; returns the membership state."""
+        data = self._org_call(
+            "PUT",
+            f"/orgs/{org}/teams/{team}/memberships/{login}",
+            f"adding @{login} to @{org}/{team}",
+            input={"role": "member"},
+        )
+        self._membership_cache.pop((f"{org}/{team}".lower(), login.lower()), None)
+        return str(data.get("state", "")) if isinstance(data, dict) else ""
+
+    def remove_team_member(self, org: str, team: str, login: str) -> None:
+        self._org_call(
+            "DELETE",
+            f"/orgs/{org}/teams/{team}/memberships/{login}",
+            f"removing @{login} from @{org}/{team}",
+        )
+        self._membership_cache.pop((f"{org}/{team}".lower(), login.lower()), None)
+
+    def team_members(self, org: str, team: str) -> list[str]:
+        """Logins of the team's members (every page)."""
+        members: list[str] = []
+        page = 1
+        while True:
+            data = self._org_call(
+                "GET",
+                f"/orgs/{org}/teams/{team}/members",
+                f"members of @{org}/{team}",
+                parameters={"per_page": 100, "page": page},
+            )
+            batch = [m["login"] for m in data or [] if isinstance(m, dict) and "login" in m]
+            members.extend(batch)
+            if len(batch) < 100:
+                return members
+            page += 1
+
+    def team_exists(self, org: str, team: str) -> bool:
+        from github import GithubException
+
+        try:
+            self._client.requester.requestJsonAndCheck(
+                "GET", f"{self.api_url}/orgs/{org}/teams/{team}"
+            )
+        except GithubException as exc:
+            if exc.status == 404:
+                return False
+            raise _error(exc, f"team @{org}/{team}") from None
+        except OSError as exc:
+            raise GitHubError(f"GitHub team @{org}/{team} failed: {type(exc).__name__}") from None
+        return True
 
     # -- repository checks ------------------------------------------------------------------
 

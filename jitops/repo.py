@@ -392,6 +392,9 @@ def load_policies(root: Path) -> PolicyLoad:
             findings.extend(result)
     # with a file unreadable, coverage warnings would only echo that error
     findings.extend(cross_check_policies(files, complete=not findings))
+    from jitops.targets import settings_findings  # imports the provisioner registry
+
+    findings.extend(settings_findings(files))
     broken = any(f.severity is not Severity.WARNING for f in findings)
     policy_set = None if broken else build_policy_set(files)
     return PolicyLoad(policy_set, tuple(files), tuple(findings))

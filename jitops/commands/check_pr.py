@@ -134,7 +134,7 @@ def _with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> t
 
 
 def check_pull_request(options: CheckOptions) -> CheckOutcome:
-    github = GitHub(options.repository, options.token, api_url=options.api_url)
+    github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
     info = github.pull_request(options.number)
     files = github.changed_files(options.number)
     classification = classify(files)

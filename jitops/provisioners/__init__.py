@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP: Final = "jitops.provisioners"
 BUILTIN_KINDS: Final[Mapping[str, str]] = {
     "aws": "jitops.provisioners.aws:AwsProvisioner",
     "exec": "jitops.provisioners.exec:ExecProvisioner",
+    "github-team": "jitops.provisioners.github_team:GitHubTeamProvisioner",
     "postgres": "jitops.provisioners.postgres:PostgresProvisioner",
 }
 

@@ -260,3 +260,21 @@ def test_schema_is_generated_and_checks_request_files(cli: CLI) -> None:
     assert list(validator.iter_errors({**data, "aproved_by": "bob"}))
     everything = json.loads(cli("schema").out)
     assert {"AccessRequest", "Policy", "Target"} <= set(everything["$defs"])
+
+
+def test_target_settings_are_checked_against_their_provisioner(repo: Path, cli: CLI) -> None:
+    targets = repo / "policies" / "targets.yaml"
+    targets.write_text(
+        targets.read_text().replace("  port: 5432\n", "  port: 5432\n  colour: blue\n")
+    )
+    team = repo / "policies" / "github-team.yaml"
+    team.write_text(team.read_text().replace("provisioner: github-team", "provisioner: githubteam"))
+    result = cli("validate", "--repo", str(repo))
+    assert result.code == 2
+    assert (
+        "policies/targets.yaml:12:3: error: `settings.colour`: not a setting of the postgres "
+        "provisioner — remove it or fix its spelling" in result.out
+    )
+    assert (
+        "github-team.yaml:5:14: error: unknown provisioner 'githubteam' — use one of:" in result.out
+    )
