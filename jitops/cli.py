@@ -301,6 +301,75 @@ def check_pr(
     sys.exit(ExitCode.OK if result.allowed else ExitCode.DENIED)
 
 
+@cli.command()
+@repo_option
+@click.option(
+    "--at",
+    type=TIMESTAMP,
+    default=None,
+    help="A past moment: who had access then, read from the branch as it was (audit).",
+)
+@click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
+@click.option("--all", "show_all", is_flag=True, help="Also list expired and scheduled grants.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def status(
+    root: Path, at: datetime | None, branch: str, show_all: bool, output_format: str
+) -> None:
+    """List active grants with the time they have left, from git alone.
+
+    With --at TIME it answers "who had access at that moment": the branch is read as it was
+    then (its last first-parent commit by TIME) and each window judged at TIME.
+    """
+    from jitops.commands.status import StatusOptions
+    from jitops.commands.status import status as run_status
+    from jitops.ledger import GrantState
+    from jitops.report import status_rows, table, to_json
+
+    moment = at or datetime.now(UTC)
+    report = run_status(
+        StatusOptions(root=root.resolve(), at=moment, branch=branch, historical=at is not None)
+    )
+    shown = [
+        (entry, state) for entry, state in report.entries if show_all or state is GrantState.ACTIVE
+    ]
+    if output_format == "json":
+        click.echo(
+            to_json(
+                {
+                    "at": moment.isoformat(),
+                    "commit": report.commit,
+                    "grants": [
+                        {
+                            "id": e.request.id,
+                            "state": s.value,
+                            "requester": e.request.requester,
+                            "target": e.request.target,
+                            "role": e.request.role,
+                            "starts_at": e.starts_at.isoformat() if e.starts_at else None,
+                            "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+                            "landed_commit": e.landing.commit if e.landing else None,
+                            "path": e.path,
+                        }
+                        for e, s in shown
+                    ],
+                }
+            )
+        )
+    else:
+        _echo_findings(report.findings)
+        rows = status_rows(shown, moment)
+        if rows:
+            header = ("state", "who", "access", "until (UTC)", "left", "request")
+            for line in table(header, rows):
+                click.echo(line)
+        click.echo(
+            f"jitops: {len(report.in_state(GrantState.ACTIVE))} active grant(s) at "
+            f"{moment:%Y-%m-%d %H:%M} UTC (commit {report.commit[:7]})",
+            err=True,
+        )
+    sys.exit(exit_code(report.findings))
+
+
 def _crash(exc: BaseException) -> NoReturn:
     with tempfile.NamedTemporaryFile(
         "w", prefix="jitops-crash-", suffix=".log", delete=False

@@ -120,6 +120,59 @@ def added_paths(root: Path, ref: str, paths: Sequence[str]) -> set[str]:
     return {name.strip("\n") for name in log.stdout.split("\0") if name.strip("\n")}
 
 
+@dataclass(frozen=True)
+class TreeFiles:
+    """Files of a tree: their bytes, and the sizes of those too large to read."""
+
+    contents: dict[str, bytes]
+    oversized: dict[str, int]
+
+
+def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
+    """Every file under ``folder`` at ``ref``, read in one ``git cat-file --batch`` process.
+
+    Files over ``max_bytes`` are not read (a hostile commit cannot make us load a huge blob);
+    symbolic links are skipped.
+    """
+    listing = run(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", ref, "--", folder])
+    entries = []
+    oversized: dict[str, int] = {}
+    for record in listing.stdout.split("\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition("\t")
+        mode, kind, sha, size = meta.split()
+        if kind != "blob" or mode == "120000":
+            continue
+        if int(size) > max_bytes:
+            oversized[path] = int(size)
+        else:
+            entries.append((path, sha))
+    if not entries:
+        return TreeFiles({}, oversized)
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "cat-file", "--batch"],
+            input="".join(f"{sha}\n" for _, sha in entries).encode(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH — install git") from None
+    if result.returncode != 0:
+        raise GitError(f"git cat-file: {result.stderr.decode(errors='replace').strip()}")
+    out = result.stdout
+    files: dict[str, bytes] = {}
+    position = 0
+    for path, _ in entries:
+        header_end = out.index(b"\n", position)
+        length = int(out[position:header_end].split()[2])
+        start = header_end + 1
+        files[path] = out[start : start + length]
+        position = start + length + 1
+    return TreeFiles(files, oversized)
+
+
 def show(root: Path, ref: str, path: str) -> bytes:
     """The bytes of ``path`` at ``ref``."""
     try:

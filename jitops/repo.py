@@ -210,7 +210,7 @@ def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"AccessRequest": AccessRequest}
 
 
-def _placement_findings(path: str, document: Document, request: AccessRequest) -> list[Finding]:
+def placement_findings(path: str, document: Document, request: AccessRequest) -> list[Finding]:
     """A request lives at requests/<target>/<role>/<id>.yaml, so CODEOWNERS can route it."""
     parts = PurePosixPath(path).parts
     expected = f"{REQUESTS_DIR}/{request.target}/{request.role}/{request.id}.yaml"
@@ -259,7 +259,7 @@ def _load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | 
     for path in paths:
         document, model, findings = _load_one(root, path, REQUEST_MODELS, "requests/")
         if isinstance(model, AccessRequest) and document is not None:
-            findings = _placement_findings(path, document, model)
+            findings = placement_findings(path, document, model)
             if not findings:
                 results.append(RequestFile(path, document.text, model))
                 continue

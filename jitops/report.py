@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from jitops.findings import Finding, Severity
@@ -14,8 +15,11 @@ from jitops.models import format_duration
 from jitops.policy import Decision, Status, Verdict
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
+    from jitops.ledger import GrantState, LedgerEntry
 
 _MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
 
@@ -165,3 +169,42 @@ def gate_markdown(
         "A push voids approvals; approve again after it.</sub>",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _left(entry: LedgerEntry, at: datetime) -> str:
+    if entry.expires_at is None:
+        return "until merged + duration"
+    minutes = int((entry.expires_at - at).total_seconds() // 60)
+    if minutes < 0:
+        return f"expired {format_duration(timedelta(minutes=-minutes))} ago"
+    return f"{format_duration(timedelta(minutes=minutes)) if minutes else '<1m'} left"
+
+
+def status_rows(
+    entries: Sequence[tuple[LedgerEntry, GrantState]], at: datetime
+) -> list[tuple[str, ...]]:
+    """One row per grant: state, requester, target/role, window end, time left, request id."""
+    rows: list[tuple[str, ...]] = []
+    for entry, state in entries:
+        request = entry.request
+        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
+        rows.append(
+            (
+                state.value,
+                f"@{request.requester}",
+                f"{request.target}/{request.role}",
+                end,
+                _left(entry, at),
+                request.id,
+            )
+        )
+    return rows
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A plain text table with aligned columns."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    return [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in [header, *rows]
+    ]

@@ -1,0 +1,49 @@
+"""``jitops status``: who has which access now (or at any past moment), from git alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jitops.errors import UsageError
+from jitops.findings import Finding
+from jitops.ledger import GrantState, LedgerEntry, commit_at, read_ledger
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    root: Path
+    at: datetime
+    branch: str = "HEAD"
+    historical: bool = False  # ``at`` is a past moment: read the branch as it was then
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    at: datetime
+    commit: str
+    entries: tuple[tuple[LedgerEntry, GrantState], ...]
+    findings: tuple[Finding, ...]
+
+    def in_state(self, state: GrantState) -> list[LedgerEntry]:
+        return [entry for entry, s in self.entries if s is state]
+
+
+def status(options: StatusOptions) -> StatusReport:
+    ref = options.branch
+    if options.historical:
+        found = commit_at(options.root, options.branch, options.at)
+        if found is None:
+            raise UsageError(
+                f"{options.branch} has no commit at or before {options.at:%Y-%m-%d %H:%M} UTC"
+            )
+        ref = found
+    ledger = read_ledger(options.root, ref)
+    entries = tuple(
+        sorted(
+            ((entry, entry.state(options.at)) for entry in ledger.entries),
+            key=lambda pair: (pair[0].expires_at or options.at, pair[0].request.id),
+        )
+    )
+    return StatusReport(options.at, ledger.commit, entries, ledger.findings)
