@@ -370,6 +370,62 @@ def status(
     sys.exit(exit_code(report.findings))
 
 
+@cli.command()
+@repo_option
+@click.option("--dry-run", is_flag=True, help="Report the drift; revoke nothing.")
+@click.option("--target", "only_target", metavar="NAME", help="Only this target.")
+@click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
+@click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
+def reconcile(
+    root: Path, dry_run: bool, only_target: str | None, branch: str, now: datetime | None
+) -> None:
+    """Revoke access that no open grant on the branch covers, and report the drift.
+
+    Each target's provisioner reports what jitops manages there; anything no open request
+    covers (granted out of band, left over by a failed revoke, or ahead of its scheduled
+    window) is revoked. Open requests a target does not hold are reported, not granted:
+    `jitops apply` grants, after re-verifying their approval.
+
+    \b
+    Exit status: 0 no unapproved access remains; 1 some remains (--dry-run, or a revoke
+    that needs a person); 3 a target could not be checked or a revoke failed.
+    """
+    from jitops.commands.reconcile import Outcome, ReconcileOptions
+    from jitops.commands.reconcile import reconcile as run_reconcile
+
+    report = run_reconcile(
+        ReconcileOptions(
+            root=root.resolve(),
+            now=now or datetime.now(UTC),
+            branch=branch,
+            dry_run=dry_run,
+            only_target=only_target,
+        ),
+        os.environ,
+    )
+    _echo_findings(report.findings)
+    for problem in report.problems:
+        level = "error" if problem.fatal else "warning"
+        click.echo(f"{problem.target}: {level}: {problem.message}")
+    for drift in report.drifts:
+        who = f"@{drift.requester}" if drift.requester else drift.identity
+        click.echo(
+            f"{drift.target}: {drift.outcome.value}: {who} {drift.role} "
+            f"({drift.kind.value}) — {drift.detail}"
+        )
+    failed = any(d.outcome is Outcome.FAILED for d in report.drifts) or any(
+        p.fatal for p in report.problems
+    )
+    click.echo(
+        f"jitops: {report.targets_checked} target(s) checked, {len(report.drifts)} drift(s), "
+        f"{len(report.unresolved)} unresolved",
+        err=True,
+    )
+    if failed:
+        sys.exit(ExitCode.SYSTEM)
+    sys.exit(ExitCode.DENIED if report.unresolved else ExitCode.OK)
+
+
 def _crash(exc: BaseException) -> NoReturn:
     with tempfile.NamedTemporaryFile(
         "w", prefix="jitops-crash-", suffix=".log", delete=False
