@@ -372,6 +372,42 @@ def status(
 
 @cli.command()
 @repo_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Do not contact the targets: check their settings and secret names only.",
+)
+def doctor(root: Path, output_format: str, offline: bool) -> None:
+    """Check this access repository's set-up against what jitops needs.
+
+    Policies load, CODEOWNERS is in sync, each target is configured, its secrets are set and
+    (unless --offline) it is reachable with the least privilege jitops needs, the workflows
+    are present and locked down, the sweep runs. One line per check, with how to fix it;
+    --format json prints one object for machines. Secret values are never printed.
+
+    \b
+    Exit status: 0 no errors (warnings allowed); 1 something needs fixing; 2 usage.
+    """
+    from jitops.commands.doctor import DoctorOptions, run_doctor
+    from jitops.report import doctor_dict, doctor_summary, doctor_text, to_json
+
+    report = run_doctor(
+        DoctorOptions(
+            root=root.resolve(), now=datetime.now(UTC), environ=os.environ, offline=offline
+        )
+    )
+    if output_format == "json":
+        click.echo(to_json(doctor_dict(report)))
+    else:
+        for line in doctor_text(report):
+            click.echo(line)
+        click.echo(f"jitops doctor: {doctor_summary(report)}", err=True)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@repo_option
 @click.option("--dry-run", is_flag=True, help="Report the drift; revoke nothing.")
 @click.option("--target", "only_target", metavar="NAME", help="Only this target.")
 @click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")

@@ -17,6 +17,7 @@ from jitops.policy import Decision, Status, Verdict
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry
@@ -208,3 +209,52 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
         for row in [header, *rows]
     ]
+
+
+_DOCTOR_MARKS = {"ok": "✓", "warning": "!", "error": "✗"}
+
+
+def doctor_line(check: DoctorCheck) -> str:
+    """``✓ name: what was found``, or ``✗ name: what is wrong — how to fix it``."""
+    line = f"{_DOCTOR_MARKS[check.status.value]} {check.name}: {check.message}"
+    return f"{line} — {check.fix}" if check.fix else line
+
+
+def doctor_text(report: DoctorReport) -> list[str]:
+    """The report grouped by area (in the order checked), one indented line per check."""
+    lines = []
+    for area in dict.fromkeys(check.area for check in report.checks):
+        lines.append(area.value)
+        lines.extend(f"  {doctor_line(c)}" for c in report.checks if c.area is area)
+    return lines
+
+
+def doctor_summary(report: DoctorReport) -> str:
+    counts = {
+        status: sum(c.status.value == status for c in report.checks) for status in _DOCTOR_MARKS
+    }
+    text = summary_line(
+        [
+            ("ok", counts["ok"]),
+            ("warning" if counts["warning"] == 1 else "warnings", counts["warning"]),
+            ("error" if counts["error"] == 1 else "errors", counts["error"]),
+        ]
+    )
+    return f"{text} (offline: targets not contacted)" if report.offline else text
+
+
+def doctor_dict(report: DoctorReport) -> dict[str, Any]:
+    return {
+        "exit_code": int(report.exit_code),
+        "offline": report.offline,
+        "checks": [
+            {
+                "area": c.area.value,
+                "name": c.name,
+                "status": c.status.value,
+                "message": c.message,
+                "fix": c.fix,
+            }
+            for c in report.checks
+        ],
+    }

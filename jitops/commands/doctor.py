@@ -1,0 +1,492 @@
+"""``jitops doctor``: check an access repository's set-up against what jitops needs.
+
+Each check says what it found and, when something is wrong, how to fix it. The checks are
+grouped by area, in the order a platform team would fix them:
+
+- ``policies``: the files under ``policies/`` load (``load_policies``' own findings);
+- ``codeowners``: ``.github/CODEOWNERS`` is what the policies render (validate's rule);
+- ``targets``: each target's provisioner kind is known and its settings fit it, the
+  environment variables its secrets live in are set (names only, never values), and, unless
+  offline, the target is reachable with the least privilege jitops needs
+  (``Provisioner.check``);
+- ``workflows``: the jitops workflows exist and are locked down: ``permissions: {}`` at the
+  top, permissions per job, every action pinned by a full commit SHA, checkouts without
+  persisted credentials, no caches;
+- ``sweep``: the last successful sweep is recent (a hook: the sweep is not built yet, so its
+  time is unknown and doctor says so).
+
+``run_doctor`` prints nothing and never exits: it returns a ``DoctorReport`` the CLI renders.
+An error fails the run; a warning does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from jitops.commands.validate import codeowners_findings
+from jitops.errors import ExitCode, JitopsError, UsageError
+from jitops.findings import Finding, Severity
+from jitops.models import Target, format_duration
+from jitops.provisioners import create
+from jitops.provisioners._secrets import redact
+from jitops.provisioners.interface import CheckResult, Provisioner
+from jitops.provisioners.interface import Severity as CheckSeverity
+from jitops.repo import Loaded, load_policies
+from jitops.targets import settings_findings, target_config
+
+WORKFLOWS_DIR: Final = ".github/workflows"
+# Workflow files are small; anything far bigger is not one of ours.
+MAX_WORKFLOW_BYTES: Final = 256 * 1024
+DEFAULT_SWEEP_INTERVAL: Final = timedelta(minutes=15)
+# Targets are checked concurrently, so one unreachable host costs its timeout once.
+MAX_CHECK_THREADS: Final = 8
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # worth fixing; does not fail the run
+    ERROR = "error"  # jitops will not work (or not safely) until it is fixed
+
+
+class Area(StrEnum):
+    POLICIES = "policies"
+    CODEOWNERS = "codeowners"
+    TARGETS = "targets"
+    WORKFLOWS = "workflows"
+    SWEEP = "sweep"
+
+
+@dataclass(frozen=True)
+class ExpectedWorkflow:
+    name: str  # file name under .github/workflows/ (.yml, or the same stem with .yaml)
+    purpose: str
+    missing: Status  # how bad it is that the file is absent
+
+
+# The workflows an access repository needs. Apply and sweep are not built yet: their absence
+# is a warning until they are, then an error like the others.
+EXPECTED_WORKFLOWS: Final[tuple[ExpectedWorkflow, ...]] = (
+    ExpectedWorkflow("jitops-check.yml", "checks approvals on pull requests", Status.ERROR),
+    ExpectedWorkflow(
+        "jitops-review-relay.yml", "hands review events to jitops-review.yml", Status.ERROR
+    ),
+    ExpectedWorkflow("jitops-review.yml", "re-checks approvals after a review", Status.ERROR),
+    ExpectedWorkflow("jitops-apply.yml", "grants access when a request merges", Status.WARNING),
+    ExpectedWorkflow("jitops-sweep.yml", "revokes access when it expires", Status.WARNING),
+)
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """One line of the report: what was checked, the outcome and, if wrong, how to fix it."""
+
+    area: Area
+    name: str
+    status: Status
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    checks: tuple[DoctorCheck, ...]
+    offline: bool
+
+    def count(self, status: Status) -> int:
+        return sum(check.status is status for check in self.checks)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.DENIED if self.count(Status.ERROR) else ExitCode.OK
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    root: Path
+    now: datetime
+    environ: Mapping[str, str] = field(default_factory=dict)
+    offline: bool = False
+    # The hook for the sweeper: when it is built, the time of its last successful run.
+    last_sweep: datetime | None = None
+    sweep_interval: timedelta = DEFAULT_SWEEP_INTERVAL
+
+
+def run_doctor(options: DoctorOptions) -> DoctorReport:
+    root = options.root
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such directory")
+    policies = load_policies(root)
+    targets = [item for item in policies.files if isinstance(item.model, Target)]
+    settings = {item.path: settings_findings([item]) for item in targets}
+    # load_policies may report a target's settings itself; they are shown under the target.
+    shown_with_targets = {finding for found in settings.values() for finding in found}
+    checks = _policy_checks(
+        [f for f in policies.findings if f not in shown_with_targets],
+        len(policies.files),
+        loaded=policies.policy_set is not None,
+    )
+    if policies.policy_set is None:
+        checks.append(
+            DoctorCheck(
+                Area.CODEOWNERS,
+                "CODEOWNERS",
+                Status.WARNING,
+                "not checked, because the policies have errors",
+                "fix the errors in policies/ first",
+            )
+        )
+    else:
+        found = codeowners_findings(root, policies.policy_set)
+        checks += [_from_finding(Area.CODEOWNERS, f) for f in found] or [
+            DoctorCheck(Area.CODEOWNERS, "CODEOWNERS", Status.OK, "in sync with the policies")
+        ]
+    checks += target_checks(targets, settings, options.environ, offline=options.offline)
+    checks += workflow_checks(root)
+    checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
+    return DoctorReport(tuple(checks), options.offline)
+
+
+# -- policies and CODEOWNERS ----------------------------------------------------------------
+
+_STATUS_OF_SEVERITY = {
+    Severity.ERROR: Status.ERROR,
+    Severity.DENIED: Status.ERROR,
+    Severity.WARNING: Status.WARNING,
+}
+
+
+def _from_finding(area: Area, finding: Finding) -> DoctorCheck:
+    return DoctorCheck(
+        area, finding.location, _STATUS_OF_SEVERITY[finding.severity], finding.message, finding.hint
+    )
+
+
+def _policy_checks(findings: Sequence[Finding], files: int, *, loaded: bool) -> list[DoctorCheck]:
+    checks = []
+    if loaded:
+        checks.append(
+            DoctorCheck(Area.POLICIES, "policies/", Status.OK, f"{files} policy file(s) load")
+        )
+    checks += [_from_finding(Area.POLICIES, f) for f in findings]
+    return checks
+
+
+# -- targets --------------------------------------------------------------------------------
+
+_STATUS_OF_CHECK = {
+    CheckSeverity.OK: Status.OK,
+    CheckSeverity.WARNING: Status.WARNING,
+    CheckSeverity.ERROR: Status.ERROR,
+}
+
+
+def target_checks(
+    targets: Sequence[Loaded],
+    settings: Mapping[str, Sequence[Finding]],
+    environ: Mapping[str, str],
+    *,
+    offline: bool,
+) -> list[DoctorCheck]:
+    """Each target's settings and secrets (offline), then its own ``check`` (online)."""
+    if not targets:
+        return [
+            DoctorCheck(
+                Area.TARGETS,
+                "policies/",
+                Status.WARNING,
+                "no Target is defined, so there is nothing to grant access to",
+                "add a `kind: Target` document under policies/",
+            )
+        ]
+    checks: list[DoctorCheck] = []
+    ready: list[Target] = []
+    for item in targets:
+        target: Target = item.model
+        problems = settings.get(item.path, ())
+        checks += [_from_finding(Area.TARGETS, f) for f in problems] or [
+            DoctorCheck(
+                Area.TARGETS,
+                f"{target.name}/settings",
+                Status.OK,
+                f"{target.provisioner} settings are valid",
+            )
+        ]
+        secrets = _secret_checks(target, environ, offline=offline)
+        checks += secrets
+        if not problems and all(check.status is Status.OK for check in secrets):
+            ready.append(target)
+    if not offline and ready:
+        with ThreadPoolExecutor(max_workers=min(MAX_CHECK_THREADS, len(ready))) as pool:
+            for found in pool.map(lambda t: _provisioner_checks(t, environ), ready):
+                checks += found
+    return checks
+
+
+def _secret_checks(
+    target: Target, environ: Mapping[str, str], *, offline: bool
+) -> list[DoctorCheck]:
+    # Offline is how doctor runs on a laptop, where Actions secrets are not set: worth saying,
+    # not a failure. Online, a missing secret means the target cannot even be checked.
+    if offline:
+        missing, then = Status.WARNING, ""
+    else:
+        missing, then = Status.ERROR, ", then run `jitops doctor` again to check the target"
+    return [
+        DoctorCheck(
+            Area.TARGETS,
+            f"{target.name}/secrets",
+            Status.OK,
+            f"environment variable {variable} (secret {name!r}) is set",
+        )
+        if environ.get(variable)
+        else DoctorCheck(
+            Area.TARGETS,
+            f"{target.name}/secrets",
+            missing,
+            f"environment variable {variable} (secret {name!r}) is not set here",
+            f"set {variable} where jitops runs (in workflows, from a GitHub Actions secret){then}",
+        )
+        for name, variable in sorted(target.secrets.items())
+    ]
+
+
+def _provisioner_checks(target: Target, environ: Mapping[str, str]) -> list[DoctorCheck]:
+    """``Provisioner.check`` as doctor lines; a check that raises is an error, not a crash."""
+    provisioner: Provisioner[Any] | None = None
+    try:
+        provisioner = create(target_config(target), environ)
+        results = provisioner.check()
+    except Exception as exc:  # a third-party provisioner may raise anything
+        # Provisioner messages are redacted already; redacting again costs nothing and also
+        # covers exceptions that did not come through ``Provisioner.error``.
+        text = exc.message if isinstance(exc, JitopsError) else f"{type(exc).__name__}: {exc}"
+        hide = provisioner.redact if provisioner is not None else _redact_values(target, environ)
+        return [
+            DoctorCheck(
+                Area.TARGETS,
+                f"{target.name}/check",
+                Status.ERROR,
+                f"checking the target failed: {hide(text)}",
+                "fix the cause above; if it is not a set-up problem, report it as a bug",
+            )
+        ]
+    if not results:
+        return [
+            DoctorCheck(
+                Area.TARGETS, f"{target.name}/check", Status.OK, "the provisioner found no problem"
+            )
+        ]
+    return [_from_result(target.name, result, provisioner.redact) for result in results]
+
+
+def _from_result(target: str, result: CheckResult, hide: Callable[[str], str]) -> DoctorCheck:
+    return DoctorCheck(
+        Area.TARGETS,
+        f"{target}/{result.check}",
+        _STATUS_OF_CHECK[result.severity],
+        hide(result.message),
+        None if result.fix is None else hide(result.fix),
+    )
+
+
+def _redact_values(target: Target, environ: Mapping[str, str]) -> Callable[[str], str]:
+    values = [environ.get(variable, "") for variable in target.secrets.values()]
+    return lambda text: redact(text, [v for v in values if v])
+
+
+# -- workflows ------------------------------------------------------------------------------
+
+_PINNED_ACTION = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
+_PINNED_IMAGE = re.compile(r"docker://[^@\s]+@sha256:[0-9a-f]{64}")
+# Actions that restore or save a cache: a poisoned cache is code run in a privileged workflow.
+_CACHE_ACTIONS = ("actions/cache@", "actions/cache/restore@", "actions/cache/save@")
+# setup-go caches unless told not to; the other setup-* actions only when asked.
+_CACHES_BY_DEFAULT = ("actions/setup-go@",)
+
+
+def workflow_checks(root: Path) -> list[DoctorCheck]:
+    """The expected workflows are present and locked down, one line per file or problem."""
+    checks: list[DoctorCheck] = []
+    folder = root / WORKFLOWS_DIR
+    for expected in EXPECTED_WORKFLOWS:
+        path = _find_workflow(folder, expected.name)
+        if path is None:
+            checks.append(
+                DoctorCheck(
+                    Area.WORKFLOWS,
+                    f"{WORKFLOWS_DIR}/{expected.name}",
+                    expected.missing,
+                    f"missing (it {expected.purpose})",
+                    "add it; jitops' own repository has one to copy",
+                )
+            )
+            continue
+        name = path.relative_to(root).as_posix()
+        problems = list(_workflow_problems(path))
+        checks += [
+            DoctorCheck(Area.WORKFLOWS, name, Status.ERROR, message, fix)
+            for message, fix in problems
+        ] or [
+            DoctorCheck(
+                Area.WORKFLOWS,
+                name,
+                Status.OK,
+                "least privilege, actions pinned by commit SHA, no persisted credentials, "
+                "no caches",
+            )
+        ]
+    return checks
+
+
+def _find_workflow(folder: Path, name: str) -> Path | None:
+    # GitHub runs both extensions; a workflow written as .yaml is the same workflow.
+    for candidate in (name, name.removesuffix(".yml") + ".yaml"):
+        if (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+Problem = tuple[str, str]  # (what is wrong, how to fix it)
+
+
+def _load_workflow(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
+    try:
+        data = path.read_bytes()
+        if len(data) > MAX_WORKFLOW_BYTES:
+            return None, (
+                f"is {len(data)} bytes, over {MAX_WORKFLOW_BYTES}",
+                "a jitops workflow is a few kilobytes; replace it with jitops' own",
+            )
+        # Workflows may use anchors (GitHub supports them), so not jitops' request loader.
+        document = YAML(typ="safe").load(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, (f"cannot be read: {exc}", "make it a readable UTF-8 text file")
+    except MarkedYAMLError as exc:
+        line = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
+        return None, (f"is not valid YAML: {line}{exc.problem or exc.context}", "fix the YAML")
+    except (YAMLError, RecursionError) as exc:
+        return None, (f"is not valid YAML: {exc}", "fix the YAML")
+    if not isinstance(document, dict):
+        return None, ("is not a workflow (not a mapping)", "replace it with jitops' own")
+    return document, None
+
+
+def _workflow_problems(path: Path) -> Iterator[Problem]:
+    workflow, problem = _load_workflow(path)
+    if problem is not None or workflow is None:
+        yield problem or ("cannot be read", "replace it with jitops' own")
+        return
+    if workflow.get("permissions") != {}:
+        yield (
+            "has no `permissions: {}` at the top, so jobs get the repository's default token "
+            "permissions",
+            "add `permissions: {}` at the top level and grant each job only what it needs",
+        )
+    jobs = workflow.get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        yield "has no jobs", "replace it with jitops' own"
+        return
+    for job_name, job in jobs.items():
+        if not isinstance(job, dict):
+            yield f"job {job_name!r} is not a mapping", "replace it with jitops' own"
+            continue
+        yield from _job_problems(str(job_name), job)
+
+
+def _job_problems(name: str, job: dict[str, Any]) -> Iterator[Problem]:
+    permissions = job.get("permissions")
+    if not isinstance(permissions, dict):
+        what = "states no permissions" if permissions is None else f"has {permissions!r}"
+        yield (
+            f"job {name!r} {what}",
+            f"give job {name!r} a `permissions:` mapping with only what it needs ({{}} for none)",
+        )
+    if "uses" in job:  # a reusable workflow
+        yield from _uses_problems(name, job.get("uses"), job.get("with"))
+    steps = job.get("steps", [])
+    if not isinstance(steps, list):
+        yield f"job {name!r}: `steps` is not a list", "replace it with jitops' own"
+        return
+    for step in steps:
+        if isinstance(step, dict) and "uses" in step:
+            yield from _uses_problems(name, step.get("uses"), step.get("with"))
+
+
+def _uses_problems(job: str, uses: object, with_: object) -> Iterator[Problem]:
+    reference = str(uses)
+    options = with_ if isinstance(with_, dict) else {}
+    if not (
+        reference.startswith("./")
+        or _PINNED_ACTION.fullmatch(reference)
+        or _PINNED_IMAGE.fullmatch(reference)
+    ):
+        yield (
+            f"job {job!r}: `{reference}` is not pinned by a full commit SHA",
+            f"pin it: `{reference.partition('@')[0]}@<40-hex commit SHA>  # <tag>`",
+        )
+    if (
+        reference.startswith("actions/checkout@")
+        and options.get("persist-credentials") is not False
+    ):
+        yield (
+            f"job {job!r}: actions/checkout keeps the token in .git/config",
+            "add `persist-credentials: false` under its `with:`",
+        )
+    if reference.startswith(_CACHE_ACTIONS):
+        yield (
+            f"job {job!r}: uses a cache ({reference.partition('@')[0]})",
+            "remove the step: a poisoned cache would run in a privileged workflow",
+        )
+    cache = options.get("cache")
+    caches = (
+        cache not in (False, "false", "")
+        if "cache" in options
+        else reference.startswith(_CACHES_BY_DEFAULT)
+    )
+    if caches:
+        yield (
+            f"job {job!r}: {reference.partition('@')[0]} restores a cache",
+            "set `cache: false` under its `with:` (or remove the `cache:` option)",
+        )
+
+
+# -- sweep ----------------------------------------------------------------------------------
+
+
+def sweep_check(last_success: datetime | None, interval: timedelta, now: datetime) -> DoctorCheck:
+    """A warning when the last successful sweep is unknown or older than two intervals.
+
+    Schedules are delayed under load and disabled after 60 days without activity in public
+    repositories; native expiry and ``jitops reconcile`` bound the damage, this says it.
+    """
+    name = "last sweep"
+    fix = (
+        f"check the runs of {WORKFLOWS_DIR}/jitops-sweep.yml in the Actions tab, and enable its "
+        "schedule if GitHub disabled it"
+    )
+    if last_success is None:
+        return DoctorCheck(Area.SWEEP, name, Status.WARNING, "last successful sweep unknown", fix)
+    age = max(now - last_success, timedelta(0))
+    when = f"{last_success.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if age > 2 * interval:
+        return DoctorCheck(
+            Area.SWEEP,
+            name,
+            Status.WARNING,
+            f"last successful sweep was {format_duration(age)} ago ({when}), more than two "
+            f"intervals of {format_duration(interval)}",
+            fix,
+        )
+    return DoctorCheck(
+        Area.SWEEP, name, Status.OK, f"last successful sweep {format_duration(age)} ago ({when})"
+    )

@@ -1,0 +1,430 @@
+"""``run_doctor`` on real access repositories in ``tmp_path``: each area finds what it should.
+
+Targets here are never contacted (``offline``, or a provisioner whose ``check`` is replaced);
+tests/e2e/test_doctor.py checks a real PostgreSQL target through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jitops.commands.codeowners import render_codeowners
+from jitops.commands.doctor import (
+    EXPECTED_WORKFLOWS,
+    Area,
+    DoctorCheck,
+    DoctorOptions,
+    DoctorReport,
+    Status,
+    run_doctor,
+    sweep_check,
+    workflow_checks,
+)
+from jitops.errors import ExitCode, UsageError
+from jitops.provisioners.interface import ProvisionerError
+from jitops.provisioners.postgres import PostgresProvisioner
+from jitops.report import doctor_dict, doctor_text
+from tests.gitrepo import PROJECT, make_access_repo
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+PASSWORD_VARIABLE = "JITOPS_SANDBOX_DB_PASSWORD"
+SECRET = "hunter2-very-secret-value"
+# A socket directory that does not exist: nothing can be reached there.
+NOWHERE = {"host": "/nonexistent/jitops-doctor", "user": "jitops_provisioner"}
+
+
+def doctor_repo(root: Path, settings: dict[str, Any] | None = None) -> Path:
+    """An access repository with one target, sandbox-db (postgres), CODEOWNERS and workflows.
+
+    ``settings`` are the target's settings (default: a host nothing listens on).
+    """
+    make_access_repo(root)
+    # Only the PostgreSQL target: the GitHub team one would need a GitHub to talk to.
+    for name in ("github-team.yaml", "sandbox-deployers.yaml"):
+        (root / "policies" / name).unlink(missing_ok=True)
+    write_target(root, NOWHERE if settings is None else settings)
+    shutil.copytree(PROJECT / ".github" / "workflows", root / ".github" / "workflows")
+    assert render_codeowners(root, write=True).written is not None
+    return root
+
+
+def write_target(root: Path, settings: dict[str, Any]) -> None:
+    """policies/targets.yaml: sandbox-db on PostgreSQL, ``settings`` as a JSON flow mapping."""
+    (root / "policies" / "targets.yaml").write_text(
+        "apiVersion: jitops/v1\n"
+        "kind: Target\n"
+        "name: sandbox-db\n"
+        "provisioner: postgres\n"
+        "roles: [readonly, readwrite, admin]\n"
+        f"settings: {json.dumps(settings)}\n"
+        f"secrets: {{password: {PASSWORD_VARIABLE}}}\n",
+        encoding="utf-8",
+    )
+
+
+def doctor(root: Path, *, offline: bool = True, **environ: str) -> DoctorReport:
+    return run_doctor(DoctorOptions(root=root, now=NOW, environ=environ, offline=offline))
+
+
+def by_status(report: DoctorReport, status: Status, area: Area | None = None) -> list[str]:
+    return [
+        f"{c.name}: {c.message}"
+        for c in report.checks
+        if c.status is status and (area is None or c.area is area)
+    ]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return doctor_repo(tmp_path / "access")
+
+
+def test_a_well_set_up_repository_has_no_errors(repo: Path) -> None:
+    report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
+    assert report.exit_code is ExitCode.OK, doctor_text(report)
+    assert by_status(report, Status.ERROR) == []
+    assert list(dict.fromkeys(c.area for c in report.checks)) == list(Area)
+    assert "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret " in (
+        "\n".join(by_status(report, Status.OK, Area.TARGETS))
+    )
+    # not built yet: apply and sweep workflows, and the time of the last sweep
+    assert sorted(by_status(report, Status.WARNING)) == [
+        ".github/workflows/jitops-apply.yml: missing (it grants access when a request merges)",
+        ".github/workflows/jitops-sweep.yml: missing (it revokes access when it expires)",
+        "last sweep: last successful sweep unknown",
+    ]
+
+
+def test_not_a_directory_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such directory"):
+        doctor(tmp_path / "absent")
+
+
+def test_broken_policies_are_reported_and_codeowners_is_not_checked(repo: Path) -> None:
+    policy = repo / "policies" / "sandbox-db.yaml"
+    policy.write_text(policy.read_text().replace("max_duration: 8h", "max_duraton: 8h"))
+    report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
+    assert report.exit_code is ExitCode.DENIED
+    errors = [c for c in report.checks if c.area is Area.POLICIES and c.status is Status.ERROR]
+    assert [e.name for e in errors] == [
+        "policies/sandbox-db.yaml:9:3",
+        "policies/sandbox-db.yaml:10:18",
+    ]
+    assert "unknown field `roles.readonly.max_duraton`" in errors[1].message
+    assert errors[1].fix is not None and "fix its spelling" in errors[1].fix
+    assert by_status(report, Status.WARNING, Area.CODEOWNERS) == [
+        "CODEOWNERS: not checked, because the policies have errors"
+    ]
+
+
+def test_codeowners_out_of_date_says_how_to_regenerate(repo: Path) -> None:
+    path = repo / ".github" / "CODEOWNERS"
+    path.write_text(path.read_text() + "/requests/ @someone\n")
+    [check] = [c for c in doctor(repo).checks if c.area is Area.CODEOWNERS]
+    assert check.status is Status.ERROR
+    assert check.message == "CODEOWNERS does not match the policies"
+    assert check.fix is not None and "jitops codeowners --write" in check.fix
+
+
+def test_wrong_target_settings_are_reported_once_under_the_target(repo: Path) -> None:
+    write_target(repo, {**NOWHERE, "port": 70000})
+    report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
+    assert report.exit_code is ExitCode.DENIED
+    mentions = [c for c in report.checks if "settings.port" in c.message]
+    assert len(mentions) == 1
+    assert mentions[0].area is Area.TARGETS and mentions[0].status is Status.ERROR
+    assert mentions[0].name.startswith("policies/targets.yaml:")
+
+
+def test_unknown_provisioner_kind(repo: Path) -> None:
+    targets = repo / "policies" / "targets.yaml"
+    targets.write_text(targets.read_text().replace("provisioner: postgres", "provisioner: vault"))
+    report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
+    [error] = [c for c in report.checks if c.area is Area.TARGETS and c.status is Status.ERROR]
+    assert error.message == "unknown provisioner 'vault'"
+    assert error.fix is not None and "postgres" in error.fix
+
+
+def test_missing_secret_warns_offline_and_fails_online_without_contacting(repo: Path) -> None:
+    offline = doctor(repo)
+    assert by_status(offline, Status.WARNING, Area.TARGETS) == [
+        "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret 'password') "
+        "is not set here"
+    ]
+    assert offline.exit_code is ExitCode.OK
+    online = doctor(repo, offline=False, **{PASSWORD_VARIABLE: ""})  # empty counts as unset
+    assert online.exit_code is ExitCode.DENIED
+    # the target is not checked without its password: only the secret line, no "reachable"
+    assert [c.name for c in online.checks if c.area is Area.TARGETS] == [
+        "sandbox-db/settings",
+        "sandbox-db/secrets",
+    ]
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        RuntimeError(f"driver blew up, password={SECRET} was refused"),
+        # a provisioner that forgot to redact its own message
+        ProvisionerError(f"cannot connect with {SECRET}"),
+    ],
+    ids=["bug", "unredacted-error"],
+)
+def test_a_check_that_raises_is_an_error_and_never_shows_the_secret(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, raised: Exception
+) -> None:
+    def explode(self: PostgresProvisioner) -> list[Any]:
+        raise raised
+
+    monkeypatch.setattr(PostgresProvisioner, "check", explode)
+    report = doctor(repo, offline=False, **{PASSWORD_VARIABLE: SECRET})
+    assert report.exit_code is ExitCode.DENIED
+    [error] = [c for c in report.checks if c.name == "sandbox-db/check"]
+    assert error.status is Status.ERROR
+    assert error.message.startswith("checking the target failed: ")
+    assert "***" in error.message
+    rendered = "\n".join(doctor_text(report)) + json.dumps(doctor_dict(report))
+    assert SECRET not in rendered
+
+
+def test_an_unreachable_target_is_an_error_with_a_fix(repo: Path) -> None:
+    report = doctor(repo, offline=False, **{PASSWORD_VARIABLE: SECRET})
+    [reachable] = [c for c in report.checks if c.name == "sandbox-db/reachable"]
+    assert reachable.status is Status.ERROR
+    assert "cannot connect" in reachable.message and reachable.fix
+    assert SECRET not in "\n".join(doctor_text(report))
+
+
+def test_offline_never_runs_the_check(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: PostgresProvisioner) -> list[Any]:
+        raise AssertionError("offline doctor contacted the target")
+
+    monkeypatch.setattr(PostgresProvisioner, "check", fail)
+    report = doctor(repo, offline=True, **{PASSWORD_VARIABLE: SECRET})
+    assert report.exit_code is ExitCode.OK
+    assert report.offline
+
+
+def test_no_target_at_all_is_a_warning(tmp_path: Path) -> None:
+    from jitops.commands.doctor import target_checks
+
+    [check] = target_checks([], {}, {}, offline=True)
+    assert check.status is Status.WARNING and "no Target" in check.message
+
+
+# -- workflows -------------------------------------------------------------------------------
+
+GOOD_JOB = """\
+  approval:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2
+        with:
+          persist-credentials: false
+"""
+
+
+def write_workflow(root: Path, text: str, name: str = "jitops-check.yml") -> None:
+    folder = root / ".github" / "workflows"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def check_workflow_problems(root: Path) -> list[DoctorCheck]:
+    return [
+        c
+        for c in workflow_checks(root)
+        if c.name == ".github/workflows/jitops-check.yml" and c.status is Status.ERROR
+    ]
+
+
+def test_the_shipped_workflows_pass(tmp_path: Path) -> None:
+    shutil.copytree(PROJECT / ".github" / "workflows", tmp_path / ".github" / "workflows")
+    assert [c.status for c in workflow_checks(tmp_path)[:3]] == [Status.OK] * 3
+
+
+def test_missing_core_workflow_is_an_error_and_missing_apply_a_warning(tmp_path: Path) -> None:
+    statuses = {c.name.rpartition("/")[2]: c.status for c in workflow_checks(tmp_path)}
+    assert statuses == {expected.name: expected.missing for expected in EXPECTED_WORKFLOWS}
+    assert statuses["jitops-check.yml"] is Status.ERROR
+    assert statuses["jitops-sweep.yml"] is Status.WARNING
+
+
+def test_a_yaml_extension_counts(tmp_path: Path) -> None:
+    write_workflow(tmp_path, "permissions: {}\njobs:\n" + GOOD_JOB, "jitops-check.yaml")
+    [check] = [c for c in workflow_checks(tmp_path) if "jitops-check" in c.name]
+    assert (check.name, check.status) == (".github/workflows/jitops-check.yaml", Status.OK)
+
+
+def test_anchors_are_allowed_in_workflows(tmp_path: Path) -> None:
+    write_workflow(
+        tmp_path,
+        "permissions: {}\n"
+        "x-perms: &perms {contents: read}\n"
+        "jobs:\n"
+        "  one: {runs-on: ubuntu-latest, permissions: *perms, steps: []}\n"
+        "  two: {runs-on: ubuntu-latest, permissions: *perms, steps: []}\n",
+    )
+    assert check_workflow_problems(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "fix"),
+    [
+        (
+            "jobs:\n" + GOOD_JOB,
+            "has no `permissions: {}` at the top",
+            "add `permissions: {}` at the top level",
+        ),
+        (
+            "permissions: write-all\njobs:\n" + GOOD_JOB,
+            "has no `permissions: {}` at the top",
+            "add `permissions: {}`",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB.replace("    permissions:\n      contents: read\n", ""),
+            "job 'approval' states no permissions",
+            "`permissions:` mapping",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB.replace("contents: read", "contents: write").replace(
+                "    permissions:\n      contents: write\n", "    permissions: write-all\n"
+            ),
+            "job 'approval' has 'write-all'",
+            "only what it needs",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB.replace("11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2", "v4"),
+            "`actions/checkout@v4` is not pinned by a full commit SHA",
+            "actions/checkout@<40-hex commit SHA>",
+        ),
+        (
+            "permissions: {}\njobs:\n" + GOOD_JOB.replace("false", "true"),
+            "actions/checkout keeps the token",
+            "persist-credentials: false",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB.replace("        with:\n", "        with:\n          ref: main\n").replace(
+                "          persist-credentials: false\n", ""
+            ),
+            "actions/checkout keeps the token",
+            "persist-credentials: false",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB
+            + "      - uses: actions/cache@5a3ec84eff668545956fd18022155c47e93e2684\n",
+            "uses a cache (actions/cache)",
+            "remove the step",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB
+            + "      - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065\n"
+            "        with: {python-version: '3.11', cache: pip}\n",
+            "actions/setup-python restores a cache",
+            "cache: false",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            + GOOD_JOB
+            + "      - uses: actions/setup-go@d35c59abb061a4a6fb18e82ac0862c26744d6ab5\n",
+            "actions/setup-go restores a cache",
+            "cache: false",
+        ),
+        (
+            "permissions: {}\njobs:\n"
+            "  reuse:\n"
+            "    permissions: {}\n"
+            "    uses: acme/workflows/.github/workflows/x.yml@main\n",
+            "`acme/workflows/.github/workflows/x.yml@main` is not pinned",
+            "pin it",
+        ),
+        ("permissions: {}\njobs: [1\n", "is not valid YAML: line 3", "fix the YAML"),
+        ("permissions: {}\npermissions: {}\njobs: {}\n", "is not valid YAML: line", "fix"),
+        ("- just a list\n", "is not a workflow", "replace it"),
+        ("permissions: {}\n", "has no jobs", "replace it"),
+        (b"permissions: {}\n\xff\n", "cannot be read", "UTF-8"),
+    ],
+    ids=[
+        "no-top-permissions",
+        "top-write-all",
+        "job-without-permissions",
+        "job-write-all",
+        "unpinned",
+        "persisted-credentials",
+        "default-persisted-credentials",
+        "cache-action",
+        "setup-cache",
+        "setup-go-default-cache",
+        "unpinned-reusable-workflow",
+        "bad-yaml",
+        "duplicate-key",
+        "not-a-mapping",
+        "no-jobs",
+        "not-utf8",
+    ],
+)
+def test_workflow_problems(tmp_path: Path, text: str | bytes, message: str, fix: str) -> None:
+    if isinstance(text, bytes):
+        folder = tmp_path / ".github" / "workflows"
+        folder.mkdir(parents=True)
+        (folder / "jitops-check.yml").write_bytes(text)
+    else:
+        write_workflow(tmp_path, text)
+    problems = check_workflow_problems(tmp_path)
+    assert any(message in c.message and fix in (c.fix or "") for c in problems), problems
+
+
+def test_local_actions_and_digest_pinned_images_count_as_pinned(tmp_path: Path) -> None:
+    write_workflow(
+        tmp_path,
+        "permissions: {}\njobs:\n" + GOOD_JOB + "      - uses: ./.github/actions/local\n"
+        "      - uses: docker://alpine@sha256:" + "a" * 64 + "\n",
+    )
+    assert check_workflow_problems(tmp_path) == []
+    write_workflow(
+        tmp_path, "permissions: {}\njobs:\n" + GOOD_JOB + "      - uses: docker://alpine:3\n"
+    )
+    [problem] = check_workflow_problems(tmp_path)
+    assert "docker://alpine:3" in problem.message
+
+
+# -- sweep -----------------------------------------------------------------------------------
+
+INTERVAL = timedelta(minutes=15)
+
+
+def test_sweep_unknown_is_a_warning() -> None:
+    check = sweep_check(None, INTERVAL, NOW)
+    assert (check.status, check.message) == (Status.WARNING, "last successful sweep unknown")
+    assert check.fix is not None and "jitops-sweep.yml" in check.fix
+
+
+def test_sweep_within_two_intervals_is_ok_and_older_is_a_warning() -> None:
+    assert sweep_check(NOW - 2 * INTERVAL, INTERVAL, NOW).status is Status.OK
+    stale = sweep_check(NOW - 2 * INTERVAL - timedelta(minutes=1), INTERVAL, NOW)
+    assert stale.status is Status.WARNING
+    assert stale.message == (
+        "last successful sweep was 31m ago (2026-11-23 11:29 UTC), more than two intervals of 15m"
+    )
+
+
+def test_doctor_uses_the_sweep_time_it_is_given(repo: Path) -> None:
+    options = DoctorOptions(
+        root=repo, now=NOW, environ={}, offline=True, last_sweep=NOW - timedelta(minutes=5)
+    )
+    [check] = [c for c in run_doctor(options).checks if c.area is Area.SWEEP]
+    assert check.status is Status.OK and "5m ago" in check.message
