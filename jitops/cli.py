@@ -462,6 +462,49 @@ def reconcile(
     sys.exit(ExitCode.DENIED if report.unresolved else ExitCode.OK)
 
 
+@cli.command()
+@repo_option
+@click.option("--dry-run", is_flag=True, help="List what has expired; revoke nothing.")
+@click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
+@click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
+def sweep(root: Path, dry_run: bool, branch: str, now: datetime | None) -> None:
+    """Revoke every grant whose window has closed, at once.
+
+    Each expired request on the branch is revoked through its target's provisioner, whether
+    or not anyone ever merges the revocation pull request. A revoke that fails keeps its file
+    on the branch, so every later sweep retries it, and the run fails loudly until it works.
+
+    \b
+    Exit status: 0 all expired access revoked; 3 a revoke failed (retried next run).
+    """
+    from jitops.commands.sweep import SweepOptions
+    from jitops.commands.sweep import sweep as run_sweep
+
+    report = run_sweep(
+        SweepOptions(
+            root=root.resolve(), now=now or datetime.now(UTC), branch=branch, dry_run=dry_run
+        ),
+        os.environ,
+    )
+    _echo_findings(report.findings)
+    for revocation in report.revocations:
+        request = revocation.entry.request
+        end = revocation.entry.expires_at
+        line = (
+            f"{revocation.outcome.value}: @{request.requester} {request.target}/{request.role} "
+            f"({request.id}, expired {end:%Y-%m-%d %H:%M} UTC)"
+        )
+        click.echo(line + (f" — {revocation.detail}" if revocation.detail else ""))
+    failed = len(report.failed)
+    retried = " — they stay on the branch and are retried next run" if failed else ""
+    click.echo(
+        f"jitops: {len(report.revocations)} expired, {len(report.revoked)} revoked, "
+        f"{failed} failed{retried}",
+        err=True,
+    )
+    sys.exit(ExitCode.SYSTEM if failed else ExitCode.OK)
+
+
 def _crash(exc: BaseException) -> NoReturn:
     with tempfile.NamedTemporaryFile(
         "w", prefix="jitops-crash-", suffix=".log", delete=False

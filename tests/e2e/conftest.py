@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,62 @@ def cli_process() -> CLI:
         return Run(result.returncode, result.stdout, result.stderr)
 
     return run
+
+
+FAKE_SYSTEM = Path(__file__).resolve().parents[1] / "provisioners" / "scripts" / "fake_system.py"
+LEGACY_TOKEN = "s3cret-token-value"
+
+
+@dataclass(frozen=True)
+class LegacySystem:
+    """An access repository whose ``legacy`` target is the exec fake system of the tests."""
+
+    repo: Path
+    state: Path
+
+    def held(self) -> set[str]:
+        """What the fake system grants now, as ``requester/role``."""
+        return set(json.loads(self.state.read_text())) if self.state.exists() else set()
+
+    def hold(self, *grants: tuple[str, str]) -> None:
+        """Make the system hold ``(requester, request_id)`` grants of role operator."""
+        self.state.write_text(
+            json.dumps(
+                {
+                    f"{who}/operator": {
+                        "requester": who,
+                        "role": "operator",
+                        "request_id": request_id,
+                        "expires_at": "2026-11-23T18:00:00Z",
+                    }
+                    for who, request_id in grants
+                }
+            )
+        )
+
+
+@pytest.fixture
+def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LegacySystem:
+    """The example access repository plus an exec target ``legacy`` (role ``operator``,
+    auto-approved for alice, bob and carol) backed by tests/provisioners/scripts/fake_system.py.
+    """
+    from tests.gitrepo import make_access_repo
+
+    root = make_access_repo(tmp_path / "access")
+    command = json.dumps([sys.executable, str(FAKE_SYSTEM)])
+    (root / "policies" / "legacy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Target\nname: legacy\nprovisioner: exec\n"
+        "roles: [operator]\n"
+        f"settings:\n  command: {command}\n  env: [FAKE_STATE, FAKE_EXPECTED_TOKEN]\n"
+        "  can_list: true\nsecrets:\n  token: FAKE_TOKEN\n"
+    )
+    (root / "policies" / "legacy-policy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
+        "requesters: [alice, bob, carol]\n"
+        "roles:\n  operator: {max_duration: 8h, auto_approve: true}\n"
+    )
+    state = tmp_path / "legacy-state.json"
+    monkeypatch.setenv("FAKE_STATE", str(state))
+    monkeypatch.setenv("FAKE_EXPECTED_TOKEN", LEGACY_TOKEN)
+    monkeypatch.setenv("FAKE_TOKEN", LEGACY_TOKEN)
+    return LegacySystem(root, state)

@@ -1,0 +1,139 @@
+"""``jitops sweep``: expired access is revoked at once (invariant 4).
+
+Load (the targets, the ledger of the branch) → decide (every grant whose window has closed) →
+act (revoke each through its provisioner, one batch per target; a failed batch is retried one
+grant at a time so one bad grant never holds back the others) → report.
+
+A revocation that fails is not dropped: its request file stays on the branch, so every later
+sweep tries again, and the run exits non-zero until it succeeds (invariant 5). Only requests
+whose access is gone are listed for the revocation pull request that records the sweep.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from jitops.errors import JitopsError, UsageError
+from jitops.findings import Finding
+from jitops.ledger import GrantState, LedgerEntry, read_ledger
+from jitops.provisioners import create
+from jitops.provisioners.interface import Grant, Provisioner
+from jitops.repo import load_policies
+from jitops.targets import target_config
+
+
+class RevokeOutcome(StrEnum):
+    REVOKED = "revoked"
+    WOULD_REVOKE = "would revoke"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Revocation:
+    entry: LedgerEntry
+    outcome: RevokeOutcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    root: Path
+    now: datetime
+    branch: str = "HEAD"
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    commit: str
+    revocations: tuple[Revocation, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def failed(self) -> tuple[Revocation, ...]:
+        return tuple(r for r in self.revocations if r.outcome is RevokeOutcome.FAILED)
+
+    @property
+    def revoked(self) -> tuple[Revocation, ...]:
+        return tuple(r for r in self.revocations if r.outcome is RevokeOutcome.REVOKED)
+
+
+def grant_of(entry: LedgerEntry) -> Grant:
+    """The provisioner's view of a ledger entry (its window as the ledger computed it)."""
+    request = entry.request
+    if entry.expires_at is None:
+        raise UsageError(f"{entry.path}: its window is unknown (it has not landed)")
+    return Grant(
+        request_id=request.id,
+        requester=request.requester,
+        target=request.target,
+        role=request.role,
+        expires_at=entry.expires_at,
+        starts_at=entry.starts_at
+        if entry.starts_at and entry.starts_at < entry.expires_at
+        else None,
+    )
+
+
+def revoke_entries(
+    entries: list[LedgerEntry], targets: Mapping[str, Any], environ: Mapping[str, str]
+) -> list[Revocation]:
+    """Revoke ``entries``: a batch per target, then one by one where the batch failed."""
+    by_target: dict[str, list[LedgerEntry]] = defaultdict(list)
+    for entry in entries:
+        by_target[entry.request.target].append(entry)
+    results: list[Revocation] = []
+    for name, group in sorted(by_target.items()):
+        target = targets.get(name)
+        if target is None:
+            results.extend(
+                Revocation(
+                    e,
+                    RevokeOutcome.FAILED,
+                    f"no target {name!r} in policies/ any more; "
+                    "restore it so jitops can revoke, or revoke by hand",
+                )
+                for e in group
+            )
+            continue
+        try:
+            provisioner: Provisioner[Any] = create(target_config(target), environ)
+            provisioner.revoke_all([grant_of(e) for e in group])
+        except JitopsError:
+            results.extend(_one_by_one(target, group, environ))
+            continue
+        results.extend(Revocation(e, RevokeOutcome.REVOKED) for e in group)
+    return results
+
+
+def _one_by_one(
+    target: Any, group: list[LedgerEntry], environ: Mapping[str, str]
+) -> list[Revocation]:
+    results = []
+    for entry in group:
+        try:
+            create(target_config(target), environ).revoke(grant_of(entry))
+        except JitopsError as exc:
+            results.append(Revocation(entry, RevokeOutcome.FAILED, exc.message))
+        else:
+            results.append(Revocation(entry, RevokeOutcome.REVOKED))
+    return results
+
+
+def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
+    policies = load_policies(options.root)
+    if policies.policy_set is None:
+        raise UsageError("the policies have errors; run `jitops validate` and fix them first")
+    ledger = read_ledger(options.root, options.branch)
+    expired = ledger.in_state(GrantState.EXPIRED, options.now)
+    if options.dry_run:
+        revocations = [Revocation(e, RevokeOutcome.WOULD_REVOKE) for e in expired]
+    else:
+        revocations = revoke_entries(expired, policies.policy_set.targets, environ)
+    return SweepReport(ledger.commit, tuple(revocations), ledger.findings)
