@@ -141,10 +141,19 @@ def validate(
             to_json(
                 {
                     "exit_code": int(code),
-                    "requests": result.request_count,
+                    "request_count": result.request_count,
                     "policy_files": result.policy_file_count,
                     "findings": [finding_dict(f) for f in result.findings],
-                    "decisions": [decision_dict(d) for d in result.decisions],
+                    "requests": [
+                        {
+                            "path": v.path,
+                            "id": v.request_id,
+                            "verdict": v.verdict.value if v.verdict else None,
+                            "reason": v.reason,
+                        }
+                        for v in result.verdicts
+                    ],
+                    "denied": [decision_dict(d) for d in result.denied],
                 }
             )
         )

@@ -23,6 +23,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent
+from ruamel.yaml.nodes import MappingNode, ScalarNode
 
 from jitops.errors import InputError
 
@@ -53,12 +54,41 @@ except ImportError:  # pragma: no cover - interpreters without the C extension
             Resolver.__init__(self, loadumper=self)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _flat_strings(node: Any) -> dict[str, str] | None:
+    """A mapping of plain strings to plain strings, built directly; None for anything else.
+
+    Most access files are exactly that, and building them here costs half of what the
+    general constructor does. Anything else — another type, a nested value, a merge key, a
+    repeated key — returns None, and the general constructor builds (or refuses) it.
+    """
+    if node.__class__ is not MappingNode:
+        return None
+    result: dict[str, str] = {}
+    for key, value in node.value:
+        if key.__class__ is not ScalarNode or value.__class__ is not ScalarNode:
+            return None
+        if str(key.ctag) != _STR_TAG or str(value.ctag) != _STR_TAG:
+            return None
+        name = key.value
+        if name in result or name == "<<":
+            return None
+        result[name] = value.value
+    return result
+
+
 def _load_safe(text: str) -> Any:
     # ``Resolver`` (not ``VersionedResolver``) applies YAML 1.2 rules whatever the file says:
     # a ``%YAML 1.1`` directive cannot bring back ``no`` → False or 0755 → 493.
     loader = _SafeLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        flat = _flat_strings(node)
+        return flat if flat is not None else loader.construct_document(node)
     finally:
         loader.dispose()
 

@@ -15,7 +15,9 @@ Layout::
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -186,12 +188,20 @@ def parse(
 
 
 def _read(root: Path, path: str) -> bytes:
-    full = root / path
-    if full.is_symlink():
-        # A link could pull in a file from outside the repository (or a device); refuse it.
-        raise InputError("symbolic links are not allowed here — commit a regular file", path=path)
-    with full.open("rb") as handle:
-        check_size(os.fstat(handle.fileno()).st_size, path)
+    try:
+        # O_NOFOLLOW: a link could pull in a file from outside the repository; refuse it.
+        fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(
+                "symbolic links are not allowed here — commit a regular file", path=path
+            ) from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError("not a regular file — commit a plain YAML file", path=path)
+        check_size(status.st_size, path)
         return handle.read(MAX_FILE_BYTES + 1)
 
 
@@ -212,10 +222,10 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {"AccessRequest": AccessRequest}
 
 def placement_findings(path: str, document: Document, request: AccessRequest) -> list[Finding]:
     """A request lives at requests/<target>/<role>/<id>.yaml, so CODEOWNERS can route it."""
-    parts = PurePosixPath(path).parts
     expected = f"{REQUESTS_DIR}/{request.target}/{request.role}/{request.id}.yaml"
-    if path == expected or (parts[-1].endswith(".yml") and path == expected[:-5] + ".yml"):
+    if path == expected or path == expected[:-5] + ".yml":
         return []
+    parts = PurePosixPath(path).parts
     if len(parts) == 4 and parts[0] == REQUESTS_DIR:
         for index, field in ((1, "target"), (2, "role")):
             if parts[index] != getattr(request, field):
@@ -254,28 +264,37 @@ def placement_findings(path: str, document: Document, request: AccessRequest) ->
     ]
 
 
+def load_request(root: Path, path: str) -> RequestFile | list[Finding]:
+    """One request file, validated and in its place; or why it is not."""
+    document, model, findings = _load_one(root, path, REQUEST_MODELS, "requests/")
+    if isinstance(model, AccessRequest) and document is not None:
+        findings = placement_findings(path, document, model)
+        if not findings:
+            return RequestFile(path, document.text, model)
+    return list(findings)
+
+
 def _load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
-    results: list[RequestFile | list[Finding]] = []
-    for path in paths:
-        document, model, findings = _load_one(root, path, REQUEST_MODELS, "requests/")
-        if isinstance(model, AccessRequest) and document is not None:
-            findings = placement_findings(path, document, model)
-            if not findings:
-                results.append(RequestFile(path, document.text, model))
-                continue
-        results.append(findings)
-    return results
+    return [load_request(root, path) for path in paths]
 
 
-def _map_chunks(
-    worker: Callable[[Path, Sequence[str]], list[Any]], root: Path, paths: Sequence[str]
-) -> list[Any]:
-    """Run ``worker`` over ``paths``, on all cores when there are many files."""
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def map_chunks(
+    worker: Callable[[Path, Sequence[T]], list[R]], root: Path, items: Sequence[T]
+) -> list[R]:
+    """``worker(root, items)``, on all cores in chunks when there are many items.
+
+    ``worker`` must be a module-level function (it runs in other processes) and return one
+    result per item, in order.
+    """
     workers = os.cpu_count() or 1
-    if len(paths) < PARALLEL_THRESHOLD or workers == 1:
-        return worker(root, paths)
-    size = -(-len(paths) // (workers * 4))
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    if len(items) < PARALLEL_THRESHOLD or workers == 1:
+        return worker(root, items)
+    size = -(-len(items) // (workers * 4))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return [item for part in pool.map(worker, [root] * len(chunks), chunks) for item in part]
 
@@ -318,27 +337,36 @@ def load_requests(root: Path, paths: Sequence[str] | None = None) -> RequestLoad
     if paths is None:
         paths, findings = request_paths(root)
     requests: list[RequestFile] = []
-    for result in _map_chunks(_load_request_chunk, root, list(paths)):
+    for result in map_chunks(_load_request_chunk, root, list(paths)):
         if isinstance(result, RequestFile):
             requests.append(result)
         else:
             findings.extend(result)
-    findings.extend(_duplicate_id_findings(requests))
+    texts = {item.path: item.text for item in requests}
+    findings.extend(
+        duplicate_id_findings(
+            ((item.path, item.request.id) for item in requests),
+            lambda path: locate(texts[path], ("id",)),
+        )
+    )
     return RequestLoad(tuple(requests), tuple(findings))
 
 
-def _duplicate_id_findings(requests: Iterable[RequestFile]) -> list[Finding]:
+def duplicate_id_findings(
+    ids: Iterable[tuple[str, str]], locate_id: Callable[[str], tuple[int, int]]
+) -> list[Finding]:
+    """A finding for each (path, id) whose id an earlier path already uses."""
     first: dict[str, str] = {}
     findings = []
-    for item in requests:
-        seen = first.setdefault(item.request.id, item.path)
-        if seen != item.path:
-            line, column = item.locate("id")
+    for path, request_id in ids:
+        seen = first.setdefault(request_id, path)
+        if seen != path:
+            line, column = locate_id(path)
             findings.append(
                 Finding(
-                    item.path,
+                    path,
                     Severity.ERROR,
-                    f"id {item.request.id!r} is already used by {seen}",
+                    f"id {request_id!r} is already used by {seen}",
                     "give each request its own id (and file name)",
                     line,
                     column,
@@ -385,7 +413,7 @@ def load_policies(root: Path) -> PolicyLoad:
         )
     paths, findings = _walk(root, POLICIES_DIR, skip=POLICY_TESTS_DIR)
     files: list[Loaded] = []
-    for result in _map_chunks(_load_policy_chunk, root, paths):
+    for result in map_chunks(_load_policy_chunk, root, paths):
         if isinstance(result, Loaded):
             files.append(result)
         else:

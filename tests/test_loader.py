@@ -110,3 +110,35 @@ def test_locate_points_at_values_keys_and_list_items() -> None:
 def test_a_yaml_1_1_directive_cannot_bring_back_1_1_booleans() -> None:
     doc = load_document(b"%YAML 1.1\n---\na: no\nb: 0755\n", "f.yaml")
     assert doc.data == {"a": "no", "b": 755}
+
+
+EQUIVALENCE_CASES = [
+    "a: b\nc: d\n",
+    "a: 'quoted'\nb: \"double\"\n",
+    "a: !!str 1\nb: '2'\n",
+    "a: 1\nb: two\n",
+    "a: null\nb: ~\n",
+    "a: true\nb: 'true'\n",
+    "a: 2026-11-24T18:00:00Z\n",
+    "a: [1, 2]\nb: c\n",
+    "a: {b: c}\n",
+    "<<: {b: c}\nd: e\n",
+    "? complex\n: value\n",
+    "'a b': c\n",
+    "a: |\n  block\n  text\nb: >\n  folded\n",
+    "1: one\n",
+]
+
+
+@pytest.mark.parametrize("text", EQUIVALENCE_CASES)
+def test_the_fast_path_builds_exactly_what_the_general_constructor_builds(text: str) -> None:
+    from ruamel.yaml import YAML
+
+    general = YAML(typ="safe", pure=True)
+    expected = general.load(text)
+    assert load_document(text.encode(), "f.yaml").data == expected
+
+
+def test_the_fast_path_still_refuses_duplicate_keys() -> None:
+    error = refused(b"a: b\nc: d\na: e\n")
+    assert "duplicate key" in error.message and error.line == 3

@@ -8,6 +8,7 @@ a request already landed whose window has closed is "expired, awaiting sweep", a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -15,8 +16,16 @@ from pathlib import Path, PurePosixPath
 from jitops import codeowners, git
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
-from jitops.policy import Decision, PolicySet, Status, decide, expiry
-from jitops.repo import REQUESTS_DIR, RequestFile, load_policies, load_requests
+from jitops.policy import Decision, PolicySet, Status, Verdict, decide, expiry
+from jitops.repo import (
+    REQUESTS_DIR,
+    RequestFile,
+    duplicate_id_findings,
+    load_policies,
+    load_request,
+    map_chunks,
+    request_paths,
+)
 
 # Which field of a request a failed check points at.
 _CHECK_FIELDS = {
@@ -35,11 +44,25 @@ class ValidateOptions:
 
 
 @dataclass(frozen=True)
+class RequestVerdict:
+    """What validate concluded about one well-formed request file."""
+
+    path: str
+    request_id: str
+    verdict: Verdict | None  # None: the policies could not be loaded
+    reason: str
+
+
+@dataclass(frozen=True)
 class ValidateResult:
     findings: tuple[Finding, ...]
-    decisions: tuple[Decision, ...]
-    request_count: int
+    verdicts: tuple[RequestVerdict, ...]
+    denied: tuple[Decision, ...]  # the full decision of every request the policies refuse
     policy_file_count: int
+
+    @property
+    def request_count(self) -> int:
+        return len(self.verdicts)
 
 
 def _window_field(item: RequestFile) -> tuple[str, ...]:
@@ -112,6 +135,75 @@ def _selected_paths(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list
     return selected, findings
 
 
+@dataclass(frozen=True)
+class _FileJob:
+    """One request file to check, with what the main process knows about it."""
+
+    path: str
+    landed_at: datetime | None  # None: new or changed against the base, so window rules apply
+    policy_set: PolicySet | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    # Small on purpose: results travel back from worker processes, pickled.
+    verdict: RequestVerdict | None
+    denied: Decision | None
+    findings: tuple[Finding, ...]
+
+
+def _check_file(root: Path, job: _FileJob) -> _FileResult:
+    loaded = load_request(root, job.path)
+    if not isinstance(loaded, RequestFile):
+        return _FileResult(None, None, tuple(loaded))
+    if job.policy_set is None:
+        return _FileResult(RequestVerdict(job.path, loaded.request.id, None, ""), None, ())
+    decision = decide(loaded.request, job.policy_set, (), job.now, landed_at=job.landed_at)
+    findings = _decision_findings(loaded, decision)
+    end = expiry(loaded.request, job.landed_at) if job.landed_at is not None else None
+    if end is not None and end <= job.now:
+        line, column = loaded.locate(*_window_field(loaded))
+        findings.append(
+            Finding(
+                loaded.path,
+                Severity.WARNING,
+                f"expired at {end:%Y-%m-%d %H:%M} UTC, awaiting sweep",
+                "the next `jitops sweep` revokes it and removes this file",
+                line,
+                column,
+            )
+        )
+    verdict = RequestVerdict(job.path, decision.request_id, decision.verdict, decision.reason)
+    denied = decision if decision.verdict is Verdict.DENIED else None
+    return _FileResult(verdict, denied, tuple(findings))
+
+
+def _check_chunk(root: Path, jobs: Sequence[_FileJob]) -> list[_FileResult]:
+    return [_check_file(root, job) for job in jobs]
+
+
+def _landing_times(root: Path, base_ref: str, paths: Sequence[str]) -> dict[str, datetime]:
+    """When each of ``paths`` that is unchanged since ``base_ref`` landed; new ones are absent.
+
+    Every file present at base has a landing commit on its first-parent history; one without
+    (history rewritten) is judged as new, which is the stricter reading.
+    """
+    top = git.toplevel(root)
+    base = git.resolve(root, base_ref) if top is not None else None
+    if top is None or base is None:
+        return {}  # no history: every file is new
+    # git prints paths from the top of the work tree; the access repository may be below it
+    prefix = root.resolve().relative_to(top).as_posix()
+    strip = "" if prefix == "." else prefix + "/"
+    new = {p.removeprefix(strip) for p in git.changed_paths(root, base, [REQUESTS_DIR])}
+    if all(path in new for path in paths):
+        return {}
+    landed = git.landings(root, base, [REQUESTS_DIR])
+    times = {path.removeprefix(strip): landing.at for path, landing in landed.items()}
+    return {path: at for path, at in times.items() if path not in new}
+
+
 def validate(options: ValidateOptions) -> ValidateResult:
     root = options.root
     if not root.is_dir():
@@ -120,78 +212,39 @@ def validate(options: ValidateOptions) -> ValidateResult:
     policies = load_policies(root)
     findings.extend(policies.findings)
     if options.paths:
-        selected, problems = _selected_paths(root, options.paths)
-        findings.extend(problems)
-        requests = load_requests(root, selected)
+        paths, problems = _selected_paths(root, options.paths)
     else:
-        requests = load_requests(root)
-    findings.extend(requests.findings)
-    decisions: list[Decision] = []
+        paths, problems = request_paths(root)
+    findings.extend(problems)
     policy_set = policies.policy_set
+    landed_at = _landing_times(root, options.base, paths) if policy_set is not None else {}
+    jobs = [_FileJob(path, landed_at.get(path), policy_set, options.now) for path in paths]
+    results = map_chunks(_check_chunk, root, jobs)
+    verdicts = [r.verdict for r in results if r.verdict is not None]
+    for result in results:
+        findings.extend(result.findings)
+    findings.extend(
+        duplicate_id_findings(
+            ((v.path, v.request_id) for v in verdicts), lambda path: _locate_id(root, path)
+        )
+    )
     if policy_set is not None:
         findings.extend(codeowners_findings(root, policy_set))
-        findings.extend(_check_requests(options, policy_set, requests.requests, decisions))
-    elif requests.requests:
+    elif verdicts:
         findings.append(
             Finding(
                 "policies",
                 Severity.ERROR,
-                f"{len(requests.requests)} request(s) were not checked against policy, because "
+                f"{len(verdicts)} request(s) were not checked against policy, because "
                 "the policies have errors",
                 "fix the errors in policies/ first",
             )
         )
     findings.sort(key=lambda f: (f.path, f.line or 0, f.column or 0))
-    return ValidateResult(
-        tuple(findings), tuple(decisions), len(requests.requests), len(policies.files)
-    )
+    denied = tuple(r.denied for r in results if r.denied is not None)
+    return ValidateResult(tuple(findings), tuple(verdicts), denied, len(policies.files))
 
 
-def _check_requests(
-    options: ValidateOptions,
-    policy_set: PolicySet,
-    requests: tuple[RequestFile, ...],
-    decisions: list[Decision],
-) -> list[Finding]:
-    root = options.root
-    base = git.resolve(root, options.base) if git.toplevel(root) is not None else None
-    if base is None:
-        new = {item.path for item in requests}  # no history: every file is new
-        landed_at = {}
-    else:
-        # git prints paths from the top of the work tree; the access repository may be below it
-        prefix = root.resolve().relative_to(git.toplevel(root) or root).as_posix()
-        strip = "" if prefix == "." else prefix + "/"
-        new = {p.removeprefix(strip) for p in git.changed_paths(root, base, [REQUESTS_DIR])}
-        landed = [item for item in requests if item.path not in new]
-        landed_at = (
-            {
-                path.removeprefix(strip): landing.at
-                for path, landing in git.landings(root, base, [REQUESTS_DIR]).items()
-            }
-            if landed
-            else {}
-        )
-    findings: list[Finding] = []
-    for item in requests:
-        # Every file present at base has a landing commit on its first-parent history; one
-        # without (history rewritten) is judged as new, which is the stricter reading.
-        when = None if item.path in new else landed_at.get(item.path)
-        is_new = when is None
-        decision = decide(item.request, policy_set, (), options.now, landed_at=when)
-        decisions.append(decision)
-        findings.extend(_decision_findings(item, decision))
-        end = expiry(item.request, when) if not is_new else None
-        if end is not None and end <= options.now:
-            line, column = item.locate(*_window_field(item))
-            findings.append(
-                Finding(
-                    item.path,
-                    Severity.WARNING,
-                    f"expired at {end:%Y-%m-%d %H:%M} UTC, awaiting sweep",
-                    "the next `jitops sweep` revokes it and removes this file",
-                    line,
-                    column,
-                )
-            )
-    return findings
+def _locate_id(root: Path, path: str) -> tuple[int, int]:
+    loaded = load_request(root, path)
+    return loaded.locate("id") if isinstance(loaded, RequestFile) else (1, 1)

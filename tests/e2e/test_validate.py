@@ -94,7 +94,16 @@ def test_json_output(repo: Path, cli: CLI) -> None:
     [finding] = payload["findings"]
     assert finding["path"] == "requests/sandbox-db/readonly/json-1.yaml"
     assert finding["line"] == 8 and finding["severity"] == "denied"
-    assert payload["decisions"][0]["verdict"] == "denied"
+    assert payload["requests"] == [
+        {
+            "path": "requests/sandbox-db/readonly/json-1.yaml",
+            "id": "json-1",
+            "verdict": "denied",
+            "reason": payload["denied"][0]["reason"],
+        }
+    ]
+    assert payload["denied"][0]["checks"][-2]["rule"] == "window"
+    assert "over the readonly maximum" in payload["denied"][0]["reason"]
 
 
 def test_github_annotations_under_actions(
