@@ -514,6 +514,60 @@ def sweep(root: Path, dry_run: bool, branch: str, now: datetime | None) -> None:
     sys.exit(ExitCode.SYSTEM if failed else ExitCode.OK)
 
 
+@cli.group(invoke_without_command=True)
+@repo_option
+@click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> None:
+    """Who held which access when, approved by whom, under which policy — from git alone.
+
+    Reads the branch's first-parent history of requests/ and the approval evidence that
+    `jitops apply` records as git notes (fetch them first:
+    `git fetch origin refs/notes/jitops:refs/notes/jitops`). `jitops audit verify` lists
+    grants that landed without evidence of a valid approval.
+    """
+    ctx.obj = (root.resolve(), branch)
+    if ctx.invoked_subcommand is not None:
+        return
+    from jitops.commands.audit import audit as run_audit
+    from jitops.report import audit_rows, table, to_json
+
+    report = run_audit(root.resolve(), branch)
+    if output_format == "json":
+        click.echo(to_json({"commit": report.commit, "grants": audit_rows(report, json=True)}))
+    else:
+        _echo_findings(report.findings)
+        header = ("request", "who", "access", "from (UTC)", "until (UTC)", "approved by", "PR")
+        for line in table(header, audit_rows(report)):
+            click.echo(line)
+        click.echo(
+            f"jitops: {len(report.records)} grant(s) in history, "
+            f"{len(report.unverified)} without approval evidence",
+            err=True,
+        )
+    sys.exit(exit_code(report.findings))
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(obj: tuple[Path, str]) -> None:
+    """Exit 1 listing every grant that landed without evidence of a valid approval."""
+    from jitops.commands.audit import audit as run_audit
+    from jitops.commands.audit import unverified_findings
+
+    root, branch = obj
+    report = run_audit(root, branch)
+    findings = [*report.findings, *unverified_findings(report)]
+    _echo_findings(findings)
+    click.echo(
+        f"jitops: {len(report.records)} grant(s) checked, "
+        f"{len(report.unverified)} without approval evidence",
+        err=True,
+    )
+    sys.exit(exit_code(findings))
+
+
 def _crash(exc: BaseException) -> NoReturn:
     with tempfile.NamedTemporaryFile(
         "w", prefix="jitops-crash-", suffix=".log", delete=False

@@ -150,10 +150,65 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
             entries.append((path, sha))
     if not entries:
         return TreeFiles({}, oversized)
+    blobs = read_blobs(root, [sha for _, sha in entries])
+    files = {path: blobs[sha] for path, sha in entries if sha in blobs}
+    return TreeFiles(files, oversized)
+
+
+NOTES_REF = "refs/notes/jitops"
+# Notes are commits of their own; jitops signs them with a fixed identity so they can be
+# written where no git identity is configured (a CI runner).
+_NOTES_IDENTITY = ["-c", "user.name=jitops", "-c", "user.email=jitops@users.noreply.github.com"]
+
+
+def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> None:
+    """Attach ``text`` to ``commit`` under ``ref`` (replacing an earlier note there)."""
+    try:
+        result = subprocess.run(
+            [
+                "git",
+                *_NOTES_IDENTITY,
+                "-C",
+                str(root),
+                "notes",
+                f"--ref={ref}",
+                "add",
+                "-f",
+                "-F",
+                "-",
+                commit,
+            ],
+            input=text.encode(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH — install git") from None
+    if result.returncode != 0:
+        raise GitError(f"git notes add: {result.stderr.decode(errors='replace').strip()}")
+
+
+def notes(root: Path, *, ref: str = NOTES_REF) -> dict[str, bytes]:
+    """Every note under ``ref``: annotated commit → note bytes (empty when there are none)."""
+    if resolve(root, ref) is None:
+        return {}
+    listing = run(root, ["notes", f"--ref={ref}", "list"])
+    pairs = [line.split() for line in listing.stdout.splitlines() if line.strip()]
+    blobs = read_blobs(root, [blob for blob, _ in pairs])
+    return {commit: blobs[blob] for blob, commit in pairs}
+
+
+def read_blobs(root: Path, names: Sequence[str]) -> dict[str, bytes]:
+    """The contents of ``names`` (blob ids, or ``commit:path``) in one ``git cat-file --batch``.
+
+    A name git cannot find is absent from the result.
+    """
+    if not names:
+        return {}
     try:
         result = subprocess.run(
             ["git", "-C", str(root), "cat-file", "--batch"],
-            input="".join(f"{sha}\n" for _, sha in entries).encode(),
+            input="".join(f"{name}\n" for name in names).encode(),
             capture_output=True,
             check=False,
         )
@@ -162,15 +217,61 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
     if result.returncode != 0:
         raise GitError(f"git cat-file: {result.stderr.decode(errors='replace').strip()}")
     out = result.stdout
-    files: dict[str, bytes] = {}
+    found: dict[str, bytes] = {}
     position = 0
-    for path, _ in entries:
+    for name in names:
         header_end = out.index(b"\n", position)
-        length = int(out[position:header_end].split()[2])
+        header = out[position:header_end].split()
+        if header[-1] == b"missing":
+            position = header_end + 1
+            continue
+        length = int(header[2])
         start = header_end + 1
-        files[path] = out[start : start + length]
+        found[name] = out[start : start + length]
         position = start + length + 1
-    return TreeFiles(files, oversized)
+    return found
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file added, modified or deleted by a first-parent commit of a branch."""
+
+    commit: str
+    at: datetime
+    status: str  # "A", "M" or "D"
+    path: str
+
+
+def first_parent_changes(root: Path, ref: str, paths: Sequence[str]) -> list[Change]:
+    """Every change to ``paths`` along ``ref``'s first-parent history, oldest first."""
+    log = run(
+        root,
+        [
+            "log",
+            "--first-parent",
+            "-m",
+            "--no-renames",
+            "--name-status",
+            "-z",
+            "--reverse",
+            "--format=%x01%H %ct",
+            ref,
+            "--",
+            *paths,
+        ],
+    )
+    changes: list[Change] = []
+    for block in log.stdout.split("\x01"):
+        header, *fields = block.split("\0")
+        if not header.strip():
+            continue
+        sha, _, stamp = header.strip().partition(" ")
+        at = datetime.fromtimestamp(int(stamp), UTC)
+        fields = [f.strip("\n") for f in fields]
+        for status, path in zip(fields[0::2], fields[1::2], strict=False):
+            if status and path:
+                changes.append(Change(sha, at, status[0], path))
+    return changes
 
 
 def show(root: Path, ref: str, path: str) -> bytes:

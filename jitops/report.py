@@ -17,6 +17,7 @@ from jitops.policy import Decision, Status, Verdict
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
@@ -258,3 +259,51 @@ def doctor_dict(report: DoctorReport) -> dict[str, Any]:
             for c in report.checks
         ],
     }
+
+
+def _moment(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
+
+
+def audit_rows(report: AuditReport, *, json: bool = False) -> list[Any]:
+    """Audit records as table rows, or (``json``) as dictionaries."""
+    rows: list[Any] = []
+    for r in report.records:
+        if json:
+            rows.append(
+                {
+                    "id": r.request.id,
+                    "requester": r.request.requester,
+                    "target": r.request.target,
+                    "role": r.request.role,
+                    "justification": r.request.justification,
+                    "ticket": r.request.ticket,
+                    "landed_commit": r.landed_commit,
+                    "from": r.window_start.isoformat() if r.window_start else None,
+                    "until": r.held_until.isoformat() if r.held_until else None,
+                    "removed_commit": r.removed_commit,
+                    "pull_request": r.pull_request,
+                    "approvers": list(r.approvers),
+                    "auto_approved": r.auto_approved,
+                    "policy_commit": r.policy_commit,
+                    "problem": r.problem,
+                }
+            )
+            continue
+        approved = (
+            "auto-approved"
+            if r.auto_approved
+            else ", ".join(f"@{a}" for a in r.approvers) or f"— ({r.problem})"
+        )
+        rows.append(
+            (
+                r.request.id,
+                f"@{r.request.requester}",
+                f"{r.request.target}/{r.request.role}",
+                _moment(r.window_start),
+                _moment(r.held_until),
+                approved,
+                f"#{r.pull_request}" if r.pull_request else "—",
+            )
+        )
+    return rows

@@ -1,0 +1,133 @@
+"""``jitops audit``: who held which access when, approved by whom, under which policy — from git.
+
+Walks the branch's first-parent history of ``requests/`` (each merge that added, changed or
+removed a request file), reads each request as it was when it landed, and joins the approval
+evidence that ``jitops apply`` recorded as git notes. No GitHub API is involved (invariant 8).
+
+``jitops audit verify`` lists every grant that landed without evidence of a valid approval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from jitops import evidence, git
+from jitops.errors import UsageError
+from jitops.findings import Finding, Severity
+from jitops.models import AccessRequest
+from jitops.policy import request_window
+from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    path: str
+    request: AccessRequest
+    landed_commit: str
+    landed_at: datetime
+    window_start: datetime | None
+    window_end: datetime | None
+    removed_commit: str | None = None
+    removed_at: datetime | None = None
+    pull_request: int | None = None
+    policy_commit: str | None = None
+    approvers: tuple[str, ...] = ()
+    auto_approved: bool = False
+    problem: str | None = None  # why this grant has no valid approval evidence
+
+    @property
+    def held_until(self) -> datetime | None:
+        """When access ended: its window's end, or its removal if that came first."""
+        ends = [t for t in (self.window_end, self.removed_at) if t is not None]
+        return min(ends) if ends else None
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    commit: str
+    records: tuple[AuditRecord, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def unverified(self) -> tuple[AuditRecord, ...]:
+        return tuple(r for r in self.records if r.problem is not None)
+
+
+def audit(root: Path, ref: str = "HEAD") -> AuditReport:
+    commit = git.resolve(root, ref)
+    if commit is None:
+        raise UsageError(f"{ref!r} names no commit in {root}")
+    changes = git.first_parent_changes(root, commit, [REQUESTS_DIR])
+    wanted = [f"{c.commit}:{c.path}" for c in changes if c.status in ("A", "M")]
+    contents = git.read_blobs(root, wanted)
+    notes, broken = evidence.read_all(root)
+    records: list[AuditRecord] = []
+    findings: list[Finding] = []
+    open_records: dict[str, int] = {}  # path → index in records
+
+    def close(path: str, change: git.Change) -> None:
+        index = open_records.pop(path, None)
+        if index is not None:
+            records[index] = replace(
+                records[index], removed_commit=change.commit, removed_at=change.at
+            )
+
+    for change in changes:
+        close(change.path, change)  # a change replaces the request: the old grant ends
+        if change.status == "D" or not change.path.endswith((".yaml", ".yml")):
+            continue
+        raw = contents.get(f"{change.commit}:{change.path}")
+        if raw is None:
+            continue
+        _, model, problems = parse(raw, change.path, REQUEST_MODELS, "requests/")
+        if not isinstance(model, AccessRequest):
+            findings.extend(
+                replace(f, message=f"{f.message} (as landed in {change.commit[:7]})")
+                for f in problems
+            )
+            continue
+        start, end = request_window(model, change.at)
+        record = AuditRecord(change.path, model, change.commit, change.at, start, end)
+        records.append(_with_evidence(record, notes.get(change.commit), broken.get(change.commit)))
+        open_records[change.path] = len(records) - 1
+    return AuditReport(commit, tuple(records), tuple(findings))
+
+
+def _with_evidence(
+    record: AuditRecord, note: evidence.ApprovalEvidence | None, broken: str | None
+) -> AuditRecord:
+    if note is None:
+        return replace(record, problem=broken or "no approval evidence: apply never verified it")
+    found = note.for_request(record.request.id)
+    if found is None:
+        return replace(
+            record,
+            pull_request=note.pull_request,
+            problem="the evidence note of its merge does not mention this request",
+        )
+    problem = None
+    if found.verdict != "allowed":
+        problem = f"apply refused it: {found.reason}"
+    return replace(
+        record,
+        pull_request=note.pull_request,
+        policy_commit=note.policy_commit,
+        approvers=tuple(a.login for a in found.approvers),
+        auto_approved=found.auto_approved,
+        problem=problem,
+    )
+
+
+def unverified_findings(report: AuditReport) -> list[Finding]:
+    return [
+        Finding(
+            r.path,
+            Severity.DENIED,
+            f"{r.request.id} (landed {r.landed_commit[:7]} {r.landed_at:%Y-%m-%d %H:%M} UTC): "
+            f"{r.problem}",
+            "check who merged it and why; revoke if it was not approved",
+        )
+        for r in report.unverified
+    ]

@@ -1,0 +1,75 @@
+"""Approval evidence kept in git itself (invariant 8).
+
+When ``jitops apply`` has re-verified a merged pull request, it attaches a note to the merge
+commit under ``refs/notes/jitops``: which pull request, its head commit, the policy commit it
+was judged by, the verdict, and for each request the approvers and their review ids. Notes live
+outside the branch, so writing them needs no bypass of branch protection, and they travel with
+``git fetch origin refs/notes/jitops:refs/notes/jitops``. With them, ``jitops audit`` answers
+"who had what, when, approved by whom, under which policy" from the repository alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from jitops import git
+
+EVIDENCE_VERSION: Literal[1] = 1
+
+
+class _Evidence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Approver(_Evidence):
+    login: str
+    review_id: int | None = None
+    teams: list[str] = Field(default_factory=list)
+
+
+class RequestEvidence(_Evidence):
+    id: str
+    path: str
+    verdict: Literal["allowed", "pending", "denied"]
+    reason: str
+    policy: str | None = None
+    approvers: list[Approver] = Field(default_factory=list)
+    auto_approved: bool = False
+
+
+class ApprovalEvidence(_Evidence):
+    """What apply verified about the pull request behind one merge commit."""
+
+    version: Literal[1] = EVIDENCE_VERSION
+    pull_request: int | None  # None: the change reached the branch without a pull request
+    head_sha: str | None
+    policy_commit: str | None
+    verified_at: AwareDatetime
+    verified_by: str
+    verdict: Literal["allowed", "pending", "denied"]
+    summary: str
+    requests: list[RequestEvidence] = Field(default_factory=list)
+
+    def for_request(self, request_id: str) -> RequestEvidence | None:
+        return next((r for r in self.requests if r.id == request_id), None)
+
+
+def record(root: Path, commit: str, evidence: ApprovalEvidence) -> None:
+    """Attach ``evidence`` to ``commit`` (a rerun replaces it with the same facts)."""
+    git.add_note(root, commit, evidence.model_dump_json(indent=2) + "\n")
+
+
+def read_all(root: Path) -> tuple[dict[str, ApprovalEvidence], dict[str, str]]:
+    """Every evidence note: (commit → evidence, commit → why its note cannot be read)."""
+    found: dict[str, ApprovalEvidence] = {}
+    broken: dict[str, str] = {}
+    for commit, raw in git.notes(root).items():
+        try:
+            found[commit] = ApprovalEvidence.model_validate(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            broken[commit] = f"unreadable evidence note: {str(exc).splitlines()[0]}"
+    return found, broken
