@@ -1,0 +1,207 @@
+"""Benchmark: ``jitops validate`` against ``check-jsonschema`` on the same 10,000 requests.
+
+Issue 2's target: full validation of a synthetic access repository of 10,000 requests and 200
+policies takes at most 1.5 s on a 2-core machine, and at least 4x less than
+``check-jsonschema`` validating the same request files against jitops' exported request schema
+(although jitops checks far more: placement, unique ids, policies, CODEOWNERS, windows).
+
+The repository comes from ``benchmarks/generate.py`` and is cached under ``benchmarks/.data/``
+(keyed by its parameters and the generator's source). Both tools run as the real command-line
+programs, as subprocesses, alternately, ``--runs`` times each after one warm-up run; the table
+shows the best and the median wall time. ``jitops validate`` must exit 0 having checked every
+request, and ``check-jsonschema`` must pass, so neither is ever timed on an error path.
+
+Run: ``python3 benchmarks/validate.py [--requests N] [--policies N] [--commits N] [--runs N]``
+(``pip install -e '.[bench]'`` first). Exits 2 if a tool fails, 1 if a target is missed.
+Not a test: timings depend on the machine and on whatever else it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import generate  # benchmarks/generate.py, beside this file
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+TARGET_SECONDS = 1.5  # for TARGET_REQUESTS requests
+TARGET_REQUESTS = 10_000
+TARGET_RATIO = 4.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    tool: str
+    files: int
+    seconds: list[float]
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def _program(name: str) -> list[str]:
+    """The console script installed beside this Python (not a shim that wraps it)."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"validate: {name} is not installed — pip install -e '.[bench]'")
+    return [found]
+
+
+def ensure_repo(requests: int, policies: int, commits: int, seed: int, fresh: bool) -> Path:
+    """The synthetic repository for these parameters, generated once and cached."""
+    source = hashlib.sha256((HERE / "generate.py").read_bytes()).hexdigest()[:10]
+    repo = DATA / f"repo-r{requests}-p{policies}-c{commits}-s{seed}-{source}"
+    done = repo.with_name(repo.name + ".done")
+    if done.exists() and repo.is_dir() and not fresh:
+        print(f"repository: {repo} (cached)", file=sys.stderr)
+        return repo
+    done.unlink(missing_ok=True)
+    generate.generate(
+        repo, requests=requests, policies=policies, commits=commits, seed=seed, force=True
+    )
+    done.write_text("complete\n", encoding="utf-8")
+    return repo
+
+
+def request_files(repo: Path) -> list[str]:
+    """Every request file, relative to ``repo``, sorted."""
+    found = [
+        path.relative_to(repo).as_posix()
+        for path in (repo / "requests").rglob("*")
+        if path.suffix in (".yaml", ".yml") and path.is_file()
+    ]
+    return sorted(found)
+
+
+def run_jitops(command: Sequence[str], repo: Path, expected: int) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, check=False, cwd=repo)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout.decode(errors="replace")[-4000:])
+        sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
+        raise SystemExit(f"validate: jitops validate exited {result.returncode}; not timing that")
+    report = json.loads(result.stdout)
+    if report.get("request_count") != expected or report.get("findings"):
+        raise SystemExit(
+            f"validate: jitops validate checked {report.get('request_count')} of {expected} "
+            f"requests with {len(report.get('findings', []))} finding(s); not timing that"
+        )
+    return elapsed
+
+
+def run_check_jsonschema(command: Sequence[str], repo: Path) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, check=False, cwd=repo)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout.decode(errors="replace")[-4000:])
+        sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
+        raise SystemExit(f"validate: check-jsonschema exited {result.returncode}")
+    return elapsed
+
+
+def _version(command: Sequence[str]) -> str:
+    result = subprocess.run([*command, "--version"], capture_output=True, text=True, check=False)
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[0] if lines else "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=TARGET_REQUESTS)
+    parser.add_argument("--policies", type=int, default=200)
+    parser.add_argument(
+        "--commits",
+        type=int,
+        default=1 + generate.REQUEST_COMMITS,
+        help="first-parent history of the repository (the brief's yardstick: 50000)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each tool")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the cached repository")
+    args = parser.parse_args(argv)
+
+    repo = ensure_repo(args.requests, args.policies, args.commits, args.seed, args.fresh)
+    files = request_files(repo)
+    now = f"{generate.NOW:%Y-%m-%dT%H:%M:%SZ}"
+    jitops = _program("jitops")
+    schema = DATA / "request.schema.json"
+    exported = subprocess.run([*jitops, "schema", "request"], capture_output=True, check=True)
+    schema.write_bytes(exported.stdout)
+
+    jitops_command = [*jitops, "validate", "--repo", str(repo), "--format", "json", "--now", now]
+    cjs_command = [*_program("check-jsonschema"), "--schemafile", str(schema), *files]
+
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"python {platform.python_version()} on {platform.machine()}, {_version(jitops)}")
+    print(f"check-jsonschema: {_version(cjs_command[:1])}")
+    print(
+        f"CPUs: {os.cpu_count()} (usable {affinity}); load average before: "
+        + (" ".join(f"{x:.2f}" for x in load) if load else "?")
+    )
+    print(f"repository: {repo.name}: {len(files):,} request files; judged at {now}")
+
+    print("warm-up run of each tool…", file=sys.stderr, flush=True)
+    run_jitops(jitops_command, repo, len(files))
+    run_check_jsonschema(cjs_command, repo)
+    jitops_times: list[float] = []
+    cjs_times: list[float] = []
+    for run in range(args.runs):
+        # alternate, so a burst of load elsewhere on the machine hits both
+        jitops_times.append(run_jitops(jitops_command, repo, len(files)))
+        cjs_times.append(run_check_jsonschema(cjs_command, repo))
+        print(
+            f"run {run + 1}/{args.runs}: jitops {jitops_times[-1]:.2f}s, "
+            f"check-jsonschema {cjs_times[-1]:.2f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    timings = [
+        Timing("jitops validate", len(files), jitops_times),
+        Timing("check-jsonschema", len(files), cjs_times),
+    ]
+    ratio_best = timings[1].best / timings[0].best
+    ratio_median = timings[1].median / timings[0].median
+    print()
+    print("| tool | files | best s | median s |")
+    print("| --- | ---: | ---: | ---: |")
+    for timing in timings:
+        print(f"| {timing.tool} | {timing.files:,} | {timing.best:.2f} | {timing.median:.2f} |")
+    print(f"| ratio (check-jsonschema / jitops) | | {ratio_best:.1f}x | {ratio_median:.1f}x |")
+    print()
+
+    budget = TARGET_SECONDS * len(files) / TARGET_REQUESTS
+    checks = [
+        (f"jitops validate <= {budget:.2f} s (best)", timings[0].best <= budget),
+        (f">= {TARGET_RATIO:g}x faster than check-jsonschema (best)", ratio_best >= TARGET_RATIO),
+    ]
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {label}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
