@@ -1,0 +1,839 @@
+"""The test server's domain operations, shared by the HTTP handlers and by tests setting up state.
+
+``Hub`` owns the ``State`` records and one ``GitStore`` per repository. Every change that GitHub
+would announce with a webhook (a pull request opened, a push, a review submitted...) is handed to
+``event_sink`` as an ``EventRecord``; the server turns those into payloads (``events.py``).
+Rules GitHub itself enforces (no approving your own pull request, branch protection on merge,
+dismissing stale approvals on push) are enforced here and raise ``HubError``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from jitops.testing.github import codeowners
+from jitops.testing.github.gitstore import ZERO_SHA, GitStore, Identity, TreeChange
+from jitops.testing.github.state import (
+    PERMISSIONS,
+    BranchProtection,
+    CheckRun,
+    CommitStatus,
+    IssueComment,
+    Label,
+    PullRequest,
+    Repository,
+    Review,
+    State,
+    Team,
+    TeamMembership,
+    User,
+)
+
+
+class HubError(Exception):
+    """An operation GitHub would refuse; ``status`` is the HTTP status it would answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user and the token that authenticates as them."""
+
+    user: User
+    token: str
+
+    @property
+    def login(self) -> str:
+        return self.user.login
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """Something happened that GitHub would deliver a webhook for."""
+
+    name: str  # pull_request | pull_request_review | push
+    action: str | None
+    repo_id: int
+    sender: str
+    number: int | None = None
+    review_id: int | None = None
+    ref: str | None = None
+    before: str | None = None
+    after: str | None = None
+
+
+FileContent = str | bytes | None
+
+
+class Hub:
+    """Users, organisations, repositories and pull requests, backed by real git repositories."""
+
+    def __init__(self, root: Path, state: State | None = None) -> None:
+        self.root = root
+        self.state = state or State()
+        self.event_sink: Callable[[EventRecord], None] | None = None
+
+    # -- people ----------------------------------------------------------------------------
+
+    def add_user(self, login: str, *, name: str | None = None, token: str | None = None) -> Account:
+        """Create a user with one token (``token`` or a fresh random one)."""
+        st = self.state
+        with st.lock:
+            if login in st.users:
+                raise HubError(422, f"user {login} already exists")
+            user = User(
+                id=st.new_id(),
+                login=login,
+                name=name or login,
+                email=f"{login}@users.noreply.example.com",
+                created_at=st.now(),
+            )
+            st.users[login] = user
+            token = token or f"ghp_{secrets.token_hex(18)}"
+            st.tokens[token] = login
+            return Account(user, token)
+
+    def add_token(self, login: str, token: str | None = None) -> str:
+        """Another token for an existing user."""
+        with self.state.lock:
+            self.user(login)
+            token = token or f"ghp_{secrets.token_hex(18)}"
+            self.state.tokens[token] = login
+            return token
+
+    def user(self, login: str) -> User:
+        """The user or organisation ``login``; 404 if absent."""
+        with self.state.lock:
+            found = self.state.users.get(login)
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def user_for_token(self, token: str) -> User | None:
+        with self.state.lock:
+            login = self.state.tokens.get(token)
+            return self.state.users.get(login) if login else None
+
+    def add_org(self, login: str, members: Sequence[str] = ()) -> User:
+        """Create an organisation (a ``User`` of type ``Organization``) with ``members``."""
+        st = self.state
+        with st.lock:
+            if login in st.users:
+                raise HubError(422, f"{login} already exists")
+            org = User(st.new_id(), login, login, f"{login}@example.com", "Organization", st.now())
+            st.users[login] = org
+            st.org_members[login] = set(members)
+            return org
+
+    def add_team(
+        self,
+        org: str,
+        slug: str,
+        *,
+        members: Sequence[str] = (),
+        maintainers: Sequence[str] = (),
+        pending: Sequence[str] = (),
+        name: str | None = None,
+    ) -> Team:
+        """Create team ``org/slug``; ``pending`` are invited but have not accepted."""
+        st = self.state
+        with st.lock:
+            if self.user(org).type != "Organization":
+                raise HubError(404, "Not Found")
+            team = Team(st.new_id(), org, slug, name or slug, created_at=st.now())
+            st.teams[(org, slug)] = team
+            for login in members:
+                self.set_membership(org, slug, login)
+            for login in maintainers:
+                self.set_membership(org, slug, login, role="maintainer")
+            for login in pending:
+                self.set_membership(org, slug, login, state="pending")
+            return team
+
+    def team(self, org: str, slug: str) -> Team:
+        with self.state.lock:
+            found = self.state.teams.get((org, slug))
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def set_membership(
+        self, org: str, slug: str, login: str, *, role: str = "member", state: str = "active"
+    ) -> TeamMembership:
+        """Add ``login`` to a team, or change their role or state."""
+        with self.state.lock:
+            team = self.team(org, slug)
+            self.user(login)
+            membership = TeamMembership(team.id, login, role, state)
+            self.state.memberships[(team.id, login)] = membership
+            if state == "active":
+                self.state.org_members.setdefault(org, set()).add(login)
+            return membership
+
+    def add_org_owner(self, org: str, login: str) -> None:
+        """Make ``login`` an owner of ``org`` (may manage its teams)."""
+        with self.state.lock:
+            self.state.org_members.setdefault(org, set()).add(login)
+            self.state.org_owners.setdefault(org, set()).add(login)
+
+    def can_admin_org(self, org: str, login: str) -> bool:
+        with self.state.lock:
+            return login in self.state.org_owners.get(org, set())
+
+    def remove_membership(self, org: str, slug: str, login: str) -> None:
+        with self.state.lock:
+            team = self.team(org, slug)
+            self.state.memberships.pop((team.id, login), None)
+
+    def membership(self, org: str, slug: str, login: str) -> TeamMembership:
+        with self.state.lock:
+            team = self.team(org, slug)
+            found = self.state.memberships.get((team.id, login))
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    # -- repositories ----------------------------------------------------------------------
+
+    def create_repo(
+        self,
+        full_name: str,
+        *,
+        files: Mapping[str, FileContent] | None = None,
+        source: Path | None = None,
+        default_branch: str = "main",
+        private: bool = False,
+        description: str | None = None,
+        author: str | None = None,
+    ) -> Repository:
+        """Create a repository: from the branches of the local git repository ``source``, or
+        with one commit of ``files`` on ``default_branch``, or empty."""
+        owner, _, name = full_name.partition("/")
+        st = self.state
+        with st.lock:
+            self.user(owner)
+            if full_name in st.repos:
+                raise HubError(422, "name already exists on this account")
+            path = self.root / owner / f"{name}.git"
+            if path.exists():
+                shutil.rmtree(path)
+            store = GitStore.init(path, default_branch)
+            repo = Repository(
+                st.new_id(), owner, name, path, default_branch, private, description, st.now()
+            )
+            st.repos[full_name] = repo
+            st.next_number[repo.id] = 1
+        if source is not None:
+            store.git("fetch", "--quiet", str(source), "+refs/heads/*:refs/heads/*")
+        elif files is not None:
+            self.push(repo, default_branch, files, author=author or owner, message="Initial commit")
+        return repo
+
+    def repo(self, full_name: str) -> Repository:
+        with self.state.lock:
+            found = self.state.repos.get(full_name)
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def git(self, repo: Repository) -> GitStore:
+        """The git repository behind ``repo``."""
+        return GitStore(repo.path)
+
+    def add_collaborator(self, repo: Repository, login: str, permission: str = "write") -> None:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        with self.state.lock:
+            self.user(login)
+            self.state.collaborators[(repo.id, login)] = permission
+
+    def permission(self, repo: Repository, login: str) -> str:
+        """``admin``, ``maintain``, ``write``, ``triage``, ``read`` or ``none``."""
+        with self.state.lock:
+            if login == repo.owner:
+                return "admin"
+            explicit = self.state.collaborators.get((repo.id, login))
+            if explicit:
+                return explicit
+            if login in self.state.org_members.get(repo.owner, set()):
+                return "read"
+            return "none" if repo.private else "read"
+
+    def can(self, repo: Repository, login: str, needed: str) -> bool:
+        return PERMISSIONS.index(self.permission(repo, login)) >= PERMISSIONS.index(needed)
+
+    def protect_branch(self, repo: Repository, branch: str, protection: BranchProtection) -> None:
+        """Turn on branch protection for ``branch`` with these options."""
+        with self.state.lock:
+            self.state.protection[(repo.id, branch)] = protection
+
+    def protection(self, repo: Repository, branch: str) -> BranchProtection | None:
+        with self.state.lock:
+            return self.state.protection.get((repo.id, branch))
+
+    # -- pushing -----------------------------------------------------------------------------
+
+    def identity(self, login: str) -> Identity:
+        user = self.user(login)
+        return Identity(user.name, user.email, self.state.now())
+
+    def push(
+        self,
+        repo: Repository,
+        branch: str,
+        files: Mapping[str, FileContent],
+        *,
+        author: str,
+        message: str = "Update files",
+        base: str | None = None,
+    ) -> str:
+        """Commit ``files`` (path -> content; None deletes) on top of ``branch`` (or, when the
+        branch is new, on top of ``base``, by default the default branch) as ``author``, move
+        the branch, and return the new commit's sha."""
+        store = self.git(repo)
+        ref = f"refs/heads/{branch}"
+        before = store.branch_sha(branch)
+        parent = before or store.branch_sha(base or repo.default_branch)
+        changes = [
+            TreeChange(path, content.encode() if isinstance(content, str) else content)
+            for path, content in files.items()
+        ]
+        tree = store.write_tree(changes, store.commit(parent).tree if parent else None)
+        sha = store.commit_tree(tree, [parent] if parent else [], message, self.identity(author))
+        store.update_ref(ref, sha, before or ZERO_SHA)
+        self.refs_changed(repo, author, [(ref, before or ZERO_SHA, sha)])
+        return sha
+
+    def refs_changed(
+        self, repo: Repository, pusher: str, changes: Sequence[tuple[str, str, str]]
+    ) -> None:
+        """React to ref updates however they happened (API, smart HTTP push, test setup):
+        move open pull requests' heads, dismiss stale approvals, announce pushes."""
+        for ref, before, after in changes:
+            self._emit(
+                EventRecord("push", None, repo.id, pusher, ref=ref, before=before, after=after)
+            )
+            if not ref.startswith("refs/heads/") or after == ZERO_SHA:
+                continue
+            branch = ref.removeprefix("refs/heads/")
+            for pr in self.state.pulls_of(repo.id):
+                if pr.state == "open" and pr.head_ref == branch and pr.head_sha != after:
+                    self._synchronize(repo, pr, after, pusher)
+
+    def _synchronize(self, repo: Repository, pr: PullRequest, after: str, pusher: str) -> None:
+        st = self.state
+        with st.lock:
+            updated = replace(pr, head_sha=after, updated_at=st.now())
+            st.pulls[(repo.id, pr.number)] = updated
+            protection = self.protection(repo, pr.base_ref)
+            dismissed = []
+            if protection and protection.dismiss_stale_reviews:
+                for review in st.reviews_of(repo.id, pr.number):
+                    if review.state == "APPROVED" and review.commit_id != after:
+                        st.reviews[review.id] = replace(review, state="DISMISSED")
+                        dismissed.append(review.id)
+        self._emit(EventRecord("pull_request", "synchronize", repo.id, pusher, number=pr.number))
+        for review_id in dismissed:
+            self._emit(
+                EventRecord(
+                    "pull_request_review",
+                    "dismissed",
+                    repo.id,
+                    pusher,
+                    number=pr.number,
+                    review_id=review_id,
+                )
+            )
+
+    def _emit(self, record: EventRecord) -> None:
+        if self.event_sink is not None:
+            self.event_sink(record)
+
+    # -- pull requests -----------------------------------------------------------------------
+
+    def open_pull(
+        self,
+        repo: Repository,
+        *,
+        head: str,
+        base: str | None = None,
+        title: str,
+        user: str,
+        body: str | None = None,
+        draft: bool = False,
+    ) -> PullRequest:
+        """Open a pull request from branch ``head`` into ``base`` (default branch)."""
+        base = base or repo.default_branch
+        store = self.git(repo)
+        head_sha = store.branch_sha(head.split(":", 1)[-1])
+        base_sha = store.branch_sha(base)
+        if head_sha is None or base_sha is None:
+            raise HubError(422, "Validation Failed")
+        if store.is_ancestor(head_sha, base_sha):
+            raise HubError(422, f"No commits between {base} and {head}")
+        st = self.state
+        with st.lock:
+            for pr in st.pulls_of(repo.id):
+                if pr.state == "open" and pr.head_ref == head and pr.base_ref == base:
+                    raise HubError(422, f"A pull request already exists for {repo.owner}:{head}.")
+            number = st.next_number[repo.id]
+            st.next_number[repo.id] = number + 1
+            now = st.now()
+            pr = PullRequest(
+                st.new_id(), repo.id, number, title, body, user, head, base, head_sha, base_sha,
+                draft=draft, created_at=now, updated_at=now,
+            )  # fmt: skip
+            st.pulls[(repo.id, number)] = pr
+        self._emit(EventRecord("pull_request", "opened", repo.id, user, number=number))
+        return pr
+
+    def pull(self, repo: Repository, number: int) -> PullRequest:
+        with self.state.lock:
+            found = self.state.pulls.get((repo.id, number))
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def update_pull(
+        self,
+        repo: Repository,
+        number: int,
+        *,
+        sender: str,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+        base: str | None = None,
+    ) -> PullRequest:
+        """Edit title, body or base, or close / reopen a pull request."""
+        st = self.state
+        with st.lock:
+            pr = self.pull(repo, number)
+            now = st.now()
+            changed = replace(
+                pr,
+                title=title if title is not None else pr.title,
+                body=body if body is not None else pr.body,
+                base_ref=base or pr.base_ref,
+                updated_at=now,
+            )
+            if state == "closed" and pr.state == "open":
+                changed = replace(changed, state="closed", closed_at=now)
+            elif state == "open" and pr.state == "closed" and not pr.merged:
+                changed = replace(changed, state="open", closed_at=None)
+            st.pulls[(repo.id, number)] = changed
+        if changed.state != pr.state:
+            action = "closed" if changed.state == "closed" else "reopened"
+            self._emit(EventRecord("pull_request", action, repo.id, sender, number=number))
+        return changed
+
+    def mergeable(self, repo: Repository, pr: PullRequest) -> bool:
+        store = self.git(repo)
+        base = store.branch_sha(pr.base_ref)
+        return base is not None and store.merge_tree(base, pr.head_sha) is not None
+
+    def blockers(self, repo: Repository, pr: PullRequest) -> list[str]:
+        """Why branch protection on the base branch would refuse to merge ``pr`` now."""
+        protection = self.protection(repo, pr.base_ref)
+        if protection is None:
+            return []
+        problems = []
+        states = self.check_states(repo, pr.head_sha)
+        problems += [
+            f'Required status check "{context}" is expected.'
+            for context in protection.required_status_checks
+            if states.get(context) != "success"
+        ]
+        approvers = self.approvers(repo, pr)
+        if len(approvers) < protection.required_approving_review_count:
+            problems.append(
+                f"At least {protection.required_approving_review_count} approving review"
+                " is required by reviewers with write access."
+            )
+        if protection.require_code_owner_reviews:
+            for path, owners in self.code_owners_of_changes(repo, pr).items():
+                if owners and not any(self._is_owner(owner, approvers) for owner in owners):
+                    problems.append(
+                        f"Waiting on code owner review from {' '.join(owners)} ({path})."
+                    )
+        return problems
+
+    def approvers(self, repo: Repository, pr: PullRequest) -> set[str]:
+        """Users whose latest deciding review approves (GitHub's own count: any commit)."""
+        latest: dict[str, str] = {}
+        for review in self.state.reviews_of(repo.id, pr.number):
+            if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[review.user] = review.state
+        return {
+            login
+            for login, state in latest.items()
+            if state == "APPROVED" and self.can(repo, login, "write")
+        }
+
+    def _is_owner(self, owner: str, logins: set[str]) -> bool:
+        name = owner.lstrip("@")
+        if "/" not in name:
+            return name in logins
+        org, _, slug = name.partition("/")
+        team = self.state.teams.get((org, slug))
+        if team is None:
+            return False
+        return any(
+            m.state == "active" and m.login in logins for m in self.state.team_members(team.id)
+        )
+
+    def codeowners_file(self, repo: Repository, ref: str) -> tuple[str, str] | None:
+        """``(path, text)`` of the CODEOWNERS file GitHub would use at ``ref``."""
+        store = self.git(repo)
+        for path in codeowners.LOCATIONS:
+            entry = store.entry_at(ref, path)
+            if entry is not None and entry.type == "blob":
+                return path, store.read_blob(entry.sha).decode(errors="replace")
+        return None
+
+    def code_owners_of_changes(
+        self, repo: Repository, pr: PullRequest
+    ) -> dict[str, tuple[str, ...]]:
+        """Each changed file of ``pr`` and its owners under the base branch's CODEOWNERS."""
+        found = self.codeowners_file(repo, f"refs/heads/{pr.base_ref}")
+        if found is None:
+            return {}
+        rules = codeowners.parse(found[1])
+        store = self.git(repo)
+        base = store.branch_sha(pr.base_ref) or pr.base_sha
+        return {
+            c.filename: codeowners.owners_of(rules, c.filename)
+            for c in store.diff(base, pr.head_sha)
+        }
+
+    def merge(
+        self,
+        repo: Repository,
+        number: int,
+        *,
+        user: str,
+        method: str = "merge",
+        sha: str | None = None,
+        commit_title: str | None = None,
+        commit_message: str | None = None,
+    ) -> PullRequest:
+        """Merge a pull request (``merge`` or ``squash``) as ``user``, as GitHub would."""
+        if method not in ("merge", "squash"):
+            raise HubError(422, f"Merge method {method} is not allowed on this repository")
+        store = self.git(repo)
+        st = self.state
+        with st.lock:
+            pr = self.pull(repo, number)
+            if not self.can(repo, user, "write"):
+                raise HubError(403, "Resource not accessible by personal access token")
+            if pr.state != "open":
+                raise HubError(405, "Pull Request is not mergeable")
+            if sha is not None and sha != pr.head_sha:
+                raise HubError(409, "Head branch was modified. Review and try the merge again.")
+            blockers = self.blockers(repo, pr)
+            if blockers:
+                raise HubError(405, f"Repository rule violations found\n\n{blockers[0]}")
+            base_sha = store.branch_sha(pr.base_ref)
+            tree = store.merge_tree(base_sha, pr.head_sha) if base_sha else None
+            if base_sha is None or tree is None:
+                raise HubError(405, "Pull Request is not mergeable")
+            if method == "merge":
+                title = (
+                    commit_title or f"Merge pull request #{number} from {repo.owner}/{pr.head_ref}"
+                )
+                parents = [base_sha, pr.head_sha]
+                message = (
+                    f"{title}\n\n{commit_message if commit_message is not None else pr.title}\n"
+                )
+            else:
+                title = commit_title or f"{pr.title} (#{number})"
+                parents = [base_sha]
+                message = f"{title}\n\n{commit_message or ''}".rstrip() + "\n"
+            merged = store.commit_tree(tree, parents, message, self.identity(user))
+            store.update_ref(f"refs/heads/{pr.base_ref}", merged, base_sha)
+            now = st.now()
+            pr = replace(
+                pr, state="closed", merged=True, merged_at=now, merged_by=user,
+                merge_commit_sha=merged, closed_at=now, updated_at=now,
+            )  # fmt: skip
+            st.pulls[(repo.id, number)] = pr
+        self.refs_changed(repo, user, [(f"refs/heads/{pr.base_ref}", base_sha, merged)])
+        self._emit(EventRecord("pull_request", "closed", repo.id, user, number=number))
+        return pr
+
+    def pulls_for_commit(self, repo: Repository, sha: str) -> list[PullRequest]:
+        """Pull requests whose head contains ``sha``, or that merged into it."""
+        store = self.git(repo)
+        return [
+            pr
+            for pr in self.state.pulls_of(repo.id)
+            if pr.merge_commit_sha == sha or store.is_ancestor(sha, pr.head_sha)
+        ]
+
+    # -- reviews -----------------------------------------------------------------------------
+
+    def review(
+        self,
+        repo: Repository,
+        number: int,
+        *,
+        user: str,
+        event: str,
+        body: str = "",
+        commit_id: str | None = None,
+    ) -> Review:
+        """Submit a review: ``APPROVE``, ``REQUEST_CHANGES`` or ``COMMENT``."""
+        states = {
+            "APPROVE": "APPROVED",
+            "REQUEST_CHANGES": "CHANGES_REQUESTED",
+            "COMMENT": "COMMENTED",
+        }
+        if event not in states:
+            raise HubError(422, f"Unprocessable Entity: event {event!r}")
+        st = self.state
+        with st.lock:
+            pr = self.pull(repo, number)
+            if event in ("APPROVE", "REQUEST_CHANGES") and user == pr.user:
+                verb = "approve" if event == "APPROVE" else "request changes on"
+                raise HubError(422, f"Unprocessable Entity: Can not {verb} your own pull request")
+            if event in ("REQUEST_CHANGES", "COMMENT") and not body:
+                raise HubError(
+                    422, f"Unprocessable Entity: Review Comment is missing (event {event})"
+                )
+            commit_id = commit_id or pr.head_sha
+            if self.git(repo).object_type(commit_id) != "commit":
+                raise HubError(
+                    422, "Unprocessable Entity: commit_id is not part of the pull request"
+                )
+            review = Review(
+                st.new_id(), repo.id, number, user, body, states[event], commit_id, st.now()
+            )
+            st.reviews[review.id] = review
+        self._emit(
+            EventRecord(
+                "pull_request_review",
+                "submitted",
+                repo.id,
+                user,
+                number=number,
+                review_id=review.id,
+            )
+        )
+        return review
+
+    def get_review(self, repo: Repository, number: int, review_id: int) -> Review:
+        with self.state.lock:
+            review = self.state.reviews.get(review_id)
+            if review is None or (review.repo_id, review.number) != (repo.id, number):
+                raise HubError(404, "Not Found")
+            return review
+
+    def dismiss_review(
+        self, repo: Repository, number: int, review_id: int, *, user: str, message: str
+    ) -> Review:
+        """Dismiss an approval or change request (needs write access)."""
+        st = self.state
+        with st.lock:
+            review = self.get_review(repo, number, review_id)
+            if not self.can(repo, user, "write"):
+                raise HubError(403, "Resource not accessible by personal access token")
+            if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
+                raise HubError(422, "Can not dismiss a commented pull request review")
+            review = replace(review, state="DISMISSED")
+            st.reviews[review_id] = review
+        self._emit(
+            EventRecord(
+                "pull_request_review",
+                "dismissed",
+                repo.id,
+                user,
+                number=number,
+                review_id=review_id,
+            )
+        )
+        return review
+
+    # -- comments and labels -----------------------------------------------------------------
+
+    def comment(self, repo: Repository, number: int, *, user: str, body: str) -> IssueComment:
+        st = self.state
+        with st.lock:
+            self.pull(repo, number)
+            now = st.now()
+            comment = IssueComment(st.new_id(), repo.id, number, user, body, now, now)
+            st.comments[comment.id] = comment
+            return comment
+
+    def get_comment(self, repo: Repository, comment_id: int) -> IssueComment:
+        with self.state.lock:
+            found = self.state.comments.get(comment_id)
+            if found is None or found.repo_id != repo.id:
+                raise HubError(404, "Not Found")
+            return found
+
+    def edit_comment(
+        self, repo: Repository, comment_id: int, *, user: str, body: str
+    ) -> IssueComment:
+        st = self.state
+        with st.lock:
+            comment = self.get_comment(repo, comment_id)
+            if comment.user != user and not self.can(repo, user, "write"):
+                raise HubError(403, "Resource not accessible by personal access token")
+            comment = replace(comment, body=body, updated_at=st.now())
+            st.comments[comment_id] = comment
+            return comment
+
+    def comments_of(self, repo: Repository, number: int) -> list[IssueComment]:
+        with self.state.lock:
+            self.pull(repo, number)
+            return sorted(
+                (
+                    c
+                    for c in self.state.comments.values()
+                    if (c.repo_id, c.number) == (repo.id, number)
+                ),
+                key=lambda c: c.id,
+            )
+
+    def add_labels(self, repo: Repository, number: int, names: Sequence[str]) -> PullRequest:
+        st = self.state
+        with st.lock:
+            pr = self.pull(repo, number)
+            labels = list(pr.labels)
+            for name in names:
+                label = st.labels.get((repo.id, name))
+                if label is None:
+                    label = Label(st.new_id(), name)
+                    st.labels[(repo.id, name)] = label
+                if label not in labels:
+                    labels.append(label)
+            pr = replace(pr, labels=tuple(labels))
+            st.pulls[(repo.id, number)] = pr
+            return pr
+
+    # -- statuses and checks -----------------------------------------------------------------
+
+    def set_status(
+        self,
+        repo: Repository,
+        sha: str,
+        *,
+        state: str,
+        context: str = "default",
+        creator: str,
+        description: str | None = None,
+        target_url: str | None = None,
+    ) -> CommitStatus:
+        if state not in ("error", "failure", "pending", "success"):
+            raise HubError(422, "Validation Failed")
+        if self.git(repo).resolve_commit(sha) is None:
+            raise HubError(422, f"No commit found for SHA: {sha}")
+        st = self.state
+        with st.lock:
+            now = st.now()
+            status = CommitStatus(
+                st.new_id(),
+                repo.id,
+                sha,
+                state,
+                context,
+                creator,
+                description,
+                target_url,
+                now,
+                now,
+            )
+            st.statuses.append(status)
+            return status
+
+    def statuses_for(self, repo: Repository, sha: str) -> list[CommitStatus]:
+        """Every status on ``sha``, newest first."""
+        with self.state.lock:
+            return [
+                s for s in reversed(self.state.statuses) if s.repo_id == repo.id and s.sha == sha
+            ]
+
+    def check_states(self, repo: Repository, sha: str) -> dict[str, str]:
+        """The latest outcome per context, from statuses and completed check runs."""
+        result: dict[str, str] = {}
+        for status in reversed(self.statuses_for(repo, sha)):
+            result[status.context] = status.state
+        for run in self.check_runs_for(repo, sha):
+            if run.status == "completed":
+                ok = run.conclusion in ("success", "neutral", "skipped")
+                result[run.name] = "success" if ok else "failure"
+            else:
+                result[run.name] = "pending"
+        return result
+
+    def create_check_run(
+        self, repo: Repository, *, name: str, head_sha: str, **fields: object
+    ) -> CheckRun:
+        if self.git(repo).resolve_commit(head_sha) is None:
+            raise HubError(422, "Validation Failed")
+        st = self.state
+        with st.lock:
+            run = CheckRun(st.new_id(), repo.id, head_sha, name)
+            run = self._apply_check_fields(run, fields)
+            st.check_runs[run.id] = run
+            return run
+
+    def update_check_run(self, repo: Repository, run_id: int, **fields: object) -> CheckRun:
+        st = self.state
+        with st.lock:
+            run = self.check_run(repo, run_id)
+            run = self._apply_check_fields(run, fields)
+            st.check_runs[run.id] = run
+            return run
+
+    def _apply_check_fields(self, run: CheckRun, fields: Mapping[str, object]) -> CheckRun:
+        allowed = {
+            "name",
+            "status",
+            "conclusion",
+            "details_url",
+            "external_id",
+            "title",
+            "summary",
+            "text",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise HubError(422, f"Invalid fields: {', '.join(sorted(unknown))}")
+        run = replace(run, **fields)  # type: ignore[arg-type]
+        now = self.state.now()
+        if run.conclusion is not None:
+            run = replace(run, status="completed")
+        if run.status not in ("queued", "in_progress", "completed"):
+            raise HubError(422, "Validation Failed")
+        if run.status != "queued" and run.started_at is None:
+            run = replace(run, started_at=now)
+        if run.status == "completed" and run.completed_at is None:
+            if run.conclusion is None:
+                raise HubError(422, "conclusion is required when status is completed")
+            run = replace(run, completed_at=now)
+        return run
+
+    def check_run(self, repo: Repository, run_id: int) -> CheckRun:
+        with self.state.lock:
+            run = self.state.check_runs.get(run_id)
+            if run is None or run.repo_id != repo.id:
+                raise HubError(404, "Not Found")
+            return run
+
+    def check_runs_for(self, repo: Repository, sha: str) -> list[CheckRun]:
+        """The latest check run per name on ``sha``."""
+        with self.state.lock:
+            latest: dict[str, CheckRun] = {}
+            for run in sorted(self.state.check_runs.values(), key=lambda r: r.id):
+                if run.repo_id == repo.id and run.head_sha == sha:
+                    latest[run.name] = run
+            return list(latest.values())

@@ -1,0 +1,236 @@
+"""Repositories: the repository itself, collaborators, contents, commits, CODEOWNERS errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from jitops.testing.github import codeowners
+from jitops.testing.github.gitstore import FileChange, GitStore, TreeChange, TreeEntry
+from jitops.testing.github.http import ApiError, Request, Response, route
+from jitops.testing.github.render import JSON
+from jitops.testing.github.state import Repository
+
+
+def get_repo(req: Request) -> Response:
+    repo = req.repo()
+    return Response(200, req.render.repository(repo, req.user.login if req.user else None))
+
+
+def collaborator_permission(req: Request) -> Response:
+    repo = req.repo()
+    login = req.params["username"]
+    req.hub.user(login)
+    permission = req.hub.permission(repo, login)
+    # The legacy `permission` field folds maintain into write and triage into read.
+    legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
+    user = req.render.simple_user(login) | {
+        "role_name": permission,
+        "permissions": {
+            "admin": permission == "admin",
+            "maintain": permission in ("admin", "maintain"),
+            "push": permission in ("admin", "maintain", "write"),
+            "triage": permission in ("admin", "maintain", "write", "triage"),
+            "pull": permission != "none",
+        },
+    }
+    return Response(200, {"permission": legacy, "role_name": permission, "user": user})
+
+
+def codeowners_errors(req: Request) -> Response:
+    repo = req.repo()
+    ref = req.query.get("ref", repo.default_branch)
+    found = req.hub.codeowners_file(repo, ref)
+    if found is None:
+        raise ApiError(404, "Not Found")
+    path, text = found
+
+    def known(owner: str) -> bool:
+        name = owner.lstrip("@")
+        if "@" in name:
+            return True
+        if "/" in name:
+            org, _, slug = name.partition("/")
+            return (org, slug) in req.hub.state.teams
+        return name in req.hub.state.users
+
+    return Response(
+        200,
+        {
+            "errors": [
+                {
+                    "line": e.line,
+                    "column": e.column,
+                    "kind": e.kind,
+                    "source": e.source,
+                    "suggestion": e.suggestion,
+                    "message": e.message,
+                    "path": e.path,
+                }
+                for e in codeowners.errors(text, path, known)
+            ]
+        },
+    )
+
+
+def _content_entry(
+    req: Request, repo: Repository, entry: TreeEntry, ref: str, store: GitStore
+) -> JSON:
+    api = f"{req.render.repo_url(repo)}/contents/{entry.path}?ref={ref}"
+    kind = {"blob": "file", "tree": "dir", "commit": "submodule"}[entry.type]
+    view = "blob" if kind == "file" else "tree"
+    html = f"{req.render.web}/{repo.full_name}/{view}/{ref}/{entry.path}"
+    git_url = (
+        f"{req.render.repo_url(repo)}/git/{'blobs' if kind == 'file' else 'trees'}/{entry.sha}"
+    )
+    body: JSON = {
+        "type": kind,
+        "size": entry.size or 0,
+        "name": entry.path.rsplit("/", 1)[-1],
+        "path": entry.path,
+        "sha": entry.sha,
+        "url": api,
+        "git_url": git_url,
+        "html_url": html,
+        "download_url": f"{req.render.web}/{repo.full_name}/raw/{ref}/{entry.path}"
+        if kind == "file"
+        else None,
+        "_links": {"self": api, "git": git_url, "html": html},
+    }
+    return body
+
+
+def get_contents(req: Request) -> Response:
+    repo = req.repo()
+    store = req.hub.git(repo)
+    ref = req.query.get("ref", repo.default_branch)
+    commit = store.resolve_commit(ref) or store.resolve_commit(f"refs/heads/{ref}")
+    if commit is None:
+        raise ApiError(404, f"No commit found for the ref {ref}")
+    path = req.params.get("path", "").strip("/")
+    entry = store.entry_at(commit, path)
+    if entry is None:
+        raise ApiError(404, "Not Found")
+    if entry.type == "tree":
+        children = sorted(store.ls_tree(f"{entry.sha}"), key=lambda e: e.path)
+        listing = [
+            _content_entry(
+                req,
+                repo,
+                TreeEntry(c.mode, c.type, c.sha, f"{path}/{c.path}".lstrip("/"), c.size),
+                ref,
+                store,
+            )
+            for c in children
+        ]
+        return Response(200, listing)
+    body = _content_entry(req, repo, entry, ref, store)
+    content = store.read_blob(entry.sha)
+    encoded = base64.encodebytes(content).decode()
+    return Response(200, body | {"content": encoded, "encoding": "base64"})
+
+
+def put_contents(req: Request) -> Response:
+    repo = req.repo("write")
+    user = req.need_user()
+    store = req.hub.git(repo)
+    path = req.params["path"].strip("/")
+    message = req.field("message")
+    branch = req.field("branch", required=False) or repo.default_branch
+    try:
+        content = base64.b64decode(req.field("content"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "content is not valid Base64") from None
+    head = store.branch_sha(branch)
+    existing = store.entry_at(head, path) if head else None
+    given_sha = req.field("sha", required=False)
+    if existing is not None and given_sha != existing.sha:
+        raise ApiError(
+            409 if given_sha else 422,
+            '"sha" wasn\'t supplied.' if not given_sha else f"{path} does not match {given_sha}",
+        )
+    tree = store.write_tree([TreeChange(path, content)], store.commit(head).tree if head else None)
+    sha = store.commit_tree(tree, [head] if head else [], message, req.hub.identity(user.login))
+    ref = f"refs/heads/{branch}"
+    store.update_ref(ref, sha, head or "0" * 40)
+    req.hub.refs_changed(repo, user.login, [(ref, head or "0" * 40, sha)])
+    entry = store.entry_at(sha, path)
+    assert entry is not None
+    info = store.commit(sha)
+    commit = req.render.commit(repo, info)
+    git_commit = {
+        "sha": sha,
+        "node_id": commit["node_id"],
+        "url": commit["commit"]["url"],
+        "html_url": commit["html_url"],
+        "author": commit["commit"]["author"],
+        "committer": commit["commit"]["committer"],
+        "message": commit["commit"]["message"],
+        "tree": commit["commit"]["tree"],
+        "parents": commit["parents"],
+        "verification": commit["commit"]["verification"],
+    }
+    body = {"content": _content_entry(req, repo, entry, branch, store), "commit": git_commit}
+    return Response(201 if existing is None else 200, body)
+
+
+def get_commit(req: Request) -> Response:
+    repo = req.repo()
+    store = req.hub.git(repo)
+    ref = req.params["ref"]
+    sha = store.resolve_commit(ref) or store.resolve_commit(f"refs/heads/{ref}")
+    if sha is None:
+        raise ApiError(422, f"No commit found for SHA: {ref}")
+    info = store.commit(sha)
+    body = req.render.commit(repo, info)
+    files = store.diff(info.parents[0], sha) if info.parents else store.diff(sha, sha)
+    body["files"] = [diff_entry(req, repo, f) for f in files]
+    body["stats"] = {
+        "additions": sum(f.additions for f in files),
+        "deletions": sum(f.deletions for f in files),
+        "total": sum(f.additions + f.deletions for f in files),
+    }
+    return Response(200, body)
+
+
+def diff_entry(req: Request, repo: Repository, change: FileChange) -> JSON:
+    """``diff-entry`` for one ``FileChange``."""
+    sha = change.sha or "0" * 40
+    body: JSON = {
+        "sha": change.sha,
+        "filename": change.filename,
+        "status": change.status,
+        "additions": change.additions,
+        "deletions": change.deletions,
+        "changes": change.additions + change.deletions,
+        "blob_url": f"{req.render.web}/{repo.full_name}/blob/{sha}/{change.filename}",
+        "raw_url": f"{req.render.web}/{repo.full_name}/raw/{sha}/{change.filename}",
+        "contents_url": f"{req.render.repo_url(repo)}/contents/{change.filename}?ref={sha}",
+    }
+    if change.patch is not None:
+        body["patch"] = change.patch
+    if change.previous_filename is not None:
+        body["previous_filename"] = change.previous_filename
+    return body
+
+
+def pulls_for_commit(req: Request) -> Response:
+    repo = req.repo()
+    sha = req.hub.git(repo).resolve_commit(req.params["commit_sha"])
+    if sha is None:
+        raise ApiError(422, f"No commit found for SHA: {req.params['commit_sha']}")
+    pulls = req.hub.pulls_for_commit(repo, sha)
+    return Response(200, [req.render.pull_simple(repo, p) for p in req.paginate(pulls)])
+
+
+ROUTES = [
+    route("GET", "/repos/{owner}/{repo}", get_repo),
+    route(
+        "GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", collaborator_permission
+    ),
+    route("GET", "/repos/{owner}/{repo}/codeowners/errors", codeowners_errors),
+    route("GET", "/repos/{owner}/{repo}/contents/{path}", get_contents),
+    route("PUT", "/repos/{owner}/{repo}/contents/{path}", put_contents),
+    route("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", pulls_for_commit),
+    route("GET", "/repos/{owner}/{repo}/commits/{ref}", get_commit),
+]

@@ -1,0 +1,216 @@
+"""What the test server knows besides git: users, tokens, orgs, teams, pull requests, reviews...
+
+Each record is a frozen dataclass; ``State`` holds them and replaces a record to change it.
+All access goes through one lock, since the HTTP server answers on many threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
+
+
+def utcnow() -> datetime:
+    """The current time, UTC, to the second (GitHub's timestamps have no fraction)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    name: str
+    email: str
+    type: str = "User"  # or "Organization"
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    org: str
+    slug: str
+    name: str
+    description: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class TeamMembership:
+    team_id: int
+    login: str
+    role: str = "member"  # member | maintainer
+    state: str = "active"  # active | pending (invited, not yet accepted)
+
+
+@dataclass(frozen=True)
+class BranchProtection:
+    """The branch protection options jitops relies on GitHub to enforce (or not)."""
+
+    required_status_checks: tuple[str, ...] = ()
+    required_approving_review_count: int = 0
+    require_code_owner_reviews: bool = False
+    dismiss_stale_reviews: bool = False
+
+
+@dataclass(frozen=True)
+class Repository:
+    id: int
+    owner: str
+    name: str
+    path: Path  # the bare git repository
+    default_branch: str = "main"
+    private: bool = False
+    description: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Label:
+    id: int
+    name: str
+    color: str = "ededed"
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    id: int
+    repo_id: int
+    number: int
+    title: str
+    body: str | None
+    user: str
+    head_ref: str
+    base_ref: str
+    head_sha: str
+    base_sha: str
+    state: str = "open"  # open | closed
+    draft: bool = False
+    merged: bool = False
+    merged_at: datetime | None = None
+    merged_by: str | None = None
+    merge_commit_sha: str | None = None
+    closed_at: datetime | None = None
+    labels: tuple[Label, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    repo_id: int
+    number: int
+    user: str
+    body: str
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    commit_id: str
+    submitted_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class IssueComment:
+    id: int
+    repo_id: int
+    number: int
+    user: str
+    body: str
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    id: int
+    repo_id: int
+    sha: str
+    state: str  # error | failure | pending | success
+    context: str
+    creator: str
+    description: str | None = None
+    target_url: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    id: int
+    repo_id: int
+    head_sha: str
+    name: str
+    status: str = "queued"  # queued | in_progress | completed
+    conclusion: str | None = None
+    details_url: str | None = None
+    external_id: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+
+
+class State:
+    """Every record the server holds, behind one re-entrant lock."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self._next_id = 1000
+        self.users: dict[str, User] = {}
+        self.tokens: dict[str, str] = {}  # token -> login
+        self.org_members: dict[str, set[str]] = {}
+        self.org_owners: dict[str, set[str]] = {}
+        self.teams: dict[tuple[str, str], Team] = {}
+        self.memberships: dict[tuple[int, str], TeamMembership] = {}
+        self.repos: dict[str, Repository] = {}  # full name -> repository
+        self.collaborators: dict[tuple[int, str], str] = {}  # (repo id, login) -> permission
+        self.protection: dict[tuple[int, str], BranchProtection] = {}
+        self.pulls: dict[tuple[int, int], PullRequest] = {}
+        self.next_number: dict[int, int] = {}
+        self.reviews: dict[int, Review] = {}
+        self.comments: dict[int, IssueComment] = {}
+        self.labels: dict[tuple[int, str], Label] = {}
+        self.statuses: list[CommitStatus] = []
+        self.check_runs: dict[int, CheckRun] = {}
+
+    def new_id(self) -> int:
+        """A fresh id, unique across every kind of record."""
+        with self.lock:
+            self._next_id += 1
+            return self._next_id
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def repo_by_id(self, repo_id: int) -> Repository:
+        with self.lock:
+            return next(r for r in self.repos.values() if r.id == repo_id)
+
+    def pulls_of(self, repo_id: int) -> list[PullRequest]:
+        with self.lock:
+            return sorted(
+                (p for (rid, _), p in self.pulls.items() if rid == repo_id),
+                key=lambda p: p.number,
+            )
+
+    def reviews_of(self, repo_id: int, number: int) -> list[Review]:
+        with self.lock:
+            return sorted(
+                (r for r in self.reviews.values() if (r.repo_id, r.number) == (repo_id, number)),
+                key=lambda r: r.id,
+            )
+
+    def team_members(self, team_id: int) -> list[TeamMembership]:
+        with self.lock:
+            return [m for (tid, _), m in sorted(self.memberships.items()) if tid == team_id]
