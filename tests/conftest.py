@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 
 # Server fixtures shared by many test packages, started once per session.
-pytest_plugins: list[str] = ["tests.fixtures.postgres", "tests.fixtures.moto"]
+pytest_plugins: list[str] = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.moto",
+    "tests.fixtures.github_server",
+]
 
 _real_connect = socket.socket.connect
 

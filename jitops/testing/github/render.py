@@ -123,6 +123,7 @@ class Renderer:
             "following": 0,
             "created_at": iso(user.created_at),
             "updated_at": iso(user.created_at),
+            "user_view_type": "public",
         }
 
     def private_user(self, user: User) -> JSON:
@@ -134,6 +135,7 @@ class Renderer:
             "disk_usage": 0,
             "collaborators": 0,
             "two_factor_authentication": True,
+            "user_view_type": "private",
         }
 
     # -- repositories ----------------------------------------------------------------------

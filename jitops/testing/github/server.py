@@ -46,7 +46,12 @@ def all_routes() -> list[Route]:
         *issues.ROUTES,
         *checks.ROUTES,
     ]
-    return sorted(routes, key=lambda r: "{ref}" in r.template or "{path}" in r.template)
+    # A greedy parameter must not swallow a longer route's literal tail (`/commits/{ref}` vs
+    # `/commits/{ref}/status`): try greedy routes last, longest first.
+    return sorted(
+        routes,
+        key=lambda r: ("{ref}" in r.template or "{path}" in r.template, -len(r.template)),
+    )
 
 
 # -- instruments -----------------------------------------------------------------------------
@@ -78,6 +83,16 @@ class CallCounter:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """One API answer, kept when ``GitHubServer.record_responses`` is on."""
+
+    method: str
+    template: str | None  # the route's template; None when no route matched
+    status: int
+    body: bytes
 
 
 @dataclass
@@ -179,6 +194,8 @@ class GitHubServer:
         self.faults = Faults()
         self.rate_limits = RateLimits()
         self.events: list[Event] = []
+        self.record_responses = False
+        self.responses: list[RecordedResponse] = []
         self._events_lock = threading.Lock()
         self.routes = all_routes()
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
@@ -238,6 +255,15 @@ class GitHubServer:
 
     def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Answer:
         """The answer to one API request (path relative to the API root)."""
+        out = self._answer(method, target, headers, body)
+        if self.record_responses and not out.drop:
+            found = match(self.routes, method, unquote(urlsplit(target).path).rstrip("/") or "/")
+            template = found[0].template if found else None
+            with self._events_lock:
+                self.responses.append(RecordedResponse(method, template, out.status, out.body))
+        return out
+
+    def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Answer:
         split = urlsplit(target)
         path = unquote(split.path).rstrip("/") or "/"
         query = dict(parse_qsl(split.query))
