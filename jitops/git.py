@@ -274,6 +274,40 @@ def first_parent_changes(root: Path, ref: str, paths: Sequence[str]) -> list[Cha
     return changes
 
 
+def fetch_commit(root: Path, sha: str, *, token: str | None = None, remote: str = "origin") -> None:
+    """Fetch commit ``sha`` (and what it needs) from ``remote``, checking nothing out.
+
+    ``token`` authenticates over HTTPS through an environment-only git setting: it is never on
+    a command line (where other processes could read it) and never written to .git/config.
+    """
+    import base64
+    import os
+
+    env = dict(os.environ)
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env |= {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+        }
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "fetch", "--quiet", "--no-tags", remote, sha],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=300,
+        )
+    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git fetch {sha[:7]}: {type(exc).__name__}") from None
+    if result.returncode != 0:
+        message = result.stderr.strip().replace(token, "***") if token else result.stderr.strip()
+        raise GitError(f"git fetch {sha[:7]}: {message}")
+
+
 def show(root: Path, ref: str, path: str) -> bytes:
     """The bytes of ``path`` at ``ref``."""
     try:

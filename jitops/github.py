@@ -76,13 +76,21 @@ class GitHub:
         from github import Auth, Github, GithubRetry
 
         retry: Any = GithubRetry(total=retries, backoff_factor=0.5) if retries else None
-        self._client = Github(
-            auth=Auth.Token(token),
-            base_url=api_url.rstrip("/"),
-            retry=retry,
-            timeout=int(timeout),
-            per_page=100,
-        )
+        settings: dict[str, Any] = {
+            "auth": Auth.Token(token),
+            "base_url": api_url.rstrip("/"),
+            "retry": retry,
+            "timeout": int(timeout),
+            "per_page": 100,
+        }
+        if _is_loopback(api_url):
+            # PyGithub paces requests (0.25 s, 1 s between writes) to spare GitHub's shared
+            # service from secondary rate limits; a server on this machine needs no pacing.
+            settings |= {"seconds_between_requests": None, "seconds_between_writes": None}
+        self._client = Github(**settings)
+        # Objects from this client fetch nothing until an attribute needs it: a pull request's
+        # reviews can be listed without first fetching the pull request.
+        self._lazy_client = Github(**settings, lazy=True)
         self.repository = repository
         self.api_url = api_url.rstrip("/")
         self._repo: Repository | None = None
@@ -107,7 +115,7 @@ class GitHub:
             raise GitHubError("no repository given: pass owner/name")
         if self._repo is None:
             # lazy: no call until something of the repository itself is needed
-            self._repo = self._client.get_repo(self.repository, lazy=True)
+            self._repo = self._lazy_client.get_repo(self.repository)
         assert self._repo is not None
         return self._repo
 
@@ -363,6 +371,19 @@ class GitHub:
             "POST", f"/issues/{number}/comments", f"comment on #{number}", input={"body": body}
         )
         return str(created.get("html_url", "")) if isinstance(created, dict) else ""
+
+
+def _is_loopback(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _file_status(status: str) -> FileStatus:

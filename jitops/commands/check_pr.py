@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from jitops import git
-from jitops.errors import UsageError
+from jitops.errors import JitopsError, UsageError
 from jitops.gate import (
     ChangeKind,
     GateResult,
@@ -133,6 +133,20 @@ def _with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> t
     return tuple(result)
 
 
+def head_files(
+    github: GitHub, options: CheckOptions, head_sha: str, paths: Iterable[str]
+) -> dict[str, bytes]:
+    """The bytes of ``paths`` at the PR's head, as data: fetched into the base checkout with
+    git (no API call per file), or through the contents API when git cannot fetch."""
+    paths = list(paths)
+    try:
+        git.fetch_commit(options.base_checkout, head_sha, token=options.token)
+        found = git.read_blobs(options.base_checkout, [f"{head_sha}:{p}" for p in paths])
+        return {p: found[f"{head_sha}:{p}"] for p in paths}
+    except (JitopsError, KeyError):
+        return {p: github.file_at(head_sha, p) for p in paths}
+
+
 def check_pull_request(options: CheckOptions) -> CheckOutcome:
     github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
     info = github.pull_request(options.number)
@@ -155,9 +169,9 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
 
     parsed: list[ParsedRequest] = []
     if classification.kind is ChangeKind.ACCESS_REQUEST:
+        contents = head_files(github, options, info.head_sha, classification.request_paths)
         for path in classification.request_paths:
-            raw = github.file_at(info.head_sha, path)
-            _, model, findings = parse(raw, path, REQUEST_MODELS, "requests/")
+            _, model, findings = parse(contents[path], path, REQUEST_MODELS, "requests/")
             request = model if isinstance(model, AccessRequest) else None
             parsed.append(ParsedRequest(path, request, tuple(findings)))
 

@@ -1,0 +1,294 @@
+"""The approval gate end to end: real HTTP from PyGithub to the GitHub test server, real git,
+and the real CLI. Each attack on the gate is its own test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jitops.testing.github import GitHubServer
+from tests.e2e.conftest import CLI, Run
+from tests.e2e.gate_world import GateWorld, make_world
+
+
+@pytest.fixture
+def world(github_server: GitHubServer, github_names: str, tmp_path: Path) -> GateWorld:
+    return make_world(github_server, github_names, tmp_path)
+
+
+@pytest.fixture
+def check(world: GateWorld, cli: CLI, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+
+    def run(number: int, *extra: str) -> Run:
+        return cli(
+            "check-pr", "--pr", str(number), "--post", "--base-checkout", str(world.base), *extra
+        )
+
+    return run
+
+
+def status_of(world: GateWorld, number: int) -> tuple[str, str]:
+    hub = world.server.hub
+    pr = hub.pull(world.repo, number)
+    statuses = [
+        s for s in hub.statuses_for(world.repo, pr.head_sha) if s.context == "jitops/approval"
+    ]
+    assert statuses, "no jitops/approval status was posted"
+    return statuses[0].state, statuses[0].description or ""  # newest first
+
+
+def comments_of(world: GateWorld, number: int) -> list[str]:
+    return [c.body for c in world.server.hub.comments_of(world.repo, number)]
+
+
+def test_the_approval_lifecycle(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("rw-1")
+    first = check(number)
+    assert first.code == 1
+    assert status_of(world, number)[0] == "pending"
+    assert f"needs 1 approval from {world.team('db-leads')}" in status_of(world, number)[1]
+
+    world.review(number, "eve")  # an engineer, not a db lead
+    assert check(number).code == 1
+    assert (
+        f"@{world.login('eve')} is not one of {world.team('db-leads')}"
+        in comments_of(world, number)[0]
+    )
+
+    world.review(number, "bob")  # a db lead
+    assert check(number).code == 0
+    assert status_of(world, number)[0] == "success"
+
+    world.push(
+        number,
+        {
+            "requests/sandbox-db/readwrite/rw-1.yaml": world.request_text(
+                "rw-1", window="duration: 3h"
+            )
+        },
+    )
+    stale = check(number)
+    assert stale.code == 1
+    assert "approved an older commit" in stale.out
+    assert status_of(world, number)[0] == "pending"
+
+    world.review(number, "bob")
+    assert check(number).code == 0
+    assert status_of(world, number)[0] == "success"
+    # one comment, kept up to date, rendering the request plainly
+    [comment] = comments_of(world, number)
+    assert "### jitops: ✅ ready to merge" in comment
+    assert f"| who | @{world.login('alice')} |" in comment
+    assert "| what | `readwrite` on `sandbox-db` |" in comment
+    assert "| until | 3h from merge |" in comment
+    assert "| policy | sandbox-db |" in comment
+
+
+def test_under_actions_the_event_names_the_pull_request(
+    world: GateWorld, cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    number = world.open_request("ev-1", role="readonly", ticket=None)
+    event = world.server.last_event("pull_request", "opened")
+    for name, value in event.actions_env(tmp_path / "event.json", world.bot.token).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GITHUB_API_URL", world.server.base_url)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = cli("check-pr", "--base-checkout", str(world.base))
+    assert result.code == 0, result.output
+    assert status_of(world, number) == ("success", "1 of 1 request(s) ready")
+    assert "auto-approved" in summary.read_text()
+
+
+def test_requester_cannot_approve_through_a_second_account_of_a_committer(
+    world: GateWorld, check
+) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("co-1")
+    # bob pushes a commit to alice's branch, then approves: an author of the PR may not approve
+    world.push(
+        number,
+        {
+            "requests/sandbox-db/readwrite/co-1.yaml": world.request_text(
+                "co-1", window="duration: 1h"
+            )
+        },
+        by="bob",
+    )
+    world.review(number, "bob")
+    result = check(number)
+    assert result.code == 1
+    assert "authored or committed to this pull request" in result.out
+
+
+def test_requesting_for_someone_else(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    by_mallory = world.open_request("for-1", by="mallory")  # requester alice, opened by mallory
+    world.review(by_mallory, "bob")
+    assert check(by_mallory).code == 1
+    assert "opened a request for" in status_of(world, by_mallory)[1]
+    by_oncall = world.open_request("for-2", by="olivia")  # the on-call team may
+    world.review(by_oncall, "bob")
+    assert check(by_oncall).code == 0
+
+
+def test_a_later_change_request_outweighs_the_approval(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("cr-1")
+    world.review(number, "bob")
+    world.review(number, "bob", "REQUEST_CHANGES")
+    assert check(number).code == 1
+    assert "requested changes" in status_of(world, number)[1]
+    world.review(number, "bob", "COMMENT", body="looks fine now")  # a comment decides nothing
+    assert check(number).code == 1
+
+
+def test_a_dismissed_approval_does_not_count(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("dm-1")
+    review_id = world.review(number, "bob")
+    world.server.hub.dismiss_review(
+        world.repo, number, review_id, user=world.login("p1"), message="no"
+    )
+    assert check(number).code == 1
+
+
+def test_a_pending_team_invitation_is_not_membership(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    hub = world.server.hub
+    hub.set_membership(world.org, "db-leads", world.login("carol"), state="pending")
+    number = world.open_request("inv-1")
+    world.review(number, "carol")
+    assert check(number).code == 1
+
+
+def test_admin_needs_two_people(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("adm-1", role="admin", window="duration: 1h", ticket="INC-77")
+    world.review(number, "dave")  # in both db-leads and security
+    assert check(number).code == 1
+    assert f"needs 1 approval from {world.team('security')}" in status_of(world, number)[1]
+    world.review(number, "erin")
+    assert check(number).code == 0
+
+
+def test_removal_only_passes_at_once_whoever_opens_it(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("rm-1", role="readonly", ticket=None)
+    assert check(number).code == 0
+    world.merge(number)
+    removal = world.open_pull(
+        "remove-rm-1", {"requests/sandbox-db/readonly/rm-1.yaml": None}, by="mallory"
+    )
+    result = check(removal)
+    assert result.code == 0, result.output
+    assert "no approval needed" in status_of(world, removal)[1]
+
+
+def test_a_mixed_pull_request_is_refused(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request(
+        "mix-1", extra={"policies/sandbox-db.yaml": "apiVersion: jitops/v1\n"}
+    )
+    for person in ("bob", "p1", "p2"):
+        world.review(number, person)
+    result = check(number)
+    assert result.code == 1
+    assert "may not carry access requests" in status_of(world, number)[1]
+
+
+def test_a_policy_change_in_the_pr_does_not_judge_the_pr(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    # The PR loosens the policy (auto-approve readwrite) and asks nothing else: it is judged by
+    # the base branch's PolicyChangeRule, which needs two platform approvals.
+    policy = (world.base / "policies" / "sandbox-db.yaml").read_text()
+    loosened = policy.replace(
+        "readwrite:\n    max_duration: 4h",
+        "readwrite:\n    max_duration: 4h\n    auto_approve: true",
+    )
+    number = world.open_pull("loosen", {"policies/sandbox-db.yaml": loosened}, by="alice")
+    world.review(number, "p1")
+    assert check(number).code == 1
+    assert f"needs 1 more approval from {world.team('platform')}" in status_of(world, number)[1]
+    world.review(number, "p2")
+    assert check(number).code == 0
+
+
+def test_replaying_a_landed_request_id_is_refused(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    first = world.open_request("old-1", role="readonly", ticket=None)
+    assert check(first).code == 0
+    world.merge(first)
+    removal = world.open_pull("drop-old-1", {"requests/sandbox-db/readonly/old-1.yaml": None})
+    world.merge(removal)
+    replay = world.open_request("old-1", role="readonly", ticket=None, branch="replay-old-1")
+    result = check(replay)
+    assert result.code == 1
+    assert "already used on the base branch" in result.out
+
+
+def test_malformed_request_file_is_refused_with_its_line(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    path = "requests/sandbox-db/readonly/bad-1.yaml"
+    number = world.open_pull("bad", {path: "apiVersion: jitops/v1\nkind: AccessRequest\nkind: x\n"})
+    result = check(number)
+    assert result.code == 1
+    assert f"{path}:3:1: error: duplicate key" in result.out
+
+
+def test_codeowners_errors_fail_closed(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    hub = world.server.hub
+    hub.push(
+        world.repo,
+        "main",
+        {".github/CODEOWNERS": "* @nobody-at-all/missing-team\n"},
+        author=world.login("p1"),
+    )
+    number = world.open_request("co-err-1", role="readonly", ticket=None)
+    result = check(number)
+    assert result.code == 1
+    assert "CODEOWNERS errors" in result.out
+
+
+def test_read_only_from_a_laptop_unless_post(
+    world: GateWorld, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+    number = world.open_request("ro-1")
+    result = cli(
+        "check-pr",
+        "--repo",
+        world.repo.full_name,
+        "--pr",
+        str(number),
+        "--base-checkout",
+        str(world.base),
+    )
+    assert result.code == 1
+    assert f"#{number}: pending" in result.out
+    pr = world.server.hub.pull(world.repo, number)
+    assert world.server.hub.statuses_for(world.repo, pr.head_sha) == []
+    assert comments_of(world, number) == []
+
+
+def test_api_budget_per_check_of_five_requests(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    files: dict[str, str | None] = {
+        f"requests/sandbox-db/readwrite/b5-{i}.yaml": world.request_text(f"b5-{i}")
+        for i in range(5)
+    }
+    number = world.open_pull("five", files)
+    world.review(number, "bob")
+    world.server.calls.reset()
+    assert check(number).code == 0
+    calls = world.server.calls.snapshot()
+    reads = {k: v for k, v in calls.items() if k.startswith("GET")}
+    assert sum(reads.values()) <= 8, reads  # files come through git, memberships are cached
+    assert not any("/contents/" in k for k in calls)
+    assert sum(calls.values()) - sum(reads.values()) == 2  # the status and the comment
+
+
+def test_request_files_come_through_the_api_when_git_cannot_fetch(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    number = world.open_request("nofetch-1")
+    world.review(number, "bob")
+    subprocess.run(
+        ["git", "-C", str(world.base), "remote", "set-url", "origin", "/nonexistent/repo.git"],
+        check=True,
+    )
+    world.server.calls.reset()
+    assert check(number).code == 0
+    assert world.server.calls["GET /repos/{owner}/{repo}/contents/{path}"] == 1
