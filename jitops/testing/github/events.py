@@ -17,6 +17,7 @@ from typing import Any
 from jitops.testing.github.gitstore import ZERO_SHA, GitStore
 from jitops.testing.github.hub import EventRecord
 from jitops.testing.github.render import JSON, Renderer, iso
+from jitops.testing.github.state import Repository
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,11 @@ def build_event(render: Renderer, record: EventRecord) -> Event:
             payload["after"] = pr.head_sha
     else:
         assert record.review_id is not None
-        payload["review"] = render.review(repo, hub.state.reviews[record.review_id])
+        review = render.review(repo, hub.state.reviews[record.review_id])
+        # Webhook payloads spell review states in lower case (REST: "APPROVED").
+        payload["review"] = review | {"state": review["state"].lower()}
+    for side in ("head", "base"):
+        pull[side]["repo"] = _webhook_repository(render, repo, org_login=True)
     payload |= {"pull_request": pull, "repository": repository, "sender": sender}
     # Actions runs pull_request workflows on the merge ref; GITHUB_SHA is the head for reviews.
     sha = pr.merge_commit_sha or pr.head_sha
@@ -77,9 +82,13 @@ def build_event(render: Renderer, record: EventRecord) -> Event:
     return Event(record.name, record.action, payload, sha, ref)
 
 
-def _webhook_repository(render: Renderer, repo: Any) -> JSON:
+def _webhook_repository(render: Renderer, repo: Repository, *, org_login: bool = False) -> JSON:
     body = render.repository(repo)
     body.pop("permissions", None)
+    # The description has a pull request's repositories, and a push's repository, name their
+    # organization by login; the event's top-level repository has the user object.
+    if org_login and "organization" in body:
+        body["organization"] = repo.owner
     return body
 
 
@@ -94,7 +103,7 @@ def _push(render: Renderer, record: EventRecord, repository: JSON, sender: JSON 
     commits = [_push_commit(render, repo, store, sha) for sha in shas]
     forced = not created and not deleted and not store.is_ancestor(before, after)
     # In push payloads GitHub gives the repository's times as epoch seconds.
-    repository = repository | {
+    repository = _webhook_repository(render, repo, org_login=True) | {
         "created_at": int(repo.created_at.timestamp()),
         "pushed_at": int(store.commit(after).committer.date.timestamp()) if not deleted else None,
         "stargazers": 0,
@@ -119,7 +128,7 @@ def _push(render: Renderer, record: EventRecord, repository: JSON, sender: JSON 
     return Event("push", None, payload, after, record.ref or "")
 
 
-def _push_commit(render: Renderer, repo: Any, store: GitStore, sha: str) -> JSON:
+def _push_commit(render: Renderer, repo: Repository, store: GitStore, sha: str) -> JSON:
     info = store.commit(sha)
     changes = store.diff(info.parents[0], sha) if info.parents else store.diff(sha, sha)
     users = {u.email: u.login for u in render.hub.state.users.values()}

@@ -8,13 +8,18 @@ unmergeable for the same reason it would be on GitHub.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 ZERO_SHA = "0" * 40
@@ -76,6 +81,35 @@ class TreeChange:
     path: str
     content: bytes | None
     mode: str = "100644"
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_sha(value: str) -> bool:
+    return len(value) == 40 and set(value) <= _HEX
+
+
+# Git objects never change, so answers about them (given full shas) are kept per repository.
+_cache: dict[tuple[str, str, tuple[object, ...]], Any] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(self: GitStore, *args: str, **kwargs: Any) -> T:
+        if kwargs or not all(_is_sha(a) for a in args if isinstance(a, str)):
+            return method(self, *args, **kwargs)
+        key = (str(self.path), method.__name__, args)
+        with _cache_lock:
+            if key in _cache:
+                return _cache[key]  # type: ignore[no-any-return]
+        value = method(self, *args)
+        with _cache_lock:
+            _cache[key] = value
+        return value
+
+    return wrapper
 
 
 _STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "T": "changed"}
@@ -146,7 +180,26 @@ class GitStore:
 
     def branch_sha(self, branch: str) -> str | None:
         """The commit at ``refs/heads/<branch>``, or None if there is no such branch."""
-        return self.resolve_commit(f"refs/heads/{branch}")
+        # Read the ref files directly: this runs for every pull request rendered.
+        ref = f"refs/heads/{branch}"
+        try:
+            value = (self.path / ref).read_text().strip()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            value = ""
+        if _is_sha(value):
+            return value
+        if not value:
+            try:
+                packed = (self.path / "packed-refs").read_text()
+            except FileNotFoundError:
+                packed = ""
+            for line in packed.splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref and _is_sha(sha):
+                    return sha
+            if not packed:
+                return None
+        return self.resolve_commit(ref)
 
     def refs(self, prefix: str = "refs/") -> list[tuple[str, str]]:
         """Every ref under ``prefix`` with the object it points at, sorted by name."""
@@ -170,6 +223,7 @@ class GitStore:
         proc = self.run("cat-file", "-t", sha, check=False)
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
+    @_cached
     def read_blob(self, sha: str) -> bytes:
         """The content of blob ``sha``."""
         return self.run("cat-file", "blob", sha).stdout
@@ -178,11 +232,13 @@ class GitStore:
         """Store ``content`` as a blob and return its sha."""
         return self.git("hash-object", "-w", "--stdin", input=content)
 
+    @_cached
     def commit(self, sha: str) -> CommitInfo:
         """Parse commit ``sha``."""
-        if self.object_type(sha) != "commit":
+        proc = self.run("cat-file", "commit", sha, check=False)
+        if proc.returncode != 0:
             raise GitStoreError(f"{sha} is not a commit")
-        raw = self.run("cat-file", "commit", sha).stdout.decode(errors="replace")
+        raw = proc.stdout.decode(errors="replace")
         header, _, message = raw.partition("\n\n")
         tree = ""
         parents: list[str] = []
@@ -204,6 +260,7 @@ class GitStore:
             message=message,
         )
 
+    @_cached
     def ls_tree(self, tree: str, *, recursive: bool = False) -> list[TreeEntry]:
         """The entries of ``tree`` (a tree or commit sha); recursive lists subtrees too."""
         args = ["ls-tree", "-l", "-z", "--full-tree"] + (["-r", "-t"] if recursive else [])
@@ -283,11 +340,13 @@ class GitStore:
 
     # -- history and diffs -----------------------------------------------------------------
 
+    @_cached
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of ``a`` and ``b``, or None if unrelated."""
         proc = self.run("merge-base", a, b, check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
+    @_cached
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``ancestor`` is reachable from ``descendant``."""
         return (
@@ -295,6 +354,7 @@ class GitStore:
             == 0
         )
 
+    @_cached
     def commits_between(self, base: str, head: str) -> list[str]:
         """Commits reachable from ``head`` but not ``base``, oldest first."""
         out = self.git("rev-list", "--reverse", "--topo-order", head, f"^{base}")
@@ -307,6 +367,7 @@ class GitStore:
             args += ["--", path]
         return [line for line in self.git(*args).splitlines() if line]
 
+    @_cached
     def diff(self, base: str, head: str) -> list[FileChange]:
         """The files ``head`` changes relative to its merge base with ``base`` (GitHub's
         three-dot diff), with line counts and unified-diff hunks."""
@@ -353,6 +414,7 @@ class GitStore:
         # GitHub's `patch` is the hunks only; binary files have none.
         return out[at + 1 :] if at >= 0 else None
 
+    @_cached
     def merge_tree(self, ours: str, theirs: str) -> str | None:
         """The tree of merging ``theirs`` into ``ours``, or None when they conflict."""
         proc = self.run("merge-tree", "--write-tree", "--no-messages", ours, theirs, check=False)

@@ -340,7 +340,17 @@ class Hub:
                     if review.state == "APPROVED" and review.commit_id != after:
                         st.reviews[review.id] = replace(review, state="DISMISSED")
                         dismissed.append(review.id)
-        self._emit(EventRecord("pull_request", "synchronize", repo.id, pusher, number=pr.number))
+        self._emit(
+            EventRecord(
+                "pull_request",
+                "synchronize",
+                repo.id,
+                pusher,
+                number=pr.number,
+                before=pr.head_sha,
+                after=after,
+            )
+        )
         for review_id in dismissed:
             self._emit(
                 EventRecord(

@@ -191,6 +191,9 @@ class Renderer:
             "has_discussions": False,
             "archived": False,
             "disabled": False,
+            "topics": [],
+            "is_template": False,
+            "web_commit_signoff_required": False,
             "visibility": "private" if repo.private else "public",
             "license": None,
             "pushed_at": iso(pushed),
@@ -202,6 +205,8 @@ class Renderer:
             "allow_squash_merge": True,
             "allow_rebase_merge": False,
         }
+        if self.hub.user(repo.owner).type == "Organization":
+            body["organization"] = self.simple_user(repo.owner)
         if viewer is not None:
             perm = self.hub.permission(repo, viewer)
             order = ["read", "triage", "write", "maintain", "admin"]

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import github
+
 from jitops.testing.github import checks, git_data, issues, pulls, repos, reviews, teams
 from jitops.testing.github.events import Event, build_event
 from jitops.testing.github.gitstore import GitStore
@@ -226,6 +228,19 @@ class GitHubServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def pygithub(self, token: str, **options: Any) -> github.Github:
+        """A PyGithub client for this server authenticated by ``token``: no retries and none of
+        PyGithub's pauses between calls (0.25 s, 1 s after writes), so tests stay fast.
+        ``options`` override (``retry=GithubRetry(...)`` to test retrying)."""
+        settings: dict[str, Any] = {
+            "retry": None,
+            "seconds_between_requests": None,
+            "seconds_between_writes": None,
+            "timeout": 10,
+        }
+        settings.update(options)
+        return github.Github(base_url=self.base_url, auth=github.Auth.Token(token), **settings)
+
     def clone_url(self, full_name: str) -> str:
         """The smart-HTTP URL of a repository, for ``git clone``/``git fetch``."""
         return f"{self.url}/{full_name}.git"
@@ -279,22 +294,23 @@ class GitHubServer:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault.kind == "server_error":
-                return out.json(fault.status or 500, {"message": "Server Error"})
+                status = fault.status or 500
+                return out.json(status, error_body(status, "Server Error"))
             elif fault.kind == "secondary_rate_limit":
                 out.headers["Retry-After"] = str(fault.retry_after)
-                return out.json(
-                    fault.status or 403,
-                    error_body(403, "You have exceeded a secondary rate limit. Please wait a few "
-                               "minutes before you try again."),
-                )  # fmt: skip
+                status = fault.status or 403
+                message = (
+                    "You have exceeded a secondary rate limit. "
+                    "Please wait a few minutes before you try again."
+                )
+                return out.json(status, error_body(status, message))
             elif fault.kind == "rate_limit":
                 reset = int(time.time()) + fault.reset_in
                 out.headers.update(
                     _rate_headers(self.rate_limits.limit, self.rate_limits.limit, reset)
                 )
-                return out.json(
-                    fault.status or 403, error_body(403, "API rate limit exceeded for user.")
-                )
+                status = fault.status or 403
+                return out.json(status, error_body(status, "API rate limit exceeded for user."))
         user = None
         auth = headers.get("authorization", "")
         if auth:

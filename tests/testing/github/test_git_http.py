@@ -1,0 +1,61 @@
+"""The served repositories are real: git clones and fetches them (smart HTTP and file URL), and
+a push over smart HTTP moves a pull request's head like a push to GitHub."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.fixtures.github_server import RepoSetup
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_clone_over_smart_http_and_file_url(github_repo: RepoSetup, tmp_path: Path) -> None:
+    server = github_repo.server
+    main = server.hub.git(github_repo.repo).branch_sha("main")
+    git("clone", "-q", server.clone_url(github_repo.full_name), str(tmp_path / "http"))
+    assert git("rev-parse", "HEAD", cwd=tmp_path / "http") == main
+    assert (tmp_path / "http" / "policies" / "db.yaml").read_text() == "role: readonly\n"
+    git("clone", "-q", server.file_url(github_repo.full_name), str(tmp_path / "file"))
+    git("fetch", "-q", "origin", "feature", cwd=tmp_path / "file")
+    assert git("rev-parse", "FETCH_HEAD", cwd=tmp_path / "file") == github_repo.feature_sha
+
+
+def test_push_over_smart_http_synchronizes_the_pull(github_repo: RepoSetup, tmp_path: Path) -> None:
+    server = github_repo.server
+    hub = server.hub
+    number = hub.open_pull(
+        github_repo.repo, head="feature", title="t", user=github_repo.author.login
+    ).number
+    url = server.clone_url(github_repo.full_name).replace(
+        "http://", f"http://x-access-token:{github_repo.author.token}@"
+    )
+    work = tmp_path / "work"
+    git("clone", "-q", "-b", "feature", url, str(work))
+    (work / "late.txt").write_text("late\n")
+    git("add", ".", cwd=work)
+    git("commit", "-qm", "late change", cwd=work)
+    git("push", "-q", "origin", "feature", cwd=work)
+    new = git("rev-parse", "HEAD", cwd=work)
+    assert hub.pull(github_repo.repo, number).head_sha == new
+    assert server.last_event("pull_request", "synchronize").payload["after"] == new
+
+
+def test_anonymous_push_is_refused(github_repo: RepoSetup, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    git("clone", "-q", github_repo.server.clone_url(github_repo.full_name), str(work))
+    (work / "x").write_text("x\n")
+    git("add", ".", cwd=work)
+    git("commit", "-qm", "x", cwd=work)
+    pushed = subprocess.run(
+        ["git", "push", "-q", "origin", "HEAD:main"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin"},
+    )
+    assert pushed.returncode != 0

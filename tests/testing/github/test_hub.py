@@ -1,0 +1,127 @@
+"""What the server enforces as GitHub does, and what it leaves alone (branch protection
+options, stale approvals, code owners, conflicts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jitops.testing.github import BranchProtection, HubError
+from tests.fixtures.github_server import RepoSetup
+
+
+def open_pull(setup: RepoSetup) -> int:
+    hub = setup.server.hub
+    return hub.open_pull(setup.repo, head="feature", title="t", user=setup.author.login).number
+
+
+def test_push_moves_head_and_old_review_keeps_its_commit(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    number = open_pull(github_repo)
+    review = hub.review(github_repo.repo, number, user=github_repo.reviewer.login, event="APPROVE")
+    new = hub.push(
+        github_repo.repo,
+        "feature",
+        {"requests/alice.yaml": "role: admin\n"},
+        author=github_repo.author.login,
+    )
+    assert hub.pull(github_repo.repo, number).head_sha == new != github_repo.feature_sha
+    kept = hub.get_review(github_repo.repo, number, review.id)
+    assert (kept.state, kept.commit_id) == ("APPROVED", github_repo.feature_sha)
+
+
+def test_dismiss_stale_approvals_on_push_is_an_option(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    hub.protect_branch(github_repo.repo, "main", BranchProtection(dismiss_stale_reviews=True))
+    number = open_pull(github_repo)
+    review = hub.review(github_repo.repo, number, user=github_repo.reviewer.login, event="APPROVE")
+    hub.push(github_repo.repo, "feature", {"x.txt": "x\n"}, author=github_repo.author.login)
+    assert hub.get_review(github_repo.repo, number, review.id).state == "DISMISSED"
+    dismissed = github_repo.server.last_event("pull_request_review", "dismissed")
+    assert dismissed.payload["review"]["id"] == review.id
+
+
+def test_required_approvals_and_code_owner_review(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    hub.protect_branch(
+        github_repo.repo,
+        "main",
+        BranchProtection(required_approving_review_count=1, require_code_owner_reviews=True),
+    )
+    number = open_pull(github_repo)
+    with pytest.raises(HubError) as refused:
+        hub.merge(github_repo.repo, number, user=github_repo.author.login)
+    assert refused.value.status == 405
+    # An approval from a non-owner with write access satisfies the count, not code owners.
+    hub.review(github_repo.repo, number, user=github_repo.admin.login, event="APPROVE")
+    pr = hub.pull(github_repo.repo, number)
+    assert [b for b in hub.blockers(github_repo.repo, pr) if "code owner" in b]
+    hub.review(github_repo.repo, number, user=github_repo.reviewer.login, event="APPROVE")
+    assert hub.blockers(github_repo.repo, pr) == []
+    assert hub.merge(github_repo.repo, number, user=github_repo.author.login).merged
+
+
+def test_github_counts_an_approval_on_an_old_commit(github_repo: RepoSetup) -> None:
+    """Without "dismiss stale approvals", GitHub still counts an approval given before a push:
+    jitops must check ``commit_id`` itself."""
+    hub = github_repo.server.hub
+    hub.protect_branch(
+        github_repo.repo, "main", BranchProtection(required_approving_review_count=1)
+    )
+    number = open_pull(github_repo)
+    hub.review(github_repo.repo, number, user=github_repo.reviewer.login, event="APPROVE")
+    hub.push(github_repo.repo, "feature", {"late.txt": "sneaky\n"}, author=github_repo.author.login)
+    assert hub.blockers(github_repo.repo, hub.pull(github_repo.repo, number)) == []
+
+
+def test_later_changes_requested_outweighs_approval(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    number = open_pull(github_repo)
+    hub.review(github_repo.repo, number, user=github_repo.reviewer.login, event="APPROVE")
+    hub.review(
+        github_repo.repo,
+        number,
+        user=github_repo.reviewer.login,
+        event="REQUEST_CHANGES",
+        body="no",
+    )
+    assert hub.approvers(github_repo.repo, hub.pull(github_repo.repo, number)) == set()
+
+
+def test_conflicting_pull_is_not_mergeable(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    repo = github_repo.repo
+    hub.push(repo, "a", {"README.md": "one\n"}, author=github_repo.author.login)
+    hub.push(repo, "main", {"README.md": "two\n"}, author=github_repo.admin.login)
+    number = hub.open_pull(repo, head="a", title="t", user=github_repo.author.login).number
+    assert not hub.mergeable(repo, hub.pull(repo, number))
+    with pytest.raises(HubError) as refused:
+        hub.merge(repo, number, user=github_repo.author.login)
+    assert refused.value.status == 405
+
+
+def test_read_only_user_cannot_merge(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    outsider = hub.add_user(f"outsider-{github_repo.org}")
+    number = open_pull(github_repo)
+    with pytest.raises(HubError) as refused:
+        hub.merge(github_repo.repo, number, user=outsider.login)
+    assert refused.value.status == 403
+
+
+def test_repository_from_a_local_git_directory(github_repo: RepoSetup, tmp_path: object) -> None:
+    import subprocess
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    work = tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "policies").mkdir()
+    (work / "policies" / "p.yaml").write_text("a: 1\n")
+    subprocess.run(["git", "-C", str(work), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(work), "commit", "-qm", "init"], check=True)
+    local = subprocess.run(
+        ["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    hub = github_repo.server.hub
+    repo = hub.create_repo(f"{github_repo.org}/imported", source=work)
+    assert hub.git(repo).branch_sha("main") == local
