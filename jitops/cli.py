@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from jitops import __version__
-from jitops.errors import ExitCode, JitopsError
+from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding, Severity, exit_code
 
 
@@ -476,7 +476,20 @@ def reconcile(
 @click.option("--dry-run", is_flag=True, help="List what has expired; revoke nothing.")
 @click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
-def sweep(root: Path, dry_run: bool, branch: str, now: datetime | None) -> None:
+@click.option(
+    "--open-pr/--no-pr",
+    default=None,
+    help="Open (or update) the revocation pull request. Default: on under GitHub Actions.",
+)
+@click.option("--base-branch", default="main", show_default=True, help="Where the PR goes.")
+def sweep(
+    root: Path,
+    dry_run: bool,
+    branch: str,
+    now: datetime | None,
+    open_pr: bool | None,
+    base_branch: str,
+) -> None:
     """Revoke every grant whose window has closed, at once.
 
     Each expired request on the branch is revoked through its target's provisioner, whether
@@ -486,13 +499,12 @@ def sweep(root: Path, dry_run: bool, branch: str, now: datetime | None) -> None:
     \b
     Exit status: 0 all expired access revoked; 3 a revoke failed (retried next run).
     """
-    from jitops.commands.sweep import SweepOptions
+    from jitops.commands.sweep import GitHubTarget, SweepOptions, open_revocation_pull
     from jitops.commands.sweep import sweep as run_sweep
 
+    moment = now or datetime.now(UTC)
     report = run_sweep(
-        SweepOptions(
-            root=root.resolve(), now=now or datetime.now(UTC), branch=branch, dry_run=dry_run
-        ),
+        SweepOptions(root=root.resolve(), now=moment, branch=branch, dry_run=dry_run),
         os.environ,
     )
     _echo_findings(report.findings)
@@ -504,6 +516,19 @@ def sweep(root: Path, dry_run: bool, branch: str, now: datetime | None) -> None:
             f"({request.id}, expired {end:%Y-%m-%d %H:%M} UTC)"
         )
         click.echo(line + (f" — {revocation.detail}" if revocation.detail else ""))
+    if open_pr is None:
+        open_pr = os.environ.get("GITHUB_ACTIONS") == "true"
+    if open_pr and not dry_run:
+        token, repository = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
+        if not token or not repository:
+            raise UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        api_url = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+        opened = open_revocation_pull(
+            report, GitHubTarget(repository, token, api_url, base_branch), moment
+        )
+        if opened is not None:
+            verb = "opened" if opened.created else "updated"
+            click.echo(f"{verb} revocation pull request #{opened.number} {opened.html_url}")
     failed = len(report.failed)
     retried = " — they stay on the branch and are retried next run" if failed else ""
     click.echo(

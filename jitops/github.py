@@ -123,18 +123,15 @@ class GitHub:
 
     def pull_request(self, number: int) -> PullRequestInfo:
         pr = self._call(f"pull request #{number}", self.repo.get_pull, number)
-        return PullRequestInfo(
-            number=pr.number,
-            author=pr.user.login,
-            author_is_bot=pr.user.type == "Bot",
-            head_sha=pr.head.sha,
-            base_ref=pr.base.ref,
-            base_sha=pr.base.sha,
-            state=pr.state,
-            merged=bool(pr.merged),
-            merge_commit_sha=pr.merge_commit_sha,
-            html_url=pr.html_url,
-        )
+        return _pull_info(pr)
+
+    def pulls_for_commit(self, sha: str) -> tuple[PullRequestInfo, ...]:
+        """The pull requests associated with commit ``sha`` (e.g. the one it merged)."""
+
+        def collect() -> tuple[PullRequestInfo, ...]:
+            return tuple(_pull_info(pr) for pr in self.repo.get_commit(sha).get_pulls())
+
+        return self._call(f"pull requests of {sha[:7]}", collect)  # type: ignore[no-any-return]
 
     def _pull(self, number: int) -> Any:
         from github.PullRequest import PullRequest
@@ -178,6 +175,7 @@ class GitHub:
                         state=state,
                         commit_id=review.commit_id,
                         is_bot=review.user.type == "Bot",
+                        review_id=review.id,
                     )
                 )
             return tuple(reviews)
@@ -343,6 +341,101 @@ class GitHub:
             body["target_url"] = target_url
         self._raw("POST", f"/statuses/{sha}", "commit status", input=body)
 
+    # -- revocation pull requests (Git Data API: a constant number of calls) --------------------
+
+    def commit_removals(self, base_branch: str, branch: str, paths: list[str], message: str) -> str:
+        """Point ``branch`` at a new commit on top of ``base_branch`` that deletes ``paths``.
+
+        Five calls whatever the number of paths: the base ref, its commit, one tree, one
+        commit, the branch ref (force-moved, or created).
+        """
+        ref = self._raw("GET", f"/git/ref/heads/{base_branch}", f"branch {base_branch}")
+        base_sha = ref["object"]["sha"]
+        base_commit = self._raw("GET", f"/git/commits/{base_sha}", "base commit")
+        tree = self._raw(
+            "POST",
+            "/git/trees",
+            "revocation tree",
+            input={
+                "base_tree": base_commit["tree"]["sha"],
+                "tree": [
+                    {"path": path, "mode": "100644", "type": "blob", "sha": None} for path in paths
+                ],
+            },
+        )
+        commit = self._raw(
+            "POST",
+            "/git/commits",
+            "revocation commit",
+            input={"message": message, "tree": tree["sha"], "parents": [base_sha]},
+        )
+        sha = str(commit["sha"])
+        from github import GithubException
+
+        try:
+            self.repo.requester.requestJsonAndCheck(
+                "PATCH",
+                f"{self.repo.url}/git/refs/heads/{branch}",
+                input={"sha": sha, "force": True},
+            )
+        except GithubException as exc:
+            if exc.status not in (404, 422):
+                raise _error(exc, f"moving {branch}") from None
+            self._raw(
+                "POST",
+                "/git/refs",
+                f"creating {branch}",
+                input={"ref": f"refs/heads/{branch}", "sha": sha},
+            )
+        except OSError as exc:
+            raise GitHubError(f"GitHub moving {branch} failed: {type(exc).__name__}") from None
+        return sha
+
+    def open_or_update_pull(
+        self, *, head: str, base: str, title: str, body: str, labels: list[str]
+    ) -> OpenedPull:
+        """The open pull request from ``head``, updated; or a new one. Never two."""
+        owner = self.repository.split("/")[0]
+
+        def existing() -> dict[str, Any] | None:
+            found = self._raw(
+                "GET",
+                "/pulls",
+                "open pull requests",
+                parameters={"head": f"{owner}:{head}", "base": base, "state": "open"},
+            )
+            return found[0] if isinstance(found, list) and found else None
+
+        current = existing()
+        created = False
+        if current is None:
+            from github import GithubException
+
+            try:
+                _, current = self.repo.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{self.repo.url}/pulls",
+                    input={"title": title, "head": head, "base": base, "body": body},
+                )
+                created = True
+            except GithubException as exc:
+                # another sweep opened it a moment ago: update that one instead
+                current = existing() if exc.status == 422 else None
+                if current is None:
+                    raise _error(exc, "opening the revocation pull request") from None
+        assert current is not None
+        number = int(current["number"])
+        if not created and (current.get("title") != title or current.get("body") != body):
+            self._raw(
+                "PATCH",
+                f"/pulls/{number}",
+                "updating the pull request",
+                input={"title": title, "body": body},
+            )
+        if labels:
+            self._raw("POST", f"/issues/{number}/labels", "labels", input={"labels": labels})
+        return OpenedPull(number, str(current.get("html_url", "")), created)
+
     def upsert_comment(self, number: int, marker: str, body: str, *, bots_only: bool = True) -> str:
         """Create the PR comment that starts with ``marker``, or edit it; return its URL.
 
@@ -371,6 +464,28 @@ class GitHub:
             "POST", f"/issues/{number}/comments", f"comment on #{number}", input={"body": body}
         )
         return str(created.get("html_url", "")) if isinstance(created, dict) else ""
+
+
+@dataclass(frozen=True)
+class OpenedPull:
+    number: int
+    html_url: str
+    created: bool  # False: an open pull request of the same branch was updated instead
+
+
+def _pull_info(pr: Any) -> PullRequestInfo:
+    return PullRequestInfo(
+        number=pr.number,
+        author=pr.user.login,
+        author_is_bot=pr.user.type == "Bot",
+        head_sha=pr.head.sha,
+        base_ref=pr.base.ref,
+        base_sha=pr.base.sha,
+        state=pr.state,
+        merged=bool(pr.merged),
+        merge_commit_sha=pr.merge_commit_sha,
+        html_url=pr.html_url,
+    )
 
 
 def _is_loopback(url: str) -> bool:

@@ -19,6 +19,7 @@ counts is decided here, once, for every caller:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class Review:
     commit_id: str | None = None
     teams: frozenset[str] = frozenset()
     is_bot: bool = False
+    review_id: int | None = None  # GitHub's id, recorded as evidence
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,9 @@ def request_window(
     return (landed_at, landed_at + request.duration)
 
 
+@functools.lru_cache(maxsize=4096)
 def _fmt(moment: datetime) -> str:
+    # cached: thousands of requests share a handful of landing and end times
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 

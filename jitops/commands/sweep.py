@@ -126,6 +126,70 @@ def _one_by_one(
     return results
 
 
+SWEEP_BRANCH = "jitops/sweep"
+REVOCATION_LABEL = "jitops:revocation"
+
+
+@dataclass(frozen=True)
+class GitHubTarget:
+    """Where the revocation pull request goes."""
+
+    repository: str
+    token: str
+    api_url: str
+    base_branch: str
+
+
+def revocation_body(revoked: list[LedgerEntry], now: datetime) -> str:
+    lines = [
+        "Access that expired has been revoked by `jitops sweep`; merging this pull request",
+        "removes the request files to record it. It only deletes request files, so it needs",
+        "no approval. Access is already gone whether or not this merges.",
+        "",
+        "| who | access | expired (UTC) | request |",
+        "|---|---|---|---|",
+    ]
+    for entry in sorted(revoked, key=lambda e: (e.expires_at or now, e.request.id)):
+        request = entry.request
+        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
+        lines.append(
+            f"| @{request.requester} | `{request.role}` on `{request.target}` | {end} | "
+            f"`{request.id}` |"
+        )
+    lines += ["", f"<sub>Swept at {now:%Y-%m-%d %H:%M} UTC.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetime) -> Any:
+    """One revocation pull request removing every revoked request's file; None if none.
+
+    The sweep branch is rebuilt from the base branch each run and the open pull request
+    updated, so reruns and concurrent sweeps leave one pull request. The workflow token's
+    pull requests trigger no workflow, so the sweeper — main's own code, which has just
+    classified the change as removal-only — posts the ``jitops/approval`` status itself.
+    """
+    from jitops.github import GitHub
+
+    revoked = [r.entry for r in report.revoked]
+    if not revoked:
+        return None
+    github = GitHub(target.token, repository=target.repository, api_url=target.api_url)
+    paths = sorted(entry.path for entry in revoked)
+    message = f"Revoke {len(paths)} expired grant(s)\n\n" + "\n".join(paths) + "\n"
+    sha = github.commit_removals(target.base_branch, SWEEP_BRANCH, paths, message)
+    opened = github.open_or_update_pull(
+        head=SWEEP_BRANCH,
+        base=target.base_branch,
+        title=f"jitops: revoke {len(paths)} expired grant(s)",
+        body=revocation_body(revoked, now),
+        labels=[REVOCATION_LABEL],
+    )
+    github.set_status(
+        sha, "success", f"removal only: {len(paths)} request file(s), no approval needed"
+    )
+    return opened
+
+
 def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
     policies = load_policies(options.root)
     if policies.policy_set is None:

@@ -1,0 +1,190 @@
+"""The revocation pull request: one PR with exactly the revoked files, built with the Git Data
+API in a constant number of calls, never duplicated, and nothing to do once it merged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from jitops.commands.sweep import (
+    SWEEP_BRANCH,
+    GitHubTarget,
+    Revocation,
+    RevokeOutcome,
+    SweepReport,
+    open_revocation_pull,
+)
+from jitops.ledger import read_ledger
+from jitops.testing.github import Account, GitHubServer
+from jitops.testing.github.state import Repository
+from tests.e2e.conftest import CLI, LegacySystem
+from tests.gitrepo import commit_all, git, write_request
+
+NOW = "2026-11-23T12:00:00Z"
+
+
+class Served:
+    def __init__(self, server: GitHubServer, repo: Repository, bot: Account, base: Path) -> None:
+        self.server, self.repo, self.bot, self.base = server, repo, bot, base
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GITHUB_TOKEN": self.bot.token,
+            "GITHUB_API_URL": self.server.base_url,
+            "GITHUB_REPOSITORY": self.repo.full_name,
+        }
+
+    def sweep_pulls(self) -> list[int]:
+        hub = self.server.hub
+        return [
+            pr.number
+            for pr in hub.state.pulls_of(self.repo.id)
+            if pr.head_ref == SWEEP_BRANCH and pr.state == "open"
+        ]
+
+    def files_of(self, number: int) -> list[str]:
+        hub = self.server.hub
+        pr = hub.pull(self.repo, number)
+        return sorted(c.filename for c in hub.git(self.repo).diff(pr.base_sha, pr.head_sha))
+
+
+def serve(server: GitHubServer, suffix: str, source: Path, tmp_path: Path) -> Served:
+    hub = server.hub
+    owner = hub.add_user(f"owner-{suffix}")
+    bot = hub.add_user(f"sweeper-{suffix}")
+    repo = hub.create_repo(f"{owner.login}/access", source=source)
+    hub.add_collaborator(repo, bot.login, "write")
+    base = tmp_path / "base"
+    git(tmp_path, "clone", "-q", server.file_url(repo.full_name), str(base))
+    return Served(server, repo, bot, base)
+
+
+@pytest.fixture
+def served(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[LegacySystem, Served]:
+    for who, window in (
+        ("alice", "expires_at: 2026-11-23T18:00:00Z"),
+        ("bob", "duration: 2h"),
+        ("carol", "expires_at: 2026-11-23T10:00:00Z"),
+    ):
+        key, _, value = window.partition(": ")
+        fields = {"duration": "", key: value}
+        write_request(
+            legacy.repo, f"{who}-1", target="legacy", role="operator", requester=who, **fields
+        )
+    commit_all(legacy.repo, "grants", date="2026-11-23T09:00:00Z")
+    legacy.hold(("alice", "alice-1"), ("bob", "bob-1"), ("carol", "carol-1"))
+    world = serve(github_server, github_names, legacy.repo, tmp_path)
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+    return legacy, world
+
+
+def sweep(world: Served, cli: CLI, *extra: str):  # type: ignore[no-untyped-def]
+    return cli("sweep", "--repo", str(world.base), "--now", NOW, "--open-pr", *extra)
+
+
+def test_sweep_revokes_then_opens_one_pull_request_with_exactly_the_expired_files(
+    served: tuple[LegacySystem, Served], cli: CLI
+) -> None:
+    legacy, world = served
+    result = sweep(world, cli)
+    assert result.code == 0, result.output
+    assert legacy.held() == {"alice/operator"}  # revoked before any PR exists
+    [number] = world.sweep_pulls()
+    assert world.files_of(number) == [
+        "requests/legacy/operator/bob-1.yaml",
+        "requests/legacy/operator/carol-1.yaml",
+    ]
+    hub = world.server.hub
+    pr = hub.pull(world.repo, number)
+    assert "| @bob | `operator` on `legacy` | 2026-11-23 11:00 | `bob-1` |" in (pr.body or "")
+    assert [label.name for label in pr.labels] == ["jitops:revocation"]
+    [status] = [
+        s for s in hub.statuses_for(world.repo, pr.head_sha) if s.context == "jitops/approval"
+    ]
+    assert status.state == "success"
+
+    again = sweep(world, cli)  # a rerun updates the same pull request
+    assert again.code == 0 and "updated revocation pull request" in again.out
+    assert world.sweep_pulls() == [number]
+
+
+def test_two_sweeps_at_once_leave_one_pull_request(served: tuple[LegacySystem, Served]) -> None:
+    import os
+
+    _, world = served
+    env = {**os.environ, **world.env()}
+    command = [
+        sys.executable,
+        "-m",
+        "jitops",
+        "sweep",
+        "--repo",
+        str(world.base),
+        "--now",
+        NOW,
+        "--open-pr",
+    ]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err.decode()
+    assert len(world.sweep_pulls()) == 1
+
+
+def test_after_the_pull_request_merged_a_sweep_does_nothing(
+    served: tuple[LegacySystem, Served], cli: CLI
+) -> None:
+    _, world = served
+    assert sweep(world, cli).code == 0
+    [number] = world.sweep_pulls()
+    owner = world.repo.owner
+    world.server.hub.merge(world.repo, number, user=owner)
+    git(world.base, "pull", "-q", "--ff-only")
+    calls_before = world.server.calls.total()
+    result = sweep(world, cli)
+    assert result.code == 0
+    assert "0 expired" in result.err
+    assert world.sweep_pulls() == []
+    assert world.server.calls.total() == calls_before  # nothing to record, no API call
+
+
+def test_a_thousand_expired_files_cost_at_most_ten_calls(
+    github_server: GitHubServer, github_names: str, tmp_path: Path
+) -> None:
+    from tests.gitrepo import make_access_repo
+
+    source = make_access_repo(tmp_path / "source")
+    for index in range(1000):
+        write_request(source, f"bulk-{index:04}", duration="1h")
+    commit_all(source, "a thousand grants", date="2026-11-23T08:00:00Z")
+    world = serve(github_server, github_names, source, tmp_path)
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    ledger = read_ledger(world.base)
+    report = SweepReport(
+        ledger.commit,
+        tuple(Revocation(entry, RevokeOutcome.REVOKED) for entry in ledger.entries),
+        (),
+    )
+    github_server.calls.reset()
+    opened = open_revocation_pull(
+        report,
+        GitHubTarget(world.repo.full_name, world.bot.token, github_server.base_url, "main"),
+        now,
+    )
+    assert opened is not None and opened.created
+    assert github_server.calls.total() <= 10, github_server.calls.snapshot()
+    assert len(world.files_of(opened.number)) == 1000
