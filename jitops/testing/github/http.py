@@ -17,6 +17,7 @@ from jitops.testing.github.state import Repository, User
 
 if TYPE_CHECKING:
     from jitops.testing.github.render import Renderer
+    from jitops.testing.github.server import RateLimits
 
 DOCS = "https://docs.github.com/rest"
 # Path parameters that may contain slashes.
@@ -46,6 +47,7 @@ class Request:
     hub: Hub
     render: Renderer
     headers: dict[str, str] = field(default_factory=dict)  # response headers to add
+    rate: RateLimits | None = None
 
     def need_user(self) -> User:
         if self.user is None:

@@ -83,8 +83,16 @@ class Hub:
 
     # -- people ----------------------------------------------------------------------------
 
-    def add_user(self, login: str, *, name: str | None = None, token: str | None = None) -> Account:
-        """Create a user with one token (``token`` or a fresh random one)."""
+    def add_user(
+        self,
+        login: str,
+        *,
+        name: str | None = None,
+        token: str | None = None,
+        user_type: str = "User",
+    ) -> Account:
+        """Create a user with one token (``token`` or a fresh random one); ``user_type`` "Bot"
+        makes an app's account such as ``github-actions[bot]``."""
         st = self.state
         with st.lock:
             if login in st.users:
@@ -94,6 +102,7 @@ class Hub:
                 login=login,
                 name=name or login,
                 email=f"{login}@users.noreply.example.com",
+                type=user_type,
                 created_at=st.now(),
             )
             st.users[login] = user
@@ -122,15 +131,19 @@ class Hub:
             login = self.state.tokens.get(token)
             return self.state.users.get(login) if login else None
 
-    def add_org(self, login: str, members: Sequence[str] = ()) -> User:
-        """Create an organisation (a ``User`` of type ``Organization``) with ``members``."""
+    def add_org(
+        self, login: str, members: Sequence[str] = (), *, owners: Sequence[str] = ()
+    ) -> User:
+        """Create an organisation (a ``User`` of type ``Organization``) with ``members``;
+        ``owners`` are members who may also manage its teams."""
         st = self.state
         with st.lock:
             if login in st.users:
                 raise HubError(422, f"{login} already exists")
             org = User(st.new_id(), login, login, f"{login}@example.com", "Organization", st.now())
             st.users[login] = org
-            st.org_members[login] = set(members)
+            st.org_members[login] = set(members) | set(owners)
+            st.org_owners[login] = set(owners)
             return org
 
     def add_team(

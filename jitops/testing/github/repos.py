@@ -234,3 +234,37 @@ ROUTES = [
     route("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", pulls_for_commit),
     route("GET", "/repos/{owner}/{repo}/commits/{ref}", get_commit),
 ]
+
+
+def get_branch_protection(req: Request) -> Response:
+    repo = req.repo("admin")
+    branch = req.params["branch"]
+    protection = req.hub.protection(repo, branch)
+    if protection is None:
+        raise ApiError(404, "Branch not protected")
+    url = f"{req.render.repo_url(repo)}/branches/{branch}/protection"
+    checks = protection.required_status_checks
+    body: JSON = {
+        "url": url,
+        "required_status_checks": {
+            "url": f"{url}/required_status_checks",
+            "strict": False,
+            "contexts": list(checks),
+            "contexts_url": f"{url}/required_status_checks/contexts",
+            "checks": [{"context": c, "app_id": None} for c in checks],
+        },
+        "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": False},
+        "required_pull_request_reviews": {
+            "url": f"{url}/required_pull_request_reviews",
+            "dismiss_stale_reviews": protection.dismiss_stale_reviews,
+            "require_code_owner_reviews": protection.require_code_owner_reviews,
+            "required_approving_review_count": protection.required_approving_review_count,
+            "require_last_push_approval": False,
+        },
+    }
+    return Response(200, body)
+
+
+ROUTES.append(
+    route("GET", "/repos/{owner}/{repo}/branches/{branch}/protection", get_branch_protection)
+)

@@ -8,6 +8,8 @@ smart HTTP at ``/{owner}/{repo}.git``. It is a test double: the schema test in
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 import os
@@ -17,7 +19,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -159,6 +160,13 @@ class RateLimits:
         self.limit = limit
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, int]] = {}  # login -> (window reset, used)
+
+    def peek(self, login: str) -> tuple[int, int]:
+        """``(used, reset epoch)`` without counting a call."""
+        now = int(time.time())
+        with self._lock:
+            reset, used = self._windows.get(login, (now + 3600, 0))
+            return (0, now + 3600) if reset <= now else (used, reset)
 
     def spend(self, login: str) -> tuple[int, int]:
         """Count one call; return ``(used, reset epoch)``."""
@@ -322,9 +330,11 @@ class GitHubServer:
             )
             if user is None:
                 return out.json(401, error_body(401, "Bad credentials"))
-            used, reset = self.rate_limits.spend(user.login)
+            spend = found is None or found[0].template != "/rate_limit"
+            limits = self.rate_limits
+            used, reset = limits.spend(user.login) if spend else limits.peek(user.login)
             out.headers.update(_rate_headers(self.rate_limits.limit, used, reset))
-            if used > self.rate_limits.limit:
+            if spend and used > self.rate_limits.limit:
                 return out.json(
                     403, error_body(403, f"API rate limit exceeded for user ID {user.id}.")
                 )
@@ -336,6 +346,7 @@ class GitHubServer:
         except ValueError:
             return out.json(400, error_body(400, "Problems parsing JSON"))
         req = Request(method, path, params, query, parsed, user, self.hub, self.render)
+        req.rate = self.rate_limits
         try:
             response = route.handler(req)
         except ApiError as exc:
@@ -434,8 +445,6 @@ def serve_git(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer a git smart-HTTP request through ``git http-backend``; pushes need a token
     (as the HTTP basic-auth password) with write access, and update pull requests."""
-    import base64
-
     split = urlsplit(target)
     full_name = unquote(split.path).lstrip("/").split(".git", 1)[0]
     try:
@@ -471,8 +480,6 @@ def serve_git(
     if headers.get("Git-Protocol"):
         env["GIT_PROTOCOL"] = headers["Git-Protocol"]
     if headers.get("Content-Encoding") == "gzip":
-        import gzip
-
         body = gzip.decompress(body)
         env["CONTENT_LENGTH"] = str(len(body))
     proc = subprocess.run(
@@ -497,9 +504,3 @@ def serve_git(
         if changes:
             server.hub.refs_changed(repo, login, changes)
     return status, out_headers, payload
-
-
-def serve_forever(port: int, root: Path | None = None) -> Iterator[GitHubServer]:
-    """Start a server (used by ``python -m jitops.testing.github``)."""
-    with GitHubServer(root, port=port) as server:
-        yield server

@@ -144,3 +144,17 @@ ROUTES = [
     route("PUT", "/orgs/{org}/teams/{team_slug}/memberships/{username}", put_membership),
     route("DELETE", "/orgs/{org}/teams/{team_slug}/memberships/{username}", delete_membership),
 ]
+
+
+def get_rate_limit(req: Request) -> Response:
+    """``GET /rate_limit``: the caller's core budget (checking it costs nothing)."""
+    server_limits = req.rate
+    login = req.user.login if req.user else ""
+    used, reset = server_limits.peek(login) if server_limits else (0, 0)
+    limit = server_limits.limit if server_limits else 5000
+    core = {"limit": limit, "remaining": max(0, limit - used), "reset": reset, "used": used}
+    search = {"limit": 30, "remaining": 30, "reset": reset, "used": 0}
+    return Response(200, {"resources": {"core": core, "search": search}, "rate": core})
+
+
+ROUTES.append(route("GET", "/rate_limit", get_rate_limit))

@@ -49,6 +49,7 @@ def walk(setup: RepoSetup) -> None:
     author("GET", "/user", 200)
     author("GET", f"/users/{setup.reviewer.login}", 200)
     author("GET", "/users/nobody-at-all", 404)
+    author("GET", "/rate_limit", 200)
     author("GET", f"/orgs/{setup.org}", 200)
     author("GET", f"/orgs/{setup.org}/teams/leads", 200)
     author("GET", f"/orgs/{setup.org}/teams/nope", 404)
@@ -158,7 +159,9 @@ def walk(setup: RepoSetup) -> None:
     author("GET", f"{r}/check-runs/{run['id']}", 200)
     author("GET", f"{r}/commits/{head}/check-runs", 200)
     # merging, protection, dismissal
+    admin("GET", f"{r}/branches/main/protection", 404)
     hub.protect_branch(setup.repo, "main", BranchProtection(required_status_checks=("ci",)))
+    admin("GET", f"{r}/branches/main/protection", 200)
     author("PUT", f"{r}/pulls/{n}/merge", 405, {"merge_method": "squash"})
     hub.protect_branch(setup.repo, "main", BranchProtection())
     author("PUT", f"{r}/pulls/{n}/merge", 409, {"sha": main})

@@ -181,3 +181,28 @@ def test_dropped_connection(github_repo: RepoSetup, pull_number: int) -> None:
 def test_unknown_fault_kind_is_refused(github_repo: RepoSetup) -> None:
     with pytest.raises(ValueError):
         github_repo.server.faults.inject("meteor", PULL)
+
+
+def test_rate_limit_endpoint_is_free_and_reports_use(github_repo: RepoSetup) -> None:
+    gh = github_repo.server.pygithub(github_repo.admin.token)
+    first = gh.get_rate_limit().resources.core
+    gh.get_user(github_repo.author.login).login  # noqa: B018 - one counted call
+    second = gh.get_rate_limit().resources.core
+    assert second.remaining == first.remaining - 1
+    assert second.limit == github_repo.server.rate_limits.limit
+
+
+def test_branch_protection_is_readable(github_repo: RepoSetup) -> None:
+    from jitops.testing.github import BranchProtection
+
+    server = github_repo.server
+    server.hub.protect_branch(
+        github_repo.repo, "main", BranchProtection(("jitops",), 1, True, True)
+    )
+    gh = server.pygithub(github_repo.admin.token)
+    _, body = gh.requester.requestJsonAndCheck(
+        "GET", f"/repos/{github_repo.full_name}/branches/main/protection"
+    )
+    assert body["required_status_checks"]["contexts"] == ["jitops"]
+    reviews = body["required_pull_request_reviews"]
+    assert reviews["require_code_owner_reviews"] and reviews["dismiss_stale_reviews"]
