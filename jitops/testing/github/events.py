@@ -61,7 +61,8 @@ def build_event(render: Renderer, record: EventRecord) -> Event:
         return _push(render, record, repository, sender)
     assert record.number is not None
     pr = hub.pull(repo, record.number)
-    pull = render.pull(repo, pr)
+    # Review events carry the pull request as lists show it; pull_request events in full.
+    pull = render.pull(repo, pr) if record.name == "pull_request" else render.pull_simple(repo, pr)
     payload: JSON = {"action": record.action}
     if record.name == "pull_request":
         payload["number"] = pr.number
@@ -73,8 +74,6 @@ def build_event(render: Renderer, record: EventRecord) -> Event:
         review = render.review(repo, hub.state.reviews[record.review_id])
         # Webhook payloads spell review states in lower case (REST: "APPROVED").
         payload["review"] = review | {"state": review["state"].lower()}
-    for side in ("head", "base"):
-        pull[side]["repo"] = _webhook_repository(render, repo, org_login=True)
     payload |= {"pull_request": pull, "repository": repository, "sender": sender}
     # Actions runs pull_request workflows on the merge ref; GITHUB_SHA is the head for reviews.
     sha = pr.merge_commit_sha or pr.head_sha
@@ -85,8 +84,8 @@ def build_event(render: Renderer, record: EventRecord) -> Event:
 def _webhook_repository(render: Renderer, repo: Repository, *, org_login: bool = False) -> JSON:
     body = render.repository(repo)
     body.pop("permissions", None)
-    # The description has a pull request's repositories, and a push's repository, name their
-    # organization by login; the event's top-level repository has the user object.
+    # The description has a push's repository name its organization by login; elsewhere the
+    # event's repository has the user object.
     if org_login and "organization" in body:
         body["organization"] = repo.owner
     return body
@@ -103,7 +102,10 @@ def _push(render: Renderer, record: EventRecord, repository: JSON, sender: JSON 
     commits = [_push_commit(render, repo, store, sha) for sha in shas]
     forced = not created and not deleted and not store.is_ancestor(before, after)
     # In push payloads GitHub gives the repository's times as epoch seconds.
-    repository = _webhook_repository(render, repo, org_login=True) | {
+    repository = _webhook_repository(render, repo, org_login=True)
+    for key in ("network_count", "subscribers_count"):
+        del repository[key]
+    repository |= {
         "created_at": int(repo.created_at.timestamp()),
         "pushed_at": int(store.commit(after).committer.date.timestamp()) if not deleted else None,
         "stargazers": 0,

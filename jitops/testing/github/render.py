@@ -160,8 +160,9 @@ class Renderer:
         body.update({key: url + suffix for key, suffix in _REPO_URLS.items()})
         return body
 
-    def repository(self, repo: Repository, viewer: str | None = None) -> JSON:
-        """``full-repository`` (also a superset of ``repository``)."""
+    def repository(self, repo: Repository, viewer: str | None = None, *, full: bool = True) -> JSON:
+        """``full-repository``, or with ``full=False`` the ``repository`` a pull request's
+        head and base carry (no organization, network or subscriber counts)."""
         store = GitStore(repo.path)
         head = store.branch_sha(repo.default_branch)
         pushed = store.commit(head).committer.date if head else repo.created_at
@@ -205,7 +206,10 @@ class Renderer:
             "allow_squash_merge": True,
             "allow_rebase_merge": False,
         }
-        if self.hub.user(repo.owner).type == "Organization":
+        if not full:
+            for key in ("network_count", "subscribers_count"):
+                del body[key]
+        elif self.hub.user(repo.owner).type == "Organization":
             body["organization"] = self.simple_user(repo.owner)
         if viewer is not None:
             perm = self.hub.permission(repo, viewer)
@@ -304,7 +308,7 @@ class Renderer:
                 "ref": ref,
                 "sha": sha,
                 "user": self.simple_user(repo.owner),
-                "repo": self.repository(repo),
+                "repo": self.repository(repo, full=False),
             }
 
         base_sha = GitStore(repo.path).branch_sha(pr.base_ref) or pr.base_sha

@@ -116,3 +116,31 @@ def webhook_schema(name: str) -> dict[str, Any]:
     """The payload schema of webhook ``name`` (e.g. ``pull-request-opened``)."""
     body = spec()["x-webhooks"][name]["post"]["requestBody"]
     return body["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+
+def undocumented_keys(schema: dict[str, Any], instance: Any, where: str = "") -> list[str]:
+    """Keys of ``instance`` that ``schema`` does not name (where it names its properties and
+    allows no others by ``additionalProperties``): fields the server made up."""
+    schema = _target(schema, spec())
+    if isinstance(instance, list) and "items" in schema:
+        found = []
+        for i, item in enumerate(instance):
+            found += undocumented_keys(schema["items"], item, f"{where}/{i}")
+        return found
+    if not isinstance(instance, dict):
+        return []
+    alternatives = schema.get("anyOf", []) + schema.get("oneOf", [])
+    if alternatives:
+        fitting = [a for a in alternatives if not schema_errors(a, instance)] or alternatives
+        results = [undocumented_keys(a, instance, where) for a in fitting]
+        return min(results, key=len)
+    properties: dict[str, Any] = dict(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        properties |= _target(part, spec()).get("properties", {})
+    if not properties or schema.get("additionalProperties") not in (None, False):
+        return []
+    found = [f"{where}/{key}" for key in instance if key not in properties]
+    for key, value in instance.items():
+        if key in properties:
+            found += undocumented_keys(properties[key], value, f"{where}/{key}")
+    return found

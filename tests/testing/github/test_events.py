@@ -10,7 +10,7 @@ import pytest
 
 from jitops.testing.github import Event
 from tests.fixtures.github_server import RepoSetup
-from tests.testing.github.openapi import schema_errors, webhook_schema
+from tests.testing.github.openapi import schema_errors, undocumented_keys, webhook_schema
 
 
 def scenario(setup: RepoSetup) -> dict[str, Event]:
@@ -91,3 +91,12 @@ def test_actions_environment(github_repo: RepoSetup, tmp_path: Path) -> None:
     assert env["GITHUB_EVENT_NAME"] == "pull_request_review"
     assert env["GITHUB_REPOSITORY"] == github_repo.full_name
     assert json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())["action"] == "submitted"
+
+
+def test_payloads_carry_no_undocumented_fields(github_repo: RepoSetup) -> None:
+    invented = [
+        f"{name}: {key}"
+        for name, event in scenario(github_repo).items()
+        for key in undocumented_keys(webhook_schema(name), event.payload)
+    ]
+    assert invented == [], "\n".join(invented)

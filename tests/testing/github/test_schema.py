@@ -14,7 +14,7 @@ import requests
 from jitops.testing.github import BranchProtection, GitHubServer
 from jitops.testing.github.server import RecordedResponse, all_routes
 from tests.fixtures.github_server import RepoSetup
-from tests.testing.github.openapi import response_schema, schema_errors, spec
+from tests.testing.github.openapi import response_schema, schema_errors, spec, undocumented_keys
 
 
 class Client:
@@ -212,3 +212,21 @@ def test_a_broken_body_is_caught() -> None:
     schema = response_schema("/repos/{owner}/{repo}/pulls/{pull_number}", "GET", 200)
     assert schema is not None
     assert schema_errors(schema, {"number": "one"}) != []
+
+
+def test_answers_carry_no_undocumented_fields(
+    github_repo: RepoSetup, recorded: list[RecordedResponse]
+) -> None:
+    """Every field the server sends is one GitHub's description names: nothing made up."""
+    walk(github_repo)
+    invented = set()
+    for answer in recorded:
+        assert answer.template is not None
+        schema = response_schema(answer.template, answer.method, answer.status)
+        if schema is not None and answer.body:
+            body = json.loads(answer.body)
+            invented |= {
+                f"{answer.method} {answer.template} {answer.status}: {key}"
+                for key in undocumented_keys(schema, body)
+            }
+    assert sorted(invented) == [], "\n".join(sorted(invented))
