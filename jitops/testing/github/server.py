@@ -29,7 +29,7 @@ import github
 
 from jitops.testing.github import checks, git_data, issues, pulls, repos, reviews, teams
 from jitops.testing.github.events import Event, build_event
-from jitops.testing.github.gitstore import GitStore
+from jitops.testing.github.gitstore import GitStore, GitStoreError
 from jitops.testing.github.http import ApiError, Request, Response, Route, error_body, match
 from jitops.testing.github.hub import EventRecord, Hub, HubError
 from jitops.testing.github.render import Renderer
@@ -204,6 +204,7 @@ class GitHubServer:
         self.faults = Faults()
         self.rate_limits = RateLimits()
         self.events: list[Event] = []
+        self.failures: list[Exception] = []  # unexpected exceptions in handlers (bugs)
         self.record_responses = False
         self.responses: list[RecordedResponse] = []
         self._events_lock = threading.Lock()
@@ -353,6 +354,12 @@ class GitHubServer:
             response = Response(exc.status, error_body(exc.status, exc.message, exc.errors))
         except HubError as exc:
             response = Response(exc.status, error_body(exc.status, exc.message))
+        except GitStoreError as exc:
+            # A ref moved between check and update (two clients racing): GitHub says 422.
+            response = Response(422, error_body(422, f"Reference update failed: {exc}"))
+        except Exception as exc:  # a bug in the server: answer 500 and keep it for the test
+            self.failures.append(exc)
+            response = Response(500, error_body(500, "Server Error"))
         out.headers.update(req.headers)
         if response.body is None:
             out.status = response.status

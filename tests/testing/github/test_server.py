@@ -206,3 +206,21 @@ def test_branch_protection_is_readable(github_repo: RepoSetup) -> None:
     assert body["required_status_checks"]["contexts"] == ["jitops"]
     reviews = body["required_pull_request_reviews"]
     assert reviews["require_code_owner_reviews"] and reviews["dismiss_stale_reviews"]
+
+
+def test_racing_ref_creation_gives_one_winner(github_repo: RepoSetup) -> None:
+    """Many clients creating the same branch at once: one 201, the rest 422, none dropped."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = github_repo.server
+    url = f"{server.base_url}/repos/{github_repo.full_name}/git/refs"
+    body = {"ref": "refs/heads/race", "sha": github_repo.feature_sha}
+    headers = {"Authorization": f"token {github_repo.author.token}"}
+
+    def create(_: int) -> int:
+        return requests.post(url, json=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(create, range(8)))
+    assert codes == [201] + [422] * 7
+    assert server.failures == []
