@@ -179,6 +179,12 @@ class RateLimits:
             self._windows[login] = (reset, used)
             return used, reset
 
+    def refund(self, login: str) -> None:
+        """Give back one call (GitHub does not count a 304 answer to a conditional request)."""
+        with self._lock:
+            reset, used = self._windows.get(login, (0, 1))
+            self._windows[login] = (reset, max(0, used - 1))
+
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
@@ -370,6 +376,10 @@ class GitHubServer:
             out.headers["ETag"] = etag
             if etag in headers.get("if-none-match", ""):
                 out.status, out.body = 304, b""
+                if user is not None:
+                    self.rate_limits.refund(user.login)
+                    used, reset = self.rate_limits.peek(user.login)
+                    out.headers.update(_rate_headers(self.rate_limits.limit, used, reset))
         return out
 
 
