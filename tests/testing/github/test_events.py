@@ -14,7 +14,8 @@ from tests.testing.github.openapi import schema_errors, undocumented_keys, webho
 
 
 def scenario(setup: RepoSetup) -> dict[str, Event]:
-    """Open, approve, push, dismiss and merge a pull request; the events by schema name."""
+    """Open, approve, push, dismiss and merge a pull request, close and reopen another; the
+    first event of each kind by schema name."""
     server, hub, repo = setup.server, setup.server.hub, setup.repo
     start = len(server.events)
     number = hub.open_pull(repo, head="feature", title="t", user=setup.author.login).number
@@ -22,10 +23,14 @@ def scenario(setup: RepoSetup) -> dict[str, Event]:
     hub.push(repo, "feature", {"more.txt": "x\n"}, author=setup.author.login)
     hub.dismiss_review(repo, number, review.id, user=setup.admin.login, message="stale")
     hub.merge(repo, number, user=setup.admin.login, method="squash")
+    hub.push(repo, "other", {"other.txt": "o\n"}, author=setup.author.login)
+    other = hub.open_pull(repo, head="other", title="o", user=setup.author.login).number
+    hub.update_pull(repo, other, sender=setup.author.login, state="closed")
+    hub.update_pull(repo, other, sender=setup.author.login, state="open")
     names = {}
     for event in server.events[start:]:
         name = event.name.replace("_", "-") + (f"-{event.action}" if event.action else "")
-        names[name] = event
+        names.setdefault(name, event)
     return names
 
 
@@ -33,6 +38,7 @@ EXPECTED = [
     "pull-request-opened",
     "pull-request-synchronize",
     "pull-request-closed",
+    "pull-request-reopened",
     "pull-request-review-submitted",
     "pull-request-review-dismissed",
     "push",
