@@ -148,7 +148,8 @@ def create_tree(req: Request) -> Response:
     return Response(201, _tree(req, repo, sha, False))
 
 
-def _git_commit(req: Request, repo: Repository, sha: str) -> JSON:
+def git_commit_body(req: Request, repo: Repository, sha: str) -> JSON:
+    """``git-commit``: a commit as the git data API shows it."""
     info = req.hub.git(repo).commit(sha)
     url = f"{req.render.repo_url(repo)}/git/commits/{sha}"
     return {
@@ -177,7 +178,7 @@ def get_git_commit(req: Request) -> Response:
     sha = req.params["commit_sha"]
     if req.hub.git(repo).object_type(sha) != "commit":
         raise ApiError(404, "Not Found")
-    return Response(200, _git_commit(req, repo, sha))
+    return Response(200, git_commit_body(req, repo, sha))
 
 
 def create_git_commit(req: Request) -> Response:
@@ -206,7 +207,7 @@ def create_git_commit(req: Request) -> Response:
     sha = store.commit_tree(
         tree, [str(p) for p in parents], message, person("author"), person("committer")
     )
-    return Response(201, _git_commit(req, repo, sha))
+    return Response(201, git_commit_body(req, repo, sha))
 
 
 def get_blob(req: Request) -> Response:

@@ -6,7 +6,8 @@ import base64
 import binascii
 
 from jitops.testing.github import codeowners
-from jitops.testing.github.gitstore import FileChange, GitStore, TreeChange, TreeEntry
+from jitops.testing.github.git_data import git_commit_body
+from jitops.testing.github.gitstore import FileChange, TreeEntry
 from jitops.testing.github.http import ApiError, Request, Response, route
 from jitops.testing.github.render import JSON
 from jitops.testing.github.state import Repository
@@ -73,9 +74,7 @@ def codeowners_errors(req: Request) -> Response:
     )
 
 
-def _content_entry(
-    req: Request, repo: Repository, entry: TreeEntry, ref: str, store: GitStore
-) -> JSON:
+def _content_entry(req: Request, repo: Repository, entry: TreeEntry, ref: str) -> JSON:
     api = f"{req.render.repo_url(repo)}/contents/{entry.path}?ref={ref}"
     kind = {"blob": "file", "tree": "dir", "commit": "submodule"}[entry.type]
     view = "blob" if kind == "file" else "tree"
@@ -119,12 +118,11 @@ def get_contents(req: Request) -> Response:
                 repo,
                 TreeEntry(c.mode, c.type, c.sha, f"{path}/{c.path}".lstrip("/"), c.size),
                 ref,
-                store,
             )
             for c in children
         ]
         return Response(200, listing)
-    body = _content_entry(req, repo, entry, ref, store)
+    body = _content_entry(req, repo, entry, ref)
     content = store.read_blob(entry.sha)
     encoded = base64.encodebytes(content).decode()
     return Response(200, body | {"content": encoded, "encoding": "base64"})
@@ -149,28 +147,13 @@ def put_contents(req: Request) -> Response:
             409 if given_sha else 422,
             '"sha" wasn\'t supplied.' if not given_sha else f"{path} does not match {given_sha}",
         )
-    tree = store.write_tree([TreeChange(path, content)], store.commit(head).tree if head else None)
-    sha = store.commit_tree(tree, [head] if head else [], message, req.hub.identity(user.login))
-    ref = f"refs/heads/{branch}"
-    store.update_ref(ref, sha, head or "0" * 40)
-    req.hub.refs_changed(repo, user.login, [(ref, head or "0" * 40, sha)])
+    sha = req.hub.push(repo, branch, {path: content}, author=user.login, message=message)
     entry = store.entry_at(sha, path)
     assert entry is not None
-    info = store.commit(sha)
-    commit = req.render.commit(repo, info)
-    git_commit = {
-        "sha": sha,
-        "node_id": commit["node_id"],
-        "url": commit["commit"]["url"],
-        "html_url": commit["html_url"],
-        "author": commit["commit"]["author"],
-        "committer": commit["commit"]["committer"],
-        "message": commit["commit"]["message"],
-        "tree": commit["commit"]["tree"],
-        "parents": commit["parents"],
-        "verification": commit["commit"]["verification"],
+    body = {
+        "content": _content_entry(req, repo, entry, branch),
+        "commit": git_commit_body(req, repo, sha),
     }
-    body = {"content": _content_entry(req, repo, entry, branch, store), "commit": git_commit}
     return Response(201 if existing is None else 200, body)
 
 
