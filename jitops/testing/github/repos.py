@@ -219,18 +219,20 @@ ROUTES = [
 ]
 
 
-def get_branch_protection(req: Request) -> Response:
-    repo = req.repo("admin")
-    branch = req.params["branch"]
+def _protection(req: Request, repo: Repository, branch: str) -> JSON:
+    """``branch-protection`` as GitHub shows it, for protected and unprotected branches."""
     protection = req.hub.protection(repo, branch)
-    if protection is None:
-        raise ApiError(404, "Branch not protected")
     url = f"{req.render.repo_url(repo)}/branches/{branch}/protection"
+    if protection is None:
+        checks_off: JSON = {"enforcement_level": "off", "contexts": [], "checks": []}
+        return {"enabled": False, "required_status_checks": checks_off}
     checks = protection.required_status_checks
-    body: JSON = {
+    return {
         "url": url,
+        "enabled": True,
         "required_status_checks": {
             "url": f"{url}/required_status_checks",
+            "enforcement_level": "non_admins",
             "strict": False,
             "contexts": list(checks),
             "contexts_url": f"{url}/required_status_checks/contexts",
@@ -245,9 +247,40 @@ def get_branch_protection(req: Request) -> Response:
             "require_last_push_approval": False,
         },
     }
+
+
+def get_branch_protection(req: Request) -> Response:
+    repo = req.repo("admin")
+    branch = req.params["branch"]
+    if req.hub.protection(repo, branch) is None:
+        raise ApiError(404, "Branch not protected")
+    body = _protection(req, repo, branch)
+    del body["enabled"]
+    del body["required_status_checks"]["enforcement_level"]
     return Response(200, body)
 
 
+def get_branch(req: Request) -> Response:
+    repo = req.repo()
+    branch = req.params["branch"]
+    store = req.hub.git(repo)
+    sha = store.branch_sha(branch)
+    if sha is None:
+        raise ApiError(404, "Branch not found")
+    protected = req.hub.protection(repo, branch) is not None
+    url = f"{req.render.repo_url(repo)}/branches/{branch}"
+    body: JSON = {
+        "name": branch,
+        "commit": req.render.commit(repo, store.commit(sha)),
+        "_links": {"self": url, "html": f"{req.render.web}/{repo.full_name}/tree/{branch}"},
+        "protected": protected,
+        "protection": _protection(req, repo, branch),
+        "protection_url": f"{url}/protection",
+    }
+    return Response(200, body)
+
+
+ROUTES.append(route("GET", "/repos/{owner}/{repo}/branches/{branch}", get_branch))
 ROUTES.append(
     route("GET", "/repos/{owner}/{repo}/branches/{branch}/protection", get_branch_protection)
 )

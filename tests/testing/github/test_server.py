@@ -206,6 +206,10 @@ def test_branch_protection_is_readable(github_repo: RepoSetup) -> None:
     assert body["required_status_checks"]["contexts"] == ["jitops"]
     reviews = body["required_pull_request_reviews"]
     assert reviews["require_code_owner_reviews"] and reviews["dismiss_stale_reviews"]
+    repo = gh.get_repo(github_repo.full_name)
+    assert repo.get_branch("main").protected
+    assert not repo.get_branch("feature").protected
+    assert repo.get_branch("feature").commit.sha == github_repo.feature_sha
 
 
 def test_racing_ref_creation_gives_one_winner(github_repo: RepoSetup) -> None:
