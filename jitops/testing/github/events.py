@@ -75,8 +75,10 @@ def build_event(render: Renderer, record: EventRecord) -> Event:
         # Webhook payloads spell review states in lower case (REST: "APPROVED").
         payload["review"] = review | {"state": review["state"].lower()}
     payload |= {"pull_request": pull, "repository": repository, "sender": sender}
-    # Actions runs pull_request workflows on the merge ref; GITHUB_SHA is the head for reviews.
-    sha = pr.merge_commit_sha or pr.head_sha
+    # Actions runs pull_request(_review) workflows on the test merge (refs/pull/N/merge); once
+    # merged, on the merge commit.
+    merge = hub.merge_ref_sha(repo, pr.number)
+    sha = (pr.merge_commit_sha if pr.merged else merge) or pr.head_sha
     ref = f"refs/pull/{pr.number}/merge"
     return Event(record.name, record.action, payload, sha, ref)
 

@@ -53,7 +53,10 @@ def create_ref(req: Request) -> Response:
         raise ApiError(422, "Reference already exists")
     if store.object_type(sha) is None:
         raise ApiError(422, "Object does not exist")
-    store.update_ref(ref, sha, ZERO_SHA)
+    try:
+        store.update_ref(ref, sha, ZERO_SHA)
+    except GitStoreError:  # another client created it since the check above
+        raise ApiError(422, "Reference already exists") from None
     req.hub.refs_changed(repo, user.login, [(ref, ZERO_SHA, sha)])
     return Response(201, _ref(req, repo, ref, sha))
 

@@ -340,12 +340,37 @@ class Hub:
             for pr in self.state.pulls_of(repo.id):
                 if pr.state == "open" and pr.head_ref == branch and pr.head_sha != after:
                     self._synchronize(repo, pr, after, pusher)
+                elif pr.state == "open" and pr.base_ref == branch:
+                    self.write_pull_refs(repo, pr)
+
+    def write_pull_refs(self, repo: Repository, pr: PullRequest) -> str | None:
+        """Write ``refs/pull/N/head`` and, when it merges cleanly, ``refs/pull/N/merge`` (the
+        test merge of head into base that Actions checks out); return the merge commit."""
+        store = self.git(repo)
+        store.update_ref(f"refs/pull/{pr.number}/head", pr.head_sha)
+        base = store.branch_sha(pr.base_ref)
+        tree = store.merge_tree(base, pr.head_sha) if base else None
+        merge_ref = f"refs/pull/{pr.number}/merge"
+        if base is None or tree is None:
+            if store.resolve(merge_ref):
+                store.delete_ref(merge_ref)
+            return None
+        message = f"Merge {pr.head_sha} into {base}\n"
+        github = Identity("GitHub", "noreply@github.com", self.state.now())
+        merge = store.commit_tree(tree, [base, pr.head_sha], message, github)
+        store.update_ref(merge_ref, merge)
+        return merge
+
+    def merge_ref_sha(self, repo: Repository, number: int) -> str | None:
+        """The commit at ``refs/pull/N/merge``, if there is one."""
+        return self.git(repo).resolve_commit(f"refs/pull/{number}/merge")
 
     def _synchronize(self, repo: Repository, pr: PullRequest, after: str, pusher: str) -> None:
         st = self.state
         with st.lock:
             updated = replace(pr, head_sha=after, updated_at=st.now())
             st.pulls[(repo.id, pr.number)] = updated
+            self.write_pull_refs(repo, updated)
             protection = self.protection(repo, pr.base_ref)
             dismissed = []
             if protection and protection.dismiss_stale_reviews:
@@ -415,6 +440,7 @@ class Hub:
                 draft=draft, created_at=now, updated_at=now,
             )  # fmt: skip
             st.pulls[(repo.id, number)] = pr
+            self.write_pull_refs(repo, pr)
         self._emit(EventRecord("pull_request", "opened", repo.id, user, number=number))
         return pr
 

@@ -59,3 +59,24 @@ def test_anonymous_push_is_refused(github_repo: RepoSetup, tmp_path: Path) -> No
         env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin"},
     )
     assert pushed.returncode != 0
+
+
+def test_pull_refs_follow_head_and_base(github_repo: RepoSetup, tmp_path: Path) -> None:
+    """refs/pull/N/head and the test merge refs/pull/N/merge, as Actions' checkout fetches."""
+    server, hub, repo = github_repo.server, github_repo.server.hub, github_repo.repo
+    number = hub.open_pull(repo, head="feature", title="t", user=github_repo.author.login).number
+    work = tmp_path / "work"
+    git("clone", "-q", server.clone_url(github_repo.full_name), str(work))
+    git("fetch", "-q", "origin", f"refs/pull/{number}/merge", cwd=work)
+    merge = git("rev-parse", "FETCH_HEAD", cwd=work)
+    main = hub.git(repo).branch_sha("main")
+    assert git("rev-parse", "FETCH_HEAD^1", "FETCH_HEAD^2", cwd=work).split() == [
+        main,
+        github_repo.feature_sha,
+    ]
+    assert server.last_event("pull_request", "opened").sha == merge
+    new = hub.push(repo, "feature", {"more": "m\n"}, author=github_repo.author.login)
+    git("fetch", "-q", "origin", f"refs/pull/{number}/head", cwd=work)
+    assert git("rev-parse", "FETCH_HEAD", cwd=work) == new
+    event = server.last_event("pull_request", "synchronize")
+    assert hub.git(repo).commit(event.sha).parents == (main, new)
