@@ -7,7 +7,7 @@ they need in bulk (one ``git log`` for all landing times) so cost does not grow 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,32 +64,52 @@ class Landing:
     at: datetime
 
 
-def landings(root: Path, ref: str, paths: Sequence[str]) -> dict[str, Landing]:
+def landings(
+    root: Path, ref: str, paths: Sequence[str], *, wanted: Iterable[str] | None = None
+) -> dict[str, Landing]:
     """For each file under ``paths`` that exists at ``ref``: the commit that last added it.
 
-    Walks ``ref``'s first-parent history once (the merge commits of the default branch), so a
-    request's window opens when its pull request merged, not when its author committed it.
+    Walks ``ref``'s first-parent history (the merge commits of the default branch), newest
+    first, so a request's window opens when its pull request merged, not when its author
+    committed it. Given ``wanted`` (the files of interest), the walk stops as soon as all of
+    them are found: grants are short-lived, so their landings are recent, and the cost follows
+    them rather than the length of the history.
     """
-    log = run(
-        root,
-        [
-            "log",
-            "--first-parent",
-            "-m",
-            "--diff-filter=A",
-            "--no-renames",
-            "--name-only",
-            "-z",
-            "--format=%x01%H %ct",
-            ref,
-            "--",
-            *paths,
-        ],
-    )
+    missing = set(wanted) if wanted is not None else None
+    if missing is not None and not missing:
+        return {}
+    command = [
+        "git", "-C", str(root), "log", "--first-parent", "-m", "--diff-filter=A", "--no-renames",
+        "--name-only", "-z", "--format=%x01%H %ct", ref, "--", *paths,
+    ]  # fmt: skip
     found: dict[str, Landing] = {}
-    # -z output: "\x01<sha> <time>\0\n<name>\0<name>\0" per commit
-    for block in log.stdout.split("\x01"):
-        header, *names = block.split("\0")
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH — install git") from None
+    assert process.stdout is not None
+    pending = b""
+    with process:
+        # -z output: "\x01<sha> <time>\0\n<name>\0<name>\0" per commit
+        while chunk := process.stdout.read(1 << 16):
+            blocks = (pending + chunk).split(b"\x01")
+            pending = blocks.pop()
+            if _record_landings(blocks, found, missing):
+                process.kill()
+                return found
+        _record_landings([pending], found, missing)
+        error = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+    if process.returncode not in (0, None):
+        raise GitError(f"git log: {error or 'failed'}")
+    return found
+
+
+def _record_landings(
+    blocks: Sequence[bytes], found: dict[str, Landing], missing: set[str] | None
+) -> bool:
+    """Add the landings in ``blocks``; True when nothing ``missing`` remains."""
+    for block in blocks:
+        header, *names = block.decode("utf-8", "surrogateescape").split("\0")
         if not header.strip():
             continue
         sha, _, stamp = header.strip().partition(" ")
@@ -98,7 +118,9 @@ def landings(root: Path, ref: str, paths: Sequence[str]) -> dict[str, Landing]:
             name = name.strip("\n")
             if name and name not in found:  # newest first: the latest addition wins
                 found[name] = landing
-    return found
+                if missing is not None:
+                    missing.discard(name)
+    return missing is not None and not missing
 
 
 def added_paths(root: Path, ref: str, paths: Sequence[str]) -> set[str]:
@@ -274,11 +296,11 @@ def first_parent_changes(root: Path, ref: str, paths: Sequence[str]) -> list[Cha
     return changes
 
 
-def fetch_commit(root: Path, sha: str, *, token: str | None = None, remote: str = "origin") -> None:
-    """Fetch commit ``sha`` (and what it needs) from ``remote``, checking nothing out.
+def _auth_env(token: str | None) -> dict[str, str]:
+    """The environment for a git network command, with ``token`` as an HTTP header.
 
-    ``token`` authenticates over HTTPS through an environment-only git setting: it is never on
-    a command line (where other processes could read it) and never written to .git/config.
+    Environment-only git settings keep the token off command lines (where other processes could
+    read it) and out of .git/config.
     """
     import base64
     import os
@@ -292,20 +314,61 @@ def fetch_commit(root: Path, sha: str, *, token: str | None = None, remote: str 
             "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
         }
     env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def _network(root: Path, args: Sequence[str], token: str | None, what: str) -> None:
     try:
         result = subprocess.run(
-            ["git", "-C", str(root), "fetch", "--quiet", "--no-tags", remote, sha],
+            ["git", "-C", str(root), *args],
             capture_output=True,
             text=True,
-            env=env,
+            env=_auth_env(token),
             check=False,
             timeout=300,
         )
     except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git fetch {sha[:7]}: {type(exc).__name__}") from None
+        raise GitError(f"{what}: {type(exc).__name__}") from None
     if result.returncode != 0:
-        message = result.stderr.strip().replace(token, "***") if token else result.stderr.strip()
-        raise GitError(f"git fetch {sha[:7]}: {message}")
+        message = result.stderr.strip()
+        raise GitError(f"{what}: {message.replace(token, '***') if token else message}")
+
+
+def push_notes(root: Path, *, token: str | None = None, remote: str = "origin") -> None:
+    """Publish ``refs/notes/jitops``, merging notes another run pushed meanwhile."""
+    try:
+        _network(
+            root,
+            ["fetch", "--quiet", remote, f"+{NOTES_REF}:refs/notes/jitops-remote"],
+            token,
+            "git fetch notes",
+        )
+        run(
+            root,
+            [
+                *_NOTES_IDENTITY,
+                "notes",
+                f"--ref={NOTES_REF}",
+                "merge",
+                "-s",
+                "ours",  # a note written by this run wins over an older one
+                "refs/notes/jitops-remote",
+            ],
+            check=False,
+        )
+    except GitError:
+        pass  # no notes on the remote yet
+    _network(root, ["push", "--quiet", remote, f"{NOTES_REF}:{NOTES_REF}"], token, "git push notes")
+
+
+def parent(root: Path, commit: str) -> str | None:
+    """The first parent of ``commit`` (the branch before a merge), or None for a root."""
+    return resolve(root, f"{commit}^1")
+
+
+def fetch_commit(root: Path, sha: str, *, token: str | None = None, remote: str = "origin") -> None:
+    """Fetch commit ``sha`` (and what it needs) from ``remote``, checking nothing out."""
+    _network(root, ["fetch", "--quiet", "--no-tags", remote, sha], token, f"git fetch {sha[:7]}")
 
 
 def show(root: Path, ref: str, path: str) -> bytes:

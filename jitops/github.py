@@ -381,12 +381,21 @@ class GitHub:
         except GithubException as exc:
             if exc.status not in (404, 422):
                 raise _error(exc, f"moving {branch}") from None
-            self._raw(
-                "POST",
-                "/git/refs",
-                f"creating {branch}",
-                input={"ref": f"refs/heads/{branch}", "sha": sha},
-            )
+            try:
+                self.repo.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{self.repo.url}/git/refs",
+                    input={"ref": f"refs/heads/{branch}", "sha": sha},
+                )
+            except GithubException as again:
+                if again.status != 422:  # 422: another sweep created it a moment ago
+                    raise _error(again, f"creating {branch}") from None
+                self._raw(
+                    "PATCH",
+                    f"/git/refs/heads/{branch}",
+                    f"moving {branch}",
+                    input={"sha": sha, "force": True},
+                )
         except OSError as exc:
             raise GitHubError(f"GitHub moving {branch} failed: {type(exc).__name__}") from None
         return sha

@@ -66,7 +66,9 @@ def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
         Finding(path, Severity.ERROR, f"file is {size:,} bytes, over the limit — not read")
         for path, size in tree.oversized.items()
     ]
-    landings = git.landings(root, commit, [REQUESTS_DIR]) if tree.contents else {}
+    landings = (
+        git.landings(root, commit, [REQUESTS_DIR], wanted=tree.contents) if tree.contents else {}
+    )
     entries = []
     for path, raw in sorted(tree.contents.items()):
         if not path.endswith((".yaml", ".yml")):

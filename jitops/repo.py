@@ -412,8 +412,32 @@ def load_policies(root: Path) -> PolicyLoad:
             ),
         )
     paths, findings = _walk(root, POLICIES_DIR, skip=POLICY_TESTS_DIR)
+    return _policy_load(map_chunks(_load_policy_chunk, root, paths), findings)
+
+
+def load_policies_at(root: Path, ref: str) -> PolicyLoad:
+    """The policies as they were at commit ``ref``, read from git (the work tree untouched)."""
+    from jitops import git
+
+    tree = git.files_at(root, ref, POLICIES_DIR, max_bytes=MAX_FILE_BYTES)
+    findings = [
+        Finding(path, Severity.ERROR, f"file is {size:,} bytes, over the limit")
+        for path, size in tree.oversized.items()
+    ]
+    results: list[Loaded | list[Finding]] = []
+    for path, raw in sorted(tree.contents.items()):
+        if path.startswith(POLICY_TESTS_DIR + "/") or not path.endswith(YAML_SUFFIXES):
+            continue
+        document, model, problems = parse(raw, path, POLICY_MODELS, "policies/")
+        results.append(Loaded(path, document.text, model) if model and document else problems)
+    if not results and not findings:
+        findings.append(Finding(POLICIES_DIR, Severity.ERROR, f"no policies at {ref[:7]}"))
+    return _policy_load(results, findings)
+
+
+def _policy_load(results: Iterable[Loaded | list[Finding]], findings: list[Finding]) -> PolicyLoad:
     files: list[Loaded] = []
-    for result in map_chunks(_load_policy_chunk, root, paths):
+    for result in results:
         if isinstance(result, Loaded):
             files.append(result)
         else:

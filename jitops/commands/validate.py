@@ -197,9 +197,10 @@ def _landing_times(root: Path, base_ref: str, paths: Sequence[str]) -> dict[str,
     prefix = root.resolve().relative_to(top).as_posix()
     strip = "" if prefix == "." else prefix + "/"
     new = {p.removeprefix(strip) for p in git.changed_paths(root, base, [REQUESTS_DIR])}
-    if all(path in new for path in paths):
+    unchanged = [strip + path for path in paths if path not in new]
+    if not unchanged:
         return {}
-    landed = git.landings(root, base, [REQUESTS_DIR])
+    landed = git.landings(root, base, [REQUESTS_DIR], wanted=unchanged)
     times = {path.removeprefix(strip): landing.at for path, landing in landed.items()}
     return {path: at for path, at in times.items() if path not in new}
 
