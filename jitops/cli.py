@@ -539,6 +539,81 @@ def sweep(
     sys.exit(ExitCode.SYSTEM if failed else ExitCode.OK)
 
 
+def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]:
+    """The pushed range: the flags, else the push event of GitHub Actions, else HEAD alone."""
+    event_path = os.environ.get("GITHUB_EVENT_PATH")
+    if (before is None or after is None) and os.environ.get("GITHUB_EVENT_NAME") == "push":
+        import json
+
+        if event_path:
+            payload = json.loads(Path(event_path).read_text(encoding="utf-8"))
+            before = before or payload.get("before")
+            after = after or payload.get("after")
+    return before, after or "HEAD"
+
+
+@cli.command()
+@repo_option
+@click.option(
+    "--before", metavar="SHA", help="The branch before the push (default: from the event)."
+)
+@click.option("--after", metavar="REF", help="The branch after the push (default: HEAD).")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be granted and revoked; touch nothing."
+)
+@click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
+@click.option("--push-notes", is_flag=True, help="Publish the evidence notes (refs/notes/jitops).")
+def apply(
+    root: Path,
+    before: str | None,
+    after: str | None,
+    dry_run: bool,
+    now: datetime | None,
+    push_notes: bool,
+) -> None:
+    """Grant what landed with a valid approval, revoke what left the branch.
+
+    For each request new in the pushed range, the pull request that merged it is re-judged
+    through the GitHub API against the policies of the branch before that merge (a status
+    can be forged; the approval cannot). Verified grants are provisioned and their evidence
+    recorded as a git note on the merge commit; anything else is refused, loudly.
+    Provisioning is idempotent: rerunning completes what a failed run left.
+
+    \b
+    Exit status: 0 all applied; 1 something was refused or failed (see the output).
+    """
+    from jitops.commands.apply import Action, ApplyOptions
+    from jitops.commands.apply import apply as run_apply
+
+    before, after = _push_range(before, after)
+    options = ApplyOptions(
+        root=root.resolve(),
+        now=now or datetime.now(UTC),
+        after=after,
+        before=before,
+        dry_run=dry_run,
+        repository=os.environ.get("GITHUB_REPOSITORY", ""),
+        token=os.environ.get("GITHUB_TOKEN", ""),
+        api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+        comment=not dry_run and bool(os.environ.get("GITHUB_TOKEN")),
+    )
+    report = run_apply(options, os.environ)
+    for outcome in report.outcomes:
+        request = outcome.entry.request
+        pr = f" (#{outcome.pull_request})" if outcome.pull_request else ""
+        click.echo(
+            f"{outcome.action.value}: @{request.requester} {request.target}/{request.role} "
+            f"{request.id}{pr} — {outcome.detail}"
+        )
+    if push_notes and not dry_run:
+        from jitops import git
+
+        git.push_notes(options.root, token=options.token or None)
+    refused = len(report.with_action(Action.REFUSED, Action.FAILED))
+    click.echo(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed", err=True)
+    sys.exit(ExitCode.DENIED if report.failed else ExitCode.OK)
+
+
 @cli.group(invoke_without_command=True)
 @repo_option
 @click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")

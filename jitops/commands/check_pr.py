@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -127,9 +127,7 @@ def _with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> t
             if login_key(review.reviewer) in decisive_reviewers and teams
             else frozenset()
         )
-        result.append(
-            Review(review.reviewer, review.state, review.commit_id, member_of, review.is_bot)
-        )
+        result.append(replace(review, teams=member_of))
     return tuple(result)
 
 

@@ -1,0 +1,353 @@
+"""``jitops apply``: make the targets match what the default branch says, after re-verifying.
+
+Load (the ledger before and after the pushed range) → decide (which grants are new, which are
+gone; for each new one, the pull request that landed it, re-judged through the API against the
+policies of the branch *before* that merge — invariant 3: a status can be forged, the approval
+cannot) → act (grant what is verified and open, revoke what left the branch or expired, record
+the evidence as a git note) → report (a PR comment, the job summary, the exit code).
+
+A grant whose landing cannot be verified is not provisioned: it fails loudly (exit 1, a comment
+on its pull request, a "denied" evidence note) and ``jitops audit verify`` lists it later.
+Provisioning is idempotent, so a rerun completes whatever a failed run left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from jitops import __version__, evidence, git
+from jitops.commands.sweep import grant_of, revoke_entries
+from jitops.errors import JitopsError, UsageError
+from jitops.gate import ParsedRequest, PullRequestFacts, evaluate
+from jitops.github import GitHub, PullRequestInfo
+from jitops.ledger import GrantState, LedgerEntry, read_ledger
+from jitops.models import AccessRequest, login_key
+from jitops.policy import Decision, PolicySet, Review, Status, Verdict
+from jitops.provisioners import create
+from jitops.repo import REQUEST_MODELS, load_policies, load_policies_at, parse
+from jitops.targets import target_config
+
+ZERO_SHA = "0" * 40
+
+
+class Action(StrEnum):
+    GRANTED = "granted"
+    WOULD_GRANT = "would grant"
+    SCHEDULED = "scheduled"  # verified; granted when its window opens (a later apply)
+    REVOKED = "revoked"
+    WOULD_REVOKE = "would revoke"
+    REFUSED = "refused"  # landed without a valid approval: not granted
+    EXPIRED = "expired"  # its window closed before it could be granted
+    FAILED = "failed"  # verified, but the target refused (retried by a rerun)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entry: LedgerEntry
+    action: Action
+    detail: str = ""
+    pull_request: int | None = None
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    root: Path
+    now: datetime
+    after: str = "HEAD"
+    before: str | None = None  # None or the zero sha: everything on ``after`` is new
+    dry_run: bool = False
+    repository: str = ""
+    token: str = ""
+    api_url: str = "https://api.github.com"
+    comment: bool = False  # report back on each pull request
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    outcomes: tuple[Outcome, ...]
+    findings: tuple[Any, ...] = field(default_factory=tuple)
+
+    def with_action(self, *actions: Action) -> list[Outcome]:
+        return [o for o in self.outcomes if o.action in actions]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.with_action(Action.REFUSED, Action.FAILED))
+
+
+def _key(entry: LedgerEntry) -> tuple[str, str | None]:
+    return (entry.path, entry.landing.commit if entry.landing else None)
+
+
+def plan(root: Path, before: str | None, after: str) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """(entries new on ``after``, entries of ``before`` gone from ``after``)."""
+    new_ledger = read_ledger(root, after)
+    old = read_ledger(root, before).entries if before and before != ZERO_SHA else ()
+    old_keys = {_key(e) for e in old}
+    new_keys = {_key(e) for e in new_ledger.entries}
+    added = [e for e in new_ledger.entries if _key(e) not in old_keys]
+    removed = [e for e in old if _key(e) not in new_keys]
+    return added, removed
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What re-judging the pull request behind a landing commit concluded."""
+
+    pull_request: PullRequestInfo | None
+    decisions: Mapping[str, Decision]  # request id → decision
+    problem: str | None  # why nothing landed by this commit can be trusted
+    policy_commit: str | None
+    reviews: tuple[Review, ...] = ()
+
+
+def verify_landing(
+    github: GitHub, root: Path, commit: str, entries: Sequence[LedgerEntry], at: datetime
+) -> Verification:
+    """Re-judge, through the API, the pull request that merged ``commit``."""
+    merged = [
+        pr for pr in github.pulls_for_commit(commit) if pr.merged and pr.merge_commit_sha == commit
+    ]
+    if not merged:
+        return Verification(None, {}, "it reached the branch without a merged pull request", None)
+    pr = merged[0]
+    base = git.parent(root, commit)
+    if base is None:
+        return Verification(pr, {}, "its merge commit has no parent to take policies from", None)
+    policies = load_policies_at(root, base)
+    problems = [f.text for f in policies.findings if f.severity != "warning"]
+    files = github.changed_files(pr.number)
+    contents = _head_contents(github, root, pr.head_sha, [e.path for e in entries])
+    parsed: list[ParsedRequest] = []
+    for entry in entries:
+        raw = contents.get(entry.path)
+        if raw is None:
+            return Verification(pr, {}, f"{entry.path} is not in the approved head", base)
+        _, model, findings = parse(raw, entry.path, REQUEST_MODELS, "requests/")
+        if not isinstance(model, AccessRequest) or model != entry.request:
+            # the merge changed the file after approval (a conflict resolution, an edit)
+            return Verification(
+                pr, {}, f"{entry.path} on the branch differs from the approved head", base
+            )
+        parsed.append(ParsedRequest(entry.path, model, tuple(findings)))
+    reviews = github.reviews(pr.number)
+    policy_set = policies.policy_set if not problems else None
+    requester_teams: dict[str, frozenset[str]] = {}
+    author_teams: frozenset[str] = frozenset()
+    if policy_set is not None:
+        reviews, requester_teams, author_teams = _team_facts(
+            github, policy_set, reviews, [p.request for p in parsed if p.request], pr.author
+        )
+    facts = PullRequestFacts(
+        number=pr.number,
+        author=pr.author,
+        head_sha=pr.head_sha,
+        files=files,
+        reviews=reviews,
+        commit_authors=github.commit_people(pr.number),
+        author_teams=author_teams,
+    )
+    result = evaluate(
+        facts,
+        policy_set,
+        parsed,
+        at,
+        known_ids=known_request_ids_at(root, base),
+        requester_teams=requester_teams,
+        policy_problems=problems,
+    )
+    decisions = {d.request_id: d for d in result.decisions}
+    problem = None if result.decisions or result.allowed else result.summary
+    if result.findings:
+        problem = "; ".join(f.text for f in result.findings)
+    return Verification(pr, decisions, problem, base, reviews)
+
+
+def known_request_ids_at(root: Path, commit: str) -> frozenset[str]:
+    from pathlib import PurePosixPath
+
+    paths = git.added_paths(root, commit, ["requests"])
+    return frozenset(PurePosixPath(p).stem for p in paths if p.endswith((".yaml", ".yml")))
+
+
+def _head_contents(
+    github: GitHub, root: Path, head_sha: str, paths: Sequence[str]
+) -> dict[str, bytes]:
+    names = [f"{head_sha}:{p}" for p in paths]
+    found = git.read_blobs(root, names)  # a merge commit's second parent is the head
+    if len(found) == len(names):
+        return {p: found[f"{head_sha}:{p}"] for p in paths}
+    return {p: github.file_at(head_sha, p) for p in paths}
+
+
+def _team_facts(
+    github: GitHub,
+    policy_set: PolicySet,
+    reviews: Sequence[Review],
+    requests: Sequence[AccessRequest],
+    author: str,
+) -> tuple[tuple[Review, ...], dict[str, frozenset[str]], frozenset[str]]:
+    from jitops.commands.check_pr import _relevant_teams, _with_teams
+
+    approver_teams, requester_team_names, other_teams = _relevant_teams(policy_set, requests, False)
+    with_teams = _with_teams(github, reviews, approver_teams)
+    requester_teams = {
+        login_key(r.requester): github.active_teams(r.requester, requester_team_names)
+        for r in requests
+    }
+    author_teams = (
+        github.active_teams(author, other_teams)
+        if any(login_key(r.requester) != login_key(author) for r in requests)
+        else frozenset()
+    )
+    return with_teams, requester_teams, author_teams
+
+
+def _evidence_of(
+    verification: Verification, entries: Sequence[LedgerEntry], now: datetime
+) -> evidence.ApprovalEvidence:
+    pr = verification.pull_request
+    review_ids = {login_key(r.reviewer): r.review_id for r in verification.reviews}
+    teams_of = {login_key(r.reviewer): sorted(r.teams) for r in verification.reviews}
+    records = []
+    for entry in entries:
+        decision = verification.decisions.get(entry.request.id)
+        verdict = decision.verdict.value if decision else Verdict.DENIED.value
+        approvers: list[str] = []
+        if decision is not None:
+            for check in decision.checks:
+                if check.rule == "approval" and check.status is Status.PASS:
+                    approvers.extend(
+                        word.strip(",@")
+                        for word in check.detail.split(" (")[0].split()
+                        if word.startswith("@")
+                    )
+        records.append(
+            evidence.RequestEvidence(
+                id=entry.request.id,
+                path=entry.path,
+                verdict=verdict,
+                reason=decision.reason if decision else (verification.problem or "not verified"),
+                policy=decision.policy if decision else None,
+                approvers=[
+                    evidence.Approver(
+                        login=a,
+                        review_id=review_ids.get(login_key(a)),
+                        teams=teams_of.get(login_key(a), []),
+                    )
+                    for a in approvers
+                ],
+                auto_approved=bool(
+                    decision and any("auto-approved" in c.detail for c in decision.checks)
+                ),
+            )
+        )
+    allowed = all(r.verdict == "allowed" for r in records) and verification.problem is None
+    return evidence.ApprovalEvidence(
+        pull_request=pr.number if pr else None,
+        head_sha=pr.head_sha if pr else None,
+        policy_commit=verification.policy_commit,
+        verified_at=now,
+        verified_by=f"jitops {__version__}",
+        verdict="allowed" if allowed else "denied",
+        summary=verification.problem or ("verified" if allowed else "not approved"),
+        requests=records,
+    )
+
+
+def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
+    root = options.root
+    policies = load_policies(root)
+    if policies.policy_set is None:
+        raise UsageError("the policies have errors; run `jitops validate` and fix them first")
+    targets = policies.policy_set.targets
+    added, removed = plan(root, options.before, options.after)
+    outcomes: list[Outcome] = []
+
+    # Gone from the branch: revoke. Giving access up needs no approval.
+    if options.dry_run:
+        outcomes += [Outcome(e, Action.WOULD_REVOKE) for e in removed]
+    else:
+        for revocation in revoke_entries(removed, targets, environ):
+            action = Action.REVOKED if revocation.outcome.value == "revoked" else Action.FAILED
+            outcomes.append(Outcome(revocation.entry, action, revocation.detail))
+
+    by_commit: dict[str, list[LedgerEntry]] = {}
+    for entry in added:
+        if entry.state(options.now) is GrantState.EXPIRED:
+            outcomes.append(Outcome(entry, Action.EXPIRED, "its window closed; never granted"))
+        elif entry.landing is not None:
+            by_commit.setdefault(entry.landing.commit, []).append(entry)
+    if not by_commit:
+        return ApplyReport(tuple(outcomes))
+    if not options.token or not options.repository:
+        raise UsageError(
+            "apply re-verifies approvals through the GitHub API: set GITHUB_TOKEN and "
+            "GITHUB_REPOSITORY (or pass --repository)"
+        )
+    github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
+    for commit, entries in by_commit.items():
+        landed_at = entries[0].landing.at if entries[0].landing else options.now
+        try:
+            verification = verify_landing(github, root, commit, entries, landed_at)
+        except JitopsError as exc:
+            outcomes += [
+                Outcome(e, Action.FAILED, f"could not verify: {exc.message}") for e in entries
+            ]
+            continue
+        number = verification.pull_request.number if verification.pull_request else None
+        if not options.dry_run:
+            evidence.record(root, commit, _evidence_of(verification, entries, options.now))
+        for entry in entries:
+            decision = verification.decisions.get(entry.request.id)
+            if verification.problem or decision is None or not decision.allowed:
+                reason = verification.problem or (decision.reason if decision else "not verified")
+                outcomes.append(Outcome(entry, Action.REFUSED, reason, number))
+            elif entry.state(options.now) is GrantState.SCHEDULED:
+                outcomes.append(Outcome(entry, Action.SCHEDULED, "verified", number))
+            elif options.dry_run:
+                outcomes.append(Outcome(entry, Action.WOULD_GRANT, "verified", number))
+            else:
+                outcomes.append(_grant(entry, targets, environ, number))
+    report = ApplyReport(tuple(outcomes))
+    if options.comment and not options.dry_run:
+        _comment(github, report)
+    return report
+
+
+def _grant(
+    entry: LedgerEntry, targets: Mapping[str, Any], environ: Mapping[str, str], number: int | None
+) -> Outcome:
+    target = targets.get(entry.request.target)
+    if target is None:
+        return Outcome(entry, Action.FAILED, f"no target {entry.request.target!r}", number)
+    try:
+        create(target_config(target), environ).grant(grant_of(entry))
+    except JitopsError as exc:
+        return Outcome(entry, Action.FAILED, exc.message, number)
+    until = f"{entry.expires_at:%Y-%m-%d %H:%M} UTC" if entry.expires_at else "its window ends"
+    return Outcome(entry, Action.GRANTED, f"until {until}", number)
+
+
+def _comment(github: GitHub, report: ApplyReport) -> None:
+    by_pr: dict[int, list[Outcome]] = {}
+    for outcome in report.outcomes:
+        if outcome.pull_request is not None:
+            by_pr.setdefault(outcome.pull_request, []).append(outcome)
+    for number, outcomes in by_pr.items():
+        lines = ["<!-- jitops:apply -->", "### jitops apply", ""]
+        for o in outcomes:
+            request = o.entry.request
+            lines.append(
+                f"- **{o.action.value}**: @{request.requester} `{request.role}` on "
+                f"`{request.target}` ({request.id}) — {o.detail}"
+            )
+        try:
+            github.upsert_comment(number, "<!-- jitops:apply -->", "\n".join(lines) + "\n")
+        except JitopsError:
+            continue  # the exit code and the job summary still report it

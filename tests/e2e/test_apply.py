@@ -1,0 +1,171 @@
+"""``jitops apply`` end to end: a merge is re-verified through the API before anything is
+granted, its evidence lands in git, and what cannot be verified is refused loudly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jitops import evidence
+from jitops.commands.audit import audit
+from jitops.testing.github import Account, GitHubServer
+from jitops.testing.github.state import Repository
+from tests.e2e.conftest import CLI, LegacySystem, Run
+from tests.gitrepo import commit_all, git
+
+
+@dataclass
+class World:
+    server: GitHubServer
+    repo: Repository
+    people: dict[str, Account]
+    bot: Account
+    base: Path
+    legacy: LegacySystem
+
+    def login(self, person: str) -> str:
+        return self.people[person].login
+
+    def request(self, request_id: str, requester: str = "alice") -> tuple[str, str]:
+        path = f"requests/legacy/operator/{request_id}.yaml"
+        text = (
+            "apiVersion: jitops/v1\nkind: AccessRequest\n"
+            f"id: {request_id}\nrequester: {self.login(requester)}\ntarget: legacy\n"
+            "role: operator\njustification: Restart the stuck export job of INC-9\nduration: 2h\n"
+        )
+        return path, text
+
+    def open_pull(self, branch: str, files: dict[str, str | None], by: str = "alice") -> int:
+        hub = self.server.hub
+        hub.push(self.repo, branch, files, author=self.login(by))
+        return hub.open_pull(self.repo, head=branch, title=branch, user=self.login(by)).number
+
+    def merge(self, number: int) -> str:
+        merged = self.server.hub.merge(self.repo, number, user=self.login("p1"))
+        assert merged.merge_commit_sha
+        return merged.merge_commit_sha
+
+    def pull_base(self) -> str:
+        before = git(self.base, "rev-parse", "HEAD").strip()
+        git(self.base, "pull", "-q", "--ff-only")
+        return before
+
+
+@pytest.fixture
+def world(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
+    hub = github_server.hub
+    people = {p: hub.add_user(f"{p}-{github_names}") for p in ("alice", "bob", "p1", "owner")}
+    bot = hub.add_user(f"applier-{github_names}")
+    (legacy.repo / "policies" / "legacy-policy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
+        f"requesters: [{people['alice'].login}]\n"
+        "roles:\n  operator:\n    max_duration: 8h\n"
+        f"    approvals: [{{count: 1, from: [{people['bob'].login}]}}]\n"
+    )
+    commit_all(legacy.repo, "policies")
+    repo = hub.create_repo(f"{people['owner'].login}/access", source=legacy.repo)
+    for account in (*people.values(), bot):
+        hub.add_collaborator(repo, account.login, "write")
+    base = tmp_path / "base"
+    git(tmp_path, "clone", "-q", github_server.file_url(repo.full_name), str(base))
+    monkeypatch.setenv("GITHUB_TOKEN", bot.token)
+    monkeypatch.setenv("GITHUB_API_URL", github_server.base_url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", repo.full_name)
+    return World(github_server, repo, people, bot, base, legacy)
+
+
+def apply(world: World, cli: CLI, before: str, *extra: str) -> Run:
+    return cli("apply", "--repo", str(world.base), "--before", before, *extra)
+
+
+def test_an_approved_merge_is_verified_granted_and_recorded(world: World, cli: CLI) -> None:
+    path, text = world.request("op-1")
+    number = world.open_pull("op-1", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    merge = world.merge(number)
+    before = world.pull_base()
+
+    plan = apply(world, cli, before, "--dry-run")
+    assert plan.code == 0 and "would grant" in plan.out
+    assert world.legacy.held() == set()
+
+    result = apply(world, cli, before)
+    assert result.code == 0, result.output
+    assert f"granted: @{world.login('alice')} legacy/operator op-1 (#{number})" in result.out
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+    note = evidence.read_all(world.base)[0][merge]
+    assert note.pull_request == number and note.verdict == "allowed"
+    assert [a.login for a in note.requests[0].approvers] == [world.login("bob")]
+    assert note.requests[0].approvers[0].review_id is not None
+    assert audit(world.base).unverified == ()
+    comments = world.server.hub.comments_of(world.repo, number)
+    assert any("**granted**" in c.body and "until" in c.body for c in comments)
+
+    again = apply(world, cli, before)  # rerun: idempotent
+    assert again.code == 0 and world.legacy.held() == {f"{world.login('alice')}/operator"}
+
+
+def test_a_merge_without_approval_is_refused_and_not_granted(world: World, cli: CLI) -> None:
+    path, text = world.request("sneaky-1")
+    number = world.open_pull("sneaky-1", {path: text})
+    world.merge(number)  # nothing stopped the merge: no branch protection
+    before = world.pull_base()
+    result = apply(world, cli, before)
+    assert result.code == 1
+    assert "refused:" in result.out and "needs 1 approval" in result.out
+    assert world.legacy.held() == set()
+    [record] = audit(world.base).unverified
+    assert record.request.id == "sneaky-1" and record.problem and "refused" in record.problem
+
+
+def test_a_direct_push_without_a_pull_request_is_refused(world: World, cli: CLI) -> None:
+    path, text = world.request("direct-1")
+    before = git(world.base, "rev-parse", "HEAD").strip()
+    world.server.hub.push(world.repo, "main", {path: text}, author=world.login("alice"))
+    world.pull_base()
+    result = apply(world, cli, before)
+    assert result.code == 1
+    assert "without a merged pull request" in result.out
+    assert world.legacy.held() == set()
+
+
+def test_a_forged_status_does_not_grant(world: World, cli: CLI) -> None:
+    path, text = world.request("forged-1")
+    number = world.open_pull("forged-1", {path: text})
+    pr = world.server.hub.pull(world.repo, number)
+    world.server.hub.set_status(
+        world.repo,
+        pr.head_sha,
+        state="success",
+        context="jitops/approval",
+        description="1 of 1 request(s) ready",
+        creator=world.login("alice"),
+    )
+    world.merge(number)
+    before = world.pull_base()
+    assert apply(world, cli, before).code == 1
+    assert world.legacy.held() == set()
+
+
+def test_removal_from_the_branch_revokes(world: World, cli: CLI) -> None:
+    path, text = world.request("gone-1")
+    number = world.open_pull("gone-1", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    before = world.pull_base()
+    assert apply(world, cli, before).code == 0
+    removal = world.open_pull("drop-gone-1", {path: None})
+    world.merge(removal)
+    before = world.pull_base()
+    result = apply(world, cli, before)
+    assert result.code == 0, result.output
+    assert "revoked:" in result.out
+    assert world.legacy.held() == set()
