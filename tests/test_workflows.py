@@ -33,7 +33,13 @@ def tool(name: str) -> str:
 
 def test_there_are_workflows() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"jitops-check.yml", "jitops-review-relay.yml", "jitops-review.yml"} <= names
+    assert {
+        "jitops-check.yml",
+        "jitops-review-relay.yml",
+        "jitops-review.yml",
+        "jitops-apply.yml",
+        "jitops-sweep.yml",
+    } <= names
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

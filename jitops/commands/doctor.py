@@ -81,8 +81,8 @@ EXPECTED_WORKFLOWS: Final[tuple[ExpectedWorkflow, ...]] = (
         "jitops-review-relay.yml", "hands review events to jitops-review.yml", Status.ERROR
     ),
     ExpectedWorkflow("jitops-review.yml", "re-checks approvals after a review", Status.ERROR),
-    ExpectedWorkflow("jitops-apply.yml", "grants access when a request merges", Status.WARNING),
-    ExpectedWorkflow("jitops-sweep.yml", "revokes access when it expires", Status.WARNING),
+    ExpectedWorkflow("jitops-apply.yml", "grants access when a request merges", Status.ERROR),
+    ExpectedWorkflow("jitops-sweep.yml", "revokes access when it expires", Status.ERROR),
 )
 
 

@@ -93,10 +93,8 @@ def test_a_well_set_up_repository_has_no_errors(repo: Path) -> None:
     assert "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret " in (
         "\n".join(by_status(report, Status.OK, Area.TARGETS))
     )
-    # not built yet: apply and sweep workflows, and the time of the last sweep
+    # the time of the last successful sweep is not recorded yet
     assert sorted(by_status(report, Status.WARNING)) == [
-        ".github/workflows/jitops-apply.yml: missing (it grants access when a request merges)",
-        ".github/workflows/jitops-sweep.yml: missing (it revokes access when it expires)",
         "last sweep: last successful sweep unknown",
     ]
 
@@ -251,11 +249,11 @@ def test_the_shipped_workflows_pass(tmp_path: Path) -> None:
     assert [c.status for c in workflow_checks(tmp_path)[:3]] == [Status.OK] * 3
 
 
-def test_missing_core_workflow_is_an_error_and_missing_apply_a_warning(tmp_path: Path) -> None:
+def test_every_missing_jitops_workflow_is_an_error(tmp_path: Path) -> None:
     statuses = {c.name.rpartition("/")[2]: c.status for c in workflow_checks(tmp_path)}
     assert statuses == {expected.name: expected.missing for expected in EXPECTED_WORKFLOWS}
     assert statuses["jitops-check.yml"] is Status.ERROR
-    assert statuses["jitops-sweep.yml"] is Status.WARNING
+    assert statuses["jitops-sweep.yml"] is Status.ERROR
 
 
 def test_a_yaml_extension_counts(tmp_path: Path) -> None:
