@@ -287,7 +287,7 @@ def check_pr(
     Exit status: 0 may merge; 1 not (yet); 2 usage; 3 GitHub unreachable.
     """
     from jitops.commands.check_pr import check_pull_request, options_from_environment
-    from jitops.report import decision_text, findings_text
+    from jitops.report import decision_text
 
     options = options_from_environment(
         os.environ,
@@ -300,8 +300,7 @@ def check_pr(
     outcome = check_pull_request(options)
     result = outcome.result
     click.echo(f"#{outcome.pull_request.number}: {result.verdict.value} — {result.summary}")
-    for line in findings_text(result.findings):
-        click.echo(f"  {line}")
+    _echo_findings(result.findings)  # with annotations on the PR's diff under Actions
     for decision in result.decisions:
         for line in decision_text(decision):
             click.echo(f"  {line}")
@@ -605,6 +604,16 @@ def apply(
             f"{outcome.action.value}: @{request.requester} {request.target}/{request.role} "
             f"{request.id}{pr} — {outcome.detail}"
         )
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as summary:
+            summary.write("### jitops apply\n\n")
+            for outcome in report.outcomes:
+                request = outcome.entry.request
+                summary.write(
+                    f"- **{outcome.action.value}**: @{request.requester} `{request.role}` on "
+                    f"`{request.target}` ({request.id}) — {outcome.detail}\n"
+                )
     if push_notes and not dry_run:
         from jitops import git
 

@@ -113,14 +113,19 @@ def test_an_approved_merge_is_verified_granted_and_recorded(world: World, cli: C
     assert again.code == 0 and world.legacy.held() == {f"{world.login('alice')}/operator"}
 
 
-def test_a_merge_without_approval_is_refused_and_not_granted(world: World, cli: CLI) -> None:
+def test_a_merge_without_approval_is_refused_and_not_granted(
+    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, text = world.request("sneaky-1")
     number = world.open_pull("sneaky-1", {path: text})
     world.merge(number)  # nothing stopped the merge: no branch protection
     before = world.pull_base()
+    summary = world.base.parent / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = apply(world, cli, before)
     assert result.code == 1
     assert "refused:" in result.out and "needs 1 approval" in result.out
+    assert "- **refused**: @" in summary.read_text()
     assert world.legacy.held() == set()
     [record] = audit(world.base).unverified
     assert record.request.id == "sneaky-1" and record.problem and "refused" in record.problem

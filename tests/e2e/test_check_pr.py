@@ -226,6 +226,7 @@ def test_malformed_request_file_is_refused_with_its_line(world: GateWorld, check
     result = check(number)
     assert result.code == 1
     assert f"{path}:3:1: error: duplicate key" in result.out
+    assert f"::error file={path},line=3,col=1" not in result.out  # annotations only in Actions
 
 
 def test_codeowners_errors_fail_closed(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
