@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git
+from jitops.commands.check_pr import used_request_ids
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, PullRequestFacts, evaluate
@@ -157,7 +158,7 @@ def verify_landing(
         policy_set,
         parsed,
         at,
-        known_ids=known_request_ids_at(root, base),
+        known_ids=used_request_ids(root, [e.request.id for e in entries], base),
         requester_teams=requester_teams,
         policy_problems=problems,
     )
@@ -166,13 +167,6 @@ def verify_landing(
     if result.findings:
         problem = "; ".join(f.text for f in result.findings)
     return Verification(pr, decisions, problem, base, reviews)
-
-
-def known_request_ids_at(root: Path, commit: str) -> frozenset[str]:
-    from pathlib import PurePosixPath
-
-    paths = git.added_paths(root, commit, ["requests"])
-    return frozenset(PurePosixPath(p).stem for p in paths if p.endswith((".yaml", ".yml")))
 
 
 def _head_contents(

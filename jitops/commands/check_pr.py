@@ -82,12 +82,18 @@ def pr_number_from_event(event_name: str, event_path: Path) -> int:
     raise UsageError(f"a {event_name!r} event is not about a pull request")
 
 
-def known_request_ids(root: Path) -> frozenset[str]:
-    """Every request id ever added on the checked-out branch: a file's name is its id."""
-    if git.toplevel(root) is None or git.resolve(root, "HEAD") is None:
+def used_request_ids(root: Path, ids: Iterable[str], ref: str = "HEAD") -> frozenset[str]:
+    """Which of ``ids`` a request file on ``ref``'s history ever had (a file's name is its id).
+
+    Asks git only about the files those ids would have had, so the cost follows the pull
+    request, not the number of requests the repository ever held.
+    """
+    ids = sorted(set(ids))
+    if not ids or git.toplevel(root) is None or git.resolve(root, ref) is None:
         return frozenset()
-    paths = git.added_paths(root, "HEAD", [REQUESTS_DIR])
-    return frozenset(PurePosixPath(p).stem for p in paths if p.endswith((".yaml", ".yml")))
+    specs = [f":(glob){REQUESTS_DIR}/**/{i}{suffix}" for i in ids for suffix in (".yaml", ".yml")]
+    paths = git.added_paths(root, ref, specs)
+    return frozenset(PurePosixPath(p).stem for p in paths) & set(ids)
 
 
 def _teams_named(principals: Iterable[str]) -> set[str]:
@@ -203,7 +209,9 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
         policy_set,
         parsed,
         options.now,
-        known_ids=known_request_ids(options.base_checkout),
+        known_ids=used_request_ids(
+            options.base_checkout, [p.request.id for p in parsed if p.request is not None]
+        ),
         requester_teams=requester_teams,
         policy_problems=problems,
     )
