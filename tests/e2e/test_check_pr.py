@@ -293,3 +293,22 @@ def test_request_files_come_through_the_api_when_git_cannot_fetch(world: GateWor
     world.server.calls.reset()
     assert check(number).code == 0
     assert world.server.calls["GET /repos/{owner}/{repo}/contents/{path}"] == 1
+
+
+def test_an_unreachable_api_fails_closed(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    number = world.open_request("down-1")
+    world.review(number, "bob")
+    world.server.faults.inject(
+        "server_error", "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", times=20
+    )
+    try:
+        result = check(number)
+    finally:
+        world.server.faults.clear()
+    assert result.code == 3
+    assert "GitHub reviews of pull request" in result.err
+    pr = world.server.hub.pull(world.repo, number)
+    approvals = [
+        s for s in world.server.hub.statuses_for(world.repo, pr.head_sha) if s.state == "success"
+    ]
+    assert approvals == []  # never a yes
