@@ -36,6 +36,7 @@ from jitops.policy import (
     Verdict,
     approval_checks,
     decide,
+    verdict_of,
 )
 
 REQUESTS_PREFIX = "requests/"
@@ -239,19 +240,10 @@ def _policy_change(
         Check("pull request", Status.PASS, classification.explanation),
         *approval_checks(pr.reviews, rule.approvals, pr.author, context),
     )
-    verdict = _verdict(checks)
+    verdict = verdict_of(checks)
     problems = [c.detail for c in checks if c.status is not Status.PASS]
     summary = "policy change approved" if not problems else "policy change: " + "; ".join(problems)
     return GateResult(verdict, summary, classification, checks=checks)
-
-
-def _verdict(checks: Sequence[Check]) -> Verdict:
-    statuses = {c.status for c in checks}
-    if Status.FAIL in statuses:
-        return Verdict.DENIED
-    if statuses & {Status.WAITING, Status.UNVERIFIED}:
-        return Verdict.PENDING
-    return Verdict.ALLOWED
 
 
 def _access_requests(

@@ -436,7 +436,8 @@ def approval_checks(
     return checks
 
 
-def _verdict(checks: Sequence[Check]) -> Verdict:
+def verdict_of(checks: Sequence[Check]) -> Verdict:
+    """Any failure denies; anything waiting or unverified is pending; else allowed."""
     statuses = {c.status for c in checks}
     if Status.FAIL in statuses:
         return Verdict.DENIED
@@ -502,7 +503,12 @@ def decide(
         checks.extend(approval_checks(approvals, rule.approvals, request.requester, context))
     start, end = request_window(request, landed_at)
     return Decision(
-        request.id, _verdict(checks), tuple(checks), policy.name, window_start=start, window_end=end
+        request.id,
+        verdict_of(checks),
+        tuple(checks),
+        policy.name,
+        window_start=start,
+        window_end=end,
     )
 
 
