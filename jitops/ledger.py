@@ -10,6 +10,7 @@ in history without the GitHub API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -21,7 +22,7 @@ from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES
 from jitops.models import AccessRequest
 from jitops.policy import request_window
-from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse, placement_findings
+from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, map_chunks, parse, placement_findings
 
 
 class GrantState(StrEnum):
@@ -69,20 +70,37 @@ def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
     landings = (
         git.landings(root, commit, [REQUESTS_DIR], wanted=tree.contents) if tree.contents else {}
     )
+    files = [(path, raw) for path, raw in sorted(tree.contents.items())]
     entries = []
-    for path, raw in sorted(tree.contents.items()):
+    for path, parsed in zip(
+        (path for path, _ in files), map_chunks(_parse_chunk, root, files), strict=True
+    ):
+        if isinstance(parsed, AccessRequest):
+            landing = landings.get(path)
+            start, end = request_window(parsed, landing.at if landing else None)
+            entries.append(LedgerEntry(path, parsed, landing, start, end))
+        else:
+            findings.extend(parsed)
+    return Ledger(commit, tuple(entries), tuple(findings))
+
+
+def _parse_chunk(
+    root: Path, files: Sequence[tuple[str, bytes]]
+) -> list[AccessRequest | list[Finding]]:
+    """Parse request files read from a tree (run on all cores for large branches)."""
+    results: list[AccessRequest | list[Finding]] = []
+    for path, raw in files:
         if not path.endswith((".yaml", ".yml")):
+            results.append([])
             continue
         document, model, problems = parse(raw, path, REQUEST_MODELS, "requests/")
         if isinstance(model, AccessRequest) and document is not None:
             problems = placement_findings(path, document, model)
-        if problems or not isinstance(model, AccessRequest):
-            findings.extend(problems)
-            continue
-        landing = landings.get(path)
-        start, end = request_window(model, landing.at if landing else None)
-        entries.append(LedgerEntry(path, model, landing, start, end))
-    return Ledger(commit, tuple(entries), tuple(findings))
+            if not problems:
+                results.append(model)
+                continue
+        results.append(list(problems))
+    return results
 
 
 def commit_at(root: Path, branch: str, moment: datetime) -> str | None:

@@ -99,3 +99,12 @@ def test_a_bad_file_on_the_branch_is_a_finding_not_a_crash(repo: Path) -> None:
     messages = " ".join(f.text for f in ledger.findings)
     assert "anchors and aliases" in messages and "over the limit" in messages
     assert {e.request.id for e in ledger.entries} == {"abs-1", "sched-1"}
+
+
+def test_a_large_branch_is_parsed_on_all_cores_with_the_same_result(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = read_ledger(repo)
+    monkeypatch.setattr("jitops.repo.PARALLEL_THRESHOLD", 1)
+    parallel = read_ledger(repo)
+    assert parallel == serial

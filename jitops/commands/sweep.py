@@ -191,13 +191,13 @@ def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetim
 
 
 def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
-    policies = load_policies(options.root)
-    if policies.policy_set is None:
-        raise UsageError("the policies have errors; run `jitops validate` and fix them first")
     ledger = read_ledger(options.root, options.branch)
     expired = ledger.in_state(GrantState.EXPIRED, options.now)
-    if options.dry_run:
+    if options.dry_run:  # planning needs only the branch, not the targets
         revocations = [Revocation(e, RevokeOutcome.WOULD_REVOKE) for e in expired]
     else:
+        policies = load_policies(options.root)
+        if policies.policy_set is None:
+            raise UsageError("the policies have errors; run `jitops validate` and fix them first")
         revocations = revoke_entries(expired, policies.policy_set.targets, environ)
     return SweepReport(ledger.commit, tuple(revocations), ledger.findings)
