@@ -562,6 +562,11 @@ def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]
 )
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
 @click.option("--push-notes", is_flag=True, help="Publish the evidence notes (refs/notes/jitops).")
+@click.option(
+    "--scheduled",
+    is_flag=True,
+    help="Also grant landed scheduled requests whose window has opened (the sweep runs this).",
+)
 def apply(
     root: Path,
     before: str | None,
@@ -569,6 +574,7 @@ def apply(
     dry_run: bool,
     now: datetime | None,
     push_notes: bool,
+    scheduled: bool,
 ) -> None:
     """Grant what landed with a valid approval, revoke what left the branch.
 
@@ -595,6 +601,7 @@ def apply(
         token=os.environ.get("GITHUB_TOKEN", ""),
         api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
         comment=not dry_run and bool(os.environ.get("GITHUB_TOKEN")),
+        scheduled=scheduled,
     )
     report = run_apply(options, os.environ)
     for outcome in report.outcomes:

@@ -66,6 +66,7 @@ class ApplyOptions:
     token: str = ""
     api_url: str = "https://api.github.com"
     comment: bool = False  # report back on each pull request
+    scheduled: bool = False  # also grant landed scheduled requests whose window has opened
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,17 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
         raise UsageError("the policies have errors; run `jitops validate` and fix them first")
     targets = policies.policy_set.targets
     added, removed = plan(root, options.before, options.after)
+    if options.scheduled:
+        # A scheduled request was verified when it landed but granted nothing then; once its
+        # window opens it is verified again and granted (idempotently, so reruns are safe).
+        seen = {_key(e) for e in added}
+        added += [
+            e
+            for e in read_ledger(root, options.after).entries
+            if e.request.starts_at is not None
+            and e.state(options.now) is GrantState.ACTIVE
+            and _key(e) not in seen
+        ]
     outcomes: list[Outcome] = []
 
     # Gone from the branch: revoke. Giving access up needs no approval.

@@ -28,12 +28,14 @@ class World:
     def login(self, person: str) -> str:
         return self.people[person].login
 
-    def request(self, request_id: str, requester: str = "alice") -> tuple[str, str]:
+    def request(
+        self, request_id: str, requester: str = "alice", window: str = "duration: 2h"
+    ) -> tuple[str, str]:
         path = f"requests/legacy/operator/{request_id}.yaml"
         text = (
             "apiVersion: jitops/v1\nkind: AccessRequest\n"
             f"id: {request_id}\nrequester: {self.login(requester)}\ntarget: legacy\n"
-            "role: operator\njustification: Restart the stuck export job of INC-9\nduration: 2h\n"
+            f"role: operator\njustification: Restart the stuck export job of INC-9\n{window}\n"
         )
         return path, text
 
@@ -174,3 +176,25 @@ def test_removal_from_the_branch_revokes(world: World, cli: CLI) -> None:
     assert result.code == 0, result.output
     assert "revoked:" in result.out
     assert world.legacy.held() == set()
+
+
+def test_a_scheduled_request_is_granted_once_its_window_opens(world: World, cli: CLI) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    starts, ends = now + timedelta(hours=1), now + timedelta(hours=2)
+    window = f"starts_at: {starts:%Y-%m-%dT%H:%M:%SZ}\nexpires_at: {ends:%Y-%m-%dT%H:%M:%SZ}"
+    path, text = world.request("later-1", window=window)
+    number = world.open_pull("later-1", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    before = world.pull_base()
+    landed = apply(world, cli, before)
+    assert landed.code == 0 and "scheduled:" in landed.out
+    assert world.legacy.held() == set()  # not before its window
+    opened = f"{starts + timedelta(minutes=5):%Y-%m-%dT%H:%M:%SZ}"
+    result = cli(
+        "apply", "--repo", str(world.base), "--before", "HEAD", "--scheduled", "--now", opened
+    )
+    assert result.code == 0, result.output
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
