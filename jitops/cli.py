@@ -481,6 +481,11 @@ def reconcile(
     help="Open (or update) the revocation pull request. Default: on under GitHub Actions.",
 )
 @click.option("--base-branch", default="main", show_default=True, help="Where the PR goes.")
+@click.option(
+    "--warn-before",
+    metavar="DURATION",
+    help="Comment on the pull request of grants expiring within DURATION (e.g. 1h).",
+)
 def sweep(
     root: Path,
     dry_run: bool,
@@ -488,6 +493,7 @@ def sweep(
     now: datetime | None,
     open_pr: bool | None,
     base_branch: str,
+    warn_before: str | None,
 ) -> None:
     """Revoke every grant whose window has closed, at once.
 
@@ -528,6 +534,23 @@ def sweep(
         if opened is not None:
             verb = "opened" if opened.created else "updated"
             click.echo(f"{verb} revocation pull request #{opened.number} {opened.html_url}")
+    if warn_before and not dry_run:
+        from jitops.commands.sweep import warn_before_expiry
+        from jitops.models import parse_duration
+
+        try:
+            within = parse_duration(warn_before)
+        except ValueError as exc:
+            raise UsageError(f"--warn-before: {exc}") from None
+        token, repository = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
+        if not token or not repository:
+            raise UsageError("--warn-before needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        api_url = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+        target = GitHubTarget(repository, token, api_url, base_branch)
+        for entry, number in warn_before_expiry(root.resolve(), target, moment, within, branch):
+            click.echo(
+                f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
+            )
     failed = len(report.failed)
     retried = " — they stay on the branch and are retried next run" if failed else ""
     click.echo(

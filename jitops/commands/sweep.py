@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,54 @@ def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetim
         sha, "success", f"removal only: {len(paths)} request file(s), no approval needed"
     )
     return opened
+
+
+WARNING_MARKER = "<!-- jitops:expiry-warning -->"
+
+
+def warn_before_expiry(
+    root: Path, target: GitHubTarget, now: datetime, within: timedelta, branch: str = "HEAD"
+) -> list[tuple[LedgerEntry, int]]:
+    """Comment on the pull request of each grant that expires within ``within``.
+
+    One comment per pull request, kept up to date, so people can re-request in time; reruns
+    edit it instead of adding more. Returns (entry, pull request number) for each warning.
+    """
+    from jitops.github import GitHub
+
+    soon = [
+        e
+        for e in read_ledger(root, branch).in_state(GrantState.ACTIVE, now)
+        if e.expires_at is not None and e.expires_at - now <= within and e.landing is not None
+    ]
+    if not soon:
+        return []
+    github = GitHub(target.token, repository=target.repository, api_url=target.api_url)
+    by_pull: dict[int, list[LedgerEntry]] = {}
+    for entry in soon:
+        assert entry.landing is not None
+        merged = [
+            pr.number
+            for pr in github.pulls_for_commit(entry.landing.commit)
+            if pr.merge_commit_sha == entry.landing.commit
+        ]
+        if merged:
+            by_pull.setdefault(merged[0], []).append(entry)
+    warned = []
+    for number, entries in by_pull.items():
+        lines = [WARNING_MARKER, "### jitops: access expires soon", ""]
+        for entry in entries:
+            request = entry.request
+            assert entry.expires_at is not None
+            left = int((entry.expires_at - now).total_seconds() // 60)
+            lines.append(
+                f"- @{request.requester}: `{request.role}` on `{request.target}` ends at "
+                f"{entry.expires_at:%Y-%m-%d %H:%M} UTC (in {left} min). To keep it, open a "
+                "new request with a new id."
+            )
+            warned.append((entry, number))
+        github.upsert_comment(number, WARNING_MARKER, "\n".join(lines) + "\n")
+    return warned
 
 
 def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:

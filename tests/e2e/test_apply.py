@@ -65,7 +65,7 @@ def world(
 ) -> World:
     hub = github_server.hub
     people = {p: hub.add_user(f"{p}-{github_names}") for p in ("alice", "bob", "p1", "owner")}
-    bot = hub.add_user(f"applier-{github_names}")
+    bot = hub.add_user(f"applier-{github_names}", user_type="Bot")
     (legacy.repo / "policies" / "legacy-policy.yaml").write_text(
         "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
         f"requesters: [{people['alice'].login}]\n"
@@ -198,3 +198,24 @@ def test_a_scheduled_request_is_granted_once_its_window_opens(world: World, cli:
     )
     assert result.code == 0, result.output
     assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+
+
+def test_the_sweep_warns_on_the_pull_request_before_access_expires(world: World, cli: CLI) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    path, text = world.request("ending-1")
+    number = world.open_pull("ending-1", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    world.pull_base()
+    soon = f"{datetime.now(UTC) + timedelta(minutes=90):%Y-%m-%dT%H:%M:%SZ}"  # 2h window
+    for _ in range(2):  # a rerun edits the same comment
+        result = cli("sweep", "--repo", str(world.base), "--now", soon, "--warn-before", "1h")
+        assert result.code == 0, result.output
+        assert f"warned: @{world.login('alice')} ending-1 expires soon (#{number})" in result.out
+    warnings = [
+        c.body for c in world.server.hub.comments_of(world.repo, number) if "expires soon" in c.body
+    ]
+    assert len(warnings) == 1 and "open a new request" in warnings[0]
+    early = cli("sweep", "--repo", str(world.base), "--warn-before", "1h")
+    assert "warned" not in early.out  # two hours left: no warning yet
