@@ -398,11 +398,16 @@ def doctor(root: Path, output_format: str, offline: bool) -> None:
     Exit status: 0 no errors (warnings allowed); 1 something needs fixing; 2 usage.
     """
     from jitops.commands.doctor import DoctorOptions, run_doctor
+    from jitops.commands.sweep import last_success
     from jitops.report import doctor_dict, doctor_summary, doctor_text, to_json
 
     report = run_doctor(
         DoctorOptions(
-            root=root.resolve(), now=datetime.now(UTC), environ=os.environ, offline=offline
+            root=root.resolve(),
+            now=datetime.now(UTC),
+            environ=os.environ,
+            offline=offline,
+            last_sweep=last_success(root.resolve()),
         )
     )
     if output_format == "json":
@@ -486,6 +491,12 @@ def reconcile(
     metavar="DURATION",
     help="Comment on the pull request of grants expiring within DURATION (e.g. 1h).",
 )
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Note a successful sweep in git (refs/notes/jitops-sweep) and push it, so doctor "
+    "can warn when the schedule stops.",
+)
 def sweep(
     root: Path,
     dry_run: bool,
@@ -494,6 +505,7 @@ def sweep(
     open_pr: bool | None,
     base_branch: str,
     warn_before: str | None,
+    record: bool,
 ) -> None:
     """Revoke every grant whose window has closed, at once.
 
@@ -551,6 +563,14 @@ def sweep(
             click.echo(
                 f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
             )
+    if record and not dry_run and not report.failed:
+        from jitops import git
+        from jitops.commands.sweep import record_success
+
+        record_success(root.resolve(), moment, branch)
+        git.push_notes(
+            root.resolve(), token=os.environ.get("GITHUB_TOKEN"), ref=git.SWEEP_NOTES_REF
+        )
     failed = len(report.failed)
     retried = " — they stay on the branch and are retried next run" if failed else ""
     click.echo(
@@ -648,6 +668,12 @@ def apply(
         from jitops import git
 
         git.push_notes(options.root, token=options.token or None)
+    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, Status, sweep_check
+    from jitops.commands.sweep import last_success
+
+    stale = sweep_check(last_success(options.root), DEFAULT_SWEEP_INTERVAL, options.now)
+    if stale.status is not Status.OK:
+        click.echo(f"jitops: warning: {stale.message} — {stale.fix}", err=True)
     refused = len(report.with_action(Action.REFUSED, Action.FAILED))
     click.echo(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed", err=True)
     sys.exit(ExitCode.DENIED if report.failed else ExitCode.OK)

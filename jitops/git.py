@@ -183,6 +183,9 @@ NOTES_REF = "refs/notes/jitops"
 _NOTES_IDENTITY = ["-c", "user.name=jitops", "-c", "user.email=jitops@users.noreply.github.com"]
 
 
+SWEEP_NOTES_REF = "refs/notes/jitops-sweep"
+
+
 def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> None:
     """Attach ``text`` to ``commit`` under ``ref`` (replacing an earlier note there)."""
     try:
@@ -334,12 +337,14 @@ def _network(root: Path, args: Sequence[str], token: str | None, what: str) -> N
         raise GitError(f"{what}: {message.replace(token, '***') if token else message}")
 
 
-def push_notes(root: Path, *, token: str | None = None, remote: str = "origin") -> None:
-    """Publish ``refs/notes/jitops``, merging notes another run pushed meanwhile."""
+def push_notes(
+    root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
+) -> None:
+    """Publish the notes under ``ref``, merging notes another run pushed meanwhile."""
     try:
         _network(
             root,
-            ["fetch", "--quiet", remote, f"+{NOTES_REF}:refs/notes/jitops-remote"],
+            ["fetch", "--quiet", remote, f"+{ref}:{ref}-remote"],
             token,
             "git fetch notes",
         )
@@ -348,17 +353,17 @@ def push_notes(root: Path, *, token: str | None = None, remote: str = "origin") 
             [
                 *_NOTES_IDENTITY,
                 "notes",
-                f"--ref={NOTES_REF}",
+                f"--ref={ref}",
                 "merge",
                 "-s",
                 "ours",  # a note written by this run wins over an older one
-                "refs/notes/jitops-remote",
+                f"{ref}-remote",
             ],
             check=False,
         )
     except GitError:
         pass  # no notes on the remote yet
-    _network(root, ["push", "--quiet", remote, f"{NOTES_REF}:{NOTES_REF}"], token, "git push notes")
+    _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
 
 
 def parent(root: Path, commit: str) -> str | None:

@@ -11,6 +11,7 @@ whose access is gone are listed for the revocation pull request that records the
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -249,3 +250,29 @@ def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
             raise UsageError("the policies have errors; run `jitops validate` and fix them first")
         revocations = revoke_entries(expired, policies.policy_set.targets, environ)
     return SweepReport(ledger.commit, tuple(revocations), ledger.findings)
+
+
+def record_success(root: Path, now: datetime, branch: str = "HEAD") -> None:
+    """Note on the swept commit that a sweep succeeded, so doctor can tell a stale schedule."""
+    from jitops import git
+
+    commit = git.resolve(root, branch)
+    if commit is not None:
+        git.add_note(
+            root, commit, json.dumps({"swept_at": now.isoformat()}) + "\n", ref=git.SWEEP_NOTES_REF
+        )
+
+
+def last_success(root: Path) -> datetime | None:
+    """When the newest recorded successful sweep ran (from git notes), if any."""
+    from jitops import git
+
+    latest: datetime | None = None
+    for raw in git.notes(root, ref=git.SWEEP_NOTES_REF).values():
+        try:
+            moment = datetime.fromisoformat(json.loads(raw)["swept_at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if moment.tzinfo is not None and (latest is None or moment > latest):
+            latest = moment
+    return latest

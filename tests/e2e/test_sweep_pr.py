@@ -188,3 +188,27 @@ def test_a_thousand_expired_files_cost_at_most_ten_calls(
     assert opened is not None and opened.created
     assert github_server.calls.total() <= 10, github_server.calls.snapshot()
     assert len(world.files_of(opened.number)) == 1000
+
+
+def test_a_recorded_sweep_tells_doctor_and_apply_the_schedule_runs(
+    served: tuple[LegacySystem, Served], cli: CLI
+) -> None:
+    from datetime import timedelta
+
+    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, Status, sweep_check
+    from jitops.commands.sweep import last_success
+
+    _, world = served
+    assert last_success(world.base) is None
+    result = sweep(world, cli, "--record")
+    assert result.code == 0, result.output
+    recorded = last_success(world.base)
+    assert recorded == datetime(2026, 11, 23, 12, tzinfo=UTC)
+    # published: a fresh clone of the served repository sees it after fetching the notes
+    clone = world.base.parent / "auditor"
+    git(world.base.parent, "clone", "-q", world.server.file_url(world.repo.full_name), str(clone))
+    git(clone, "fetch", "-q", "origin", "refs/notes/jitops-sweep:refs/notes/jitops-sweep")
+    assert last_success(clone) == recorded
+    fresh = sweep_check(recorded, DEFAULT_SWEEP_INTERVAL, recorded + timedelta(minutes=20))
+    stale = sweep_check(recorded, DEFAULT_SWEEP_INTERVAL, recorded + timedelta(hours=2))
+    assert fresh.status is Status.OK and stale.status is Status.WARNING
