@@ -145,15 +145,20 @@ def test_two_sweeps_at_once_leave_one_pull_request(served: tuple[LegacySystem, S
     assert len(world.sweep_pulls()) == 1
 
 
-def test_after_the_pull_request_merged_a_sweep_does_nothing(
+def test_after_the_pull_request_merged_apply_and_sweep_do_nothing(
     served: tuple[LegacySystem, Served], cli: CLI
 ) -> None:
-    _, world = served
+    legacy, world = served
     assert sweep(world, cli).code == 0
     [number] = world.sweep_pulls()
     owner = world.repo.owner
     world.server.hub.merge(world.repo, number, user=owner)
+    before = git(world.base, "rev-parse", "HEAD").strip()
     git(world.base, "pull", "-q", "--ff-only")
+    held = legacy.held()
+    applied = cli("apply", "--repo", str(world.base), "--before", before, "--now", NOW)
+    assert applied.code == 0, applied.output
+    assert "granted" not in applied.out and legacy.held() == held  # nothing changes
     calls_before = world.server.calls.total()
     result = sweep(world, cli)
     assert result.code == 0
