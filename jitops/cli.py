@@ -563,6 +563,22 @@ def sweep(
             click.echo(
                 f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
             )
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path and report.revocations:
+        with open(summary_path, "a", encoding="utf-8") as summary:
+            summary.write("### jitops sweep\n\n")
+            if report.failed:
+                summary.write(
+                    f"**{len(report.failed)} revoke(s) failed**: the access is still there; "
+                    "every sweep retries until it works.\n\n"
+                )
+            for revocation in report.revocations:
+                request = revocation.entry.request
+                detail = f" — {revocation.detail}" if revocation.detail else ""
+                summary.write(
+                    f"- **{revocation.outcome.value}**: @{request.requester} `{request.role}` on "
+                    f"`{request.target}` ({request.id}){detail}\n"
+                )
     if record and not dry_run and not report.failed:
         from jitops import git
         from jitops.commands.sweep import record_success

@@ -54,7 +54,11 @@ def test_a_failed_revoke_fails_loudly_and_is_retried_next_run(
     system: LegacySystem, cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_TOKEN", "expired-" + LEGACY_TOKEN)
+    summary = system.repo.parent / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     failed = cli("sweep", "--repo", str(system.repo), "--now", NOW)
+    assert "**1 revoke(s) failed**" in summary.read_text()
+    assert LEGACY_TOKEN not in summary.read_text()
     assert failed.code == 3
     assert "failed: @bob legacy/operator" in failed.out
     assert "retried next run" in failed.err
