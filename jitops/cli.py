@@ -63,6 +63,14 @@ def _echo_findings(findings: Sequence[Finding]) -> None:
             click.echo(github_annotation(finding))
 
 
+def _append_summary(markdown: str) -> None:
+    """Add to the job summary under GitHub Actions ($GITHUB_STEP_SUMMARY); nothing elsewhere."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown)
+
+
 def _counts(findings: Sequence[Finding]) -> str:
     from jitops.report import summary_line
 
@@ -563,22 +571,10 @@ def sweep(
             click.echo(
                 f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
             )
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path and report.revocations:
-        with open(summary_path, "a", encoding="utf-8") as summary:
-            summary.write("### jitops sweep\n\n")
-            if report.failed:
-                summary.write(
-                    f"**{len(report.failed)} revoke(s) failed**: the access is still there; "
-                    "every sweep retries until it works.\n\n"
-                )
-            for revocation in report.revocations:
-                request = revocation.entry.request
-                detail = f" — {revocation.detail}" if revocation.detail else ""
-                summary.write(
-                    f"- **{revocation.outcome.value}**: @{request.requester} `{request.role}` on "
-                    f"`{request.target}` ({request.id}){detail}\n"
-                )
+    if report.revocations:
+        from jitops.report import sweep_markdown
+
+        _append_summary(sweep_markdown(report))
     if record and not dry_run and not report.failed:
         from jitops import git
         from jitops.commands.sweep import record_success
@@ -670,16 +666,9 @@ def apply(
             f"{outcome.action.value}: @{request.requester} {request.target}/{request.role} "
             f"{request.id}{pr} — {outcome.detail}"
         )
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as summary:
-            summary.write("### jitops apply\n\n")
-            for outcome in report.outcomes:
-                request = outcome.entry.request
-                summary.write(
-                    f"- **{outcome.action.value}**: @{request.requester} `{request.role}` on "
-                    f"`{request.target}` ({request.id}) — {outcome.detail}\n"
-                )
+    from jitops.report import apply_markdown
+
+    _append_summary(apply_markdown(report))
     if push_notes and not dry_run:
         from jitops import git
 

@@ -17,8 +17,10 @@ from jitops.policy import Decision, Status, Verdict
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from jitops.commands.apply import ApplyReport
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
+    from jitops.commands.sweep import SweepReport
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry
@@ -307,3 +309,34 @@ def audit_rows(report: AuditReport, *, json: bool = False) -> list[Any]:
             )
         )
     return rows
+
+
+def sweep_markdown(report: SweepReport) -> str:
+    """The sweep's job summary: failed revokes first and loud, then every revocation."""
+    lines = ["### jitops sweep", ""]
+    if report.failed:
+        lines += [
+            f"**{len(report.failed)} revoke(s) failed**: the access is still there; every "
+            "sweep retries until it works.",
+            "",
+        ]
+    for revocation in report.revocations:
+        request = revocation.entry.request
+        detail = f" — {revocation.detail}" if revocation.detail else ""
+        lines.append(
+            f"- **{revocation.outcome.value}**: @{request.requester} `{request.role}` on "
+            f"`{request.target}` ({request.id}){detail}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def apply_markdown(report: ApplyReport) -> str:
+    """Apply's job summary: one line per grant, revocation or refusal."""
+    lines = ["### jitops apply", ""]
+    for outcome in report.outcomes:
+        request = outcome.entry.request
+        lines.append(
+            f"- **{outcome.action.value}**: @{request.requester} `{request.role}` on "
+            f"`{request.target}` ({request.id}) — {outcome.detail}"
+        )
+    return "\n".join(lines) + "\n"
