@@ -29,7 +29,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
-    TypeAdapter,
     WithJsonSchema,
     model_validator,
 )
@@ -141,7 +140,13 @@ class StrictModel(BaseModel):
     """Base of every file schema: unknown fields are errors, types are not coerced."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, populate_by_name=True, str_strip_whitespace=False
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        populate_by_name=True,
+        str_strip_whitespace=False,
+        # build each validator on first use: a command pays only for the kinds it reads
+        defer_build=True,
     )
 
 
@@ -382,8 +387,6 @@ class PolicyTest(StrictModel):
     cases: list[PolicyTestCase] = Field(min_length=1)
 
 
-PolicyDocument = Annotated[Policy | Target | PolicyChangeRule, Field(discriminator="kind")]
-POLICY_DOCUMENT: TypeAdapter[Policy | Target | PolicyChangeRule] = TypeAdapter(PolicyDocument)
 
 SCHEMA_KINDS: dict[str, type[StrictModel]] = {
     "request": AccessRequest,
