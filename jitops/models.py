@@ -387,7 +387,6 @@ class PolicyTest(StrictModel):
     cases: list[PolicyTestCase] = Field(min_length=1)
 
 
-
 SCHEMA_KINDS: dict[str, type[StrictModel]] = {
     "request": AccessRequest,
     "policy": Policy,
