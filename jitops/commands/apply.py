@@ -14,14 +14,14 @@ Provisioning is idempotent, so a rerun completes whatever a failed run left.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git
-from jitops.commands.check_pr import used_request_ids
+from jitops.commands.check_pr import relevant_teams, used_request_ids, with_teams
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, PullRequestFacts, evaluate
@@ -72,7 +72,6 @@ class ApplyOptions:
 @dataclass(frozen=True)
 class ApplyReport:
     outcomes: tuple[Outcome, ...]
-    findings: tuple[Any, ...] = field(default_factory=tuple)
 
     def with_action(self, *actions: Action) -> list[Outcome]:
         return [o for o in self.outcomes if o.action in actions]
@@ -187,10 +186,8 @@ def _team_facts(
     requests: Sequence[AccessRequest],
     author: str,
 ) -> tuple[tuple[Review, ...], dict[str, frozenset[str]], frozenset[str]]:
-    from jitops.commands.check_pr import _relevant_teams, _with_teams
-
-    approver_teams, requester_team_names, other_teams = _relevant_teams(policy_set, requests, False)
-    with_teams = _with_teams(github, reviews, approver_teams)
+    approver_teams, requester_team_names, other_teams = relevant_teams(policy_set, requests, False)
+    reviewed = with_teams(github, reviews, approver_teams)
     requester_teams = {
         login_key(r.requester): github.active_teams(r.requester, requester_team_names)
         for r in requests
@@ -200,7 +197,7 @@ def _team_facts(
         if any(login_key(r.requester) != login_key(author) for r in requests)
         else frozenset()
     )
-    return with_teams, requester_teams, author_teams
+    return reviewed, requester_teams, author_teams
 
 
 def _evidence_of(

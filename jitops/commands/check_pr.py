@@ -100,7 +100,7 @@ def _teams_named(principals: Iterable[str]) -> set[str]:
     return {login_key(p) for p in principals if is_team(p)}
 
 
-def _relevant_teams(
+def relevant_teams(
     policy_set: PolicySet, requests: Iterable[AccessRequest], policy_change: bool
 ) -> tuple[set[str], set[str], set[str]]:
     """(approver teams, requester teams, request-for-others teams) the decision may need."""
@@ -122,7 +122,7 @@ def _relevant_teams(
     return approvers, requesters, others
 
 
-def _with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> tuple[Review, ...]:
+def with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> tuple[Review, ...]:
     decisive_reviewers = {
         login_key(r.reviewer) for r in reviews if r.state is not ReviewState.COMMENTED
     }
@@ -185,10 +185,10 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
     requester_teams: dict[str, frozenset[str]] = {}
     author_teams: frozenset[str] = frozenset()
     if policy_set is not None:
-        approver_teams, requester_team_names, other_teams = _relevant_teams(
+        approver_teams, requester_team_names, other_teams = relevant_teams(
             policy_set, requests, classification.kind is ChangeKind.POLICY_CHANGE
         )
-        reviews = _with_teams(github, reviews, approver_teams)
+        reviews = with_teams(github, reviews, approver_teams)
         for request in requests:
             key = login_key(request.requester)
             if key not in requester_teams:
