@@ -93,15 +93,21 @@ def request_files(repo: Path) -> list[str]:
     return sorted(found)
 
 
-def run_jitops(command: Sequence[str], repo: Path, expected: int) -> float:
+def _timed(command: Sequence[str], repo: Path, name: str) -> tuple[float, bytes]:
+    """Run ``command`` in ``repo``; (wall seconds, stdout). A failing tool is never timed."""
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, check=False, cwd=repo)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.stderr.write(result.stdout.decode(errors="replace")[-4000:])
         sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
-        raise SystemExit(f"validate: jitops validate exited {result.returncode}; not timing that")
-    report = json.loads(result.stdout)
+        raise SystemExit(f"validate: {name} exited {result.returncode}; not timing that")
+    return elapsed, result.stdout
+
+
+def run_jitops(command: Sequence[str], repo: Path, expected: int) -> float:
+    elapsed, stdout = _timed(command, repo, "jitops validate")
+    report = json.loads(stdout)
     if report.get("request_count") != expected or report.get("findings"):
         raise SystemExit(
             f"validate: jitops validate checked {report.get('request_count')} of {expected} "
@@ -111,14 +117,7 @@ def run_jitops(command: Sequence[str], repo: Path, expected: int) -> float:
 
 
 def run_check_jsonschema(command: Sequence[str], repo: Path) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, check=False, cwd=repo)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout.decode(errors="replace")[-4000:])
-        sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
-        raise SystemExit(f"validate: check-jsonschema exited {result.returncode}")
-    return elapsed
+    return _timed(command, repo, "check-jsonschema")[0]
 
 
 def _version(command: Sequence[str]) -> str:
