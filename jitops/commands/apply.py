@@ -274,11 +274,17 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
 
     # Gone from the branch: revoke. Giving access up needs no approval.
     if options.dry_run:
-        outcomes += [Outcome(e, Action.WOULD_REVOKE) for e in removed]
+        outcomes += [Outcome(e, Action.WOULD_REVOKE, _removal(e, options.now)) for e in removed]
     else:
         for revocation in revoke_entries(removed, targets, environ):
-            action = Action.REVOKED if revocation.outcome.value == "revoked" else Action.FAILED
-            outcomes.append(Outcome(revocation.entry, action, revocation.detail))
+            if revocation.outcome.value == "revoked":
+                outcomes.append(
+                    Outcome(
+                        revocation.entry, Action.REVOKED, _removal(revocation.entry, options.now)
+                    )
+                )
+            else:
+                outcomes.append(Outcome(revocation.entry, Action.FAILED, revocation.detail))
 
     by_commit: dict[str, list[LedgerEntry]] = {}
     for entry in added:
@@ -321,6 +327,18 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
     if options.comment and not options.dry_run:
         _comment(github, report)
     return report
+
+
+def _removal(entry: LedgerEntry, now: datetime) -> str:
+    """Why a request that left the branch is revoked, so a confirming revoke reads as one."""
+    end = entry.expires_at
+    if end is not None and end <= now:
+        # The sweep revoked it at expiry and its pull request removed the file: revoking
+        # again is the idempotent confirmation, not new news.
+        return (
+            f"expired at {end:%Y-%m-%d %H:%M} UTC; confirmed revoked (the sweep revokes at expiry)"
+        )
+    return "removed from the branch before its window closed"
 
 
 def _grant(

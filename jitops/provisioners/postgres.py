@@ -35,6 +35,10 @@ Decisions, and why:
 - **The provisioner role needs no superuser**: ``CREATEROLE`` (which since PostgreSQL 16 only
   reaches roles it has ADMIN on), ADMIN OPTION on each grantable role, and membership in
   ``pg_signal_backend`` to end sessions. ``check`` verifies exactly this.
+- **A revoke ends all of the login's sessions**, even when the login keeps another role: a
+  session keeps what it obtained under the revoked role (an open cursor reads on, a running
+  query finishes) and nothing but ending it takes that away. The person reconnects with the
+  access that remains.
 - Every run takes a transaction-level advisory lock, so two jitops runs against one server
   never interleave; a batch is one connection, one transaction, pipelined.
 """

@@ -108,7 +108,7 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LegacySystem:
     (root / "policies" / "legacy.yaml").write_text(
         "apiVersion: jitops/v1\nkind: Target\nname: legacy\nprovisioner: exec\n"
         "roles: [operator]\n"
-        f"settings:\n  command: {command}\n  env: [FAKE_STATE, FAKE_EXPECTED_TOKEN]\n"
+        f"settings:\n  command: {command}\n  env: [FAKE_STATE, FAKE_EXPECTED_TOKEN, FAKE_REFUSE]\n"
         "  can_list: true\nsecrets:\n  token: FAKE_TOKEN\n"
     )
     (root / "policies" / "legacy-policy.yaml").write_text(
@@ -120,4 +120,5 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LegacySystem:
     monkeypatch.setenv("FAKE_STATE", str(state))
     monkeypatch.setenv("FAKE_EXPECTED_TOKEN", LEGACY_TOKEN)
     monkeypatch.setenv("FAKE_TOKEN", LEGACY_TOKEN)
+    monkeypatch.setenv("FAKE_REFUSE", "")  # request ids whose grant the system refuses
     return LegacySystem(root, state)

@@ -3,6 +3,7 @@ granted, its evidence lands in git, and what cannot be verified is refused loudl
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +130,40 @@ def test_a_merge_without_approval_is_refused_and_not_granted(
     assert "refused:" in result.out and "needs 1 approval" in result.out
     assert "- **refused**: @" in summary.read_text()
     assert world.legacy.held() == set()
+    [comment] = [c for c in world.server.hub.comments_of(world.repo, number) if "apply" in c.body]
+    assert "**refused**" in comment.body and "needs 1 approval" in comment.body
     [record] = audit(world.base).unverified
     assert record.request.id == "sneaky-1" and record.problem and "refused" in record.problem
+
+
+def test_a_partly_failed_apply_is_completed_by_a_rerun(
+    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbers = []
+    for request_id in ("part-a", "part-b"):
+        path, text = world.request(request_id)
+        numbers.append(world.open_pull(request_id, {path: text}))
+        world.server.hub.review(world.repo, numbers[-1], user=world.login("bob"), event="APPROVE")
+        world.merge(numbers[-1])
+    before = world.pull_base()  # one push range holding both merges
+    monkeypatch.setenv("FAKE_REFUSE", "part-b")  # the target is down for part-b only
+
+    failed = apply(world, cli, before)
+    assert failed.code == 1
+    assert "granted: @" in failed.out and "part-a" in failed.out
+    assert "failed: @" in failed.out and "cannot grant" in failed.out
+    granted = json.loads(world.legacy.state.read_text())
+    assert [g["request_id"] for g in granted.values()] == ["part-a"]
+
+    monkeypatch.setenv("FAKE_REFUSE", "")
+    rerun = apply(world, cli, before)  # the same range, as a re-run of the job would
+    assert rerun.code == 0, rerun.output
+    granted = json.loads(world.legacy.state.read_text())
+    assert [g["request_id"] for g in granted.values()] == ["part-b"]  # the same key, now b's
+    assert "part-b" in rerun.out and "failed" not in rerun.out
+    comments = world.server.hub.comments_of(world.repo, numbers[1])
+    [comment] = [c for c in comments if "jitops apply" in c.body]  # edited, not re-posted
+    assert "**granted**" in comment.body
 
 
 def test_a_direct_push_without_a_pull_request_is_refused(world: World, cli: CLI) -> None:
@@ -174,7 +207,23 @@ def test_removal_from_the_branch_revokes(world: World, cli: CLI) -> None:
     before = world.pull_base()
     result = apply(world, cli, before)
     assert result.code == 0, result.output
-    assert "revoked:" in result.out
+    assert "revoked:" in result.out and "removed from the branch before its window" in result.out
+    assert world.legacy.held() == set()
+
+
+def test_removing_an_expired_request_confirms_its_revocation(world: World, cli: CLI) -> None:
+    path, text = world.request("old-1", window="expires_at: 2026-11-20T12:00:00Z")
+    number = world.open_pull("old-1", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    world.pull_base()
+    world.legacy.hold((world.login("alice"), "old-1"))  # the sweep failed to revoke it
+    removal = world.open_pull("drop-old-1", {path: None})
+    world.merge(removal)
+    before = world.pull_base()
+    result = apply(world, cli, before, "--now", "2026-11-21T09:00:00Z")
+    assert result.code == 0, result.output
+    assert "expired at 2026-11-20 12:00 UTC; confirmed revoked" in result.out
     assert world.legacy.held() == set()
 
 

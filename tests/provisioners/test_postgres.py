@@ -185,6 +185,32 @@ def test_revoke_ends_open_sessions_and_new_ones_cannot_read(sandbox: Sandbox) ->
         assert not _can_read(conn, sandbox.table)
 
 
+def test_revoking_one_role_ends_sessions_but_the_other_role_stays(sandbox: Sandbox) -> None:
+    sandbox.server.admin(f"GRANT SELECT ON {sandbox.table} TO {sandbox.rw}")
+    sandbox.server.admin(f"GRANT INSERT ON {sandbox.table} TO {sandbox.rw}")
+    provisioner = sandbox.provisioner()
+    readonly = make_grant("alice", "readonly", expires_in=timedelta(hours=2))
+    readwrite = make_grant("alice", "readwrite", expires_in=timedelta(hours=1))
+    provisioner.grant_all([readonly, readwrite])
+    password = sandbox.set_password("alice")
+    session = sandbox.connect_as("alice", password)
+    # A cursor opened under readwrite keeps reading after a revoke: only ending the session
+    # takes what it already holds.
+    session.execute(f"DECLARE held CURSOR WITH HOLD FOR SELECT * FROM {sandbox.table}")
+
+    provisioner.revoke(readwrite)
+
+    with pytest.raises(psycopg.OperationalError):
+        session.execute("FETCH ALL FROM held")
+    session.close()
+    assert [m[0] for m in sandbox.memberships("alice")] == [sandbox.ro]
+    assert sandbox.valid_until("alice") == readonly.expires_at  # the remaining grant's expiry
+    with sandbox.connect_as("alice", password) as conn:  # reconnecting keeps readonly
+        assert _can_read(conn, sandbox.table)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"INSERT INTO {sandbox.table} VALUES ('written')")
+
+
 def test_expiry_through_valid_until_refuses_new_logins(sandbox: Sandbox) -> None:
     grant = make_grant("alice", "readonly", expires_in=timedelta(seconds=3))
     sandbox.provisioner().grant(grant)

@@ -4,6 +4,8 @@ Keeps its state in the JSON file named by $FAKE_STATE: a mapping "requester/role
 needs the token in $FAKE_TOKEN to equal $FAKE_EXPECTED_TOKEN, and on a wrong token prints it on
 stderr (as careless real tools do), so the tests can check jitops redacts it. It also records
 the environment it saw, so tests can check nothing else of jitops' environment leaks in.
+Grants of the request ids listed (comma-separated) in $FAKE_REFUSE fail, as a target that is
+partly down would.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def main() -> int:
         json.dump({"managed": managed}, sys.stdout)
         return 0
     key = f"{request['requester']}/{request['role']}"
+    refused = os.environ.get("FAKE_REFUSE", "").split(",")
+    if action == "grant" and request["request_id"] in refused:
+        print(f"cannot grant {key}: the system is unavailable for it", file=sys.stderr)
+        return 5
     if action == "grant":
         state[key] = request
     elif action == "revoke":
