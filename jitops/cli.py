@@ -312,6 +312,8 @@ def check_pr(
     for decision in result.decisions:
         for line in decision_text(decision):
             click.echo(f"  {line}")
+    for note in outcome.notes:
+        click.echo(f"jitops: note: {note}", err=True)
     if outcome.posted:
         click.echo("posted the jitops/approval status and the pull request comment", err=True)
     sys.exit(ExitCode.OK if result.allowed else ExitCode.DENIED)
