@@ -129,7 +129,7 @@ def _id_of(path: str) -> str | None:
     """The request id a file under ``requests/`` would claim (its name), if it could be one."""
     if not path.endswith(REQUEST_SUFFIXES):
         return None
-    stem = PurePosixPath(path).stem
+    stem = path.rpartition("/")[2].rpartition(".")[0]  # PurePosixPath.stem, a lot faster
     return stem if _ID.fullmatch(stem) else None
 
 

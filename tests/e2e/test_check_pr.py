@@ -3,14 +3,12 @@ and the real CLI. Each attack on the gate is its own test."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from jitops import git, ids
-from jitops.errors import JitopsError
 from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, Run
 from tests.e2e.gate_world import GateWorld, make_world
@@ -220,19 +218,16 @@ def land_and_remove(world: GateWorld, request_id: str) -> None:
     world.merge(world.open_pull(f"drop-{request_id}", {path: None}))
 
 
-def publish_index(world: GateWorld) -> ids.IndexUpdate:
-    """Bring the request-id index up to the default branch and push it, from a checkout of
-    its own (as apply does in its workflow)."""
+def publish_index(world: GateWorld, cli: CLI) -> str:
+    """``jitops index --push`` from a checkout of its own, as apply does in its workflow."""
     checkout = world.work / "apply-checkout"
     if not checkout.exists():
         url = world.server.file_url(world.repo.full_name)
         subprocess.run(["git", "clone", "-q", url, str(checkout)], check=True)
-        with contextlib.suppress(JitopsError):
-            git.fetch_ref(checkout, ids.INDEX_REF)
     subprocess.run(["git", "-C", str(checkout), "pull", "-q", "--ff-only"], check=True)
-    made = ids.update(checkout)
-    git.push_ref(checkout, ids.INDEX_REF)
-    return made
+    result = cli("index", "--repo", str(checkout), "--push")
+    assert result.code == 0, result.output
+    return result.out
 
 
 def replay(world: GateWorld, check, request_id: str) -> tuple[int, Run]:  # type: ignore[no-untyped-def]
@@ -261,9 +256,11 @@ def test_replaying_a_landed_request_id_is_refused(world: GateWorld, check) -> No
 def test_replaying_is_refused_through_the_index_and_after_it_moves_on(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
+    cli: CLI,
 ) -> None:
     land_and_remove(world, "idx-1")
-    covered = publish_index(world).index.covers
+    assert "rebuilt from the whole history" in publish_index(world, cli)
+    covered = git.resolve(world.base, "HEAD")
     assert git.resolve(world.base, ids.INDEX_REF) is None
     land_and_remove(world, "idx-2")  # after the index: found by walking covered..base
     for request_id in ("idx-1", "idx-2"):
@@ -272,15 +269,43 @@ def test_replaying_is_refused_through_the_index_and_after_it_moves_on(
         assert "already used on the base branch" in result.out
         assert "note:" not in result.err  # the index was used, so nothing to say
     # The workflow's checkout has no index of its own: check-pr fetched the remote's.
-    assert ids.load(world.base).index == ids.IdIndex(covered, ("idx-1",))
+    assert ids.load(world.base).index == ids.IdIndex(covered or "", ("idx-1",))
 
     land_and_remove(world, "idx-3")
-    assert publish_index(world).how is ids.Update.EXTENDED  # as apply does after a merge
+    assert "extended over" in publish_index(world, cli)  # as apply does after a merge
     for request_id in ("idx-1", "idx-2", "idx-3"):
         _, result = replay(world, check, request_id)
         assert result.code == 1 and "note:" not in result.err
     fresh = world.open_request("idx-4", role="readonly", ticket=None)
     assert check(fresh).code == 0  # a new id passes
+
+
+def test_a_forged_index_can_hide_an_id_from_the_gate_and_audit_verify_finds_it(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+    cli: CLI,
+) -> None:
+    """The residual risk, attacked: anyone with push access can write refs/jitops/ids. An index
+    that leaves out a used id gets a replay past the gate's fast check — which is why apply
+    judges ids against the whole history before it grants (tests/e2e/test_apply.py), and why
+    audit verify compares the index with history."""
+    land_and_remove(world, "forged-1")
+    head = git.resolve(world.base, "HEAD") or ""
+    git.write_file_commit(
+        world.base, ids.INDEX_REF, ids.INDEX_FILE, ids.encode(ids.IdIndex(head, ())), "x\n"
+    )
+    git.push_ref(world.base, ids.INDEX_REF)
+    _, fooled = replay(world, check, "forged-1")
+    assert "already used" not in fooled.out  # the fast check believed the index
+    audit = cli("audit", "--repo", str(world.base), "verify")
+    assert audit.code == 1
+    assert "refs/jitops/ids: denied: hides 1 request id(s) used in the history of" in audit.out
+    assert "forged-1" in audit.out
+    assert cli("index", "--repo", str(world.base), "--check").code == 1
+    assert cli("index", "--repo", str(world.base), "--rebuild", "--push").code == 0
+    assert cli("index", "--repo", str(world.base), "--check").code == 0
+    _, refused = replay(world, check, "forged-1")
+    assert refused.code == 1 and "already used on the base branch" in refused.out
 
 
 def test_an_index_outside_the_base_history_is_not_trusted(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
