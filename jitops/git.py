@@ -127,19 +127,28 @@ def _record_landings(
     return missing is not None and not missing
 
 
+# Every commit's additions, merges' own included (see added_paths).
+HISTORY_OPTIONS = ("--full-history", "-c")
+
+
 def added_paths(
     root: Path, ref: str, paths: Sequence[str], *, since: str | None = None
 ) -> set[str]:
     """Every file under ``paths`` that any commit reachable from ``ref`` ever added.
 
-    Given ``since`` (an ancestor of ``ref``), only the commits ``since..ref``: those reachable
-    from ``ref`` but not from ``since``, so the walk's cost follows what is new.
+    That is every file in the tree of any such commit: ``--full-history`` because git's default
+    history simplification skips the side of a merge the merge is TREESAME to (for a broad path,
+    a file added and removed on main while a pull request's branch was open would vanish), and
+    ``-c`` for a file that a merge commit itself introduced (in none of its parents). Given
+    ``since`` (an ancestor of ``ref``), only the commits ``since..ref``: those reachable from
+    ``ref`` but not from ``since``, so the walk's cost follows what is new.
     """
     revisions = [ref] if since is None else [ref, f"^{since}"]
     log = run(
         root,
         [
             "log",
+            *HISTORY_OPTIONS,
             "--diff-filter=A",
             "--no-renames",
             "--name-only",

@@ -9,6 +9,10 @@ extends it over ``covered..HEAD``; a check then reads the blob and walks only ``
 The answer is the same as the full walk's, because ``covered`` is an ancestor of ``base``: what
 is reachable from ``base`` is what is reachable from ``covered`` plus ``covered..base``.
 
+"Used" means a file named for the id was in the tree of some commit reachable from the branch:
+added by any commit, on any side of any merge, or by a merge commit itself (``git.added_paths``
+walks the full history, not git's default simplified one, which can skip a merge's side).
+
 The index is trusted only that far. Anyone who can push to the repository can push any ref, so a
 forged index could hide an id from the gate. It cannot get access granted: a replayed file still
 needs full, fresh approval on its new pull request, and ``jitops apply`` judges the id against

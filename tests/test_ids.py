@@ -229,3 +229,30 @@ def test_verify_agrees_with_an_honest_index_and_reports_the_rest(repo: Path) -> 
     elsewhere = ids.verify(repo)
     assert elsewhere is not None and elsewhere.problem
     assert "not in the history of HEAD" in elsewhere.problem
+
+
+def test_every_file_in_any_reachable_tree_counts(tmp_path: Path) -> None:
+    """Git's default history simplification would lose x-1 here when asked about all of
+    requests/ (the merge is TREESAME to the side branch), and never shows a file that a merge
+    commit itself brings in (evil-1). The index and the full walk both see them."""
+    root = make_access_repo(tmp_path / "access")
+    run_git(root, "checkout", "-q", "-b", "pr")
+    write_request(root, "y-1")
+    commit_all(root, "request y-1")
+    run_git(root, "checkout", "-q", "main")
+    write_request(root, "x-1")
+    commit_all(root, "grant x-1")
+    (root / "requests" / "sandbox-db" / "readonly" / "x-1.yaml").unlink()
+    commit_all(root, "revoke x-1")
+    run_git(root, "merge", "-q", "--no-ff", "-m", "merge y-1", "pr")
+    run_git(root, "checkout", "-q", "-b", "evil")
+    run_git(root, "commit", "-q", "--allow-empty", "-m", "side")
+    run_git(root, "checkout", "-q", "main")
+    run_git(root, "merge", "-q", "--no-ff", "--no-commit", "evil")
+    write_request(root, "evil-1")
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-q", "-m", "a merge that adds a file of its own")
+    asked = ["x-1", "y-1", "evil-1", "never-1"]
+    assert ids.used_request_ids(root, asked, index_ref=None).ids == {"x-1", "y-1", "evil-1"}
+    assert ids.update(root).index.ids == ("evil-1", "x-1", "y-1")
+    assert ids.used_request_ids(root, asked).ids == {"x-1", "y-1", "evil-1"}
