@@ -173,9 +173,12 @@ def used_request_ids(
     whole history is always walked.
     """
     wanted = sorted(set(ids))
-    base = git.resolve(root, ref) if wanted and git.toplevel(root) is not None else None
-    if base is None:
+    if not wanted:
         return UsedIds(frozenset())
+    base = git.resolve(root, ref) if git.toplevel(root) is not None else None
+    if base is None:
+        missing = f"{root} has no commit {ref!r}: request ids were not checked against history"
+        return UsedIds(frozenset(), note=missing)
     found: set[str] = set()
     since: str | None = None
     note: str | None = None

@@ -256,3 +256,9 @@ def test_every_file_in_any_reachable_tree_counts(tmp_path: Path) -> None:
     assert ids.used_request_ids(root, asked, index_ref=None).ids == {"x-1", "y-1", "evil-1"}
     assert ids.update(root).index.ids == ("evil-1", "x-1", "y-1")
     assert ids.used_request_ids(root, asked).ids == {"x-1", "y-1", "evil-1"}
+
+
+def test_without_history_it_says_nothing_was_checked(tmp_path: Path) -> None:
+    used = ids.used_request_ids(tmp_path, ["a-1"])
+    assert used.ids == frozenset()
+    assert used.note and "were not checked against history" in used.note
