@@ -312,6 +312,8 @@ def check_pr(
     for decision in result.decisions:
         for line in decision_text(decision):
             click.echo(f"  {line}")
+    for note in outcome.notes:
+        click.echo(f"jitops: note: {note}", err=True)
     if outcome.posted:
         click.echo("posted the jitops/approval status and the pull request comment", err=True)
     sys.exit(ExitCode.OK if result.allowed else ExitCode.DENIED)
@@ -606,6 +608,25 @@ def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]
     return before, after or "HEAD"
 
 
+def _refresh_index(root: Path, branch: str, *, push: bool, token: str | None) -> None:
+    """Extend the request-id index over what apply just saw land (and publish it with the
+    notes). Failing here grants or revokes nothing differently: pull-request checks stay exact,
+    they only search more history, and say so."""
+    from jitops.commands.index import IndexOptions, describe, refresh
+
+    try:
+        outcome = refresh(IndexOptions(root=root, branch=branch, push=push, token=token))
+    except JitopsError as exc:
+        click.echo(
+            f"jitops: warning: the request-id index was not updated ({exc.message}) — "
+            "pull-request checks stay exact but search the whole history; "
+            "`jitops index --rebuild --push` repairs it",
+            err=True,
+        )
+        return
+    click.echo(f"jitops: {describe(outcome)}", err=True)
+
+
 @cli.command()
 @repo_option
 @click.option(
@@ -616,7 +637,12 @@ def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]
     "--dry-run", is_flag=True, help="Show what would be granted and revoked; touch nothing."
 )
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
-@click.option("--push-notes", is_flag=True, help="Publish the evidence notes (refs/notes/jitops).")
+@click.option(
+    "--push-notes",
+    is_flag=True,
+    help="Publish the evidence notes (refs/notes/jitops) and the request-id index "
+    "(refs/jitops/ids).",
+)
 @click.option(
     "--scheduled",
     is_flag=True,
@@ -637,7 +663,9 @@ def apply(
     through the GitHub API against the policies of the branch before that merge (a status
     can be forged; the approval cannot). Verified grants are provisioned and their evidence
     recorded as a git note on the merge commit; anything else is refused, loudly.
-    Provisioning is idempotent: rerunning completes what a failed run left.
+    Provisioning is idempotent: rerunning completes what a failed run left. It then extends
+    the request-id index (refs/jitops/ids, see `jitops index`) over the branch; --push-notes
+    publishes it with the notes.
 
     \b
     Exit status: 0 all applied; 1 something was refused or failed (see the output).
@@ -673,6 +701,8 @@ def apply(
         from jitops import git
 
         git.push_notes(options.root, token=options.token or None)
+    if not dry_run:
+        _refresh_index(options.root, after, push=push_notes, token=options.token or None)
     from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, Status, sweep_check
     from jitops.commands.sweep import last_success
 
@@ -682,6 +712,77 @@ def apply(
     refused = len(report.with_action(Action.REFUSED, Action.FAILED))
     click.echo(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed", err=True)
     sys.exit(ExitCode.DENIED if report.failed else ExitCode.OK)
+
+
+@cli.command()
+@repo_option
+@click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
+@click.option(
+    "--rebuild", is_flag=True, help="Build it from the whole history, ignoring the stored one."
+)
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Start from the remote's index (origin) and publish the result ($GITHUB_TOKEN).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing: rebuild the ids from history and report where the index disagrees.",
+)
+def index(root: Path, branch: str, rebuild: bool, push: bool, check: bool) -> None:
+    """Update the request-id index (refs/jitops/ids), or check it against history.
+
+    A request id may be used once; proving one never was means walking all history. The
+    index holds every id ever used up to one commit, so `jitops check-pr` walks only the
+    commits after it. `jitops apply --push-notes` extends it on every push to the default
+    branch; run this by hand to build or repair it:
+
+    \b
+      jitops index --push            extend it over the new commits, and publish it
+      jitops index --rebuild --push  rebuild it from the whole history, and publish it
+      jitops index --check           exit 1 if it hides or invents ids (also in audit verify)
+
+    The index is a ref anyone with push access can write. A forged one could hide an id from
+    the pull-request check, never from `jitops apply`, which judges ids against the whole
+    history before it grants; --check finds it.
+
+    \b
+    Exit status: 0 done (or it agrees); 1 it disagrees with history; 2 usage; 3 git failed.
+    """
+    from jitops import ids
+    from jitops.commands.index import IndexOptions, check_findings, describe, refresh
+
+    root = root.resolve()
+    if check:
+        if rebuild or push:
+            raise UsageError("--check writes nothing: give it without --rebuild and --push")
+        result = ids.verify(root, branch)
+        findings = check_findings(result)
+        _echo_findings(findings)
+        if result is None:
+            click.echo(f"jitops: there is no request-id index ({ids.INDEX_REF})", err=True)
+        elif result.agrees:
+            click.echo(
+                f"jitops: the request-id index agrees with the history of "
+                f"{(result.covers or '')[:12]}",
+                err=True,
+            )
+        sys.exit(exit_code(findings))
+    outcome = refresh(
+        IndexOptions(
+            root=root,
+            branch=branch,
+            rebuild=rebuild,
+            push=push,
+            token=os.environ.get("GITHUB_TOKEN") or None,
+        )
+    )
+    if outcome.fetch_problem:
+        click.echo(
+            f"jitops: note: the remote's index was not read: {outcome.fetch_problem}", err=True
+        )
+    click.echo(describe(outcome))
 
 
 @cli.group(invoke_without_command=True)
@@ -722,13 +823,24 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
 @audit.command("verify")
 @click.pass_obj
 def audit_verify(obj: tuple[Path, str]) -> None:
-    """Exit 1 listing every grant that landed without evidence of a valid approval."""
+    """Exit 1 listing every grant that landed without evidence of a valid approval.
+
+    It also checks the request-id index (refs/jitops/ids, when there is one; fetch it with
+    `git fetch origin refs/jitops/ids:refs/jitops/ids`) against history: an index that hides
+    or invents ids is a finding too.
+    """
+    from jitops import ids
     from jitops.commands.audit import audit as run_audit
     from jitops.commands.audit import unverified_findings
+    from jitops.commands.index import check_findings
 
     root, branch = obj
     report = run_audit(root, branch)
-    findings = [*report.findings, *unverified_findings(report)]
+    findings = [
+        *report.findings,
+        *unverified_findings(report),
+        *check_findings(ids.verify(root, branch)),
+    ]
     _echo_findings(findings)
     click.echo(
         f"jitops: {len(report.records)} grant(s) checked, "

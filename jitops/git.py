@@ -14,6 +14,10 @@ from pathlib import Path
 
 from jitops.errors import GitError
 
+# Notes (and the request-id index) are commits of their own; jitops signs them with a fixed
+# identity so they can be written where no git identity is configured (a CI runner).
+_JITOPS_IDENTITY = ["-c", "user.name=jitops", "-c", "user.email=jitops@users.noreply.github.com"]
+
 
 def run(root: Path, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``git args`` in ``root``; raise ``GitError`` with git's own message on failure."""
@@ -123,23 +127,93 @@ def _record_landings(
     return missing is not None and not missing
 
 
-def added_paths(root: Path, ref: str, paths: Sequence[str]) -> set[str]:
-    """Every file under ``paths`` that any commit reachable from ``ref`` ever added."""
+# Every commit's additions, merges' own included (see added_paths).
+HISTORY_OPTIONS = ("--full-history", "-c")
+
+
+def added_paths(
+    root: Path, ref: str, paths: Sequence[str], *, since: str | None = None
+) -> set[str]:
+    """Every file under ``paths`` that any commit reachable from ``ref`` ever added.
+
+    That is every file in the tree of any such commit: ``--full-history`` because git's default
+    history simplification skips the side of a merge the merge is TREESAME to (for a broad path,
+    a file added and removed on main while a pull request's branch was open would vanish), and
+    ``-c`` for a file that a merge commit itself introduced (in none of its parents). Given
+    ``since`` (an ancestor of ``ref``), only the commits ``since..ref``: those reachable from
+    ``ref`` but not from ``since``, so the walk's cost follows what is new.
+    """
+    revisions = [ref] if since is None else [ref, f"^{since}"]
     log = run(
         root,
         [
             "log",
+            *HISTORY_OPTIONS,
             "--diff-filter=A",
             "--no-renames",
             "--name-only",
             "-z",
             "--format=",
-            ref,
+            *revisions,
             "--",
             *paths,
         ],
     )
     return {name.strip("\n") for name in log.stdout.split("\0") if name.strip("\n")}
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is in ``descendant``'s history (a commit is its own ancestor).
+
+    False, too, when either is not a commit this repository has.
+    """
+    result = run(root, ["merge-base", "--is-ancestor", ancestor, descendant], check=False)
+    return result.returncode == 0
+
+
+def blob_size(root: Path, name: str) -> int | None:
+    """The size in bytes of blob ``name`` (a blob id, or ``rev:path``), or None if absent."""
+    fields = _run_bytes(root, ["cat-file", "--batch-check"], f"{name}\n".encode()).split()
+    if len(fields) != 3 or fields[1] != b"blob":  # "<name> missing", or not a blob
+        return None
+    return int(fields[2])
+
+
+def _run_bytes(
+    root: Path, args: Sequence[str], data: bytes, *, options: Sequence[str] = ()
+) -> bytes:
+    """Run ``git [options] -C root args`` with ``data`` on stdin; its stdout as bytes."""
+    try:
+        result = subprocess.run(
+            ["git", *options, "-C", str(root), *args],
+            input=data,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH — install git") from None
+    if result.returncode != 0:
+        raise GitError(f"git {args[0]}: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def write_file_commit(root: Path, ref: str, name: str, data: bytes, message: str) -> str:
+    """Point ``ref`` at a new parentless commit whose tree holds one file, ``name``.
+
+    For data jitops keeps in git beside the branches (never on one): the commit is not part of
+    any branch's history, and replacing it is a plain ref update. Returns the commit id.
+    """
+    blob = _run_bytes(root, ["hash-object", "-w", "--stdin"], data).decode().strip()
+    tree = _run_bytes(root, ["mktree"], f"100644 blob {blob}\t{name}\n".encode())
+    commit = _run_bytes(
+        root,
+        ["commit-tree", tree.decode().strip(), "-F", "-"],
+        message.encode(),
+        options=_JITOPS_IDENTITY,
+    )
+    sha = commit.decode().strip()
+    run(root, ["update-ref", ref, sha])
+    return sha
 
 
 @dataclass(frozen=True)
@@ -178,9 +252,6 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
 
 
 NOTES_REF = "refs/notes/jitops"
-# Notes are commits of their own; jitops signs them with a fixed identity so they can be
-# written where no git identity is configured (a CI runner).
-_NOTES_IDENTITY = ["-c", "user.name=jitops", "-c", "user.email=jitops@users.noreply.github.com"]
 
 
 SWEEP_NOTES_REF = "refs/notes/jitops-sweep"
@@ -188,29 +259,12 @@ SWEEP_NOTES_REF = "refs/notes/jitops-sweep"
 
 def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> None:
     """Attach ``text`` to ``commit`` under ``ref`` (replacing an earlier note there)."""
-    try:
-        result = subprocess.run(
-            [
-                "git",
-                *_NOTES_IDENTITY,
-                "-C",
-                str(root),
-                "notes",
-                f"--ref={ref}",
-                "add",
-                "-f",
-                "-F",
-                "-",
-                commit,
-            ],
-            input=text.encode(),
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH — install git") from None
-    if result.returncode != 0:
-        raise GitError(f"git notes add: {result.stderr.decode(errors='replace').strip()}")
+    _run_bytes(
+        root,
+        ["notes", f"--ref={ref}", "add", "-f", "-F", "-", commit],
+        text.encode(),
+        options=_JITOPS_IDENTITY,
+    )
 
 
 def notes(root: Path, *, ref: str = NOTES_REF) -> dict[str, bytes]:
@@ -230,18 +284,7 @@ def read_blobs(root: Path, names: Sequence[str]) -> dict[str, bytes]:
     """
     if not names:
         return {}
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(root), "cat-file", "--batch"],
-            input="".join(f"{name}\n" for name in names).encode(),
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH — install git") from None
-    if result.returncode != 0:
-        raise GitError(f"git cat-file: {result.stderr.decode(errors='replace').strip()}")
-    out = result.stdout
+    out = _run_bytes(root, ["cat-file", "--batch"], "".join(f"{n}\n" for n in names).encode())
     found: dict[str, bytes] = {}
     position = 0
     for name in names:
@@ -351,7 +394,7 @@ def push_notes(
         run(
             root,
             [
-                *_NOTES_IDENTITY,
+                *_JITOPS_IDENTITY,
                 "notes",
                 f"--ref={ref}",
                 "merge",
@@ -374,6 +417,18 @@ def parent(root: Path, commit: str) -> str | None:
 def fetch_commit(root: Path, sha: str, *, token: str | None = None, remote: str = "origin") -> None:
     """Fetch commit ``sha`` (and what it needs) from ``remote``, checking nothing out."""
     _network(root, ["fetch", "--quiet", "--no-tags", remote, sha], token, f"git fetch {sha[:7]}")
+
+
+def fetch_ref(root: Path, ref: str, *, token: str | None = None, remote: str = "origin") -> None:
+    """Fetch ``ref`` from ``remote`` into the same local ref, replacing whatever it held."""
+    _network(
+        root, ["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{ref}"], token, f"git fetch {ref}"
+    )
+
+
+def push_ref(root: Path, ref: str, *, token: str | None = None, remote: str = "origin") -> None:
+    """Publish ``ref`` to ``remote``, replacing what it held there (not for branches)."""
+    _network(root, ["push", "--quiet", remote, f"+{ref}:{ref}"], token, f"git push {ref}")
 
 
 def show(root: Path, ref: str, path: str) -> bytes:

@@ -130,8 +130,13 @@ def gate_markdown(
     parsed: Sequence[ParsedRequest],
     pull_request: PullRequestInfo,
     policy_commit: str | None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """The PR comment and job summary: each request plainly, and what is still missing."""
+    """The PR comment and job summary: each request plainly, and what is still missing.
+
+    ``notes`` say how the check was made where that matters (the replay check walked the
+    whole history because the request-id index could not be used).
+    """
     lines = [
         f"### jitops: {_HEADLINES[result.verdict]}",
         "",
@@ -166,6 +171,9 @@ def gate_markdown(
     for check in result.checks:
         if check.status is not Status.PASS:
             lines.append(f"- {_MARKS[check.status]} **{check.rule}**: {_cell(check.detail)}")
+    if notes:
+        lines.append("")
+    lines += [f"> **Note:** {_cell(note)}" for note in notes]
     base = f"`{policy_commit[:7]}`" if policy_commit else "the base branch"
     lines += [
         "",

@@ -20,8 +20,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jitops import __version__, evidence, git
-from jitops.commands.check_pr import relevant_teams, used_request_ids, with_teams
+from jitops import __version__, evidence, git, ids
+from jitops.commands.check_pr import relevant_teams, with_teams
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, PullRequestFacts, evaluate
@@ -158,7 +158,11 @@ def verify_landing(
         policy_set,
         parsed,
         at,
-        known_ids=used_request_ids(root, [e.request.id for e in entries], base),
+        # The whole history, never the request-id index: anyone with push access could
+        # write that ref, and this is the check that decides whether access is granted.
+        known_ids=ids.used_request_ids(
+            root, [e.request.id for e in entries], base, index_ref=None
+        ).ids,
         requester_teams=requester_teams,
         policy_problems=problems,
     )

@@ -15,9 +15,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from jitops import git
+from jitops import git, ids
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import (
     ChangeKind,
@@ -30,7 +30,7 @@ from jitops.gate import (
 from jitops.github import GitHub, GitHubError, PullRequestInfo
 from jitops.models import AccessRequest, is_team, login_key
 from jitops.policy import PolicySet, Review, ReviewState, Verdict
-from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, load_policies, parse
+from jitops.repo import REQUEST_MODELS, load_policies, parse
 from jitops.report import gate_markdown
 
 COMMENT_MARKER = "<!-- jitops:approval -->"
@@ -57,6 +57,7 @@ class CheckOutcome:
     policy_commit: str | None
     markdown: str
     posted: bool
+    notes: tuple[str, ...] = ()  # how the check was made, where that is worth knowing
 
 
 def pr_number_from_event(event_name: str, event_path: Path) -> int:
@@ -80,20 +81,6 @@ def pr_number_from_event(event_name: str, event_path: Path) -> int:
             "run `jitops check-pr --pr N` instead"
         )
     raise UsageError(f"a {event_name!r} event is not about a pull request")
-
-
-def used_request_ids(root: Path, ids: Iterable[str], ref: str = "HEAD") -> frozenset[str]:
-    """Which of ``ids`` a request file on ``ref``'s history ever had (a file's name is its id).
-
-    Asks git only about the files those ids would have had, so the cost follows the pull
-    request, not the number of requests the repository ever held.
-    """
-    ids = sorted(set(ids))
-    if not ids or git.toplevel(root) is None or git.resolve(root, ref) is None:
-        return frozenset()
-    specs = [f":(glob){REQUESTS_DIR}/**/{i}{suffix}" for i in ids for suffix in (".yaml", ".yml")]
-    paths = git.added_paths(root, ref, specs)
-    return frozenset(PurePosixPath(p).stem for p in paths) & set(ids)
 
 
 def _teams_named(principals: Iterable[str]) -> set[str]:
@@ -204,18 +191,18 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
         commit_authors=commit_people,
         author_teams=author_teams,
     )
+    used = used_ids(options, [p.request.id for p in parsed if p.request is not None])
     result = evaluate(
         facts,
         policy_set,
         parsed,
         options.now,
-        known_ids=used_request_ids(
-            options.base_checkout, [p.request.id for p in parsed if p.request is not None]
-        ),
+        known_ids=used.ids,
         requester_teams=requester_teams,
         policy_problems=problems,
     )
-    markdown = COMMENT_MARKER + "\n" + gate_markdown(result, parsed, info, policy_commit)
+    notes = (used.note,) if used.note else ()
+    markdown = COMMENT_MARKER + "\n" + gate_markdown(result, parsed, info, policy_commit, notes)
     if options.post:
         github.set_status(
             info.head_sha, STATES[result.verdict], result.summary, target_url=options.run_url
@@ -224,7 +211,22 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
     if options.summary_path is not None:
         with options.summary_path.open("a", encoding="utf-8") as summary:
             summary.write(markdown + "\n")
-    return CheckOutcome(info, result, policy_commit, markdown, options.post)
+    return CheckOutcome(info, result, policy_commit, markdown, options.post, notes)
+
+
+def used_ids(options: CheckOptions, request_ids: list[str]) -> ids.UsedIds:
+    """The PR's request ids already used on the base branch, through the request-id index.
+
+    The index is fetched first (the checkout has only branches and tags); when it cannot be,
+    the one already in the checkout, if any, is used — an older index is still exact, it only
+    leaves more history to walk.
+    """
+    if request_ids and git.toplevel(options.base_checkout) is not None:
+        try:
+            git.fetch_ref(options.base_checkout, ids.INDEX_REF, token=options.token)
+        except JitopsError:
+            pass  # no remote, or no index there yet: used_request_ids says so
+    return ids.used_request_ids(options.base_checkout, request_ids)
 
 
 def options_from_environment(

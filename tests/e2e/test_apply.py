@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jitops import evidence
+from jitops import evidence, ids
+from jitops import git as jgit
 from jitops.commands.audit import audit
 from jitops.testing.github import Account, GitHubServer
 from jitops.testing.github.state import Repository
@@ -268,3 +269,75 @@ def test_the_sweep_warns_on_the_pull_request_before_access_expires(world: World,
     assert len(warnings) == 1 and "open a new request" in warnings[0]
     early = cli("sweep", "--repo", str(world.base), "--warn-before", "1h")
     assert "warned" not in early.out  # two hours left: no warning yet
+
+
+def remote_index(world: World) -> ids.IdIndex | None:
+    """The request-id index as the remote holds it: what check-pr fetches."""
+    return ids.load(world.server.hub.repo(world.repo.full_name).path).index
+
+
+def grant(world: World, request_id: str, branch: str | None = None) -> str:
+    """Open, approve and merge a request; the merge commit."""
+    path, text = world.request(request_id)
+    number = world.open_pull(branch or request_id, {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    return world.merge(number)
+
+
+def test_apply_keeps_the_request_id_index(world: World, cli: CLI, tmp_path: Path) -> None:
+    first = grant(world, "ix-1")
+    before = world.pull_base()
+    assert apply(world, cli, before, "--dry-run", "--push-notes").code == 0
+    assert remote_index(world) is None  # a dry run writes nothing
+    result = apply(world, cli, before, "--push-notes")
+    assert result.code == 0, result.output
+    assert "request-id index rebuilt from the whole history" in result.err
+    assert remote_index(world) == ids.IdIndex(first, ("ix-1",))
+
+    # The next push, applied from a fresh checkout as in the workflow: the remote's index is
+    # read and extended over the new commits only.
+    second = grant(world, "ix-2")
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", world.server.file_url(world.repo.full_name), str(fresh))
+    result = cli("apply", "--repo", str(fresh), "--before", first, "--push-notes")
+    assert result.code == 0, result.output
+    assert f"request-id index extended over {first[:12]}..{second[:12]}" in result.err
+    assert remote_index(world) == ids.IdIndex(second, ("ix-1", "ix-2"))
+
+    # Without --push-notes the local index moves, the published one does not.
+    third = grant(world, "ix-3")
+    git(fresh, "pull", "-q", "--ff-only")
+    result = cli("apply", "--repo", str(fresh), "--before", second)
+    assert result.code == 0, result.output
+    assert remote_index(world) == ids.IdIndex(second, ("ix-1", "ix-2"))
+    assert ids.load(fresh).index == ids.IdIndex(third, ("ix-1", "ix-2", "ix-3"))
+
+
+def test_a_forged_index_gets_no_replay_granted(world: World, cli: CLI) -> None:
+    """Someone with push access rewrites refs/jitops/ids to hide a used id. The gate's fast
+    check can be fooled; apply, which judges ids against the whole history, is not, and audit
+    verify names the forgery."""
+    path, _ = world.request("rp-1")
+    grant(world, "rp-1")
+    assert apply(world, cli, world.pull_base(), "--push-notes").code == 0
+    world.merge(world.open_pull("drop-rp-1", {path: None}))
+    assert apply(world, cli, world.pull_base(), "--push-notes").code == 0
+    assert world.legacy.held() == set()
+
+    head = git(world.base, "rev-parse", "HEAD").strip()
+    forged = ids.encode(ids.IdIndex(head, ()))
+    jgit.write_file_commit(world.base, ids.INDEX_REF, ids.INDEX_FILE, forged, "nothing to see\n")
+    jgit.push_ref(world.base, ids.INDEX_REF)
+    verify = cli("audit", "--repo", str(world.base), "verify")
+    assert verify.code == 1
+    assert "refs/jitops/ids: denied: hides 1 request id(s)" in verify.out
+    assert ": rp-1 — rebuild it with `jitops index --rebuild --push`" in verify.out
+
+    grant(world, "rp-1", "replay-rp-1")  # the old file again, freshly approved and merged
+    result = apply(world, cli, world.pull_base(), "--push-notes")
+    assert result.code == 1
+    assert "refused:" in result.out and "id 'rp-1' was already used" in result.out
+    assert world.legacy.held() == set()
+    assert cli("index", "--repo", str(world.base), "--rebuild", "--push").code == 0
+    assert cli("index", "--repo", str(world.base), "--check").code == 0
+    assert remote_index(world) == ids.load(world.base).index

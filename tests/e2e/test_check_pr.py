@@ -3,10 +3,12 @@ and the real CLI. Each attack on the gate is its own test."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from jitops import git, ids
 from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, Run
 from tests.e2e.gate_world import GateWorld, make_world
@@ -208,16 +210,119 @@ def test_a_policy_change_in_the_pr_does_not_judge_the_pr(world: GateWorld, check
     assert check(number).code == 0
 
 
+def land_and_remove(world: GateWorld, request_id: str) -> None:
+    """A readonly (auto-approved) request merges, then a removal takes it off the branch."""
+    number = world.open_request(request_id, role="readonly", ticket=None)
+    world.merge(number)
+    path = f"requests/sandbox-db/readonly/{request_id}.yaml"
+    world.merge(world.open_pull(f"drop-{request_id}", {path: None}))
+
+
+def publish_index(world: GateWorld, cli: CLI) -> str:
+    """``jitops index --push`` from a checkout of its own, as apply does in its workflow."""
+    checkout = world.work / "apply-checkout"
+    if not checkout.exists():
+        url = world.server.file_url(world.repo.full_name)
+        subprocess.run(["git", "clone", "-q", url, str(checkout)], check=True)
+    subprocess.run(["git", "-C", str(checkout), "pull", "-q", "--ff-only"], check=True)
+    result = cli("index", "--repo", str(checkout), "--push")
+    assert result.code == 0, result.output
+    return result.out
+
+
+def replay(world: GateWorld, check, request_id: str) -> tuple[int, Run]:  # type: ignore[no-untyped-def]
+    """Open a pull request that adds ``request_id`` again, and check it."""
+    number = world.open_request(
+        request_id,
+        role="readonly",
+        ticket=None,
+        branch=f"replay-{request_id}-{len(world.server.hub.state.pulls_of(world.repo.id))}",
+    )
+    return number, check(number)
+
+
 def test_replaying_a_landed_request_id_is_refused(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
-    first = world.open_request("old-1", role="readonly", ticket=None)
-    assert check(first).code == 0
-    world.merge(first)
-    removal = world.open_pull("drop-old-1", {"requests/sandbox-db/readonly/old-1.yaml": None})
-    world.merge(removal)
-    replay = world.open_request("old-1", role="readonly", ticket=None, branch="replay-old-1")
-    result = check(replay)
+    land_and_remove(world, "old-1")
+    number, result = replay(world, check, "old-1")
     assert result.code == 1
     assert "already used on the base branch" in result.out
+    # no index on the remote: the whole history was searched, and the check says so
+    assert "jitops: note: there is no request-id index" in result.err
+    [comment] = comments_of(world, number)
+    assert "**Note:** there is no request-id index" in comment
+    assert "searched the whole history instead (exact, slower)" in comment
+
+
+def test_replaying_is_refused_through_the_index_and_after_it_moves_on(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+    cli: CLI,
+) -> None:
+    land_and_remove(world, "idx-1")
+    assert "rebuilt from the whole history" in publish_index(world, cli)
+    covered = git.resolve(world.base, "HEAD")
+    assert git.resolve(world.base, ids.INDEX_REF) is None
+    land_and_remove(world, "idx-2")  # after the index: found by walking covered..base
+    for request_id in ("idx-1", "idx-2"):
+        _, result = replay(world, check, request_id)
+        assert result.code == 1, result.output
+        assert "already used on the base branch" in result.out
+        assert "note:" not in result.err  # the index was used, so nothing to say
+    # The workflow's checkout has no index of its own: check-pr fetched the remote's.
+    assert ids.load(world.base).index == ids.IdIndex(covered or "", ("idx-1",))
+
+    land_and_remove(world, "idx-3")
+    assert "extended over" in publish_index(world, cli)  # as apply does after a merge
+    for request_id in ("idx-1", "idx-2", "idx-3"):
+        _, result = replay(world, check, request_id)
+        assert result.code == 1 and "note:" not in result.err
+    fresh = world.open_request("idx-4", role="readonly", ticket=None)
+    assert check(fresh).code == 0  # a new id passes
+
+
+def test_a_forged_index_can_hide_an_id_from_the_gate_and_audit_verify_finds_it(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+    cli: CLI,
+) -> None:
+    """The residual risk, attacked: anyone with push access can write refs/jitops/ids. An index
+    that leaves out a used id gets a replay past the gate's fast check — which is why apply
+    judges ids against the whole history before it grants (tests/e2e/test_apply.py), and why
+    audit verify compares the index with history."""
+    land_and_remove(world, "forged-1")
+    head = git.resolve(world.base, "HEAD") or ""
+    git.write_file_commit(
+        world.base, ids.INDEX_REF, ids.INDEX_FILE, ids.encode(ids.IdIndex(head, ())), "x\n"
+    )
+    git.push_ref(world.base, ids.INDEX_REF)
+    _, fooled = replay(world, check, "forged-1")
+    assert "already used" not in fooled.out  # the fast check believed the index
+    audit = cli("audit", "--repo", str(world.base), "verify")
+    assert audit.code == 1
+    assert "refs/jitops/ids: denied: hides 1 request id(s) used in the history of" in audit.out
+    assert "forged-1" in audit.out
+    assert cli("index", "--repo", str(world.base), "--check").code == 1
+    assert cli("index", "--repo", str(world.base), "--rebuild", "--push").code == 0
+    assert cli("index", "--repo", str(world.base), "--check").code == 0
+    _, refused = replay(world, check, "forged-1")
+    assert refused.code == 1 and "already used on the base branch" in refused.out
+
+
+def test_an_index_outside_the_base_history_is_not_trusted(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
+    land_and_remove(world, "rw-old-1")
+    # An index covering a commit of some other branch, claiming nothing was ever used there.
+    other = world.server.hub.push(
+        world.repo, "elsewhere", {"README.md": "x\n"}, author=world.login("mallory")
+    )
+    git.fetch_commit(world.base, other)
+    git.write_file_commit(
+        world.base, ids.INDEX_REF, ids.INDEX_FILE, ids.encode(ids.IdIndex(other, ())), "x\n"
+    )
+    git.push_ref(world.base, ids.INDEX_REF)
+    _, result = replay(world, check, "rw-old-1")
+    assert result.code == 1
+    assert "already used on the base branch" in result.out
+    assert "not in the base branch's history" in result.err
 
 
 def test_malformed_request_file_is_refused_with_its_line(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
@@ -282,8 +387,6 @@ def test_api_budget_per_check_of_five_requests(world: GateWorld, check) -> None:
 
 
 def test_request_files_come_through_the_api_when_git_cannot_fetch(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
-    import subprocess
-
     number = world.open_request("nofetch-1")
     world.review(number, "bob")
     subprocess.run(
