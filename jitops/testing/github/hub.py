@@ -22,6 +22,7 @@ from jitops.testing.github.state import (
     BranchProtection,
     CheckRun,
     CommitStatus,
+    Issue,
     IssueComment,
     Label,
     PullRequest,
@@ -710,12 +711,99 @@ class Hub:
         )
         return review
 
+    # -- issues ------------------------------------------------------------------------------
+
+    def open_issue(
+        self,
+        repo: Repository,
+        *,
+        title: str,
+        user: str,
+        body: str | None = None,
+        labels: Sequence[str] = (),
+    ) -> Issue:
+        """Open a plain issue; it takes the next number, shared with pull requests."""
+        st = self.state
+        with st.lock:
+            self.user(user)
+            number = st.next_number[repo.id]
+            st.next_number[repo.id] = number + 1
+            now = st.now()
+            issue = Issue(
+                st.new_id(), repo.id, number, title, body, user,
+                labels=self._labels(repo, labels), created_at=now, updated_at=now,
+            )  # fmt: skip
+            st.issues[(repo.id, number)] = issue
+            return issue
+
+    def issue(self, repo: Repository, number: int) -> Issue:
+        """The plain issue ``number`` (a pull request's number is not one); 404 if absent."""
+        with self.state.lock:
+            found = self.state.issues.get((repo.id, number))
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def issue_or_pull(self, repo: Repository, number: int) -> Issue | PullRequest:
+        """What ``/issues/{number}`` names: GitHub treats every pull request as an issue."""
+        with self.state.lock:
+            found = self.state.issues.get((repo.id, number)) or self.state.pulls.get(
+                (repo.id, number)
+            )
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def update_issue(
+        self,
+        repo: Repository,
+        number: int,
+        *,
+        sender: str,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+        state_reason: str | None = None,
+    ) -> Issue:
+        """Edit a plain issue; closing records who and why (``completed`` unless told), and
+        reopening makes the reason ``reopened``, as GitHub does."""
+        st = self.state
+        with st.lock:
+            issue = self.issue(repo, number)
+            now = st.now()
+            changed = replace(
+                issue,
+                title=title if title is not None else issue.title,
+                body=body if body is not None else issue.body,
+                updated_at=now,
+            )
+            if state == "closed" and issue.state == "open":
+                changed = replace(
+                    changed, state="closed", state_reason=state_reason or "completed",
+                    closed_at=now, closed_by=sender,
+                )  # fmt: skip
+            elif state == "open" and issue.state == "closed":
+                changed = replace(
+                    changed, state="open", state_reason="reopened", closed_at=None, closed_by=None
+                )
+            st.issues[(repo.id, number)] = changed
+            return changed
+
+    def set_pinned(self, repo: Repository, number: int, pinned: bool) -> Issue:
+        """Pin an issue to the top of the repository's issue list, or unpin it."""
+        st = self.state
+        with st.lock:
+            issue = replace(self.issue(repo, number), pinned=pinned)
+            st.issues[(repo.id, number)] = issue
+            return issue
+
     # -- comments and labels -----------------------------------------------------------------
 
     def comment(self, repo: Repository, number: int, *, user: str, body: str) -> IssueComment:
+        """Comment on an issue or a pull request."""
         st = self.state
         with st.lock:
-            self.pull(repo, number)
+            self.issue_or_pull(repo, number)
             now = st.now()
             comment = IssueComment(st.new_id(), repo.id, number, user, body, now, now)
             st.comments[comment.id] = comment
@@ -742,7 +830,7 @@ class Hub:
 
     def comments_of(self, repo: Repository, number: int) -> list[IssueComment]:
         with self.state.lock:
-            self.pull(repo, number)
+            self.issue_or_pull(repo, number)
             return sorted(
                 (
                     c
@@ -752,11 +840,11 @@ class Hub:
                 key=lambda c: c.id,
             )
 
-    def add_labels(self, repo: Repository, number: int, names: Sequence[str]) -> PullRequest:
+    def _labels(self, repo: Repository, names: Sequence[str]) -> tuple[Label, ...]:
+        """The repository's labels named ``names``, created on first use, without repeats."""
         st = self.state
         with st.lock:
-            pr = self.pull(repo, number)
-            labels = list(pr.labels)
+            labels: list[Label] = []
             for name in names:
                 label = st.labels.get((repo.id, name))
                 if label is None:
@@ -764,9 +852,25 @@ class Hub:
                     st.labels[(repo.id, name)] = label
                 if label not in labels:
                     labels.append(label)
-            pr = replace(pr, labels=tuple(labels))
-            st.pulls[(repo.id, number)] = pr
-            return pr
+            return tuple(labels)
+
+    def add_labels(self, repo: Repository, number: int, names: Sequence[str]) -> tuple[Label, ...]:
+        """Add labels to an issue or a pull request; return all of its labels."""
+        with self.state.lock:
+            item = self.issue_or_pull(repo, number)
+            return self.set_labels(repo, number, [*(label.name for label in item.labels), *names])
+
+    def set_labels(self, repo: Repository, number: int, names: Sequence[str]) -> tuple[Label, ...]:
+        """Replace the labels of an issue or a pull request."""
+        st = self.state
+        with st.lock:
+            item = self.issue_or_pull(repo, number)
+            labels = self._labels(repo, names)
+            if isinstance(item, Issue):
+                st.issues[(repo.id, number)] = replace(item, labels=labels)
+            else:
+                st.pulls[(repo.id, number)] = replace(item, labels=labels)
+            return labels
 
     # -- statuses and checks -----------------------------------------------------------------
 

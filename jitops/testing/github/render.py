@@ -11,7 +11,7 @@ from typing import Any
 
 from jitops.testing.github.gitstore import CommitInfo, GitStore, Identity
 from jitops.testing.github.hub import Hub
-from jitops.testing.github.state import Label, PullRequest, Repository, Review, User
+from jitops.testing.github.state import Issue, Label, PullRequest, Repository, Review, User
 
 JSON = dict[str, Any]
 
@@ -390,6 +390,53 @@ class Renderer:
             "deletions": sum(f.deletions for f in files),
             "changed_files": len(files),
         }
+
+    def issue(self, repo: Repository, item: Issue | PullRequest) -> JSON:
+        """``issue``: a plain issue, or a pull request as the issues endpoints show it."""
+        url = f"{self.repo_url(repo)}/issues/{item.number}"
+        pull = isinstance(item, PullRequest)
+        html = f"{self.web}/{repo.full_name}/{'pull' if pull else 'issues'}/{item.number}"
+        closed_by = item.merged_by if isinstance(item, PullRequest) else item.closed_by
+        body: JSON = {
+            "id": item.id,
+            "node_id": node_id("PR" if pull else "I", item.id),
+            "url": url,
+            "repository_url": self.repo_url(repo),
+            "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments",
+            "events_url": f"{url}/events",
+            "timeline_url": f"{url}/timeline",
+            "html_url": html,
+            "number": item.number,
+            "state": item.state,
+            "state_reason": None if isinstance(item, PullRequest) else item.state_reason,
+            "title": item.title,
+            "body": item.body,
+            "user": self.simple_user(item.user),
+            "labels": [self.label(repo, label) for label in item.labels],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": len(self.hub.comments_of(repo, item.number)),
+            "closed_at": iso(item.closed_at),
+            "closed_by": self.simple_user(closed_by) if closed_by else None,
+            "created_at": iso(item.created_at),
+            "updated_at": iso(item.updated_at),
+            "author_association": self.author_association(repo, item.user),
+        }
+        if isinstance(item, PullRequest):
+            pulls = f"{self.repo_url(repo)}/pulls/{item.number}"
+            body["draft"] = item.draft
+            body["pull_request"] = {
+                "url": pulls,
+                "html_url": html,
+                "diff_url": f"{html}.diff",
+                "patch_url": f"{html}.patch",
+                "merged_at": iso(item.merged_at),
+            }
+        return body
 
     def review(self, repo: Repository, review: Review) -> JSON:
         """``pull-request-review``."""
