@@ -6,6 +6,7 @@ families share live here; the schema test checks every one of them against GitHu
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,16 @@ def iso(when: datetime | None) -> str | None:
 
 def node_id(kind: str, ident: int | str) -> str:
     return base64.b64encode(f"0:{kind}{ident}".encode()).decode().rstrip("=")
+
+
+def parse_node_id(text: str) -> tuple[str, str] | None:
+    """``(kind, ident)`` of a ``node_id`` this server made, None for anything else."""
+    try:
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found = re.fullmatch(r"0:([A-Z]+)([0-9a-f]+)", decoded)
+    return (found.group(1), found.group(2)) if found else None
 
 
 def git_identity(person: Identity) -> JSON:
@@ -205,6 +216,7 @@ class Renderer:
             "allow_merge_commit": True,
             "allow_squash_merge": True,
             "allow_rebase_merge": False,
+            "allow_auto_merge": repo.allow_auto_merge,
         }
         if not full:
             for key in ("network_count", "subscribers_count"):
@@ -356,8 +368,20 @@ class Renderer:
                 "statuses": {"href": statuses},
             },
             "author_association": self.author_association(repo, pr.user),
-            "auto_merge": None,
+            "auto_merge": self.auto_merge(pr),
             "draft": pr.draft,
+        }
+
+    def auto_merge(self, pr: PullRequest) -> JSON | None:
+        """``auto-merge``: who asked GitHub to merge the pull request when it can, and how."""
+        request = pr.auto_merge
+        if request is None:
+            return None
+        return {
+            "enabled_by": self.simple_user(request.enabled_by),
+            "merge_method": request.merge_method,
+            "commit_title": request.commit_title,
+            "commit_message": request.commit_message,
         }
 
     def pull(self, repo: Repository, pr: PullRequest) -> JSON:

@@ -68,6 +68,7 @@ class Repository:
     private: bool = False
     description: str | None = None
     created_at: datetime = field(default_factory=utcnow)
+    allow_auto_merge: bool = False  # GitHub's default: off until an admin allows it
 
     @property
     def full_name(self) -> str:
@@ -80,6 +81,18 @@ class Label:
     name: str
     color: str = "ededed"
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class AutoMerge:
+    """Auto-merge requested on a pull request: GitHub merges it, as ``enabled_by``, once
+    branch protection is satisfied."""
+
+    enabled_by: str
+    merge_method: str  # merge | squash
+    commit_title: str
+    commit_message: str
+    enabled_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ class PullRequest:
     merge_commit_sha: str | None = None
     closed_at: datetime | None = None
     labels: tuple[Label, ...] = ()
+    auto_merge: AutoMerge | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 

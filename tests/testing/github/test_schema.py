@@ -176,6 +176,12 @@ def walk(setup: RepoSetup) -> None:
     admin("GET", f"{r}/branches/main/protection", 404)
     hub.protect_branch(setup.repo, "main", BranchProtection(required_status_checks=("ci",)))
     admin("GET", f"{r}/branches/main/protection", 200)
+    hub.set_allow_auto_merge(setup.repo)
+    hub.push(setup.repo, "auto", {"auto.txt": "a\n"}, author=setup.author.login)
+    auto = author("POST", f"{r}/pulls", 201, {"title": "auto", "head": "auto", "base": "main"})
+    hub.enable_auto_merge(setup.repo, auto["number"], user=setup.author.login)
+    author("GET", f"{r}/pulls/{auto['number']}", 200)  # auto_merge filled in
+    author("GET", r, 200)  # allow_auto_merge: true
     author("GET", f"{r}/branches/main", 200)
     author("GET", f"{r}/branches/feature", 200)
     author("GET", f"{r}/branches/nope", 404)
