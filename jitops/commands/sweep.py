@@ -161,15 +161,61 @@ def revocation_body(revoked: list[LedgerEntry], now: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetime) -> Any:
-    """One revocation pull request removing every revoked request's file; None if none.
+class AutoMerge(StrEnum):
+    REQUESTED = "requested"
+    ALREADY = "already requested"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class RevocationPull:
+    """The revocation pull request a sweep opened or updated."""
+
+    number: int
+    html_url: str
+    created: bool  # False: the open one was updated
+    auto_merge: AutoMerge
+    warning: str = ""  # why auto-merge is off, and how to fix it
+
+
+def auto_merge_advice(reasons: tuple[str, ...]) -> str:
+    """What to do when GitHub refuses auto-merge, from its own words."""
+    said = " ".join(reasons).lower()
+    if "not allowed for this repository" in said:
+        return (
+            'turn on "Allow auto-merge" in the repository settings (Settings → General → '
+            "Pull requests), or merge it by hand"
+        )
+    if "protected branch rules not configured" in said:
+        return (
+            "protect the default branch with the required status check jitops/approval "
+            "(README: Branch protection), or merge it by hand"
+        )
+    if "clean status" in said or "unstable status" in said:
+        return "it can merge now: merge it by hand"
+    if "not accessible" in said or "not allowed to push" in said:
+        return (
+            "the token may not write pull requests (the sweep workflow needs "
+            "pull-requests: write), or merge it by hand"
+        )
+    return "merge it by hand"
+
+
+def open_revocation_pull(
+    report: SweepReport, target: GitHubTarget, now: datetime
+) -> RevocationPull | None:
+    """One revocation pull request removing every revoked request's file, with auto-merge
+    requested; None if nothing was revoked.
 
     The sweep branch is rebuilt from the base branch each run and the open pull request
     updated, so reruns and concurrent sweeps leave one pull request. The workflow token's
     pull requests trigger no workflow, so the sweeper — main's own code, which has just
     classified the change as removal-only — posts the ``jitops/approval`` status itself.
+    Auto-merge is requested before that status: GitHub refuses it on a pull request that
+    could merge at once ("in clean status"), and merges it by itself once the status lands.
+    A refusal is a warning, never a failure: the access is gone either way.
     """
-    from jitops.github import GitHub
+    from jitops.github import GitHub, GitHubError, GraphQLRefusal
 
     revoked = [r.entry for r in report.revoked]
     if not revoked:
@@ -185,10 +231,37 @@ def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetim
         body=revocation_body(revoked, now),
         labels=[REVOCATION_LABEL],
     )
+    auto_merge, warning = AutoMerge.ALREADY, ""
+    if not opened.auto_merge:
+        try:
+            github.enable_auto_merge(opened.number, opened.node_id)
+            auto_merge = AutoMerge.REQUESTED
+        except GitHubError as exc:
+            reasons = exc.reasons if isinstance(exc, GraphQLRefusal) else (exc.message,)
+            auto_merge = AutoMerge.REFUSED
+            warning = (
+                f"auto-merge is off on revocation pull request #{opened.number}: GitHub said "
+                f'"{"; ".join(reasons)}" — {auto_merge_advice(reasons)}'
+            )
     github.set_status(
         sha, "success", f"removal only: {len(paths)} request file(s), no approval needed"
     )
-    return opened
+    return RevocationPull(opened.number, opened.html_url, opened.created, auto_merge, warning)
+
+
+@dataclass(frozen=True)
+class GitHubRecord:
+    """What a sweep recorded on GitHub, and what GitHub refused (warnings, not failures)."""
+
+    pull: RevocationPull | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -> GitHubRecord:
+    """Record the sweep on GitHub: the revocation pull request, with auto-merge requested."""
+    pull = open_revocation_pull(report, target, now)
+    warnings = (pull.warning,) if pull is not None and pull.warning else ()
+    return GitHubRecord(pull, warnings)
 
 
 WARNING_MARKER = "<!-- jitops:expiry-warning -->"

@@ -191,6 +191,7 @@ def test_a_thousand_expired_files_cost_at_most_ten_calls(
         now,
     )
     assert opened is not None and opened.created
+    assert github_server.calls["POST /graphql"] == 1  # auto-merge asked for (and refused)
     assert github_server.calls.total() <= 10, github_server.calls.snapshot()
     assert len(world.files_of(opened.number)) == 1000
 
@@ -217,3 +218,97 @@ def test_a_recorded_sweep_tells_doctor_and_apply_the_schedule_runs(
     fresh = sweep_check(recorded, DEFAULT_SWEEP_INTERVAL, recorded + timedelta(minutes=20))
     stale = sweep_check(recorded, DEFAULT_SWEEP_INTERVAL, recorded + timedelta(hours=2))
     assert fresh.status is Status.OK and stale.status is Status.WARNING
+
+
+def test_auto_merge_is_requested_and_github_merges_the_pull_request_then_apply_is_a_no_op(
+    served: tuple[LegacySystem, Served], cli: CLI
+) -> None:
+    from jitops.testing.github import BranchProtection
+
+    legacy, world = served
+    hub = world.server.hub
+    hub.protect_branch(
+        world.repo, "main", BranchProtection(required_status_checks=("jitops/approval",))
+    )
+    hub.set_allow_auto_merge(world.repo)
+    before = git(world.base, "rev-parse", "HEAD").strip()
+    result = sweep(world, cli)
+    assert result.code == 0, result.output
+    assert "auto-merge requested on #" in result.out and "warning" not in result.err
+    # no open pull request is left: the sweeper's own jitops/approval satisfied protection,
+    # and GitHub merged it as the sweeper, who asked for auto-merge
+    assert world.sweep_pulls() == []
+    [pr] = [p for p in hub.state.pulls_of(world.repo.id) if p.head_ref == SWEEP_BRANCH]
+    assert pr.merged and pr.merged_by == world.bot.login
+    git(world.base, "pull", "-q", "--ff-only")
+    assert not (world.base / "requests/legacy/operator/bob-1.yaml").exists()
+    held = legacy.held()
+    applied = cli("apply", "--repo", str(world.base), "--before", before, "--now", NOW)
+    assert applied.code == 0, applied.output
+    assert "granted" not in applied.out and legacy.held() == held == {"alice/operator"}
+    again = sweep(world, cli)
+    assert again.code == 0 and "0 expired" in again.err and world.sweep_pulls() == []
+
+
+def test_auto_merge_already_on_is_not_asked_again(
+    served: tuple[LegacySystem, Served], cli: CLI
+) -> None:
+    from jitops.testing.github import BranchProtection
+
+    _, world = served
+    hub = world.server.hub
+    protection = BranchProtection(
+        required_status_checks=("jitops/approval",), required_approving_review_count=1
+    )  # a review is needed too: the pull request waits
+    hub.protect_branch(world.repo, "main", protection)
+    hub.set_allow_auto_merge(world.repo)
+    first = sweep(world, cli)
+    assert first.code == 0 and "auto-merge requested on #" in first.out, first.output
+    [number] = world.sweep_pulls()
+    world.server.calls.reset()
+    second = sweep(world, cli)
+    assert second.code == 0 and f"auto-merge already requested on #{number}" in second.out
+    assert world.server.calls["POST /graphql"] == 0
+    auto_merge = hub.pull(world.repo, number).auto_merge
+    assert auto_merge is not None and auto_merge.enabled_by == world.bot.login
+
+
+@pytest.mark.parametrize(
+    ("allow", "protect", "said", "fix"),
+    [
+        (False, True, "Auto merge is not allowed for this repository", '"Allow auto-merge"'),
+        (True, False, "Protected branch rules not configured", "protect the default branch"),
+    ],
+)
+def test_refused_auto_merge_is_a_warning_with_the_fix_and_the_sweep_succeeds(
+    served: tuple[LegacySystem, Served],
+    cli: CLI,
+    monkeypatch: pytest.MonkeyPatch,
+    allow: bool,
+    protect: bool,
+    said: str,
+    fix: str,
+) -> None:
+    from jitops.testing.github import BranchProtection
+
+    legacy, world = served
+    hub = world.server.hub
+    if protect:
+        hub.protect_branch(
+            world.repo, "main", BranchProtection(required_status_checks=("jitops/approval",))
+        )
+    hub.set_allow_auto_merge(world.repo, allow)
+    summary = world.base.parent / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = sweep(world, cli)
+    assert result.code == 0, result.output
+    assert legacy.held() == {"alice/operator"}  # the access is gone either way
+    [number] = world.sweep_pulls()
+    [warning] = [line for line in result.err.splitlines() if "warning" in line]
+    assert f"auto-merge is off on revocation pull request #{number}" in warning
+    assert said in warning and fix in warning and "merge it by hand" in warning
+    written = summary.read_text()
+    assert said in written and fix in written and f"#{number}" in written
+    pr = hub.pull(world.repo, number)
+    assert pr.auto_merge is None and not pr.merged
+    assert world.bot.token not in result.output + written
