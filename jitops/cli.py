@@ -491,7 +491,8 @@ def reconcile(
 @click.option(
     "--open-pr/--no-pr",
     default=None,
-    help="Open (or update) the revocation pull request. Default: on under GitHub Actions.",
+    help="Record the sweep on GitHub: the revocation pull request (with auto-merge) and the "
+    "issue of failed revokes. Default: on under GitHub Actions.",
 )
 @click.option("--base-branch", default="main", show_default=True, help="Where the PR goes.")
 @click.option(
@@ -519,7 +520,9 @@ def sweep(
 
     Each expired request on the branch is revoked through its target's provisioner, whether
     or not anyone ever merges the revocation pull request. A revoke that fails keeps its file
-    on the branch, so every later sweep retries it, and the run fails loudly until it works.
+    on the branch, so every later sweep retries it, and the run fails loudly until it works
+    (and, with --open-pr, a pinned issue lists it). What GitHub refuses (auto-merge, pinning)
+    is a warning with its fix, never a failure.
 
     \b
     Exit status: 0 all expired access revoked; 3 a revoke failed (retried next run).
@@ -564,6 +567,11 @@ def sweep(
             click.echo(f"{verb} revocation pull request #{pull.number} {pull.html_url}")
             if pull.auto_merge is not AutoMerge.REFUSED:
                 click.echo(f"auto-merge {pull.auto_merge.value} on #{pull.number}")
+        issue = on_github.issue
+        if issue is not None:
+            click.echo(
+                f"{issue.action.value} issue #{issue.number} of failed revokes {issue.html_url}"
+            )
         for warning in on_github.warnings:
             click.echo(f"jitops: warning: {warning}", err=True)
     if warn_before and not dry_run:
@@ -583,7 +591,7 @@ def sweep(
             click.echo(
                 f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
             )
-    if report.revocations or on_github.warnings:
+    if report.revocations or on_github.issue or on_github.warnings:
         from jitops.report import sweep_markdown
 
         _append_summary(sweep_markdown(report, on_github))

@@ -474,6 +474,59 @@ class GitHub:
         pull = self._pull(number, node_id=node_id)
         self._call(f"auto-merge of #{number}", pull.enable_automerge, merge_method=method)
 
+    # -- issues ------------------------------------------------------------------------------
+
+    def open_issues(self, label: str) -> tuple[IssueInfo, ...]:
+        """Open issues labelled ``label``, oldest first; GitHub lists pull requests among
+        issues, so they are left out. One page (100) is plenty for jitops' own issues."""
+        found = self._raw(
+            "GET",
+            "/issues",
+            f"open issues labelled {label}",
+            parameters={
+                "state": "open",
+                "labels": label,
+                "sort": "created",
+                "direction": "asc",
+                "per_page": 100,
+            },
+        )
+        return tuple(
+            _issue_info(item)
+            for item in (found if isinstance(found, list) else [])
+            if isinstance(item, dict) and "pull_request" not in item
+        )
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo:
+        created = self._raw(
+            "POST",
+            "/issues",
+            "opening an issue",
+            input={"title": title, "body": body, "labels": labels},
+        )
+        return _issue_info(created)
+
+    def edit_issue(self, number: int, **changes: str) -> None:
+        """Change an issue's ``title``, ``body``, ``state`` or ``state_reason``."""
+        self._raw("PATCH", f"/issues/{number}", f"updating issue #{number}", input=changes)
+
+    def comment(self, number: int, body: str) -> None:
+        """A new comment on issue or pull request #``number``."""
+        path = f"/issues/{number}/comments"
+        self._raw("POST", path, f"comment on #{number}", input={"body": body})
+
+    def set_pinned(self, node_id: str, pinned: bool) -> None:
+        """Pin an issue to the top of the repository's issues, or unpin it (GraphQL only); a
+        refusal (at most 3 pinned issues) raises ``GraphQLRefusal``."""
+        mutation = "pinIssue" if pinned else "unpinIssue"
+        self._call(
+            "pinning the issue" if pinned else "unpinning the issue",
+            self.repo.requester.graphql_named_mutation,
+            mutation,
+            {"issueId": node_id},
+            "clientMutationId",
+        )
+
     def upsert_comment(self, number: int, marker: str, body: str, *, bots_only: bool = True) -> str:
         """Create the PR comment that starts with ``marker``, or edit it; return its URL.
 
@@ -511,6 +564,25 @@ class OpenedPull:
     created: bool  # False: an open pull request of the same branch was updated instead
     node_id: str = ""  # GraphQL's id of the pull request
     auto_merge: bool = False  # auto-merge was already requested on it
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    node_id: str  # GraphQL's id, to pin it
+    body: str
+    html_url: str
+
+
+def _issue_info(data: Any) -> IssueInfo:
+    if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+        raise GitHubError("GitHub answered with something that is not an issue")
+    return IssueInfo(
+        number=data["number"],
+        node_id=str(data.get("node_id", "")),
+        body=str(data.get("body") or ""),
+        html_url=str(data.get("html_url", "")),
+    )
 
 
 def _pull_info(pr: Any) -> PullRequestInfo:

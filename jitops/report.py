@@ -323,6 +323,11 @@ def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> s
         ]
     if record is not None:
         lines += [f"> [!WARNING]\n> {warning}\n" for warning in record.warnings]
+        issue = record.issue
+        if issue is not None and issue.failing:
+            lines += [f"Failed revokes are listed in issue #{issue.number}: {issue.html_url}", ""]
+        elif issue is not None:
+            lines += [f"Nothing is failing any more: issue #{issue.number} closed.", ""]
         pull = record.pull
         if pull is not None:
             verb = "opened" if pull.created else "updated"
