@@ -439,10 +439,23 @@ class GitHubRecord:
 def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -> GitHubRecord:
     """Record the sweep on GitHub: the revocation pull request, with auto-merge requested,
     and the issue of failed revokes (opened, updated or closed)."""
+    from jitops.github import GitHubError
+
     pull = open_revocation_pull(report, target, now)
-    issue = report_failed_revokes(report, target, now)
-    warnings = tuple(w for w in (pull.warning if pull else "", issue.warning if issue else "") if w)
-    return GitHubRecord(pull, issue, warnings)
+    warnings = [pull.warning] if pull is not None and pull.warning else []
+    try:
+        issue = report_failed_revokes(report, target, now)
+    except GitHubError as exc:
+        # The failures are reported loudly already (exit status, output, job summary): the
+        # issue is one more place, so GitHub refusing it is a warning, not a failed sweep.
+        issue = None
+        warnings.append(
+            f"the issue of failed revokes could not be kept ({exc.message}) — turn Issues on "
+            "for the repository and give the sweep workflow issues: write"
+        )
+    if issue is not None and issue.warning:
+        warnings.append(issue.warning)
+    return GitHubRecord(pull, issue, tuple(warnings))
 
 
 WARNING_MARKER = "<!-- jitops:expiry-warning -->"

@@ -475,3 +475,25 @@ def test_a_sweep_that_loses_the_race_to_open_the_issue_closes_its_own(
         f"Duplicate of #{other.number}.\n"
     ]
     assert f"updated issue #{other.number}" in out
+
+
+def test_issues_refused_is_a_warning_and_the_exit_status_stays_the_revokes_own(
+    served: tuple[LegacySystem, Served], cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, world = served
+    server = world.server
+    # GitHub answers 410 Gone when a repository has Issues turned off
+    server.faults.inject("server_error", "GET /repos/{owner}/{repo}/issues", status=410, times=None)
+    try:
+        monkeypatch.setenv("FAKE_TOKEN", "expired-" + LEGACY_TOKEN)
+        failing = sweep(world, cli)
+        assert failing.code == 3  # the revokes failed; the issue adds no failure of its own
+        assert "the issue of failed revokes could not be kept (GitHub" in failing.err
+        assert "issues: write" in failing.err
+        monkeypatch.setenv("FAKE_TOKEN", LEGACY_TOKEN)
+        fixed = sweep(world, cli, now="2026-11-23T12:15:00Z")
+        assert fixed.code == 0, fixed.output
+        assert "warning: the issue of failed revokes could not be kept" in fixed.err
+        assert len(world.sweep_pulls()) == 1
+    finally:
+        server.faults.clear()
