@@ -572,6 +572,7 @@ class IssueInfo:
     node_id: str  # GraphQL's id, to pin it
     body: str
     html_url: str
+    labels: tuple[str, ...] = ()
 
 
 def _issue_info(data: Any) -> IssueInfo:
@@ -582,6 +583,11 @@ def _issue_info(data: Any) -> IssueInfo:
         node_id=str(data.get("node_id", "")),
         body=str(data.get("body") or ""),
         html_url=str(data.get("html_url", "")),
+        labels=tuple(
+            str(label.get("name"))
+            for label in data.get("labels") or []
+            if isinstance(label, dict) and label.get("name")
+        ),
     )
 
 

@@ -272,7 +272,7 @@ class FailedRevokeIssue:
     html_url: str
     action: IssueAction
     failing: int  # revokes it lists (0 once closed)
-    warning: str = ""  # pinning refused, and how to fix it
+    warnings: tuple[str, ...] = ()  # what GitHub refused (pinning, labels) and the fix
 
 
 def failing_since(body: str, now: datetime) -> dict[str, datetime]:
@@ -408,16 +408,23 @@ def report_failed_revokes(
         created = github.create_issue(title, body, [FAILED_LABEL])
         open_issues = ours() or [created]
         if open_issues[0].number == created.number:
-            warning = ""
+            warnings = []
             try:
                 github.set_pinned(created.node_id, True)
             except GitHubError as exc:
-                warning = (
+                warnings.append(
                     f"issue #{created.number} listing failed revokes is not pinned ({exc.message})"
                     " — unpin another issue (GitHub pins at most three) or pin it by hand"
                 )
+            if FAILED_LABEL not in created.labels:  # GitHub drops labels silently
+                warnings.append(
+                    f"issue #{created.number} listing failed revokes could not be labelled "
+                    f"{FAILED_LABEL}, so later sweeps cannot find it and will open another — "
+                    "give the sweep's token push access (issues: write under Actions), or "
+                    "label it by hand"
+                )
             return FailedRevokeIssue(
-                created.number, created.html_url, IssueAction.OPENED, len(failed), warning
+                created.number, created.html_url, IssueAction.OPENED, len(failed), tuple(warnings)
             )
     keeper, extra = open_issues[0], open_issues[1:]
     github.edit_issue(keeper.number, title=title, body=body)
@@ -453,8 +460,8 @@ def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -
             f"the issue of failed revokes could not be kept ({exc.message}) — turn Issues on "
             "for the repository and give the sweep workflow issues: write"
         )
-    if issue is not None and issue.warning:
-        warnings.append(issue.warning)
+    if issue is not None:
+        warnings += issue.warnings
     return GitHubRecord(pull, issue, tuple(warnings))
 
 

@@ -497,3 +497,21 @@ def test_issues_refused_is_a_warning_and_the_exit_status_stays_the_revokes_own(
         assert len(world.sweep_pulls()) == 1
     finally:
         server.faults.clear()
+
+
+def test_a_token_that_cannot_label_is_told_so(
+    served: tuple[LegacySystem, Served], cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub drops the labels of a token without push access silently: jitops says so, since
+    a later sweep could not find that issue again."""
+    _, world = served
+    world.server.hub.add_collaborator(world.repo, world.bot.login, "read")
+    monkeypatch.setenv("FAKE_TOKEN", "expired-" + LEGACY_TOKEN)
+    result = sweep(world, cli)
+    assert result.code == 3
+    [issue] = [
+        i for i in world.server.hub.state.issues_of(world.repo.id) if i.user == world.bot.login
+    ]
+    assert issue.labels == ()
+    assert f"issue #{issue.number} listing failed revokes could not be labelled" in result.err
+    assert f"issue #{issue.number} listing failed revokes is not pinned" in result.err
