@@ -493,7 +493,8 @@ def reconcile(
 @click.option(
     "--open-pr/--no-pr",
     default=None,
-    help="Open (or update) the revocation pull request. Default: on under GitHub Actions.",
+    help="Record the sweep on GitHub: the revocation pull request (with auto-merge) and the "
+    "issue of failed revokes. Default: on under GitHub Actions.",
 )
 @click.option("--base-branch", default="main", show_default=True, help="Where the PR goes.")
 @click.option(
@@ -521,12 +522,20 @@ def sweep(
 
     Each expired request on the branch is revoked through its target's provisioner, whether
     or not anyone ever merges the revocation pull request. A revoke that fails keeps its file
-    on the branch, so every later sweep retries it, and the run fails loudly until it works.
+    on the branch, so every later sweep retries it, and the run fails loudly until it works
+    (and, with --open-pr, a pinned issue lists it). What GitHub refuses (auto-merge, pinning)
+    is a warning with its fix, never a failure.
 
     \b
     Exit status: 0 all expired access revoked; 3 a revoke failed (retried next run).
     """
-    from jitops.commands.sweep import GitHubTarget, SweepOptions, open_revocation_pull
+    from jitops.commands.sweep import (
+        AutoMerge,
+        GitHubRecord,
+        GitHubTarget,
+        SweepOptions,
+        record_on_github,
+    )
     from jitops.commands.sweep import sweep as run_sweep
 
     moment = now or datetime.now(UTC)
@@ -545,17 +554,28 @@ def sweep(
         click.echo(line + (f" — {revocation.detail}" if revocation.detail else ""))
     if open_pr is None:
         open_pr = os.environ.get("GITHUB_ACTIONS") == "true"
+    on_github = GitHubRecord()
     if open_pr and not dry_run:
         token, repository = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
         if not token or not repository:
             raise UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY")
         api_url = os.environ.get("GITHUB_API_URL", "https://api.github.com")
-        opened = open_revocation_pull(
+        on_github = record_on_github(
             report, GitHubTarget(repository, token, api_url, base_branch), moment
         )
-        if opened is not None:
-            verb = "opened" if opened.created else "updated"
-            click.echo(f"{verb} revocation pull request #{opened.number} {opened.html_url}")
+        pull = on_github.pull
+        if pull is not None:
+            verb = "opened" if pull.created else "updated"
+            click.echo(f"{verb} revocation pull request #{pull.number} {pull.html_url}")
+            if pull.auto_merge is not AutoMerge.REFUSED:
+                click.echo(f"auto-merge {pull.auto_merge.value} on #{pull.number}")
+        issue = on_github.issue
+        if issue is not None:
+            click.echo(
+                f"{issue.action.value} issue #{issue.number} of failed revokes {issue.html_url}"
+            )
+        for warning in on_github.warnings:
+            click.echo(f"jitops: warning: {warning}", err=True)
     if warn_before and not dry_run:
         from jitops.commands.sweep import warn_before_expiry
         from jitops.models import parse_duration
@@ -573,10 +593,10 @@ def sweep(
             click.echo(
                 f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
             )
-    if report.revocations:
+    if report.revocations or on_github.issue or on_github.warnings:
         from jitops.report import sweep_markdown
 
-        _append_summary(sweep_markdown(report))
+        _append_summary(sweep_markdown(report, on_github))
     if record and not dry_run and not report.failed:
         from jitops import git
         from jitops.commands.sweep import record_success

@@ -19,6 +19,7 @@ import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from jitops.errors import JitopsError
 from jitops.gate import ChangedFile, FileStatus
@@ -33,6 +34,15 @@ STATUS_CONTEXT = "jitops/approval"
 
 class GitHubError(JitopsError):
     """GitHub could not be reached or refused a call; the gate fails closed on it."""
+
+
+class GraphQLRefusal(GitHubError):
+    """GitHub's GraphQL API refused a call (HTTP 200 with ``errors``); ``reasons`` are its own
+    words, which name the cause (``Auto merge is not allowed for this repository``)."""
+
+    def __init__(self, what: str, reasons: tuple[str, ...]) -> None:
+        super().__init__(f"GitHub refused {what}: {'; '.join(reasons)}")
+        self.reasons = reasons
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,12 @@ class PullRequestInfo:
 def _error(exc: Exception, what: str) -> GitHubError:
     status = getattr(exc, "status", None)
     data = getattr(exc, "data", None)
+    errors = data.get("errors") if isinstance(data, dict) and "message" not in data else None
+    if isinstance(errors, list) and errors:  # GraphQL's answer; REST errors have a message
+        reasons = tuple(
+            str(e["message"]) for e in errors if isinstance(e, dict) and e.get("message")
+        )
+        return GraphQLRefusal(what, reasons or ("no reason given",))
     message = data.get("message") if isinstance(data, dict) else None
     detail = (
         f"HTTP {status}" + (f": {message}" if message else "") if status else type(exc).__name__
@@ -133,14 +149,14 @@ class GitHub:
 
         return self._call(f"pull requests of {sha[:7]}", collect)  # type: ignore[no-any-return]
 
-    def _pull(self, number: int) -> Any:
+    def _pull(self, number: int, **attributes: Any) -> Any:
         from github.PullRequest import PullRequest
 
         # A lazy object: listing its files or reviews costs no extra call for the PR itself.
         return PullRequest(
             self.repo.requester,
             headers={},
-            attributes={"number": number, "url": f"{self.repo.url}/pulls/{number}"},
+            attributes={"number": number, "url": f"{self.repo.url}/pulls/{number}", **attributes},
             completed=False,
         )
 
@@ -346,18 +362,17 @@ class GitHub:
     def commit_removals(self, base_branch: str, branch: str, paths: list[str], message: str) -> str:
         """Point ``branch`` at a new commit on top of ``base_branch`` that deletes ``paths``.
 
-        Five calls whatever the number of paths: the base ref, its commit, one tree, one
-        commit, the branch ref (force-moved, or created).
+        Four calls whatever the number of paths (five the first time): the base branch with
+        its commit's tree, one tree, one commit, the branch ref (force-moved, or created).
         """
-        ref = self._raw("GET", f"/git/ref/heads/{base_branch}", f"branch {base_branch}")
-        base_sha = ref["object"]["sha"]
-        base_commit = self._raw("GET", f"/git/commits/{base_sha}", "base commit")
+        base = self._raw("GET", f"/branches/{quote(base_branch, safe='')}", f"branch {base_branch}")
+        base_sha = base["commit"]["sha"]
         tree = self._raw(
             "POST",
             "/git/trees",
             "revocation tree",
             input={
-                "base_tree": base_commit["tree"]["sha"],
+                "base_tree": base["commit"]["commit"]["tree"]["sha"],
                 "tree": [
                     {"path": path, "mode": "100644", "type": "blob", "sha": None} for path in paths
                 ],
@@ -443,7 +458,74 @@ class GitHub:
             )
         if labels:
             self._raw("POST", f"/issues/{number}/labels", "labels", input={"labels": labels})
-        return OpenedPull(number, str(current.get("html_url", "")), created)
+        return OpenedPull(
+            number,
+            str(current.get("html_url", "")),
+            created,
+            node_id=str(current.get("node_id", "")),
+            auto_merge=current.get("auto_merge") is not None,
+        )
+
+    def enable_auto_merge(self, number: int, node_id: str, *, method: str = "MERGE") -> None:
+        """Ask GitHub to merge pull request #``number`` itself once its base branch's
+        protection is satisfied. Only GraphQL can (``enablePullRequestAutoMerge``); GitHub's
+        refusal (auto-merge not allowed on the repository, no branch protection, a pull
+        request that could merge now) raises ``GraphQLRefusal`` with its reason."""
+        pull = self._pull(number, node_id=node_id)
+        self._call(f"auto-merge of #{number}", pull.enable_automerge, merge_method=method)
+
+    # -- issues ------------------------------------------------------------------------------
+
+    def open_issues(self, label: str) -> tuple[IssueInfo, ...]:
+        """Open issues labelled ``label``, oldest first; GitHub lists pull requests among
+        issues, so they are left out. One page (100) is plenty for jitops' own issues."""
+        found = self._raw(
+            "GET",
+            "/issues",
+            f"open issues labelled {label}",
+            parameters={
+                "state": "open",
+                "labels": label,
+                "sort": "created",
+                "direction": "asc",
+                "per_page": 100,
+            },
+        )
+        return tuple(
+            _issue_info(item)
+            for item in (found if isinstance(found, list) else [])
+            if isinstance(item, dict) and "pull_request" not in item
+        )
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> IssueInfo:
+        created = self._raw(
+            "POST",
+            "/issues",
+            "opening an issue",
+            input={"title": title, "body": body, "labels": labels},
+        )
+        return _issue_info(created)
+
+    def edit_issue(self, number: int, **changes: str) -> None:
+        """Change an issue's ``title``, ``body``, ``state`` or ``state_reason``."""
+        self._raw("PATCH", f"/issues/{number}", f"updating issue #{number}", input=changes)
+
+    def comment(self, number: int, body: str) -> None:
+        """A new comment on issue or pull request #``number``."""
+        path = f"/issues/{number}/comments"
+        self._raw("POST", path, f"comment on #{number}", input={"body": body})
+
+    def set_pinned(self, node_id: str, pinned: bool) -> None:
+        """Pin an issue to the top of the repository's issues, or unpin it (GraphQL only); a
+        refusal (at most 3 pinned issues) raises ``GraphQLRefusal``."""
+        mutation = "pinIssue" if pinned else "unpinIssue"
+        self._call(
+            "pinning the issue" if pinned else "unpinning the issue",
+            self.repo.requester.graphql_named_mutation,
+            mutation,
+            {"issueId": node_id},
+            "clientMutationId",
+        )
 
     def upsert_comment(self, number: int, marker: str, body: str, *, bots_only: bool = True) -> str:
         """Create the PR comment that starts with ``marker``, or edit it; return its URL.
@@ -480,6 +562,33 @@ class OpenedPull:
     number: int
     html_url: str
     created: bool  # False: an open pull request of the same branch was updated instead
+    node_id: str = ""  # GraphQL's id of the pull request
+    auto_merge: bool = False  # auto-merge was already requested on it
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    node_id: str  # GraphQL's id, to pin it
+    body: str
+    html_url: str
+    labels: tuple[str, ...] = ()
+
+
+def _issue_info(data: Any) -> IssueInfo:
+    if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+        raise GitHubError("GitHub answered with something that is not an issue")
+    return IssueInfo(
+        number=data["number"],
+        node_id=str(data.get("node_id", "")),
+        body=str(data.get("body") or ""),
+        html_url=str(data.get("html_url", "")),
+        labels=tuple(
+            str(label.get("name"))
+            for label in data.get("labels") or []
+            if isinstance(label, dict) and label.get("name")
+        ),
+    )
 
 
 def _pull_info(pr: Any) -> PullRequestInfo:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
-    from jitops.commands.sweep import SweepReport
+    from jitops.commands.sweep import GitHubRecord, SweepReport
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry
@@ -319,8 +319,9 @@ def audit_rows(report: AuditReport, *, json: bool = False) -> list[Any]:
     return rows
 
 
-def sweep_markdown(report: SweepReport) -> str:
-    """The sweep's job summary: failed revokes first and loud, then every revocation."""
+def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> str:
+    """The sweep's job summary: failed revokes first and loud, then what GitHub refused (with
+    the fix), the revocation pull request, and every revocation."""
     lines = ["### jitops sweep", ""]
     if report.failed:
         lines += [
@@ -328,6 +329,21 @@ def sweep_markdown(report: SweepReport) -> str:
             "sweep retries until it works.",
             "",
         ]
+    if record is not None:
+        lines += [f"> [!WARNING]\n> {warning}\n" for warning in record.warnings]
+        issue = record.issue
+        if issue is not None and issue.failing:
+            lines += [f"Failed revokes are listed in issue #{issue.number}: {issue.html_url}", ""]
+        elif issue is not None:
+            lines += [f"Nothing is failing any more: issue #{issue.number} closed.", ""]
+        pull = record.pull
+        if pull is not None:
+            verb = "opened" if pull.created else "updated"
+            merging = f", auto-merge {pull.auto_merge.value}" if not pull.warning else ""
+            lines += [
+                f"Revocation pull request #{pull.number} {verb}{merging}: {pull.html_url}",
+                "",
+            ]
     for revocation in report.revocations:
         request = revocation.entry.request
         detail = f" — {revocation.detail}" if revocation.detail else ""

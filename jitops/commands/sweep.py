@@ -12,13 +12,14 @@ whose access is gone are listed for the revocation pull request that records the
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jitops.errors import JitopsError, UsageError
 from jitops.findings import Finding
@@ -27,6 +28,9 @@ from jitops.provisioners import create
 from jitops.provisioners.interface import Grant, Provisioner
 from jitops.repo import load_policies
 from jitops.targets import target_config
+
+if TYPE_CHECKING:
+    from jitops.github import IssueInfo
 
 
 class RevokeOutcome(StrEnum):
@@ -161,15 +165,61 @@ def revocation_body(revoked: list[LedgerEntry], now: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetime) -> Any:
-    """One revocation pull request removing every revoked request's file; None if none.
+class AutoMerge(StrEnum):
+    REQUESTED = "requested"
+    ALREADY = "already requested"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class RevocationPull:
+    """The revocation pull request a sweep opened or updated."""
+
+    number: int
+    html_url: str
+    created: bool  # False: the open one was updated
+    auto_merge: AutoMerge
+    warning: str = ""  # why auto-merge is off, and how to fix it
+
+
+def auto_merge_advice(reasons: tuple[str, ...]) -> str:
+    """What to do when GitHub refuses auto-merge, from its own words."""
+    said = " ".join(reasons).lower()
+    if "not allowed for this repository" in said:
+        return (
+            'turn on "Allow auto-merge" in the repository settings (Settings → General → '
+            "Pull requests), or merge it by hand"
+        )
+    if "protected branch rules not configured" in said:
+        return (
+            "protect the default branch with the required status check jitops/approval "
+            "(README: Branch protection), or merge it by hand"
+        )
+    if "clean status" in said or "unstable status" in said:
+        return "it can merge now: merge it by hand"
+    if "not accessible" in said or "not allowed to push" in said:
+        return (
+            "the token may not write pull requests (the sweep workflow needs "
+            "pull-requests: write), or merge it by hand"
+        )
+    return "merge it by hand"
+
+
+def open_revocation_pull(
+    report: SweepReport, target: GitHubTarget, now: datetime
+) -> RevocationPull | None:
+    """One revocation pull request removing every revoked request's file, with auto-merge
+    requested; None if nothing was revoked.
 
     The sweep branch is rebuilt from the base branch each run and the open pull request
     updated, so reruns and concurrent sweeps leave one pull request. The workflow token's
     pull requests trigger no workflow, so the sweeper — main's own code, which has just
     classified the change as removal-only — posts the ``jitops/approval`` status itself.
+    Auto-merge is requested before that status: GitHub refuses it on a pull request that
+    could merge at once ("in clean status"), and merges it by itself once the status lands.
+    A refusal is a warning, never a failure: the access is gone either way.
     """
-    from jitops.github import GitHub
+    from jitops.github import GitHub, GitHubError, GraphQLRefusal
 
     revoked = [r.entry for r in report.revoked]
     if not revoked:
@@ -185,10 +235,234 @@ def open_revocation_pull(report: SweepReport, target: GitHubTarget, now: datetim
         body=revocation_body(revoked, now),
         labels=[REVOCATION_LABEL],
     )
+    auto_merge, warning = AutoMerge.ALREADY, ""
+    if not opened.auto_merge:
+        try:
+            github.enable_auto_merge(opened.number, opened.node_id)
+            auto_merge = AutoMerge.REQUESTED
+        except GitHubError as exc:
+            reasons = exc.reasons if isinstance(exc, GraphQLRefusal) else (exc.message,)
+            auto_merge = AutoMerge.REFUSED
+            warning = (
+                f"auto-merge is off on revocation pull request #{opened.number}: GitHub said "
+                f'"{"; ".join(reasons)}" — {auto_merge_advice(reasons)}'
+            )
     github.set_status(
         sha, "success", f"removal only: {len(paths)} request file(s), no approval needed"
     )
-    return opened
+    return RevocationPull(opened.number, opened.html_url, opened.created, auto_merge, warning)
+
+
+FAILED_LABEL = "jitops:revoke-failed"
+FAILED_MARKER = "<!-- jitops:revoke-failed -->"
+_SINCE = re.compile(r"<!-- jitops:failing-since (\{[^<>]*\}) -->")
+
+
+class IssueAction(StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class FailedRevokeIssue:
+    """The issue that keeps failed revokes in view, and what this sweep did to it."""
+
+    number: int
+    html_url: str
+    action: IssueAction
+    failing: int  # revokes it lists (0 once closed)
+    warnings: tuple[str, ...] = ()  # what GitHub refused (pinning, labels) and the fix
+
+
+def failing_since(body: str, now: datetime) -> dict[str, datetime]:
+    """When each request's revoke first failed, as an earlier sweep wrote it in the issue.
+
+    The issue can be edited by people, so this is read as untrusted text: anything that is
+    not a request id mapped to a past, timezone-aware time is ignored (the sweep then counts
+    from now). It is only ever shown, never acted on.
+    """
+    found = _SINCE.search(body)
+    try:
+        raw = json.loads(found.group(1)) if found else {}
+    except ValueError:
+        return {}
+    since = {}
+    for key, value in raw.items() if isinstance(raw, dict) else ():
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            continue
+        if moment is not None and moment.tzinfo is not None and moment <= now:
+            since[str(key)] = moment
+    return since
+
+
+def _cell(text: str, secrets: Iterable[str]) -> str:
+    """``text`` as a Markdown table cell: secrets masked (a second line of defence: the
+    provisioners' messages are redacted already), on one line, short, as code."""
+    from jitops.provisioners._secrets import redact
+
+    flat = " ".join(redact(text, secrets).split()).replace("`", "'")
+    if len(flat) > 300:
+        flat = flat[:299] + "…"
+    return "`" + flat.replace("|", "\\|") + "`" if flat else "—"
+
+
+def failed_revokes_body(
+    failed: list[Revocation], since: Mapping[str, datetime], now: datetime, secrets: Iterable[str]
+) -> str:
+    """The issue listing every revoke that is failing, and what to do about it."""
+    secrets = list(secrets)
+    lines = [
+        FAILED_MARKER,
+        "`jitops sweep` could not revoke this access when it expired, so **it is still there**.",
+        "Every sweep retries it; this issue is kept up to date by each run and closed once",
+        "every revoke below has succeeded.",
+        "",
+        "| target | role | who | request | expired (UTC) | failing since (UTC) | last error |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for revocation in sorted(failed, key=lambda r: (r.entry.request.target, r.entry.request.id)):
+        entry, request = revocation.entry, revocation.entry.request
+        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
+        lines.append(
+            f"| `{request.target}` | `{request.role}` | @{request.requester} | "
+            f"`{request.id}` (`{entry.path}`) | {end} | "
+            f"{since.get(request.id, now):%Y-%m-%d %H:%M} | "
+            f"{_cell(revocation.detail, secrets)} |"
+        )
+    stamps = {r.entry.request.id: since.get(r.entry.request.id, now).isoformat() for r in failed}
+    lines += [
+        "",
+        "Fix what the error says (the target's credentials or reachability, a target removed",
+        "from `policies/`), or revoke the access by hand; `jitops reconcile` shows what each",
+        "target still holds.",
+        "",
+        f"<sub>Last sweep: {now:%Y-%m-%d %H:%M} UTC.</sub>",
+        "<!-- jitops:failing-since "
+        + json.dumps(stamps, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+        + " -->",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _closing_comment(report: SweepReport, listed: Iterable[str], now: datetime) -> str:
+    revoked = {r.entry.request.id: r for r in report.revoked}
+    lines = [
+        "Nothing is failing any more, so this issue is closed "
+        f"(sweep at {now:%Y-%m-%d %H:%M} UTC):",
+        "",
+    ]
+    for request_id in sorted(listed):
+        if request_id in revoked:
+            request = revoked[request_id].entry.request
+            lines.append(
+                f"- revoked: @{request.requester} `{request.role}` on `{request.target}` "
+                f"(`{request_id}`)"
+            )
+        else:
+            lines.append(
+                f"- `{request_id}`: no longer on the branch (`jitops reconcile` checks that "
+                "nothing is left)"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def report_failed_revokes(
+    report: SweepReport, target: GitHubTarget, now: datetime
+) -> FailedRevokeIssue | None:
+    """Keep one issue, labelled ``jitops:revoke-failed`` and pinned, listing the revokes that
+    are failing; close it with a comment once none is. None: nothing failed, nothing open.
+
+    GitHub has no way to create an issue only if none exists, so two sweeps at once may both
+    open one: each then lists again, keeps the oldest and closes its own if it lost, so one
+    stays open. Pinning (GraphQL) is refused beyond three pinned issues: a warning, no more.
+    """
+    from jitops.github import GitHub, GitHubError
+
+    github = GitHub(target.token, repository=target.repository, api_url=target.api_url)
+
+    def ours() -> list[IssueInfo]:
+        return [i for i in github.open_issues(FAILED_LABEL) if FAILED_MARKER in i.body]
+
+    open_issues = ours()
+    failed = list(report.failed)
+    if not failed:
+        if not open_issues:
+            return None
+        for issue in open_issues:
+            comment = _closing_comment(report, failing_since(issue.body, now), now)
+            github.comment(issue.number, comment)
+            github.edit_issue(issue.number, state="closed", state_reason="completed")
+            try:
+                github.set_pinned(issue.node_id, False)
+            except GitHubError:
+                pass  # cosmetic: a closed issue left pinned hides nothing that is failing
+        first = open_issues[0]
+        return FailedRevokeIssue(first.number, first.html_url, IssueAction.CLOSED, 0)
+    since = failing_since(open_issues[0].body, now) if open_issues else {}
+    title = f"jitops: {len(failed)} revoke(s) failing — expired access is still there"
+    body = failed_revokes_body(failed, since, now, [target.token])
+    if not open_issues:
+        created = github.create_issue(title, body, [FAILED_LABEL])
+        open_issues = ours() or [created]
+        if open_issues[0].number == created.number:
+            warnings = []
+            try:
+                github.set_pinned(created.node_id, True)
+            except GitHubError as exc:
+                warnings.append(
+                    f"issue #{created.number} listing failed revokes is not pinned ({exc.message})"
+                    " — unpin another issue (GitHub pins at most three) or pin it by hand"
+                )
+            if FAILED_LABEL not in created.labels:  # GitHub drops labels silently
+                warnings.append(
+                    f"issue #{created.number} listing failed revokes could not be labelled "
+                    f"{FAILED_LABEL}, so later sweeps cannot find it and will open another — "
+                    "give the sweep's token push access (issues: write under Actions), or "
+                    "label it by hand"
+                )
+            return FailedRevokeIssue(
+                created.number, created.html_url, IssueAction.OPENED, len(failed), tuple(warnings)
+            )
+    keeper, extra = open_issues[0], open_issues[1:]
+    github.edit_issue(keeper.number, title=title, body=body)
+    for duplicate in extra:  # left by sweeps that ran at the same moment
+        github.comment(duplicate.number, f"Duplicate of #{keeper.number}.\n")
+        github.edit_issue(duplicate.number, state="closed", state_reason="duplicate")
+    return FailedRevokeIssue(keeper.number, keeper.html_url, IssueAction.UPDATED, len(failed))
+
+
+@dataclass(frozen=True)
+class GitHubRecord:
+    """What a sweep recorded on GitHub, and what GitHub refused (warnings, not failures)."""
+
+    pull: RevocationPull | None = None
+    issue: FailedRevokeIssue | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -> GitHubRecord:
+    """Record the sweep on GitHub: the revocation pull request, with auto-merge requested,
+    and the issue of failed revokes (opened, updated or closed)."""
+    from jitops.github import GitHubError
+
+    pull = open_revocation_pull(report, target, now)
+    warnings = [pull.warning] if pull is not None and pull.warning else []
+    try:
+        issue = report_failed_revokes(report, target, now)
+    except GitHubError as exc:
+        # The failures are reported loudly already (exit status, output, job summary): the
+        # issue is one more place, so GitHub refusing it is a warning, not a failed sweep.
+        issue = None
+        warnings.append(
+            f"the issue of failed revokes could not be kept ({exc.message}) — turn Issues on "
+            "for the repository and give the sweep workflow issues: write"
+        )
+    if issue is not None:
+        warnings += issue.warnings
+    return GitHubRecord(pull, issue, tuple(warnings))
 
 
 WARNING_MARKER = "<!-- jitops:expiry-warning -->"

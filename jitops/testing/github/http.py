@@ -70,7 +70,9 @@ class Request:
         except ValueError:
             raise ApiError(404, "Not Found") from None
 
-    def field(self, name: str, kind: type = str, *, required: bool = True) -> Any:
+    def field(
+        self, name: str, kind: type | tuple[type, ...] = str, *, required: bool = True
+    ) -> Any:
         """A field of the JSON body, type-checked; 422 if missing or of the wrong type."""
         if not isinstance(self.body, dict) or (required and name not in self.body):
             if required:

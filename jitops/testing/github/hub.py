@@ -19,9 +19,11 @@ from jitops.testing.github import codeowners
 from jitops.testing.github.gitstore import ZERO_SHA, GitStore, Identity, TreeChange
 from jitops.testing.github.state import (
     PERMISSIONS,
+    AutoMerge,
     BranchProtection,
     CheckRun,
     CommitStatus,
+    Issue,
     IssueComment,
     Label,
     PullRequest,
@@ -32,6 +34,8 @@ from jitops.testing.github.state import (
     TeamMembership,
     User,
 )
+
+MAX_PINNED = 3  # pinned issues per repository
 
 
 class HubError(Exception):
@@ -287,6 +291,15 @@ class Hub:
         """Turn on branch protection for ``branch`` with these options."""
         with self.state.lock:
             self.state.protection[(repo.id, branch)] = protection
+        self.settle_auto_merges(repo)
+
+    def set_allow_auto_merge(self, repo: Repository, allowed: bool = True) -> Repository:
+        """The repository setting "Allow auto-merge" (off on GitHub until an admin turns it
+        on); returns the updated record."""
+        with self.state.lock:
+            updated = replace(self.repo(repo.full_name), allow_auto_merge=allowed)
+            self.state.repos[repo.full_name] = updated
+            return updated
 
     def protection(self, repo: Repository, branch: str) -> BranchProtection | None:
         with self.state.lock:
@@ -342,6 +355,7 @@ class Hub:
                     self._synchronize(repo, pr, after, pusher)
                 elif pr.state == "open" and pr.base_ref == branch:
                     self.write_pull_refs(repo, pr)
+        self.settle_auto_merges(repo)
 
     def write_pull_refs(self, repo: Repository, pr: PullRequest) -> str | None:
         """Write ``refs/pull/N/head`` and, when it merges cleanly, ``refs/pull/N/merge`` (the
@@ -369,6 +383,9 @@ class Hub:
         st = self.state
         with st.lock:
             updated = replace(pr, head_sha=after, updated_at=st.now())
+            if not self.can(repo, pusher, "write"):
+                # GitHub turns auto-merge off when someone without write access pushes
+                updated = replace(updated, auto_merge=None)
             st.pulls[(repo.id, pr.number)] = updated
             self.write_pull_refs(repo, updated)
             protection = self.protection(repo, pr.base_ref)
@@ -475,7 +492,7 @@ class Hub:
                 updated_at=now,
             )
             if state == "closed" and pr.state == "open":
-                changed = replace(changed, state="closed", closed_at=now)
+                changed = replace(changed, state="closed", closed_at=now, auto_merge=None)
             elif state == "open" and pr.state == "closed" and not pr.merged:
                 changed = replace(changed, state="open", closed_at=None)
             st.pulls[(repo.id, number)] = changed
@@ -618,6 +635,82 @@ class Hub:
         self._emit(EventRecord("pull_request", "closed", repo.id, user, number=number))
         return pr
 
+    # -- auto-merge --------------------------------------------------------------------------
+
+    def enable_auto_merge(
+        self,
+        repo: Repository,
+        number: int,
+        *,
+        user: str,
+        method: str = "merge",
+        commit_title: str | None = None,
+        commit_message: str | None = None,
+    ) -> PullRequest:
+        """Request auto-merge, refused as GitHub's ``enablePullRequestAutoMerge`` refuses it:
+        the repository must allow it, and the pull request must be open and still waiting on
+        its base branch's protection (one that could merge now is "in clean status")."""
+        st = self.state
+        with st.lock:
+            repo = self.repo(repo.full_name)  # the current settings
+            pr = self.pull(repo, number)
+            if not self.can(repo, user, "write"):
+                raise HubError(403, "Resource not accessible by personal access token")
+            if not repo.allow_auto_merge:
+                raise HubError(422, "Auto merge is not allowed for this repository")
+            if pr.state != "open":
+                raise HubError(422, "Pull request Pull request is closed")
+            if method not in ("merge", "squash"):
+                raise HubError(422, f"Merge method {method} is not allowed on this repository")
+            if self.protection(repo, pr.base_ref) is None:
+                raise HubError(
+                    422, "Pull request Protected branch rules not configured for this branch"
+                )
+            if self.mergeable(repo, pr) and not self.blockers(repo, pr):
+                raise HubError(422, "Pull request Pull request is in clean status")
+            if method == "merge":
+                title = f"Merge pull request #{number} from {repo.owner}/{pr.head_ref}"
+                message = pr.title
+            else:
+                title, message = f"{pr.title} (#{number})", ""
+            request = AutoMerge(
+                user,
+                method,
+                commit_title if commit_title is not None else title,
+                commit_message if commit_message is not None else message,
+                st.now(),
+            )
+            pr = replace(pr, auto_merge=request, updated_at=st.now())
+            st.pulls[(repo.id, number)] = pr
+            return pr
+
+    def settle_auto_merges(self, repo: Repository) -> list[PullRequest]:
+        """Merge every open pull request with auto-merge on whose base branch's protection is
+        now satisfied, as the person who turned it on (GitHub does this on its own after each
+        status, check, review or push); returns the merged ones."""
+        merged = []
+        for pr in self.state.pulls_of(repo.id):
+            request = pr.auto_merge
+            if pr.state != "open" or request is None:
+                continue
+            if not self.mergeable(repo, pr) or self.blockers(repo, pr):
+                continue
+            try:
+                merged.append(
+                    self.merge(
+                        repo,
+                        pr.number,
+                        user=request.enabled_by,
+                        method=request.merge_method,
+                        sha=pr.head_sha,
+                        commit_title=request.commit_title,
+                        commit_message=request.commit_message,
+                    )
+                )
+            except HubError:
+                continue  # lost the race, or the person lost write access: it stays open
+        return merged
+
     def pulls_for_commit(self, repo: Repository, sha: str) -> list[PullRequest]:
         """Pull requests whose head contains ``sha``, or that merged into it."""
         store = self.git(repo)
@@ -676,6 +769,7 @@ class Hub:
                 review_id=review.id,
             )
         )
+        self.settle_auto_merges(repo)
         return review
 
     def get_review(self, repo: Repository, number: int, review_id: int) -> Review:
@@ -710,12 +804,104 @@ class Hub:
         )
         return review
 
+    # -- issues ------------------------------------------------------------------------------
+
+    def open_issue(
+        self,
+        repo: Repository,
+        *,
+        title: str,
+        user: str,
+        body: str | None = None,
+        labels: Sequence[str] = (),
+    ) -> Issue:
+        """Open a plain issue; it takes the next number, shared with pull requests."""
+        st = self.state
+        with st.lock:
+            self.user(user)
+            number = st.next_number[repo.id]
+            st.next_number[repo.id] = number + 1
+            now = st.now()
+            issue = Issue(
+                st.new_id(), repo.id, number, title, body, user,
+                labels=self._labels(repo, labels), created_at=now, updated_at=now,
+            )  # fmt: skip
+            st.issues[(repo.id, number)] = issue
+            return issue
+
+    def issue(self, repo: Repository, number: int) -> Issue:
+        """The plain issue ``number`` (a pull request's number is not one); 404 if absent."""
+        with self.state.lock:
+            found = self.state.issues.get((repo.id, number))
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def issue_or_pull(self, repo: Repository, number: int) -> Issue | PullRequest:
+        """What ``/issues/{number}`` names: GitHub treats every pull request as an issue."""
+        with self.state.lock:
+            found = self.state.issues.get((repo.id, number)) or self.state.pulls.get(
+                (repo.id, number)
+            )
+            if found is None:
+                raise HubError(404, "Not Found")
+            return found
+
+    def update_issue(
+        self,
+        repo: Repository,
+        number: int,
+        *,
+        sender: str,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+        state_reason: str | None = None,
+    ) -> Issue:
+        """Edit a plain issue; closing records who and why (``completed`` unless told), and
+        reopening makes the reason ``reopened``, as GitHub does."""
+        st = self.state
+        with st.lock:
+            issue = self.issue(repo, number)
+            now = st.now()
+            changed = replace(
+                issue,
+                title=title if title is not None else issue.title,
+                body=body if body is not None else issue.body,
+                updated_at=now,
+            )
+            if state == "closed" and issue.state == "open":
+                changed = replace(
+                    changed, state="closed", state_reason=state_reason or "completed",
+                    closed_at=now, closed_by=sender,
+                )  # fmt: skip
+            elif state == "open" and issue.state == "closed":
+                changed = replace(
+                    changed, state="open", state_reason="reopened", closed_at=None, closed_by=None
+                )
+            st.issues[(repo.id, number)] = changed
+            return changed
+
+    def set_pinned(self, repo: Repository, number: int, pinned: bool) -> Issue:
+        """Pin an issue to the top of the repository's issue list (at most ``MAX_PINNED``,
+        as on GitHub), or unpin it."""
+        st = self.state
+        with st.lock:
+            issue = self.issue(repo, number)
+            others = [i for i in st.issues_of(repo.id) if i.pinned and i.number != number]
+            if pinned and not issue.pinned and len(others) >= MAX_PINNED:
+                raise HubError(422, f"A repository can have at most {MAX_PINNED} pinned issues")
+            issue = replace(issue, pinned=pinned)
+            st.issues[(repo.id, number)] = issue
+            return issue
+
     # -- comments and labels -----------------------------------------------------------------
 
     def comment(self, repo: Repository, number: int, *, user: str, body: str) -> IssueComment:
+        """Comment on an issue or a pull request."""
         st = self.state
         with st.lock:
-            self.pull(repo, number)
+            self.issue_or_pull(repo, number)
             now = st.now()
             comment = IssueComment(st.new_id(), repo.id, number, user, body, now, now)
             st.comments[comment.id] = comment
@@ -742,7 +928,7 @@ class Hub:
 
     def comments_of(self, repo: Repository, number: int) -> list[IssueComment]:
         with self.state.lock:
-            self.pull(repo, number)
+            self.issue_or_pull(repo, number)
             return sorted(
                 (
                     c
@@ -752,11 +938,11 @@ class Hub:
                 key=lambda c: c.id,
             )
 
-    def add_labels(self, repo: Repository, number: int, names: Sequence[str]) -> PullRequest:
+    def _labels(self, repo: Repository, names: Sequence[str]) -> tuple[Label, ...]:
+        """The repository's labels named ``names``, created on first use, without repeats."""
         st = self.state
         with st.lock:
-            pr = self.pull(repo, number)
-            labels = list(pr.labels)
+            labels: list[Label] = []
             for name in names:
                 label = st.labels.get((repo.id, name))
                 if label is None:
@@ -764,9 +950,25 @@ class Hub:
                     st.labels[(repo.id, name)] = label
                 if label not in labels:
                     labels.append(label)
-            pr = replace(pr, labels=tuple(labels))
-            st.pulls[(repo.id, number)] = pr
-            return pr
+            return tuple(labels)
+
+    def add_labels(self, repo: Repository, number: int, names: Sequence[str]) -> tuple[Label, ...]:
+        """Add labels to an issue or a pull request; return all of its labels."""
+        with self.state.lock:
+            item = self.issue_or_pull(repo, number)
+            return self.set_labels(repo, number, [*(label.name for label in item.labels), *names])
+
+    def set_labels(self, repo: Repository, number: int, names: Sequence[str]) -> tuple[Label, ...]:
+        """Replace the labels of an issue or a pull request."""
+        st = self.state
+        with st.lock:
+            item = self.issue_or_pull(repo, number)
+            labels = self._labels(repo, names)
+            if isinstance(item, Issue):
+                st.issues[(repo.id, number)] = replace(item, labels=labels)
+            else:
+                st.pulls[(repo.id, number)] = replace(item, labels=labels)
+            return labels
 
     # -- statuses and checks -----------------------------------------------------------------
 
@@ -801,7 +1003,8 @@ class Hub:
                 now,
             )
             st.statuses.append(status)
-            return status
+        self.settle_auto_merges(repo)
+        return status
 
     def statuses_for(self, repo: Repository, sha: str) -> list[CommitStatus]:
         """Every status on ``sha``, newest first."""
@@ -833,7 +1036,8 @@ class Hub:
             run = CheckRun(st.new_id(), repo.id, head_sha, name)
             run = self._apply_check_fields(run, fields)
             st.check_runs[run.id] = run
-            return run
+        self.settle_auto_merges(repo)
+        return run
 
     def update_check_run(self, repo: Repository, run_id: int, **fields: object) -> CheckRun:
         st = self.state
@@ -841,7 +1045,8 @@ class Hub:
             run = self.check_run(repo, run_id)
             run = self._apply_check_fields(run, fields)
             st.check_runs[run.id] = run
-            return run
+        self.settle_auto_merges(repo)
+        return run
 
     def _apply_check_fields(self, run: CheckRun, fields: Mapping[str, object]) -> CheckRun:
         allowed = {

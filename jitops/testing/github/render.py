@@ -6,12 +6,13 @@ families share live here; the schema test checks every one of them against GitHu
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from jitops.testing.github.gitstore import CommitInfo, GitStore, Identity
 from jitops.testing.github.hub import Hub
-from jitops.testing.github.state import Label, PullRequest, Repository, Review, User
+from jitops.testing.github.state import Issue, Label, PullRequest, Repository, Review, User
 
 JSON = dict[str, Any]
 
@@ -27,6 +28,16 @@ def iso(when: datetime | None) -> str | None:
 
 def node_id(kind: str, ident: int | str) -> str:
     return base64.b64encode(f"0:{kind}{ident}".encode()).decode().rstrip("=")
+
+
+def parse_node_id(text: str) -> tuple[str, str] | None:
+    """``(kind, ident)`` of a ``node_id`` this server made, None for anything else."""
+    try:
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found = re.fullmatch(r"0:([A-Z]+)([0-9a-f]+)", decoded)
+    return (found.group(1), found.group(2)) if found else None
 
 
 def git_identity(person: Identity) -> JSON:
@@ -205,6 +216,7 @@ class Renderer:
             "allow_merge_commit": True,
             "allow_squash_merge": True,
             "allow_rebase_merge": False,
+            "allow_auto_merge": repo.allow_auto_merge,
         }
         if not full:
             for key in ("network_count", "subscribers_count"):
@@ -356,8 +368,20 @@ class Renderer:
                 "statuses": {"href": statuses},
             },
             "author_association": self.author_association(repo, pr.user),
-            "auto_merge": None,
+            "auto_merge": self.auto_merge(pr),
             "draft": pr.draft,
+        }
+
+    def auto_merge(self, pr: PullRequest) -> JSON | None:
+        """``auto-merge``: who asked GitHub to merge the pull request when it can, and how."""
+        request = pr.auto_merge
+        if request is None:
+            return None
+        return {
+            "enabled_by": self.simple_user(request.enabled_by),
+            "merge_method": request.merge_method,
+            "commit_title": request.commit_title,
+            "commit_message": request.commit_message,
         }
 
     def pull(self, repo: Repository, pr: PullRequest) -> JSON:
@@ -390,6 +414,53 @@ class Renderer:
             "deletions": sum(f.deletions for f in files),
             "changed_files": len(files),
         }
+
+    def issue(self, repo: Repository, item: Issue | PullRequest) -> JSON:
+        """``issue``: a plain issue, or a pull request as the issues endpoints show it."""
+        url = f"{self.repo_url(repo)}/issues/{item.number}"
+        pull = isinstance(item, PullRequest)
+        html = f"{self.web}/{repo.full_name}/{'pull' if pull else 'issues'}/{item.number}"
+        closed_by = item.merged_by if isinstance(item, PullRequest) else item.closed_by
+        body: JSON = {
+            "id": item.id,
+            "node_id": node_id("PR" if pull else "I", item.id),
+            "url": url,
+            "repository_url": self.repo_url(repo),
+            "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments",
+            "events_url": f"{url}/events",
+            "timeline_url": f"{url}/timeline",
+            "html_url": html,
+            "number": item.number,
+            "state": item.state,
+            "state_reason": None if isinstance(item, PullRequest) else item.state_reason,
+            "title": item.title,
+            "body": item.body,
+            "user": self.simple_user(item.user),
+            "labels": [self.label(repo, label) for label in item.labels],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": len(self.hub.comments_of(repo, item.number)),
+            "closed_at": iso(item.closed_at),
+            "closed_by": self.simple_user(closed_by) if closed_by else None,
+            "created_at": iso(item.created_at),
+            "updated_at": iso(item.updated_at),
+            "author_association": self.author_association(repo, item.user),
+        }
+        if isinstance(item, PullRequest):
+            pulls = f"{self.repo_url(repo)}/pulls/{item.number}"
+            body["draft"] = item.draft
+            body["pull_request"] = {
+                "url": pulls,
+                "html_url": html,
+                "diff_url": f"{html}.diff",
+                "patch_url": f"{html}.patch",
+                "merged_at": iso(item.merged_at),
+            }
+        return body
 
     def review(self, repo: Repository, review: Review) -> JSON:
         """``pull-request-review``."""

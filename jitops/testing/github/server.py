@@ -27,15 +27,17 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import github
 
-from jitops.testing.github import checks, git_data, issues, pulls, repos, reviews, teams
+from jitops.testing.github import checks, git_data, graphql, issues, pulls, repos, reviews, teams
 from jitops.testing.github.events import Event, build_event
 from jitops.testing.github.gitstore import GitStore, GitStoreError
 from jitops.testing.github.http import ApiError, Request, Response, Route, error_body, match
 from jitops.testing.github.hub import EventRecord, Hub, HubError
 from jitops.testing.github.render import Renderer
-from jitops.testing.github.state import State
+from jitops.testing.github.state import State, User
 
 API_PREFIX = "/api/v3"
+GRAPHQL_PATH = "/api/graphql"  # where PyGithub sends GraphQL for a base URL ending in /api/v3
+GRAPHQL_ENDPOINT = "POST /graphql"  # its name for the call counter and fault rules
 
 
 def all_routes() -> list[Route]:
@@ -293,24 +295,22 @@ class GitHubServer:
                 self.responses.append(RecordedResponse(method, template, out.status, out.body))
         return out
 
-    def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Answer:
-        split = urlsplit(target)
-        path = unquote(split.path).rstrip("/") or "/"
-        query = dict(parse_qsl(split.query))
-        found = match(self.routes, "GET" if method == "HEAD" else method, path)
-        endpoint = found[0].endpoint if found else f"{method} {path}"
+    def _admit(
+        self, endpoint: str, headers: dict[str, str], out: _Answer, *, spend: bool = True
+    ) -> tuple[User | None, _Answer | None]:
+        """Count the call, inject its fault, authenticate and rate-limit: ``(user, None)``
+        to go on, or ``(None, answer)`` when the call ends here."""
         self.calls.add(endpoint)
         fault = self.faults.take(endpoint)
-        out = _Answer()
         if fault is not None:
             if fault.kind == "drop":
                 out.drop = True
-                return out
+                return None, out
             if fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault.kind == "server_error":
                 status = fault.status or 500
-                return out.json(status, error_body(status, "Server Error"))
+                return None, out.json(status, error_body(status, "Server Error"))
             elif fault.kind == "secondary_rate_limit":
                 out.headers["Retry-After"] = str(fault.retry_after)
                 status = fault.status or 403
@@ -318,33 +318,65 @@ class GitHubServer:
                     "You have exceeded a secondary rate limit. "
                     "Please wait a few minutes before you try again."
                 )
-                return out.json(status, error_body(status, message))
+                return None, out.json(status, error_body(status, message))
             elif fault.kind == "rate_limit":
                 reset = int(time.time()) + fault.reset_in
                 out.headers.update(
                     _rate_headers(self.rate_limits.limit, self.rate_limits.limit, reset)
                 )
                 status = fault.status or 403
-                return out.json(status, error_body(status, "API rate limit exceeded for user."))
-        user = None
+                message = "API rate limit exceeded for user."
+                return None, out.json(status, error_body(status, message))
         auth = headers.get("authorization", "")
-        if auth:
-            scheme, _, token = auth.partition(" ")
-            user = (
-                self.hub.user_for_token(token.strip())
-                if scheme.lower() in ("token", "bearer")
-                else None
-            )
-            if user is None:
-                return out.json(401, error_body(401, "Bad credentials"))
-            spend = found is None or found[0].template != "/rate_limit"
-            limits = self.rate_limits
-            used, reset = limits.spend(user.login) if spend else limits.peek(user.login)
-            out.headers.update(_rate_headers(self.rate_limits.limit, used, reset))
-            if spend and used > self.rate_limits.limit:
-                return out.json(
-                    403, error_body(403, f"API rate limit exceeded for user ID {user.id}.")
-                )
+        if not auth:
+            return None, None
+        scheme, _, token = auth.partition(" ")
+        user = (
+            self.hub.user_for_token(token.strip())
+            if scheme.lower() in ("token", "bearer")
+            else None
+        )
+        if user is None:
+            return None, out.json(401, error_body(401, "Bad credentials"))
+        limits = self.rate_limits
+        used, reset = limits.spend(user.login) if spend else limits.peek(user.login)
+        out.headers.update(_rate_headers(self.rate_limits.limit, used, reset))
+        if spend and used > self.rate_limits.limit:
+            message = f"API rate limit exceeded for user ID {user.id}."
+            return None, out.json(403, error_body(403, message))
+        return user, None
+
+    def answer_graphql(self, headers: dict[str, str], body: bytes) -> _Answer:
+        """The answer to one ``POST /api/graphql`` (see ``graphql.py``)."""
+        out = _Answer()
+        user, ended = self._admit(GRAPHQL_ENDPOINT, headers, out)
+        if ended is not None:
+            return ended
+        if user is None:
+            message = "This endpoint requires you to be authenticated."
+            return out.json(401, error_body(401, message))
+        out.headers["X-RateLimit-Resource"] = "graphql"  # GitHub's name; one shared budget here
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return out.json(400, error_body(400, "Problems parsing JSON"))
+        try:
+            return out.json(200, graphql.execute(self.render, user, payload))
+        except Exception as exc:  # a bug in the server: answer 500 and keep it for the test
+            self.failures.append(exc)
+            return out.json(500, error_body(500, "Server Error"))
+
+    def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> _Answer:
+        split = urlsplit(target)
+        path = unquote(split.path).rstrip("/") or "/"
+        query = dict(parse_qsl(split.query))
+        found = match(self.routes, "GET" if method == "HEAD" else method, path)
+        endpoint = found[0].endpoint if found else f"{method} {path}"
+        out = _Answer()
+        spend = found is None or found[0].template != "/rate_limit"
+        user, ended = self._admit(endpoint, headers, out, spend=spend)
+        if ended is not None:
+            return ended
         if found is None:
             return out.json(404, error_body(404, "Not Found"))
         route, params = found
@@ -421,10 +453,14 @@ def _handler_class(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             body = self._body()
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            answer = None
             if self.path.startswith(API_PREFIX + "/") or self.path == API_PREFIX:
                 target = self.path[len(API_PREFIX) :] or "/"
-                headers = {k.lower(): v for k, v in self.headers.items()}
                 answer = server.answer(self.command, target, headers, body)
+            elif urlsplit(self.path).path == GRAPHQL_PATH and self.command == "POST":
+                answer = server.answer_graphql(headers, body)
+            if answer is not None:
                 if answer.drop:
                     self.close_connection = True
                     return

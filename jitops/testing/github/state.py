@@ -68,6 +68,7 @@ class Repository:
     private: bool = False
     description: str | None = None
     created_at: datetime = field(default_factory=utcnow)
+    allow_auto_merge: bool = False  # GitHub's default: off until an admin allows it
 
     @property
     def full_name(self) -> str:
@@ -80,6 +81,18 @@ class Label:
     name: str
     color: str = "ededed"
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class AutoMerge:
+    """Auto-merge requested on a pull request: GitHub merges it, as ``enabled_by``, once
+    branch protection is satisfied."""
+
+    enabled_by: str
+    merge_method: str  # merge | squash
+    commit_title: str
+    commit_message: str
+    enabled_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,27 @@ class PullRequest:
     merge_commit_sha: str | None = None
     closed_at: datetime | None = None
     labels: tuple[Label, ...] = ()
+    auto_merge: AutoMerge | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A plain issue; it shares its number sequence with the repository's pull requests."""
+
+    id: int
+    repo_id: int
+    number: int
+    title: str
+    body: str | None
+    user: str
+    state: str = "open"  # open | closed
+    state_reason: str | None = None  # completed | not_planned | duplicate | reopened
+    labels: tuple[Label, ...] = ()
+    pinned: bool = False
+    closed_by: str | None = None
+    closed_at: datetime | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
@@ -177,6 +211,7 @@ class State:
         self.collaborators: dict[tuple[int, str], str] = {}  # (repo id, login) -> permission
         self.protection: dict[tuple[int, str], BranchProtection] = {}
         self.pulls: dict[tuple[int, int], PullRequest] = {}
+        self.issues: dict[tuple[int, int], Issue] = {}
         self.next_number: dict[int, int] = {}
         self.reviews: dict[int, Review] = {}
         self.comments: dict[int, IssueComment] = {}
@@ -202,6 +237,13 @@ class State:
             return sorted(
                 (p for (rid, _), p in self.pulls.items() if rid == repo_id),
                 key=lambda p: p.number,
+            )
+
+    def issues_of(self, repo_id: int) -> list[Issue]:
+        with self.lock:
+            return sorted(
+                (i for (rid, _), i in self.issues.items() if rid == repo_id),
+                key=lambda i: i.number,
             )
 
     def reviews_of(self, repo_id: int, number: int) -> list[Review]:

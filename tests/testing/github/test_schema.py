@@ -143,6 +143,20 @@ def walk(setup: RepoSetup) -> None:
     author("POST", f"{r}/issues/{n}/labels", 200, {"labels": ["access-request"]})
     author("GET", f"{r}/issues/{n}/labels", 200)
     author("GET", f"{r}/issues/999/comments", 404)
+    issue = author("POST", f"{r}/issues", 201, {"title": "revoke failed", "labels": ["ops"]})
+    author("POST", f"{r}/issues", 422, {"body": "no title"})
+    i = issue["number"]
+    author("GET", f"{r}/issues", 200)
+    author("GET", f"{r}/issues?state=all&labels=ops&sort=updated&direction=asc", 200)
+    author("GET", f"{r}/issues?state=nope", 422)
+    author("GET", f"{r}/issues/{i}", 200)
+    author("GET", f"{r}/issues/{n}", 200)  # a pull request, as an issue
+    author("GET", f"{r}/issues/999", 404)
+    author("POST", f"{r}/issues/{i}/comments", 201, {"body": "still failing"})
+    author("PATCH", f"{r}/issues/{i}", 200, {"body": "b", "labels": ["ops", "pinned"]})
+    author("PATCH", f"{r}/issues/{i}", 200, {"state": "closed", "state_reason": "completed"})
+    author("PATCH", f"{r}/issues/{i}", 422, {"state": "gone"})
+    author("PATCH", f"{r}/issues/999", 404, {"state": "closed"})
     # statuses and checks
     head = pr["head"]["sha"]
     author("POST", f"{r}/statuses/{head}", 201, {"state": "success", "context": "jitops"})
@@ -162,6 +176,12 @@ def walk(setup: RepoSetup) -> None:
     admin("GET", f"{r}/branches/main/protection", 404)
     hub.protect_branch(setup.repo, "main", BranchProtection(required_status_checks=("ci",)))
     admin("GET", f"{r}/branches/main/protection", 200)
+    hub.set_allow_auto_merge(setup.repo)
+    hub.push(setup.repo, "auto", {"auto.txt": "a\n"}, author=setup.author.login)
+    auto = author("POST", f"{r}/pulls", 201, {"title": "auto", "head": "auto", "base": "main"})
+    hub.enable_auto_merge(setup.repo, auto["number"], user=setup.author.login)
+    author("GET", f"{r}/pulls/{auto['number']}", 200)  # auto_merge filled in
+    author("GET", r, 200)  # allow_auto_merge: true
     author("GET", f"{r}/branches/main", 200)
     author("GET", f"{r}/branches/feature", 200)
     author("GET", f"{r}/branches/nope", 404)
