@@ -16,8 +16,12 @@ Layout::
 from __future__ import annotations
 
 import errno
+import gc
+import multiprocessing
+import multiprocessing.context
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -278,25 +282,79 @@ def _load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | 
     return [load_request(root, path) for path in paths]
 
 
+C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Chunks per process: enough that a worker slowed by other load on the machine leaves its
+# share to the others, few enough that each chunk's round trip stays small.
+CHUNKS_PER_PROCESS = 6
+# The context of the chunks a worker process runs, set once when the process starts.
+_worker_context: Any = None
+
+
+def _set_worker_context(context: object) -> None:
+    global _worker_context
+    _worker_context = context
+
+
+def _run_chunk(worker: Callable[[Any, Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
+    return worker(_worker_context, items)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # fork: a worker starts with everything the main process has imported and loaded, at no
+    # cost; other start methods import jitops again in every worker. Linux only: elsewhere
+    # fork is unsafe or unavailable.
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
 
 def map_chunks(
-    worker: Callable[[Path, Sequence[T]], list[R]], root: Path, items: Sequence[T]
+    worker: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T]
 ) -> list[R]:
-    """``worker(root, items)``, on all cores in chunks when there are many items.
+    """``worker(context, items)``, on all cores in chunks when there are many items.
 
     ``worker`` must be a module-level function (it runs in other processes) and return one
-    result per item, in order.
+    result per item, in order. ``context`` (the repository root, loaded policies…) reaches each
+    worker process once, when it starts, rather than with every chunk. The main process works
+    too: it takes chunks from the end of the queue while the workers take them from the front,
+    so its results need no trip through a pipe.
     """
-    workers = os.cpu_count() or 1
-    if len(items) < PARALLEL_THRESHOLD or workers == 1:
-        return worker(root, items)
-    size = -(-len(items) // (workers * 4))
+    cpus = usable_cpus()
+    if len(items) < PARALLEL_THRESHOLD or cpus == 1:
+        return worker(context, items)
+    size = -(-len(items) // (cpus * CHUNKS_PER_PROCESS))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [item for part in pool.map(worker, [root] * len(chunks), chunks) for item in part]
+    results: list[list[R] | None] = [None] * len(chunks)
+    # Workers inherit the main process's objects; frozen, their garbage collector neither
+    # scans them nor, by touching them, copies the pages that hold them.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=cpus - 1,
+            mp_context=_pool_context(),
+            initializer=_set_worker_context,
+            initargs=(context,),
+        ) as pool:
+            futures = [pool.submit(_run_chunk, worker, chunk) for chunk in chunks]
+            for index in reversed(range(len(chunks))):
+                if futures[index].cancel():  # no worker has taken it yet: do it here
+                    results[index] = worker(context, chunks[index])
+            for index, future in enumerate(futures):
+                if results[index] is None:
+                    results[index] = future.result()
+    finally:
+        gc.unfreeze()
+    return [item for part in results if part is not None for item in part]
 
 
 def _walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], list[Finding]]:

@@ -136,13 +136,17 @@ def _selected_paths(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list
 
 
 @dataclass(frozen=True)
-class _FileJob:
-    """One request file to check, with what the main process knows about it."""
+class _Judge:
+    """What every request file is checked against; sent once to each worker process."""
 
-    path: str
-    landed_at: datetime | None  # None: new or changed against the base, so window rules apply
+    root: Path
     policy_set: PolicySet | None
     now: datetime
+
+
+# A request file to check, and when it landed (None: new or changed against the base, so
+# window rules apply).
+_FileJob = tuple[str, datetime | None]
 
 
 @dataclass(frozen=True)
@@ -153,16 +157,16 @@ class _FileResult:
     findings: tuple[Finding, ...]
 
 
-def _check_file(root: Path, job: _FileJob) -> _FileResult:
-    loaded = load_request(root, job.path)
+def _check_file(judge: _Judge, path: str, landed_at: datetime | None) -> _FileResult:
+    loaded = load_request(judge.root, path)
     if not isinstance(loaded, RequestFile):
         return _FileResult(None, None, tuple(loaded))
-    if job.policy_set is None:
-        return _FileResult(RequestVerdict(job.path, loaded.request.id, None, ""), None, ())
-    decision = decide(loaded.request, job.policy_set, (), job.now, landed_at=job.landed_at)
+    if judge.policy_set is None:
+        return _FileResult(RequestVerdict(path, loaded.request.id, None, ""), None, ())
+    decision = decide(loaded.request, judge.policy_set, (), judge.now, landed_at=landed_at)
     findings = _decision_findings(loaded, decision)
-    end = expiry(loaded.request, job.landed_at) if job.landed_at is not None else None
-    if end is not None and end <= job.now:
+    end = expiry(loaded.request, landed_at) if landed_at is not None else None
+    if end is not None and end <= judge.now:
         line, column = loaded.locate(*_window_field(loaded))
         findings.append(
             Finding(
@@ -174,13 +178,13 @@ def _check_file(root: Path, job: _FileJob) -> _FileResult:
                 column,
             )
         )
-    verdict = RequestVerdict(job.path, decision.request_id, decision.verdict, decision.reason)
+    verdict = RequestVerdict(path, decision.request_id, decision.verdict, decision.reason)
     denied = decision if decision.verdict is Verdict.DENIED else None
     return _FileResult(verdict, denied, tuple(findings))
 
 
-def _check_chunk(root: Path, jobs: Sequence[_FileJob]) -> list[_FileResult]:
-    return [_check_file(root, job) for job in jobs]
+def _check_chunk(judge: _Judge, jobs: Sequence[_FileJob]) -> list[_FileResult]:
+    return [_check_file(judge, path, landed_at) for path, landed_at in jobs]
 
 
 def _landing_times(root: Path, base_ref: str, paths: Sequence[str]) -> dict[str, datetime]:
@@ -219,8 +223,8 @@ def validate(options: ValidateOptions) -> ValidateResult:
     findings.extend(problems)
     policy_set = policies.policy_set
     landed_at = _landing_times(root, options.base, paths) if policy_set is not None else {}
-    jobs = [_FileJob(path, landed_at.get(path), policy_set, options.now) for path in paths]
-    results = map_chunks(_check_chunk, root, jobs)
+    jobs = [(path, landed_at.get(path)) for path in paths]
+    results = map_chunks(_check_chunk, _Judge(root, policy_set, options.now), jobs)
     verdicts = [r.verdict for r in results if r.verdict is not None]
     for result in results:
         findings.extend(result.findings)
