@@ -9,6 +9,7 @@ a request already landed whose window has closed is "expired, awaiting sweep", a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -214,15 +215,19 @@ def validate(options: ValidateOptions) -> ValidateResult:
     if not root.is_dir():
         raise UsageError(f"{root}: no such directory")
     findings: list[Finding] = []
-    policies = load_policies(root)
-    findings.extend(policies.findings)
     if options.paths:
         paths, problems = _selected_paths(root, options.paths)
     else:
         paths, problems = request_paths(root)
+    # git works out the landing times in its own processes while this one reads the policies
+    with ThreadPoolExecutor(max_workers=1) as background:
+        landings = background.submit(_landing_times, root, options.base, paths)
+        policies = load_policies(root)
+        policy_set = policies.policy_set
+        # without trusted policies nothing is judged, so nothing git says matters
+        landed_at = landings.result() if policy_set is not None else {}
+    findings.extend(policies.findings)
     findings.extend(problems)
-    policy_set = policies.policy_set
-    landed_at = _landing_times(root, options.base, paths) if policy_set is not None else {}
     jobs = [(path, landed_at.get(path)) for path in paths]
     results = map_chunks(_check_chunk, _Judge(root, policy_set, options.now), jobs)
     verdicts = [r.verdict for r in results if r.verdict is not None]
