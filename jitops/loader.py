@@ -211,6 +211,8 @@ def _refuse_anchors(text: str, path: str) -> None:
                 )
     except MarkedYAMLError as exc:
         raise _marked_error(exc, path) from None
+    except YAMLError as exc:  # e.g. a control character: refused as the full parse refuses it
+        raise InputError(f"not valid YAML: {exc}", path=path) from None
 
 
 _FIXES = {

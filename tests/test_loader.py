@@ -86,6 +86,12 @@ def test_non_utf8_is_refused_with_its_position() -> None:
     assert (error.line, error.column) == (2, 7)
 
 
+@pytest.mark.parametrize("raw", [b"a: \x1f\n", b"a: \x1f\nb: &x c\n", b"b: &x c\na: \x7f\n"])
+def test_control_characters_are_refused_with_or_without_an_anchor(raw: bytes) -> None:
+    # the anchor check parses with the pure reader, which refuses them before any anchor
+    assert "not valid YAML: unacceptable character #x00" in refused(raw).message
+
+
 def test_syntax_error_has_a_line() -> None:
     error = refused(b"a: 1\nb: [unclosed\nc: 2\n")
     assert error.line is not None and error.line >= 2
