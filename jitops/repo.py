@@ -201,12 +201,19 @@ def _read(root: Path, path: str) -> bytes:
                 "symbolic links are not allowed here — commit a regular file", path=path
             ) from None
         raise
-    with os.fdopen(fd, "rb") as handle:
+    try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise InputError("not a regular file — commit a plain YAML file", path=path)
         check_size(status.st_size, path)
-        return handle.read(MAX_FILE_BYTES + 1)
+        # plain reads, no file object: this runs for every file of the repository
+        limit = MAX_FILE_BYTES + 1
+        raw = os.read(fd, limit)
+        while len(raw) < limit and (more := os.read(fd, limit - len(raw))):
+            raw += more
+        return raw
+    finally:
+        os.close(fd)
 
 
 def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: str) -> Any:
