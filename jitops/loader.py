@@ -79,6 +79,15 @@ def _flat_strings(node: Any) -> dict[str, str] | None:
     return result
 
 
+class _UnreadableValue(Exception):
+    """A scalar the schema types as a timestamp or a number that is not a valid one."""
+
+    def __init__(self, node: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.node = node
+        self.reason = reason
+
+
 def _load_safe(text: str) -> Any:
     # ``Resolver`` (not ``VersionedResolver``) applies YAML 1.2 rules whatever the file says:
     # a ``%YAML 1.1`` directive cannot bring back ``no`` → False or 0755 → 493.
@@ -88,9 +97,31 @@ def _load_safe(text: str) -> Any:
         if node is None:
             return None
         flat = _flat_strings(node)
-        return flat if flat is not None else loader.construct_document(node)
+        if flat is not None:
+            return flat
+        try:
+            return loader.construct_document(node)
+        except (ValueError, OverflowError) as exc:  # e.g. `2026-13-01`, `0x_`: no such value
+            raise _UnreadableValue(_first_unreadable(loader, node) or node, str(exc)) from None
     finally:
         loader.dispose()
+
+
+def _first_unreadable(loader: Any, root: Any) -> Any:
+    """The first scalar under ``root`` (in file order) that cannot be constructed, if any."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            try:
+                loader.construct_non_recursive_object(node)
+            except (ValueError, OverflowError):
+                return node
+        elif isinstance(node, MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+        else:
+            stack.extend(reversed(node.value))
+    return None
 
 
 def _positional_yaml() -> YAML:
@@ -156,6 +187,16 @@ def load_document(raw: bytes, path: str) -> Document:
         raise _marked_error(exc, path) from None
     except YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", path=path) from None
+    except _UnreadableValue as exc:
+        kind = str(exc.node.tag).rpartition(":")[2]
+        mark = exc.node.start_mark
+        raise InputError(
+            f"`{exc.node.value}` is not a valid {kind} ({exc.reason}) — correct it, or quote it "
+            "if it is meant as text",
+            path=path,
+            line=mark.line + 1,
+            column=mark.column + 1,
+        ) from None
     except RecursionError:
         raise InputError("YAML nesting is too deep", path=path) from None
     if data is None:
