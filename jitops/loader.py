@@ -10,11 +10,11 @@ Every file jitops reads (requests, policies, targets, policy tests) goes through
 
 It reads YAML 1.2 (``no`` stays the string "no", ``0755`` is the integer 755). Loading uses the
 C-accelerated safe loader of ruamel.yaml where available; positions are recovered only when a
-file turns out to be wrong (``locate``), so valid files pay nothing for them. Files written in
-a tiny subset of YAML (``key: plain string`` lines, as most request files are) are read by a
-recogniser four times cheaper than the parser, which hands anything else to ruamel and types
-every scalar with ruamel's own resolver (``_flat_mapping``; tests/test_loader_subset.py checks
-it against ruamel on generated documents).
+file turns out to be wrong (``locate``), so valid files pay nothing for them. Files in a tiny
+subset of YAML (``key: value`` lines of plain strings and timestamps, as most request files
+are) are read by a recogniser several times cheaper than the parser; it hands anything else to
+ruamel, and types every scalar with ruamel's own resolver (``_flat_mapping``;
+tests/test_loader_subset.py checks it against ruamel on generated documents).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
@@ -44,7 +45,6 @@ try:  # the C-accelerated parser of ruamel.yaml.clib, 2-3x faster than the pure 
     from ruamel.yaml.cyaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - interpreters without the C extension
     from ruamel.yaml.composer import Composer
-    from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.parser import Parser
     from ruamel.yaml.reader import Reader
     from ruamel.yaml.scanner import Scanner
@@ -95,39 +95,42 @@ class _UnreadableValue(Exception):
 
 # The longest key the recogniser below accepts (YAML allows 1024 characters in a simple key).
 _FLAT_KEY_MAX = 64
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _RESOLVER = Resolver()
+_CONSTRUCTOR = SafeConstructor()
 
 
 @functools.lru_cache(maxsize=4096)
-def _plain_scalar_is_string(value: str) -> bool:
-    """Whether ruamel's own YAML 1.2 resolver types the plain scalar ``value`` as a string.
+def _plain_scalar_tag(value: str) -> str:
+    """The tag ruamel's own YAML 1.2 resolver gives the plain scalar ``value``.
 
     Exactly the call the parser makes for an untagged plain scalar; cached, because keys and
     many values repeat from file to file.
     """
-    tag = _RESOLVER.resolve(ScalarNode, value, (True, False))
-    return str(tag) == _STR_TAG
+    return str(_RESOLVER.resolve(ScalarNode, value, (True, False)))
 
 
-def _flat_mapping(text: str) -> dict[str, str] | None:
+def _flat_mapping(text: str) -> dict[str, Any] | None:
     """The mapping of a file in the tiny subset of YAML most access files are written in.
 
     The subset: printable ASCII lines, each a whole-line comment (``#`` in column 1) or
     ``key: value``, where the key is an identifier of at most 64 characters, and the value
     starts with a letter or digit, holds no ``#`` and no ``": "``, and ends with neither a
-    space nor a colon; every key different, every key and value a string by ruamel's own
-    resolver. Anything else — quotes, nesting, flow collections, tags, anchors, directives,
-    document markers, blank lines, tabs, non-ASCII text, a typed value — returns None, and the
-    file goes to ruamel, which builds it or refuses it. On the subset both give the same
-    mapping, which tests/test_loader_subset.py checks against ruamel on generated documents,
-    hostile ones included.
+    space nor a colon; every key different. ruamel's own resolver types each key and value:
+    keys must be strings, values strings or timestamps, and a timestamp is built by ruamel's
+    own constructor. Anything else — quotes, nesting, flow collections, tags, anchors,
+    directives, document markers, blank lines, tabs, non-ASCII text, another type, a timestamp
+    that is no date — returns None, and the file goes to ruamel, which builds it or refuses it
+    with its position. On the subset both give the same mapping, which
+    tests/test_loader_subset.py checks against ruamel on generated documents, hostile ones
+    included.
     """
     if not text.isascii():
         return None
     lines = text.split("\n")
     if lines[-1] == "":  # the file's last line break
         lines.pop()
-    result: dict[str, str] = {}
+    result: dict[str, Any] = {}
     for line in lines:
         if not line.isprintable():  # control characters, tabs, carriage returns
             return None
@@ -143,18 +146,20 @@ def _flat_mapping(text: str) -> dict[str, str] | None:
             or ": " in value
             or value[-1] in " :"
             or key in result
-            or not _plain_scalar_is_string(key)
-            or not _plain_scalar_is_string(value)
+            or _plain_scalar_tag(key) != _STR_TAG
         ):
             return None
-        result[key] = value
+        tag = _plain_scalar_tag(value)
+        if tag == _STR_TAG:
+            result[key] = value
+        elif tag == _TIMESTAMP_TAG:
+            try:
+                result[key] = _CONSTRUCTOR.construct_yaml_timestamp(ScalarNode(tag, value))
+            except Exception:  # ruamel refuses it too, and says where
+                return None
+        else:
+            return None
     return result or None
-
-
-def _load_safe(text: str) -> Any:
-    """The document in ``text``: through the subset recogniser when it accepts, else ruamel."""
-    flat = _flat_mapping(text)
-    return flat if flat is not None else _load_ruamel(text)
 
 
 def _load_ruamel(text: str) -> Any:
@@ -248,10 +253,13 @@ def decode(raw: bytes, path: str) -> str:
 def load_document(raw: bytes, path: str) -> Document:
     """Parse one access file. Raises ``InputError`` (with file, line, fix) on any problem."""
     text = decode(raw, path)
+    flat = _flat_mapping(text)
+    if flat is not None:  # a flat mapping of strings and timestamps: nothing left to refuse
+        return Document(path=path, data=flat, text=text)
     if "&" in text or "*" in text:  # cheap filter; the precise check parses events
         _refuse_anchors(text, path)
     try:
-        data = _load_safe(text)
+        data = _load_ruamel(text)
     except MarkedYAMLError as exc:
         raise _marked_error(exc, path) from None
     except YAMLError as exc:

@@ -10,6 +10,7 @@ and column) with the recogniser as without it.
 
 from __future__ import annotations
 
+import datetime
 import os
 from unittest import mock
 
@@ -88,12 +89,29 @@ identifiers = st.builds(
 printable_ascii = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 
 
+@st.composite
+def timestamps(draw: st.DrawFn) -> str:
+    """Timestamp-shaped text: real dates and times, impossible ones, and odd spellings."""
+    number = st.integers(0, 99)
+    text = f"{draw(st.sampled_from([2026, 1, 99999, 2099, 0]))}-"
+    text += f"{draw(number):0{draw(st.sampled_from([1, 2, 2, 3]))}d}-{draw(number):02d}"
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(["T", "t", " ", "  ", "_"]))
+        text += f"{draw(number):02d}:{draw(number):02d}:{draw(number):02d}"
+        text += draw(st.sampled_from(["", "", ".5", ".1234567", ".9999999", "."]))
+        text += draw(st.sampled_from(["", "Z", "z", " Z", "+01:00", "-05:30", "+1", "+0100"]))
+    return text
+
+
 lines = st.one_of(
     st.builds(
         _key_value_line,
         st.sampled_from(KEYS) | identifiers,
         st.sampled_from(SEPARATORS[:1] * 6 + SEPARATORS),
-        st.sampled_from(VALUES) | st.text(printable_ascii, max_size=30) | st.text(max_size=8),
+        st.sampled_from(VALUES)
+        | timestamps()
+        | st.text(printable_ascii, max_size=30)
+        | st.text(max_size=8),
     ),
     st.sampled_from(EXTRA_LINES),
 )
@@ -123,9 +141,8 @@ def near_subset(draw: st.DrawFn) -> str:
         st.lists(
             st.tuples(
                 identifiers,
-                st.builds(
-                    _joined, st.sampled_from("aZ09yn"), st.text(printable_ascii, max_size=24)
-                ),
+                st.builds(_joined, st.sampled_from("aZ09yn"), st.text(printable_ascii, max_size=24))
+                | timestamps(),
             ),
             min_size=1,
             max_size=6,
@@ -159,7 +176,10 @@ def _agrees_with_ruamel(text: str) -> None:
         return
     outcome = _ruamel(text)
     assert outcome == ("ok", fast), f"the recogniser accepted {text!r}; ruamel: {outcome!r}"
-    assert all(type(k) is str and type(v) is str for k, v in fast.items())
+    # the same types and time zones too, which == alone does not tell apart
+    assert repr(outcome[1]) == repr(fast)
+    assert all(type(key) is str for key in fast)
+    assert all(type(value) in (str, datetime.date, datetime.datetime) for value in fast.values())
 
 
 def _load(raw: bytes) -> object:
@@ -221,6 +241,10 @@ def test_an_ordinary_request_takes_the_recogniser_and_matches_ruamel() -> None:
     fast = _flat_mapping(REQUEST)
     assert fast is not None and fast["justification"].endswith("see https://x/y?z=1")
     assert _ruamel(REQUEST) == ("ok", fast)
+    assert _flat_mapping("starts_at: 2026-06-01T12:00:00Z\nday: 2026-06-01\n") == {
+        "starts_at": datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC),
+        "day": datetime.date(2026, 6, 1),
+    }
     assert _flat_mapping("a: yes\nb: no\nc: on\nd: y\n") == {
         "a": "yes",
         "b": "no",
@@ -249,7 +273,8 @@ def test_an_ordinary_request_takes_the_recogniser_and_matches_ruamel() -> None:
         "a: 1\n",  # typed values: ruamel builds them
         "a: true\n",
         "a: null\n",
-        "a: 2026-06-01T12:00:00Z\n",
+        "a: 2026-13-01T12:00:00Z\n",  # no such date: ruamel says where
+        "2026-06-01: a\n",  # a key that is not a string
         "a: 0755\n",
         "true: a\n",
         "<<: a\n",
