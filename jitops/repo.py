@@ -16,14 +16,9 @@ Layout::
 from __future__ import annotations
 
 import errno
-import gc
-import multiprocessing
-import multiprocessing.context
 import os
 import stat
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -40,6 +35,7 @@ from jitops.models import (
     PolicyTest,
     Target,
 )
+from jitops.parallel import map_chunks
 from jitops.policy import PolicySet
 
 REQUESTS_DIR = "requests"
@@ -48,8 +44,6 @@ POLICY_TESTS_DIR = "policies/tests"
 YAML_SUFFIXES = (".yaml", ".yml")
 # Files a person may keep beside access files without jitops reading them.
 IGNORED_NAMES = ("README", ".gitkeep", ".keep")
-# Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 400
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -285,83 +279,9 @@ def load_request(root: Path, path: str) -> RequestFile | list[Finding]:
     return list(findings)
 
 
-def _load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
+def load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
+    """``load_request`` for each of ``paths``, in order."""
     return [load_request(root, path) for path in paths]
-
-
-C = TypeVar("C")
-T = TypeVar("T")
-R = TypeVar("R")
-
-# Chunks per process: enough that a worker slowed by other load on the machine leaves its
-# share to the others, few enough that each chunk's round trip stays small.
-CHUNKS_PER_PROCESS = 6
-# The context of the chunks a worker process runs, set once when the process starts.
-_worker_context: Any = None
-
-
-def _set_worker_context(context: object) -> None:
-    global _worker_context
-    _worker_context = context
-
-
-def _run_chunk(worker: Callable[[Any, Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
-    return worker(_worker_context, items)
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # fork: a worker starts with everything the main process has imported and loaded, at no
-    # cost; other start methods import jitops again in every worker. Linux only: elsewhere
-    # fork is unsafe or unavailable.
-    if sys.platform == "linux":
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
-
-
-def map_chunks(
-    worker: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T]
-) -> list[R]:
-    """``worker(context, items)``, on all cores in chunks when there are many items.
-
-    ``worker`` must be a module-level function (it runs in other processes) and return one
-    result per item, in order. ``context`` (the repository root, loaded policies…) reaches each
-    worker process once, when it starts, rather than with every chunk. The main process works
-    too: it takes chunks from the end of the queue while the workers take them from the front,
-    so its results need no trip through a pipe.
-    """
-    cpus = usable_cpus()
-    if len(items) < PARALLEL_THRESHOLD or cpus == 1:
-        return worker(context, items)
-    size = -(-len(items) // (cpus * CHUNKS_PER_PROCESS))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    results: list[list[R] | None] = [None] * len(chunks)
-    # Workers inherit the main process's objects; frozen, their garbage collector neither
-    # scans them nor, by touching them, copies the pages that hold them.
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(
-            max_workers=cpus - 1,
-            mp_context=_pool_context(),
-            initializer=_set_worker_context,
-            initargs=(context,),
-        ) as pool:
-            futures = [pool.submit(_run_chunk, worker, chunk) for chunk in chunks]
-            for index in reversed(range(len(chunks))):
-                if futures[index].cancel():  # no worker has taken it yet: do it here
-                    results[index] = worker(context, chunks[index])
-            for index, future in enumerate(futures):
-                if results[index] is None:
-                    results[index] = future.result()
-    finally:
-        gc.unfreeze()
-    return [item for part in results if part is not None for item in part]
 
 
 def _walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], list[Finding]]:
@@ -402,7 +322,7 @@ def load_requests(root: Path, paths: Sequence[str] | None = None) -> RequestLoad
     if paths is None:
         paths, findings = request_paths(root)
     requests: list[RequestFile] = []
-    for result in map_chunks(_load_request_chunk, root, list(paths)):
+    for result in map_chunks(load_request_chunk, root, list(paths)):
         if isinstance(result, RequestFile):
             requests.append(result)
         else:
@@ -461,8 +381,12 @@ def _load_policy_chunk(root: Path, paths: Sequence[str]) -> list[Loaded | list[F
     return results
 
 
-def load_policies(root: Path) -> PolicyLoad:
-    """Load ``policies/``; the set is None (fail closed) when any policy file is broken."""
+def load_policies(root: Path, *, parallel: bool = True) -> PolicyLoad:
+    """Load ``policies/``; the set is None (fail closed) when any policy file is broken.
+
+    A large ``policies/`` is read on all cores unless ``parallel`` is false (the caller keeps
+    the other cores busy, or runs threads that must not see a fork).
+    """
     if not (root / POLICIES_DIR).is_dir():
         return PolicyLoad(
             None,
@@ -477,7 +401,10 @@ def load_policies(root: Path) -> PolicyLoad:
             ),
         )
     paths, findings = _walk(root, POLICIES_DIR, skip=POLICY_TESTS_DIR)
-    return _policy_load(map_chunks(_load_policy_chunk, root, paths), findings)
+    loaded = (
+        map_chunks(_load_policy_chunk, root, paths) if parallel else _load_policy_chunk(root, paths)
+    )
+    return _policy_load(loaded, findings)
 
 
 def load_policies_at(root: Path, ref: str) -> PolicyLoad:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from jitops.findings import Severity
-from jitops.repo import CHUNKS_PER_PROCESS, load_policies, load_requests, map_chunks
+from jitops.repo import load_policies, load_requests
 from tests.gitrepo import make_access_repo, write_request
 
 
@@ -113,25 +111,8 @@ def test_many_requests_load_in_parallel_with_the_same_result(
         write_request(repo, f"req-{index:03}")
     write_request(repo, "bad-1", duration="forever")
     serial = load_requests(repo)
-    monkeypatch.setattr("jitops.repo.PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 10)
     parallel = load_requests(repo)
     assert [r.path for r in parallel.requests] == [r.path for r in serial.requests]
     assert parallel.findings == serial.findings
     assert len(serial.requests) == 60 and len(serial.findings) == 1
-
-
-def _scaled(factor: int, items: Sequence[int]) -> list[tuple[int, int]]:
-    return [(factor * item, os.getpid()) for item in items]
-
-
-def test_chunks_on_several_processes_keep_their_order_and_share_the_context(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("jitops.repo.PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr("jitops.repo.usable_cpus", lambda: 3)
-    results = map_chunks(_scaled, 7, list(range(1000)))
-    assert [value for value, _ in results] == [7 * item for item in range(1000)]
-    # each chunk runs whole in one process: the main one or a worker
-    chunk = -(-1000 // (3 * CHUNKS_PER_PROCESS))
-    for start in range(0, 1000, chunk):
-        assert len({pid for _, pid in results[start : start + chunk]}) == 1

@@ -8,7 +8,7 @@ a request already landed whose window has closed is "expired, awaiting sweep", a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,14 +17,16 @@ from pathlib import Path, PurePosixPath
 from jitops import codeowners, git
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
+from jitops.parallel import map_in_stages
 from jitops.policy import Decision, PolicySet, Status, Verdict, decide, expiry
 from jitops.repo import (
     REQUESTS_DIR,
+    PolicyLoad,
     RequestFile,
     duplicate_id_findings,
     load_policies,
     load_request,
-    map_chunks,
+    load_request_chunk,
     request_paths,
 )
 
@@ -138,16 +140,13 @@ def _selected_paths(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list
 
 @dataclass(frozen=True)
 class _Judge:
-    """What every request file is checked against; sent once to each worker process."""
+    """What every request file is checked against, worked out while the files are parsed."""
 
-    root: Path
     policy_set: PolicySet | None
     now: datetime
-
-
-# A request file to check, and when it landed (None: new or changed against the base, so
-# window rules apply).
-_FileJob = tuple[str, datetime | None]
+    # when each file unchanged since the base landed; absent: new or changed, so window rules
+    # apply
+    landed_at: Mapping[str, datetime]
 
 
 @dataclass(frozen=True)
@@ -158,12 +157,13 @@ class _FileResult:
     findings: tuple[Finding, ...]
 
 
-def _check_file(judge: _Judge, path: str, landed_at: datetime | None) -> _FileResult:
-    loaded = load_request(judge.root, path)
+def _judge_file(judge: _Judge, loaded: RequestFile | list[Finding]) -> _FileResult:
     if not isinstance(loaded, RequestFile):
         return _FileResult(None, None, tuple(loaded))
+    path = loaded.path
     if judge.policy_set is None:
         return _FileResult(RequestVerdict(path, loaded.request.id, None, ""), None, ())
+    landed_at = judge.landed_at.get(path)
     decision = decide(loaded.request, judge.policy_set, (), judge.now, landed_at=landed_at)
     findings = _decision_findings(loaded, decision)
     end = expiry(loaded.request, landed_at) if landed_at is not None else None
@@ -184,8 +184,8 @@ def _check_file(judge: _Judge, path: str, landed_at: datetime | None) -> _FileRe
     return _FileResult(verdict, denied, tuple(findings))
 
 
-def _check_chunk(judge: _Judge, jobs: Sequence[_FileJob]) -> list[_FileResult]:
-    return [_check_file(judge, path, landed_at) for path, landed_at in jobs]
+def _judge_chunk(judge: _Judge, loaded: Sequence[RequestFile | list[Finding]]) -> list[_FileResult]:
+    return [_judge_file(judge, item) for item in loaded]
 
 
 def _landing_times(root: Path, base_ref: str, paths: Sequence[str]) -> dict[str, datetime]:
@@ -219,17 +219,25 @@ def validate(options: ValidateOptions) -> ValidateResult:
         paths, problems = _selected_paths(root, options.paths)
     else:
         paths, problems = request_paths(root)
-    # git works out the landing times in its own processes while this one reads the policies
-    with ThreadPoolExecutor(max_workers=1) as background:
-        landings = background.submit(_landing_times, root, options.base, paths)
-        policies = load_policies(root)
-        policy_set = policies.policy_set
-        # without trusted policies nothing is judged, so nothing git says matters
-        landed_at = landings.result() if policy_set is not None else {}
+    loaded_policies: list[PolicyLoad] = []
+
+    def judge() -> _Judge:
+        # Runs while worker processes parse the request files. git works out the landing
+        # times in its own processes while this one reads the policies (alone: the other cores
+        # are busy with requests).
+        with ThreadPoolExecutor(max_workers=1) as background:
+            landings = background.submit(_landing_times, root, options.base, paths)
+            policies = load_policies(root, parallel=False)
+            # without trusted policies nothing is judged, so nothing git says matters
+            landed_at = landings.result() if policies.policy_set is not None else {}
+        loaded_policies.append(policies)
+        return _Judge(policies.policy_set, options.now, landed_at)
+
+    results = map_in_stages(load_request_chunk, root, paths, _judge_chunk, judge)
+    [policies] = loaded_policies
+    policy_set = policies.policy_set
     findings.extend(policies.findings)
     findings.extend(problems)
-    jobs = [(path, landed_at.get(path)) for path in paths]
-    results = map_chunks(_check_chunk, _Judge(root, policy_set, options.now), jobs)
     verdicts = [r.verdict for r in results if r.verdict is not None]
     for result in results:
         findings.extend(result.findings)
