@@ -193,12 +193,17 @@ def _stage_worker(
             known = connection.recv()
         done.extend((i, second(known, part)) for i, part in waiting)
         connection.send(done)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reaches every process of the group; the main process reports it
     except BaseException as exc:  # the main process raises it again
         try:
             pickled: bytes | None = pickle.dumps(exc)
         except Exception:
             pickled = None
-        connection.send(_Failure(pickled, "".join(traceback.format_exception(exc))))
+        try:
+            connection.send(_Failure(pickled, "".join(traceback.format_exception(exc))))
+        except OSError:
+            pass  # the main process has stopped already
     finally:
         connection.close()
 
