@@ -124,7 +124,8 @@ def map_chunks(
 
 
 class WorkerFailed(JitopsError):
-    """A worker process stopped without an answer (killed, or out of memory)."""
+    """A worker process failed in a way its own error cannot tell: killed, out of memory, or
+    an error that does not survive the trip back."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ Load → decide → report. Malformed files, requests the policies refuse, a COD
 with the policies: each becomes a finding with file, line and fix. Window rules (not yet closed,
 within the role's maximum) apply to request files that are new or changed against ``base``;
 a request already landed whose window has closed is "expired, awaiting sweep", a warning.
+
+Request files are read and parsed on every core while this process loads the policies and git
+works out the landing times; each process then judges the files it parsed
+(``jitops.parallel.map_in_stages``).
 """
 
 from __future__ import annotations
