@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
-from validate import ensure_repo  # noqa: E402
+from validate import ensure_repo, machine  # noqa: E402
 
 from jitops.commands.check_pr import CheckOptions, check_pull_request  # noqa: E402
 from jitops.testing.github import GitHubServer  # noqa: E402
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 best = min(best, time.perf_counter() - started)
                 calls = server.calls.total()
             rows.append((label, best, calls, outcome.result.verdict.value))
+    print(machine())
     print("| repository | check-pr best s | API calls | verdict |")
     print("| --- | ---: | ---: | --- |")
     for label, best, calls, verdict in rows:

@@ -146,6 +146,11 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
 
 
+def machine() -> str:
+    """The CPUs and the load average, to print beside a table (the machine may be shared)."""
+    return f"CPUs: {os.cpu_count()}; load average: {_load()}"
+
+
 def _version(command: Sequence[str]) -> str:
     result = subprocess.run([*command, "--version"], capture_output=True, text=True, check=False)
     lines = (result.stdout or result.stderr).strip().splitlines()
