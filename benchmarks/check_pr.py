@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
-from validate import ensure_repo  # noqa: E402
+from validate import ensure_repo, machine  # noqa: E402
 
 from jitops import git, ids  # noqa: E402
 from jitops.commands.check_pr import CheckOptions, check_pull_request  # noqa: E402
@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 checks[commits, label, True] = _measure(server, options, args.runs)
     labels = list(SIZES)
     header = [f"{label}, {how}" for label in labels for how in ("no index", "index")]
+    print(machine())
     print("| history | " + " | ".join(header) + " | API calls |")
     print("| --- | " + " | ".join("---:" for _ in header) + " | ---: |")
     for commits in args.commits:

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
-from validate import _program, ensure_repo  # noqa: E402
+from validate import _program, ensure_repo, machine  # noqa: E402
 
 TARGET_SECONDS = 1.5
 
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         if result.returncode != 0:
             print(result.stdout + result.stderr, file=sys.stderr)
             return 2
+    print(machine())
     best = min(times[1:])
     verdict = "ok" if best <= TARGET_SECONDS else "MISS"
     print("| operation | requests | best s | target |")

@@ -8,8 +8,11 @@ policies takes at most 1.5 s on a 2-core machine, and at least 4x less than
 The repository comes from ``benchmarks/generate.py`` and is cached under ``benchmarks/.data/``
 (keyed by its parameters and the generator's source). Both tools run as the real command-line
 programs, as subprocesses, alternately, ``--runs`` times each after one warm-up run; the table
-shows the best and the median wall time. ``jitops validate`` must exit 0 having checked every
-request, and ``check-jsonschema`` must pass, so neither is ever timed on an error path.
+shows the best and the median wall time, and the median CPU time (user + system, of the
+program and every process it started: workers, git). The machine may be shared, so the load
+average is printed before every run: CPU time says what a tool costs whatever else runs, wall
+time what a user waits. ``jitops validate`` must exit 0 having checked every request, and
+``check-jsonschema`` must pass, so neither is ever timed on an error path.
 
 Run: ``python3 benchmarks/validate.py [--requests N] [--policies N] [--commits N] [--runs N]``
 (``pip install -e '.[bench]'`` first). Exits 2 if a tool fails, 1 if a target is missed.
@@ -23,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +50,7 @@ class Timing:
     tool: str
     files: int
     seconds: list[float]
+    cpu_seconds: list[float]
 
     @property
     def best(self) -> float:
@@ -54,6 +59,10 @@ class Timing:
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds)
 
 
 def _program(name: str) -> list[str]:
@@ -93,31 +102,53 @@ def request_files(repo: Path) -> list[str]:
     return sorted(found)
 
 
-def _timed(command: Sequence[str], repo: Path, name: str) -> tuple[float, bytes]:
-    """Run ``command`` in ``repo``; (wall seconds, stdout). A failing tool is never timed."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float  # user + system of the program and the processes it waited for
+
+
+def _timed(command: Sequence[str], repo: Path, name: str) -> tuple[Run, bytes]:
+    """Run ``command`` in ``repo``; (its times, stdout). A failing tool is never timed."""
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, check=False, cwd=repo)
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     if result.returncode != 0:
         sys.stderr.write(result.stdout.decode(errors="replace")[-4000:])
         sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
         raise SystemExit(f"validate: {name} exited {result.returncode}; not timing that")
-    return elapsed, result.stdout
+    return Run(elapsed, cpu), result.stdout
 
 
-def run_jitops(command: Sequence[str], repo: Path, expected: int) -> float:
-    elapsed, stdout = _timed(command, repo, "jitops validate")
+def run_jitops(command: Sequence[str], repo: Path, expected: int) -> Run:
+    timed, stdout = _timed(command, repo, "jitops validate")
     report = json.loads(stdout)
     if report.get("request_count") != expected or report.get("findings"):
         raise SystemExit(
             f"validate: jitops validate checked {report.get('request_count')} of {expected} "
             f"requests with {len(report.get('findings', []))} finding(s); not timing that"
         )
-    return elapsed
+    return timed
 
 
-def run_check_jsonschema(command: Sequence[str], repo: Path) -> float:
+def run_check_jsonschema(command: Sequence[str], repo: Path) -> Run:
     return _timed(command, repo, "check-jsonschema")[0]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+
+
+def machine() -> str:
+    """The CPUs and the load average, to print beside a table (the machine may be shared)."""
+    return f"CPUs: {os.cpu_count()}; load average: {_load()}"
 
 
 def _version(command: Sequence[str]) -> str:
@@ -153,43 +184,56 @@ def main(argv: list[str] | None = None) -> int:
     cjs_command = [*_program("check-jsonschema"), "--schemafile", str(schema), *files]
 
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"python {platform.python_version()} on {platform.machine()}, {_version(jitops)}")
     print(f"check-jsonschema: {_version(cjs_command[:1])}")
-    print(
-        f"CPUs: {os.cpu_count()} (usable {affinity}); load average before: "
-        + (" ".join(f"{x:.2f}" for x in load) if load else "?")
-    )
+    print(f"CPUs: {os.cpu_count()} (usable {affinity}); load average before: {_load()}")
     print(f"repository: {repo.name}: {len(files):,} request files; judged at {now}")
 
     print("warm-up run of each tool…", file=sys.stderr, flush=True)
     run_jitops(jitops_command, repo, len(files))
     run_check_jsonschema(cjs_command, repo)
-    jitops_times: list[float] = []
-    cjs_times: list[float] = []
+    jitops_runs: list[Run] = []
+    cjs_runs: list[Run] = []
     for run in range(args.runs):
         # alternate, so a burst of load elsewhere on the machine hits both
-        jitops_times.append(run_jitops(jitops_command, repo, len(files)))
-        cjs_times.append(run_check_jsonschema(cjs_command, repo))
+        load = _load()
+        jitops_runs.append(run_jitops(jitops_command, repo, len(files)))
+        cjs_runs.append(run_check_jsonschema(cjs_command, repo))
         print(
-            f"run {run + 1}/{args.runs}: jitops {jitops_times[-1]:.2f}s, "
-            f"check-jsonschema {cjs_times[-1]:.2f}s",
+            f"run {run + 1}/{args.runs} (load {load}): "
+            f"jitops {jitops_runs[-1].wall:.2f}s wall {jitops_runs[-1].cpu:.2f}s CPU, "
+            f"check-jsonschema {cjs_runs[-1].wall:.2f}s wall {cjs_runs[-1].cpu:.2f}s CPU",
             file=sys.stderr,
             flush=True,
         )
+    print(f"load average after: {_load()}")
 
     timings = [
-        Timing("jitops validate", len(files), jitops_times),
-        Timing("check-jsonschema", len(files), cjs_times),
+        Timing(
+            "jitops validate",
+            len(files),
+            [r.wall for r in jitops_runs],
+            [r.cpu for r in jitops_runs],
+        ),
+        Timing(
+            "check-jsonschema", len(files), [r.wall for r in cjs_runs], [r.cpu for r in cjs_runs]
+        ),
     ]
     ratio_best = timings[1].best / timings[0].best
     ratio_median = timings[1].median / timings[0].median
     print()
-    print("| tool | files | best s | median s |")
-    print("| --- | ---: | ---: | ---: |")
+    ratio_cpu = timings[1].cpu_median / timings[0].cpu_median
+    print("| tool | files | best s | median s | median CPU s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for timing in timings:
-        print(f"| {timing.tool} | {timing.files:,} | {timing.best:.2f} | {timing.median:.2f} |")
-    print(f"| ratio (check-jsonschema / jitops) | | {ratio_best:.1f}x | {ratio_median:.1f}x |")
+        print(
+            f"| {timing.tool} | {timing.files:,} | {timing.best:.2f} | {timing.median:.2f} "
+            f"| {timing.cpu_median:.2f} |"
+        )
+    print(
+        f"| ratio (check-jsonschema / jitops) | | {ratio_best:.1f}x | {ratio_median:.1f}x "
+        f"| {ratio_cpu:.1f}x |"
+    )
     print()
 
     budget = TARGET_SECONDS * len(files) / TARGET_REQUESTS

@@ -21,8 +21,9 @@ from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES
 from jitops.models import AccessRequest
+from jitops.parallel import map_chunks
 from jitops.policy import request_window
-from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, map_chunks, parse, placement_findings
+from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse, placement_findings
 
 
 class GrantState(StrEnum):

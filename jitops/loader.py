@@ -10,20 +10,27 @@ Every file jitops reads (requests, policies, targets, policy tests) goes through
 
 It reads YAML 1.2 (``no`` stays the string "no", ``0755`` is the integer 755). Loading uses the
 C-accelerated safe loader of ruamel.yaml where available; positions are recovered only when a
-file turns out to be wrong (``locate``), so valid files pay nothing for them.
+file turns out to be wrong (``locate``), so valid files pay nothing for them. Files in a tiny
+subset of YAML (``key: value`` lines of plain strings and timestamps, as most request files
+are) are read by a recogniser several times cheaper than the parser; it hands anything else to
+ruamel, and types every scalar with ruamel's own resolver (``_flat_mapping``;
+tests/test_loader_subset.py checks it against ruamel on generated documents).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
+from ruamel.yaml.resolver import Resolver
 
 from jitops.errors import InputError
 
@@ -38,10 +45,8 @@ try:  # the C-accelerated parser of ruamel.yaml.clib, 2-3x faster than the pure 
     from ruamel.yaml.cyaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - interpreters without the C extension
     from ruamel.yaml.composer import Composer
-    from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.parser import Parser
     from ruamel.yaml.reader import Reader
-    from ruamel.yaml.resolver import Resolver
     from ruamel.yaml.scanner import Scanner
 
     class _SafeLoader(Reader, Scanner, Parser, Composer, SafeConstructor, Resolver):  # type: ignore[no-redef]
@@ -79,7 +84,85 @@ def _flat_strings(node: Any) -> dict[str, str] | None:
     return result
 
 
-def _load_safe(text: str) -> Any:
+class _UnreadableValue(Exception):
+    """A scalar the schema types as a timestamp or a number that is not a valid one."""
+
+    def __init__(self, node: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.node = node
+        self.reason = reason
+
+
+# The longest key the recogniser below accepts (YAML allows 1024 characters in a simple key).
+_FLAT_KEY_MAX = 64
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_RESOLVER = Resolver()
+_CONSTRUCTOR = SafeConstructor()
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_scalar_tag(value: str) -> str:
+    """The tag ruamel's own YAML 1.2 resolver gives the plain scalar ``value``.
+
+    Exactly the call the parser makes for an untagged plain scalar; cached, because keys and
+    many values repeat from file to file.
+    """
+    return str(_RESOLVER.resolve(ScalarNode, value, (True, False)))
+
+
+def _flat_mapping(text: str) -> dict[str, Any] | None:
+    """The mapping of a file in the tiny subset of YAML most access files are written in.
+
+    The subset: printable ASCII lines, each a whole-line comment (``#`` in column 1) or
+    ``key: value``, where the key is an identifier of at most 64 characters, and the value
+    starts with a letter or digit, holds no ``#`` and no ``": "``, and ends with neither a
+    space nor a colon; every key different. ruamel's own resolver types each key and value:
+    keys must be strings, values strings or timestamps, and a timestamp is built by ruamel's
+    own constructor. Anything else — quotes, nesting, flow collections, tags, anchors,
+    directives, document markers, blank lines, tabs, non-ASCII text, another type, a timestamp
+    that is no date — returns None, and the file goes to ruamel, which builds it or refuses it
+    with its position. On the subset both give the same mapping, which
+    tests/test_loader_subset.py checks against ruamel on generated documents, hostile ones
+    included.
+    """
+    if not text.isascii():
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the file's last line break
+        lines.pop()
+    result: dict[str, Any] = {}
+    for line in lines:
+        if not line.isprintable():  # control characters, tabs, carriage returns
+            return None
+        if line[:1] == "#":
+            continue
+        key, separator, value = line.partition(": ")
+        if (
+            not separator
+            or len(key) > _FLAT_KEY_MAX
+            or not key.isidentifier()
+            or not value[:1].isalnum()
+            or "#" in value
+            or ": " in value
+            or value[-1] in " :"
+            or key in result
+            or _plain_scalar_tag(key) != _STR_TAG
+        ):
+            return None
+        tag = _plain_scalar_tag(value)
+        if tag == _STR_TAG:
+            result[key] = value
+        elif tag == _TIMESTAMP_TAG:
+            try:
+                result[key] = _CONSTRUCTOR.construct_yaml_timestamp(ScalarNode(tag, value))
+            except Exception:  # ruamel refuses it too, and says where
+                return None
+        else:
+            return None
+    return result or None
+
+
+def _load_ruamel(text: str) -> Any:
     # ``Resolver`` (not ``VersionedResolver``) applies YAML 1.2 rules whatever the file says:
     # a ``%YAML 1.1`` directive cannot bring back ``no`` → False or 0755 → 493.
     loader = _SafeLoader(text)
@@ -88,9 +171,31 @@ def _load_safe(text: str) -> Any:
         if node is None:
             return None
         flat = _flat_strings(node)
-        return flat if flat is not None else loader.construct_document(node)
+        if flat is not None:
+            return flat
+        try:
+            return loader.construct_document(node)
+        except (ValueError, OverflowError) as exc:  # e.g. `2026-13-01`, `0x_`: no such value
+            raise _UnreadableValue(_first_unreadable(loader, node) or node, str(exc)) from None
     finally:
         loader.dispose()
+
+
+def _first_unreadable(loader: Any, root: Any) -> Any:
+    """The first scalar under ``root`` (in file order) that cannot be constructed, if any."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            try:
+                loader.construct_non_recursive_object(node)
+            except (ValueError, OverflowError):
+                return node
+        elif isinstance(node, MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+        else:
+            stack.extend(reversed(node.value))
+    return None
 
 
 def _positional_yaml() -> YAML:
@@ -148,14 +253,27 @@ def decode(raw: bytes, path: str) -> str:
 def load_document(raw: bytes, path: str) -> Document:
     """Parse one access file. Raises ``InputError`` (with file, line, fix) on any problem."""
     text = decode(raw, path)
+    flat = _flat_mapping(text)
+    if flat is not None:  # a flat mapping of strings and timestamps: nothing left to refuse
+        return Document(path=path, data=flat, text=text)
     if "&" in text or "*" in text:  # cheap filter; the precise check parses events
         _refuse_anchors(text, path)
     try:
-        data = _load_safe(text)
+        data = _load_ruamel(text)
     except MarkedYAMLError as exc:
         raise _marked_error(exc, path) from None
     except YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", path=path) from None
+    except _UnreadableValue as exc:
+        kind = str(exc.node.tag).rpartition(":")[2]
+        mark = exc.node.start_mark
+        raise InputError(
+            f"`{exc.node.value}` is not a valid {kind} ({exc.reason}) — correct it, or quote it "
+            "if it is meant as text",
+            path=path,
+            line=mark.line + 1,
+            column=mark.column + 1,
+        ) from None
     except RecursionError:
         raise InputError("YAML nesting is too deep", path=path) from None
     if data is None:
@@ -211,6 +329,8 @@ def _refuse_anchors(text: str, path: str) -> None:
                 )
     except MarkedYAMLError as exc:
         raise _marked_error(exc, path) from None
+    except YAMLError as exc:  # e.g. a control character: refused as the full parse refuses it
+        raise InputError(f"not valid YAML: {exc}", path=path) from None
 
 
 _FIXES = {

@@ -96,6 +96,17 @@ class Check:
     detail: str
 
 
+_SERIOUSNESS = {Status.FAIL: 0, Status.UNVERIFIED: 1, Status.WAITING: 2}
+
+
+@dataclass(frozen=True)
+class FixedChecks:
+    """The checks of a target/role that depend on the policies alone, not on the request."""
+
+    found: tuple[Check, ...]  # the target exists, the role has a policy
+    unreviewed: tuple[Check, ...]  # the approval checks while nobody has reviewed
+
+
 @dataclass(frozen=True)
 class Decision:
     request_id: str
@@ -112,11 +123,10 @@ class Decision:
     @property
     def problems(self) -> tuple[Check, ...]:
         """The checks that did not pass, most serious first."""
-        order = {Status.FAIL: 0, Status.UNVERIFIED: 1, Status.WAITING: 2}
         return tuple(
             sorted(
                 (c for c in self.checks if c.status is not Status.PASS),
-                key=lambda c: order[c.status],
+                key=lambda c: _SERIOUSNESS[c.status],
             )
         )
 
@@ -139,6 +149,10 @@ class PolicySet:
     _index: Mapping[tuple[str, str], tuple[Policy, RolePolicy]] = field(
         default_factory=dict, repr=False
     )
+    # Worked out once per target/role rather than for each of thousands of requests.
+    _fixed: Mapping[tuple[str, str], FixedChecks] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def build(
@@ -148,24 +162,58 @@ class PolicySet:
         policy_change_rule: PolicyChangeRule | None = None,
     ) -> PolicySet:
         policies = tuple(policies)
+        by_name = {t.name: t for t in targets}
         index: dict[tuple[str, str], tuple[Policy, RolePolicy]] = {}
         for policy in policies:
             for target in policy.targets:
                 for role, rule in policy.roles.items():
                     index.setdefault((target, role), (policy, rule))
+        fixed = {
+            (name, role): _fixed_checks(by_name[name], role, policy, rule)
+            for (name, role), (policy, rule) in index.items()
+            if name in by_name
+        }
         return cls(
             policies=policies,
-            targets={t.name: t for t in targets},
+            targets=by_name,
             policy_change_rule=policy_change_rule,
             _index=index,
+            _fixed=fixed,
         )
 
     def rule_for(self, target: str, role: str) -> tuple[Policy, RolePolicy] | None:
         return self._index.get((target, role))
 
+    def fixed_checks(self, target: Target, role: str) -> FixedChecks | None:
+        """The request-independent checks of ``target``/``role``; None if no policy covers it."""
+        fixed = self._fixed.get((target.name, role))
+        if fixed is None and (found := self.rule_for(target.name, role)) is not None:
+            fixed = _fixed_checks(target, role, *found)
+        return fixed
+
     def roles_for(self, target: str) -> list[str]:
         """The roles on ``target`` that some policy covers."""
         return sorted(role for (name, role) in self._index if name == target)
+
+
+def _fixed_checks(target: Target, role: str, policy: Policy, rule: RolePolicy) -> FixedChecks:
+    found = (
+        Check("target", Status.PASS, f"target {target.name} ({target.provisioner})"),
+        Check("role", Status.PASS, f"role {role} under policy {policy.name}"),
+    )
+    unreviewed: tuple[Check, ...]
+    if rule.auto_approve:
+        unreviewed = (
+            Check(
+                "approval",
+                Status.PASS,
+                f"auto-approved: policy {policy.name} allows {role} without review",
+            ),
+        )
+    else:
+        # without reviews the requester and the pull request change nothing
+        unreviewed = tuple(approval_checks((), rule.approvals, "", None))
+    return FixedChecks(found, unreviewed)
 
 
 def _member_of(login: str, teams: frozenset[str], principals: Iterable[str]) -> str | None:
@@ -463,42 +511,33 @@ def decide(
     ``landed_at`` is set for a request already on the default branch, whose window rules were
     checked when it was admitted.
     """
-    checks: list[Check] = []
     target = policies.targets.get(request.target)
     if target is None:
         known = ", ".join(sorted(policies.targets)) or "none"
-        checks.append(
-            Check("target", Status.FAIL, f"unknown target {request.target!r} (known: {known})")
-        )
-        return Decision(request.id, Verdict.DENIED, tuple(checks))
-    checks.append(Check("target", Status.PASS, f"target {target.name} ({target.provisioner})"))
+        check = Check("target", Status.FAIL, f"unknown target {request.target!r} (known: {known})")
+        return Decision(request.id, Verdict.DENIED, (check,))
+    fixed = policies.fixed_checks(target, request.role)
     found = policies.rule_for(request.target, request.role)
-    if found is None:
+    if fixed is None or found is None:
         covered = policies.roles_for(request.target)
-        checks.append(
+        refused = (
+            Check("target", Status.PASS, f"target {target.name} ({target.provisioner})"),
             Check(
                 "role",
                 Status.FAIL,
                 f"no policy grants role {request.role!r} on {request.target} "
                 f"(roles with a policy: {', '.join(covered) or 'none'})",
-            )
+            ),
         )
-        return Decision(request.id, Verdict.DENIED, tuple(checks))
+        return Decision(request.id, Verdict.DENIED, refused)
     policy, rule = found
-    checks.append(Check("role", Status.PASS, f"role {request.role} under policy {policy.name}"))
-    checks.append(_requester_check(request, policy, requester_teams, context))
+    checks = [*fixed.found, _requester_check(request, policy, requester_teams, context)]
     ticket = _ticket_check(request, rule)
     if ticket is not None:
         checks.append(ticket)
     checks.append(_window_check(request, rule, now, landed_at))
-    if rule.auto_approve:
-        checks.append(
-            Check(
-                "approval",
-                Status.PASS,
-                f"auto-approved: policy {policy.name} allows {request.role} without review",
-            )
-        )
+    if rule.auto_approve or not approvals:
+        checks.extend(fixed.unreviewed)
     else:
         checks.extend(approval_checks(approvals, rule.approvals, request.requester, context))
     start, end = request_window(request, landed_at)

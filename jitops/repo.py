@@ -19,7 +19,6 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -36,6 +35,7 @@ from jitops.models import (
     PolicyTest,
     Target,
 )
+from jitops.parallel import map_chunks
 from jitops.policy import PolicySet
 
 REQUESTS_DIR = "requests"
@@ -44,8 +44,6 @@ POLICY_TESTS_DIR = "policies/tests"
 YAML_SUFFIXES = (".yaml", ".yml")
 # Files a person may keep beside access files without jitops reading them.
 IGNORED_NAMES = ("README", ".gitkeep", ".keep")
-# Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 400
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -197,12 +195,19 @@ def _read(root: Path, path: str) -> bytes:
                 "symbolic links are not allowed here — commit a regular file", path=path
             ) from None
         raise
-    with os.fdopen(fd, "rb") as handle:
+    try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise InputError("not a regular file — commit a plain YAML file", path=path)
         check_size(status.st_size, path)
-        return handle.read(MAX_FILE_BYTES + 1)
+        # plain reads, no file object: this runs for every file of the repository
+        limit = MAX_FILE_BYTES + 1
+        raw = os.read(fd, limit)
+        while len(raw) < limit and (more := os.read(fd, limit - len(raw))):
+            raw += more
+        return raw
+    finally:
+        os.close(fd)
 
 
 def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: str) -> Any:
@@ -274,29 +279,9 @@ def load_request(root: Path, path: str) -> RequestFile | list[Finding]:
     return list(findings)
 
 
-def _load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
+def load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
+    """``load_request`` for each of ``paths``, in order."""
     return [load_request(root, path) for path in paths]
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def map_chunks(
-    worker: Callable[[Path, Sequence[T]], list[R]], root: Path, items: Sequence[T]
-) -> list[R]:
-    """``worker(root, items)``, on all cores in chunks when there are many items.
-
-    ``worker`` must be a module-level function (it runs in other processes) and return one
-    result per item, in order.
-    """
-    workers = os.cpu_count() or 1
-    if len(items) < PARALLEL_THRESHOLD or workers == 1:
-        return worker(root, items)
-    size = -(-len(items) // (workers * 4))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [item for part in pool.map(worker, [root] * len(chunks), chunks) for item in part]
 
 
 def _walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], list[Finding]]:
@@ -337,7 +322,7 @@ def load_requests(root: Path, paths: Sequence[str] | None = None) -> RequestLoad
     if paths is None:
         paths, findings = request_paths(root)
     requests: list[RequestFile] = []
-    for result in map_chunks(_load_request_chunk, root, list(paths)):
+    for result in map_chunks(load_request_chunk, root, list(paths)):
         if isinstance(result, RequestFile):
             requests.append(result)
         else:
@@ -396,8 +381,12 @@ def _load_policy_chunk(root: Path, paths: Sequence[str]) -> list[Loaded | list[F
     return results
 
 
-def load_policies(root: Path) -> PolicyLoad:
-    """Load ``policies/``; the set is None (fail closed) when any policy file is broken."""
+def load_policies(root: Path, *, parallel: bool = True) -> PolicyLoad:
+    """Load ``policies/``; the set is None (fail closed) when any policy file is broken.
+
+    A large ``policies/`` is read on all cores unless ``parallel`` is false (the caller keeps
+    the other cores busy, or runs threads that must not see a fork).
+    """
     if not (root / POLICIES_DIR).is_dir():
         return PolicyLoad(
             None,
@@ -412,7 +401,10 @@ def load_policies(root: Path) -> PolicyLoad:
             ),
         )
     paths, findings = _walk(root, POLICIES_DIR, skip=POLICY_TESTS_DIR)
-    return _policy_load(map_chunks(_load_policy_chunk, root, paths), findings)
+    loaded = (
+        map_chunks(_load_policy_chunk, root, paths) if parallel else _load_policy_chunk(root, paths)
+    )
+    return _policy_load(loaded, findings)
 
 
 def load_policies_at(root: Path, ref: str) -> PolicyLoad:

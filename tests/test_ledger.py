@@ -105,6 +105,6 @@ def test_a_large_branch_is_parsed_on_all_cores_with_the_same_result(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serial = read_ledger(repo)
-    monkeypatch.setattr("jitops.repo.PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 1)
     parallel = read_ledger(repo)
     assert parallel == serial

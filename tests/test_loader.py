@@ -86,6 +86,29 @@ def test_non_utf8_is_refused_with_its_position() -> None:
     assert (error.line, error.column) == (2, 7)
 
 
+@pytest.mark.parametrize("raw", [b"a: \x1f\n", b"a: \x1f\nb: &x c\n", b"b: &x c\na: \x7f\n"])
+def test_control_characters_are_refused_with_or_without_an_anchor(raw: bytes) -> None:
+    # the anchor check parses with the pure reader, which refuses them before any anchor
+    assert "not valid YAML: unacceptable character #x00" in refused(raw).message
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "column", "what"),
+    [
+        (b"a: b\nexpires_at: 2026-13-01T00:00:00Z\n", 2, 13, "`2026-13-01T00:00:00Z` is not a"),
+        (b"a: 2026-02-30\n", 1, 4, "`2026-02-30` is not a valid timestamp"),
+        (b"a:\n  - 1\n  - 0x_\n", 3, 5, "`0x_` is not a valid int"),
+        (b"._: a\n", 1, 1, "`._` is not a valid float"),
+    ],
+)
+def test_a_typed_value_that_is_no_such_value_is_refused_where_it_is(
+    raw: bytes, line: int, column: int, what: str
+) -> None:
+    error = refused(raw)
+    assert what in error.message and "quote it" in error.message
+    assert (error.line, error.column) == (line, column)
+
+
 def test_syntax_error_has_a_line() -> None:
     error = refused(b"a: 1\nb: [unclosed\nc: 2\n")
     assert error.line is not None and error.line >= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from jitops.policy import (
     ReviewState,
     Status,
     Verdict,
+    approval_checks,
     decide,
     expiry,
 )
@@ -380,3 +382,19 @@ def test_landed_request_is_not_rejudged_on_its_window() -> None:
     window = next(c for c in decision.checks if c.rule == "window")
     assert window.status is Status.PASS and "window open until" in window.detail
     assert decision.window_end == landed + timedelta(hours=2)
+
+
+@pytest.mark.parametrize("role", ["readwrite", "admin"])
+def test_approval_checks_settled_in_advance_are_those_the_reviews_give(role: str) -> None:
+    # PolicySet.build works out each role's approval checks for "no reviews yet" once; with or
+    # without reviews, a decision's approval checks are what counting the reviews gives
+    found = POLICIES.rule_for("db", role)
+    assert found is not None
+    security = frozenset({"acme/security"})
+    for reviews in ([], [approve("bob")], [approve("bob"), approve("carol", security)]):
+        for context in (CTX, None):
+            decision = decide(req(role=role), POLICIES, reviews, NOW, context=context)
+            counted = approval_checks(reviews, found[1].approvals, "alice", context)
+            assert [c for c in decision.checks if c.rule == "approval"] == counted
+    unsettled = dataclasses.replace(POLICIES, _fixed={})  # worked out per request instead
+    assert decide(req(role=role), unsettled, [], NOW) == decide(req(role=role), POLICIES, [], NOW)

@@ -111,7 +111,7 @@ def test_many_requests_load_in_parallel_with_the_same_result(
         write_request(repo, f"req-{index:03}")
     write_request(repo, "bad-1", duration="forever")
     serial = load_requests(repo)
-    monkeypatch.setattr("jitops.repo.PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 10)
     parallel = load_requests(repo)
     assert [r.path for r in parallel.requests] == [r.path for r in serial.requests]
     assert parallel.findings == serial.findings

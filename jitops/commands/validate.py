@@ -4,11 +4,16 @@ Load → decide → report. Malformed files, requests the policies refuse, a COD
 with the policies: each becomes a finding with file, line and fix. Window rules (not yet closed,
 within the role's maximum) apply to request files that are new or changed against ``base``;
 a request already landed whose window has closed is "expired, awaiting sweep", a warning.
+
+Request files are read and parsed on every core while this process loads the policies and git
+works out the landing times; each process then judges the files it parsed
+(``jitops.parallel.map_in_stages``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -16,14 +21,16 @@ from pathlib import Path, PurePosixPath
 from jitops import codeowners, git
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
+from jitops.parallel import map_in_stages
 from jitops.policy import Decision, PolicySet, Status, Verdict, decide, expiry
 from jitops.repo import (
     REQUESTS_DIR,
+    PolicyLoad,
     RequestFile,
     duplicate_id_findings,
     load_policies,
     load_request,
-    map_chunks,
+    load_request_chunk,
     request_paths,
 )
 
@@ -136,13 +143,14 @@ def _selected_paths(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list
 
 
 @dataclass(frozen=True)
-class _FileJob:
-    """One request file to check, with what the main process knows about it."""
+class _Judge:
+    """What every request file is checked against, worked out while the files are parsed."""
 
-    path: str
-    landed_at: datetime | None  # None: new or changed against the base, so window rules apply
     policy_set: PolicySet | None
     now: datetime
+    # when each file unchanged since the base landed; absent: new or changed, so window rules
+    # apply
+    landed_at: Mapping[str, datetime]
 
 
 @dataclass(frozen=True)
@@ -153,16 +161,17 @@ class _FileResult:
     findings: tuple[Finding, ...]
 
 
-def _check_file(root: Path, job: _FileJob) -> _FileResult:
-    loaded = load_request(root, job.path)
+def _judge_file(judge: _Judge, loaded: RequestFile | list[Finding]) -> _FileResult:
     if not isinstance(loaded, RequestFile):
         return _FileResult(None, None, tuple(loaded))
-    if job.policy_set is None:
-        return _FileResult(RequestVerdict(job.path, loaded.request.id, None, ""), None, ())
-    decision = decide(loaded.request, job.policy_set, (), job.now, landed_at=job.landed_at)
+    path = loaded.path
+    if judge.policy_set is None:
+        return _FileResult(RequestVerdict(path, loaded.request.id, None, ""), None, ())
+    landed_at = judge.landed_at.get(path)
+    decision = decide(loaded.request, judge.policy_set, (), judge.now, landed_at=landed_at)
     findings = _decision_findings(loaded, decision)
-    end = expiry(loaded.request, job.landed_at) if job.landed_at is not None else None
-    if end is not None and end <= job.now:
+    end = expiry(loaded.request, landed_at) if landed_at is not None else None
+    if end is not None and end <= judge.now:
         line, column = loaded.locate(*_window_field(loaded))
         findings.append(
             Finding(
@@ -174,13 +183,13 @@ def _check_file(root: Path, job: _FileJob) -> _FileResult:
                 column,
             )
         )
-    verdict = RequestVerdict(job.path, decision.request_id, decision.verdict, decision.reason)
+    verdict = RequestVerdict(path, decision.request_id, decision.verdict, decision.reason)
     denied = decision if decision.verdict is Verdict.DENIED else None
     return _FileResult(verdict, denied, tuple(findings))
 
 
-def _check_chunk(root: Path, jobs: Sequence[_FileJob]) -> list[_FileResult]:
-    return [_check_file(root, job) for job in jobs]
+def _judge_chunk(judge: _Judge, loaded: Sequence[RequestFile | list[Finding]]) -> list[_FileResult]:
+    return [_judge_file(judge, item) for item in loaded]
 
 
 def _landing_times(root: Path, base_ref: str, paths: Sequence[str]) -> dict[str, datetime]:
@@ -210,17 +219,29 @@ def validate(options: ValidateOptions) -> ValidateResult:
     if not root.is_dir():
         raise UsageError(f"{root}: no such directory")
     findings: list[Finding] = []
-    policies = load_policies(root)
-    findings.extend(policies.findings)
     if options.paths:
         paths, problems = _selected_paths(root, options.paths)
     else:
         paths, problems = request_paths(root)
-    findings.extend(problems)
+    loaded_policies: list[PolicyLoad] = []
+
+    def judge() -> _Judge:
+        # Runs while worker processes parse the request files. git works out the landing
+        # times in its own processes while this one reads the policies (alone: the other cores
+        # are busy with requests).
+        with ThreadPoolExecutor(max_workers=1) as background:
+            landings = background.submit(_landing_times, root, options.base, paths)
+            policies = load_policies(root, parallel=False)
+            # without trusted policies nothing is judged, so nothing git says matters
+            landed_at = landings.result() if policies.policy_set is not None else {}
+        loaded_policies.append(policies)
+        return _Judge(policies.policy_set, options.now, landed_at)
+
+    results = map_in_stages(load_request_chunk, root, paths, _judge_chunk, judge)
+    [policies] = loaded_policies
     policy_set = policies.policy_set
-    landed_at = _landing_times(root, options.base, paths) if policy_set is not None else {}
-    jobs = [_FileJob(path, landed_at.get(path), policy_set, options.now) for path in paths]
-    results = map_chunks(_check_chunk, root, jobs)
+    findings.extend(policies.findings)
+    findings.extend(problems)
     verdicts = [r.verdict for r in results if r.verdict is not None]
     for result in results:
         findings.extend(result.findings)

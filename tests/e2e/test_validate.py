@@ -287,3 +287,24 @@ def test_target_settings_are_checked_against_their_provisioner(repo: Path, cli: 
     assert (
         "github-team.yaml:5:14: error: unknown provisioner 'githubteam' — use one of:" in result.out
     )
+
+
+def test_on_all_cores_validate_says_exactly_what_it_says_on_one(
+    repo: Path, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(30):
+        write_request(repo, f"landed-{index:02}", duration="2h")
+    write_request(repo, "expired-1", duration="", expires_at="2026-11-22T00:00:00Z")
+    commit_all(repo, "grants", date="2026-11-21T12:00:00Z")
+    for index in range(30):
+        write_request(repo, f"new-{index:02}", requester="Zed" if index % 7 == 0 else "alice")
+    write_request(repo, "too-long-1", duration="12h")
+    write_request(repo, "landed-03", target="sandbox-deployers", role="member")  # a second id
+    write_request(repo, "tagged-1", justification="!!python/object:os.system ['x']")
+    write_request(repo, "typo-1", extra="field")
+    one_core = cli("validate", "--repo", str(repo), "--now", NOW, "--format", "json")
+    assert one_core.code == 2 and len(json.loads(one_core.out)["findings"]) >= 6
+    monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr("jitops.parallel.usable_cpus", lambda: 3)
+    all_cores = cli("validate", "--repo", str(repo), "--now", NOW, "--format", "json")
+    assert all_cores == one_core
