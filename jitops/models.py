@@ -167,8 +167,28 @@ _TRIVIAL_JUSTIFICATIONS = {
 }
 
 
+# Control characters (C0 and C1: terminal escapes, which YAML's "\e" and friends can write)
+# and bidirectional-text controls, which reorder what a reviewer sees ("Trojan Source").
+_UNSAFE_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _check_plain_text(value: str, what: str) -> None:
+    found = _UNSAFE_CHARACTER.search(value)
+    if found is not None:
+        raise ValueError(
+            f"{what} holds the control character U+{ord(found.group()):04X}, which can hide or "
+            "reorder what a reviewer sees — write plain text"
+        )
+
+
+def _check_ticket(value: str) -> str:
+    _check_plain_text(value, "the ticket")
+    return value
+
+
 def _check_justification(value: str) -> str:
     text = " ".join(value.split())
+    _check_plain_text(text, "the justification")
     if text.lower().strip(".! ") in _TRIVIAL_JUSTIFICATIONS or len(text) < 10:
         raise ValueError(
             "the justification is too thin — say what you will do and why "
@@ -194,7 +214,14 @@ class AccessRequest(StrictModel):
     target: Name
     role: Name
     justification: Justification
-    ticket: Annotated[OneLine, StringConstraints(min_length=1, max_length=200)] | None = None
+    ticket: (
+        Annotated[
+            OneLine,
+            StringConstraints(min_length=1, max_length=200),
+            AfterValidator(_check_ticket),
+        ]
+        | None
+    ) = None
     duration: Duration | None = Field(
         default=None, description="How long access lasts once the request lands on main."
     )

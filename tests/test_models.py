@@ -111,6 +111,26 @@ def test_trivial_justifications_are_refused(justification: str) -> None:
     assert "value_error" in error_types(request(justification=justification))
 
 
+@pytest.mark.parametrize(
+    "hidden",
+    ["\x1b[2J", "\x07", "\x00", "\x7f", "\x9b", "\u202e", "\u2066", "\u200f"],
+    ids=["escape", "bell", "nul", "delete", "csi", "rlo", "lri", "rlm"],
+)
+def test_control_characters_are_refused_in_justification_and_ticket(hidden: str) -> None:
+    # a terminal escape or a bidi override can make a request read differently to its reviewer
+    text = f"Investigate INC-1234 {hidden}on the orders table"
+    with pytest.raises(ValidationError, match="control character U\\+"):
+        AccessRequest.model_validate(request(justification=text))
+    with pytest.raises(ValidationError, match="control character U\\+"):
+        AccessRequest.model_validate(request(ticket=f"INC-{hidden}1"))
+
+
+def test_whitespace_in_a_justification_is_folded_not_refused() -> None:
+    text = "Investigate\tINC-1234\r\n on the\u2028orders table"
+    folded = AccessRequest.model_validate(request(justification=text)).justification
+    assert folded == "Investigate INC-1234 on the orders table"
+
+
 def test_wrong_api_version_is_refused() -> None:
     assert "literal_error" in error_types(request(apiVersion="jitops/v2"))
 
