@@ -37,7 +37,12 @@ class Timestamp(click.ParamType):  # type: ignore[type-arg]
         except ValueError:
             self.fail(f"{value!r} is not a timestamp; write e.g. 2026-11-24T18:00:00Z", param, ctx)
         if moment.tzinfo is None:
-            self.fail(f"{value!r} has no timezone; add one, e.g. Z for UTC", param, ctx)
+            self.fail(
+                f"{value!r} has no timezone, and jitops never assumes local time; add one, "
+                "e.g. 2026-11-24T18:00:00Z (UTC) or 2026-11-24T19:00:00+01:00",
+                param,
+                ctx,
+            )
         return moment.astimezone(UTC)
 
 
@@ -256,6 +261,101 @@ def test_command(root: Path, verbose: bool) -> None:
     click.echo(f"jitops: {len(run.results) - failed} passed, {failed} failed", err=True)
     code = exit_code(run.findings)
     sys.exit(code or (ExitCode.DENIED if failed else ExitCode.OK))
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("role")
+@click.option(
+    "--for",
+    "duration",
+    metavar="DURATION",
+    help="How long access lasts, counted from when the request lands on main: 30m, 4h, 1h30m, 2d.",
+)
+@click.option(
+    "--until",
+    type=TIMESTAMP,
+    help="Or an absolute end, with its zone: 2026-11-24T18:00:00Z, 2026-11-24T19:00:00+01:00.",
+)
+@click.option(
+    "--from",
+    "starts_at",
+    type=TIMESTAMP,
+    help="With --until: scheduled access, opening at this time (e.g. a maintenance window).",
+)
+@click.option("--why", required=True, metavar="TEXT", help="What you will do and why.")
+@click.option("--ticket", metavar="TICKET", help="The incident or change (some roles need one).")
+@click.option(
+    "--requester",
+    metavar="LOGIN",
+    help="The GitHub login that gets access. Default: $GITHUB_ACTOR.",
+)
+@click.option(
+    "--id",
+    "request_id",
+    metavar="ID",
+    help="Name the request. Default: date-requester-target-role-xxxx, never one used before.",
+)
+@repo_option
+@click.option("--dry-run", is_flag=True, help="Print the file and the verdict; write nothing.")
+@click.option("--now", type=TIMESTAMP, default=None, help="Judge the window as of this time.")
+def request(
+    target: str,
+    role: str,
+    duration: str | None,
+    until: datetime | None,
+    starts_at: datetime | None,
+    why: str,
+    ticket: str | None,
+    requester: str | None,
+    request_id: str | None,
+    root: Path,
+    dry_run: bool,
+    now: datetime | None,
+) -> None:
+    """Ask for ROLE on TARGET: write the request file, judged by the policies first.
+
+    \b
+      jitops request sandbox-db readonly --for 4h --why "INC-1234: slow orders queries"
+      jitops request sandbox-db readwrite --for 2h --ticket INC-1234 \\
+          --why "Fix the orders backfill of INC-1234"
+      jitops request sandbox-db admin --from 2026-11-28T22:00:00Z \\
+          --until 2026-11-29T01:00:00Z --ticket INC-9 --why "Maintenance window: reindex"
+
+    The window is --for DURATION, counted from when the request lands on main, or --until
+    TIME (optionally --from TIME). Times need a zone (Z or +01:00): a time without one is
+    refused, never read as local time. The request is written to
+    requests/TARGET/ROLE/ID.yaml and judged at once by the policies, offline: what it needs
+    before it can merge is printed, and a request they refuse writes nothing.
+
+    \b
+    Prints the file (--dry-run) or its path; the rest on stderr.
+    Exit status: 0 written; 1 refused by policy, or an id used before;
+    2 bad input; 3 git failed.
+    """
+    from jitops.commands.request import Ask, RequestOptions, Result, requester_login, write_request
+    from jitops.report import request_text
+
+    ask = Ask(
+        target=target,
+        role=role,
+        justification=why,
+        requester=requester_login(requester, os.environ),
+        ticket=ticket,
+        duration=duration,
+        expires_at=until,
+        starts_at=starts_at,
+        request_id=request_id,
+    )
+    moment = now or datetime.now(UTC)
+    outcome = write_request(RequestOptions(root.resolve(), ask, moment, dry_run))
+    if outcome.result is Result.WOULD_WRITE:
+        click.echo(outcome.draft.text, nl=False)
+    elif outcome.result is not Result.REFUSED:
+        click.echo(outcome.draft.path)
+    for line in request_text(outcome):
+        click.echo(line, err=True)
+    sys.exit(ExitCode.DENIED if outcome.result is Result.REFUSED else ExitCode.OK)
 
 
 @cli.command("check-pr")

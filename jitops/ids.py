@@ -30,10 +30,13 @@ The blob (ASCII, one item a line, ids strictly ascending)::
 
 from __future__ import annotations
 
+import base64
 import bisect
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
@@ -204,6 +207,34 @@ def used_request_ids(
             "`jitops index --push` rebuilds the index, and `jitops apply` keeps it up to date"
         )
     return UsedIds(frozenset(found) & set(wanted), since, note)
+
+
+# -- naming new requests ---------------------------------------------------------------------
+
+_ID_MAX = 100  # ID_PATTERN's limit
+SUFFIX_LENGTH = 4
+
+
+def proposals(
+    requester: str, target: str, role: str, day: date, fingerprint: str, *, count: int = 8
+) -> list[str]:
+    """Ids for a new request, best first: ``<day>-<requester>-<target>-<role>-<suffix>``.
+
+    Readable (who, what and when, in the file name and the branch) and valid for ``ID_PATTERN``
+    (lower case, at most 100 characters). The suffix is a digest of ``fingerprint`` (what is
+    asked) and the proposal's rank rather than chance: asking for the same thing twice on one
+    day names the same request, so a rerun finds the file or pull request it made before
+    instead of opening a second one. The caller takes the first proposal that history has not
+    used (``used_request_ids``): one git walk for all of them.
+    """
+    stem = f"{day:%Y-%m-%d}-{requester}-{target}-{role}".lower()
+    stem = stem[: _ID_MAX - SUFFIX_LENGTH - 1].rstrip("-._")
+    found = []
+    for rank in range(count):
+        digest = hashlib.sha256(f"{fingerprint}\n{rank}".encode()).digest()
+        suffix = base64.b32encode(digest).decode("ascii")[:SUFFIX_LENGTH].lower()
+        found.append(f"{stem}-{suffix}")
+    return found
 
 
 class Update(StrEnum):

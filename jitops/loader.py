@@ -20,9 +20,11 @@ tests/test_loader_subset.py checks it against ruamel on generated documents).
 from __future__ import annotations
 
 import functools
+import io
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -30,7 +32,8 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
-from ruamel.yaml.resolver import Resolver
+from ruamel.yaml.representer import SafeRepresenter
+from ruamel.yaml.resolver import Resolver, VersionedResolver
 
 from jitops.errors import InputError
 
@@ -391,3 +394,47 @@ def locate(text: str, loc: Sequence[str | int], *, at_key: bool = False) -> tupl
         else:
             break
     return (line + 1, column + 1)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+_YAML_11 = VersionedResolver(version=(1, 1))
+
+
+class _Representer(SafeRepresenter):
+    """Plain block style as people write access files: timestamps as ``2026-11-29T01:00:00Z``
+    and strings quoted whenever a reader could take them for anything else."""
+
+    def represent_str(self, data: str) -> Any:
+        node = super().represent_str(data)
+        # ruamel quotes what YAML 1.2 would read as another type; quote what YAML 1.1 tools
+        # (editors, linters) would misread too, such as `no`, `on` or `0755`
+        if node.style is None and _YAML_11.resolve(ScalarNode, data, (True, False)) != _STR_TAG:
+            node.style = "'"
+        return node
+
+    def represent_datetime(self, data: datetime) -> Any:
+        if data.tzinfo is None:
+            raise ValueError("a timestamp without a timezone cannot be written")
+        text = data.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return self.represent_scalar(_TIMESTAMP_TAG, text)
+
+
+_Representer.add_representer(str, _Representer.represent_str)
+_Representer.add_representer(datetime, _Representer.represent_datetime)
+
+
+def dump_document(data: Mapping[str, Any]) -> str:
+    """Write a mapping of plain values as a YAML document ``load_document`` reads back equal.
+
+    Keys keep their order; nothing is folded onto a second line, so each field is one line.
+    """
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Representer = _Representer
+    yaml.default_flow_style = False
+    yaml.width = 1 << 16  # never fold: a file longer than MAX_FILE_BYTES is refused anyway
+    yaml.allow_unicode = True
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    stream = io.StringIO()
+    yaml.dump(dict(data), stream)
+    return stream.getvalue()

@@ -102,7 +102,7 @@ def _field_name(loc: Sequence[str | int]) -> str:
     return ".".join(str(part) for part in loc) or "(document)"
 
 
-def _describe_error(error: Any, model: type[BaseModel]) -> tuple[str, str | None]:
+def describe_error(error: Any, model: type[BaseModel]) -> tuple[str, str | None]:
     """A pydantic error as (what is wrong, how to fix it), in words a person acts on."""
     loc = tuple(error["loc"])
     field = _field_name(loc)
@@ -155,7 +155,7 @@ def validation_findings(
         if loc and loc[0] in ("Policy", "Target", "PolicyChangeRule"):
             loc = loc[1:]
         error = {**error, "loc": loc}
-        message, hint = _describe_error(error, model)
+        message, hint = describe_error(error, model)
         line, column = document.locate(loc, at_key=error["type"] == "extra_forbidden")
         findings.append(Finding(document.path, Severity.ERROR, message, hint, line, column))
     return findings

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
+    from jitops.commands.request import RequestOutcome
     from jitops.commands.sweep import GitHubRecord, SweepReport
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry
+    from jitops.models import AccessRequest
 
 _MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
 
@@ -115,14 +117,70 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _window(parsed: ParsedRequest, decision: Decision) -> str:
-    request = parsed.request
-    assert request is not None
+def window_text(request: AccessRequest) -> str:
+    """The window a request asks for, as a reviewer reads it: ``4h from merge``, or
+    ``merge → 2026-11-29 01:00 UTC``."""
     if request.duration is not None:
         return f"{format_duration(request.duration)} from merge"
     start = request.starts_at.strftime("%Y-%m-%d %H:%M UTC") if request.starts_at else "merge"
     assert request.expires_at is not None
     return f"{start} → {request.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def request_table(request: AccessRequest, policy: str | None) -> list[str]:
+    """A request plainly, as Markdown table lines: who, what, until when, why, which policy."""
+    lines = [
+        "| | |",
+        "|---|---|",
+        f"| who | @{request.requester} |",
+        f"| what | `{request.role}` on `{request.target}` |",
+        f"| until | {window_text(request)} |",
+        f"| why | {_cell(request.justification)} |",
+    ]
+    if request.ticket:
+        lines.append(f"| ticket | {_cell(request.ticket)} |")
+    return [*lines, f"| policy | {policy or '—'} |"]
+
+
+def request_verdict(decision: Decision) -> str:
+    """What a new request needs, judged before any review, in one line: "allowed by policy
+    sandbox-db; needs 1 approval from @acme/db-leads before it can merge", or why not."""
+    if decision.verdict is Verdict.DENIED:
+        return "refused: " + "; ".join(c.detail for c in decision.checks if c.status is Status.FAIL)
+    waiting = [c.detail for c in decision.checks if c.status is Status.WAITING]
+    needs = "; ".join(waiting) + " before it can merge" if waiting else "auto-approved, no review"
+    unverified = [c.detail for c in decision.checks if c.status is Status.UNVERIFIED]
+    confirm = "".join(f"; unverified offline: {detail}" for detail in unverified)
+    return f"allowed by policy {decision.policy}; {needs}{confirm}"
+
+
+def request_text(outcome: RequestOutcome) -> list[str]:
+    """What ``jitops request`` did, the request plainly, and what it still needs."""
+    from jitops.commands.request import Result
+
+    headlines = {
+        Result.REFUSED: "refused by policy — nothing written",
+        Result.WOULD_WRITE: "would write {path} (dry run: nothing written)",
+        Result.WRITTEN: "wrote {path}",
+        Result.UNCHANGED: "{path} is already there, as it would be written",
+    }
+    draft = outcome.draft
+    request = draft.request
+    headline = headlines[outcome.result].format(path=draft.path)
+    lines = [
+        f"jitops: {headline}",
+        f"  @{request.requester}: {request.role} on {request.target}, {window_text(request)}",
+        f"  why: {request.justification}" + (f" ({request.ticket})" if request.ticket else ""),
+        f"  {request_verdict(draft.decision)}",
+    ]
+    if any(c.rule == "ticket" and c.status is Status.FAIL for c in draft.decision.checks):
+        lines.append("  give the ticket with --ticket")
+    lines.append(f"  judged by the policies of {draft.policies_from}:")
+    lines.extend(f"    {_MARKS[c.status]} {c.rule}: {c.detail}" for c in draft.decision.checks)
+    lines.extend(f"jitops: note: {note}" for note in outcome.notes)
+    if outcome.result is Result.WRITTEN:
+        lines.append("jitops: next: commit it on a branch of its own and open a pull request")
+    return lines
 
 
 def gate_markdown(
@@ -149,19 +207,8 @@ def gate_markdown(
         if item is None or item.request is None:
             continue
         request = item.request
-        lines += [
-            f"#### `{request.id}` — {_HEADLINES[decision.verdict]}",
-            "",
-            "| | |",
-            "|---|---|",
-            f"| who | @{request.requester} |",
-            f"| what | `{request.role}` on `{request.target}` |",
-            f"| until | {_window(item, decision)} |",
-            f"| why | {_cell(request.justification)} |",
-        ]
-        if request.ticket:
-            lines.append(f"| ticket | {_cell(request.ticket)} |")
-        lines += [f"| policy | {decision.policy or '—'} |", ""]
+        lines += [f"#### `{request.id}` — {_HEADLINES[decision.verdict]}", ""]
+        lines += [*request_table(request, decision.policy), ""]
         lines += [f"- {_MARKS[c.status]} **{c.rule}**: {_cell(c.detail)}" for c in decision.checks]
         lines.append("")
     if result.findings:

@@ -1,0 +1,281 @@
+"""``jitops request``: the requester's command — write a request file.
+
+Load (the policies of the work tree) → decide (``jitops.policy.decide``, the engine validate
+uses, offline: no reviews yet) → act (write ``requests/<target>/<role>/<id>.yaml``) → report what
+the request still needs. A request the policies refuse writes nothing.
+
+The file is the validated model written by jitops' YAML writer, never a template filled with
+what was typed: whatever a justification holds (quotes, colons, ``#``, line breaks), the file
+reads back as the same request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from jitops import git, ids
+from jitops.errors import PolicyDenied, UsageError
+from jitops.loader import dump_document
+from jitops.models import API_VERSION, AccessRequest
+from jitops.policy import Decision, PolicySet, Verdict, decide
+from jitops.repo import REQUESTS_DIR, PolicyLoad, describe_error, load_policies
+
+# A placeholder while the fields are checked, before the id is chosen (the id needs them).
+_PLACEHOLDER_ID = "request-id"
+
+# How each field of a request is given on the command line, for error messages.
+OPTION_OF_FIELD = {
+    "id": "--id",
+    "requester": "--requester",
+    "target": "TARGET",
+    "role": "ROLE",
+    "justification": "--why",
+    "ticket": "--ticket",
+    "duration": "--for",
+    "starts_at": "--from",
+    "expires_at": "--until",
+}
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the person asked for, as given (times already parsed, with their zone)."""
+
+    target: str
+    role: str
+    justification: str
+    requester: str
+    ticket: str | None = None
+    duration: str | None = None
+    expires_at: datetime | None = None
+    starts_at: datetime | None = None
+    request_id: str | None = None  # None: jitops names it
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    root: Path
+    ask: Ask
+    now: datetime
+    dry_run: bool = False
+
+
+class Result(StrEnum):
+    REFUSED = "refused"  # the policies say no: nothing written
+    WOULD_WRITE = "would write"  # --dry-run
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"  # the same file was there already (a rerun)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The request as it will be written, and what the policies say of it."""
+
+    request: AccessRequest
+    path: str  # requests/<target>/<role>/<id>.yaml, relative to the repository's root
+    text: str
+    decision: Decision
+    policies_from: str  # whose policies judged it, in words
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    draft: Draft
+    result: Result
+    notes: tuple[str, ...] = field(default=())
+
+
+def requester_login(given: str | None, environ: Mapping[str, str]) -> str:
+    """``--requester``, else ``GITHUB_ACTOR`` (set in Actions, or by hand); else a clear no."""
+    login = given or environ.get("GITHUB_ACTOR")
+    if not login:
+        raise UsageError(
+            "who is asking? pass --requester LOGIN (your GitHub login), "
+            "or set GITHUB_ACTOR=LOGIN in your environment"
+        )
+    return login
+
+
+def _input_error(exc: ValidationError) -> UsageError:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        name = str(loc[0]) if loc else ""
+        option = OPTION_OF_FIELD.get(name, name)
+        message, hint = describe_error(error, AccessRequest)
+        text = f"{message} — {hint}" if hint else message
+        if f"`{name}`" in text:
+            text = text.replace(f"`{name}`:", f"{option}:").replace(f"`{name}`", option)
+        else:
+            text = f"{option}: {text}" if option else text
+        problems.append(text)
+    return UsageError("; ".join(problems))
+
+
+def build_request(ask: Ask, request_id: str) -> AccessRequest:
+    """The request ``ask`` describes, validated by the model; bad input is a ``UsageError``
+    that names the option to fix."""
+    if (ask.duration is None) == (ask.expires_at is None):
+        raise UsageError(
+            "give the window: --for DURATION (e.g. 4h, counted from the merge) or "
+            "--until TIME (e.g. 2026-11-24T18:00:00Z), not both"
+        )
+    if ask.starts_at is not None and ask.expires_at is None:
+        raise UsageError("--from needs --until: a scheduled window has an absolute end")
+    data: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "AccessRequest",
+        "id": request_id,
+        "requester": ask.requester,
+        "target": ask.target,
+        "role": ask.role,
+        "justification": ask.justification,
+        "ticket": ask.ticket,
+        "duration": ask.duration,
+        "starts_at": ask.starts_at,
+        "expires_at": ask.expires_at,
+    }
+    try:
+        return AccessRequest.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        raise _input_error(exc) from None
+
+
+def with_id(request: AccessRequest, request_id: str) -> AccessRequest:
+    """``request`` named ``request_id`` (validated again: the id has a pattern to meet)."""
+    data = request.model_dump(by_alias=True, exclude_none=True)
+    try:
+        return AccessRequest.model_validate({**data, "id": request_id})
+    except ValidationError as exc:
+        raise _input_error(exc) from None
+
+
+def request_path(request: AccessRequest) -> str:
+    """Where validate expects the file: the folder routes approval through CODEOWNERS."""
+    return f"{REQUESTS_DIR}/{request.target}/{request.role}/{request.id}.yaml"
+
+
+def render(request: AccessRequest) -> str:
+    """The request file: the model's fields in its order, as jitops' example requests are."""
+    return dump_document(request.model_dump(by_alias=True, exclude_none=True))
+
+
+def fingerprint(request: AccessRequest) -> str:
+    """What is asked, without the id: the same request asked again has the same print."""
+    return json.dumps(request.model_dump(mode="json", exclude={"id"}), sort_keys=True)
+
+
+def candidate_ids(request: AccessRequest, ask: Ask, now: datetime) -> list[str]:
+    """The id asked for, or the generated proposals, best first."""
+    if ask.request_id is not None:
+        return [with_id(request, ask.request_id).id]
+    return ids.proposals(
+        request.requester, request.target, request.role, now.date(), fingerprint(request)
+    )
+
+
+def _policy_set(loaded: PolicyLoad, where: str) -> PolicySet:
+    if loaded.policy_set is None:
+        problems = [f for f in loaded.findings if f.severity != "warning"]
+        first = f"{problems[0].location}: {problems[0].text}" if problems else "no policies"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UsageError(
+            f"the policies of {where} cannot be used: {first}{more} — "
+            "`jitops validate` lists them all"
+        )
+    return loaded.policy_set
+
+
+def _draft(request: AccessRequest, policy_set: PolicySet, now: datetime, where: str) -> Draft:
+    decision = decide(request, policy_set, (), now)
+    return Draft(request, request_path(request), render(request), decision, where)
+
+
+def _refuse_used(request_id: str) -> PolicyDenied:
+    return PolicyDenied(
+        f"request id {request_id!r} was already used in this repository's history, and an id "
+        "is used once (the pull-request check refuses it, so an old approval cannot be "
+        "replayed) — choose another --id, or leave --id out and jitops names the request"
+    )
+
+
+def _used_ids(root: Path, candidates: list[str], refs: Iterable[str]) -> tuple[set[str], list[str]]:
+    """Which ``candidates`` the history of ``refs`` used; notes say what could not be checked.
+
+    Exact either way (the request-id index only saves time), so how it was established is
+    not the requester's concern.
+    """
+    used: set[str] = set()
+    notes: list[str] = []
+    in_git = git.toplevel(root) is not None
+    for ref in refs:
+        if not in_git or git.resolve(root, ref) is None:
+            notes.append(
+                f"{root} has no git history ({ref}), so the id was not checked against it; "
+                "the pull-request check will"
+            )
+            continue
+        used |= ids.used_request_ids(root, candidates, ref).ids
+    return used, notes
+
+
+# -- writing the work tree -----------------------------------------------------------------------
+
+
+def _files_named(root: Path, request_id: str) -> list[str]:
+    folder = root / REQUESTS_DIR
+    if not folder.is_dir():
+        return []
+    found = [*folder.glob(f"**/{request_id}.yaml"), *folder.glob(f"**/{request_id}.yml")]
+    return sorted(p.relative_to(root).as_posix() for p in found)
+
+
+def write_request(options: RequestOptions) -> RequestOutcome:
+    """Write the request into the work tree at ``options.root`` (unless a dry run)."""
+    root, ask, now = options.root, options.ask, options.now
+    request = build_request(ask, _PLACEHOLDER_ID)
+    candidates = candidate_ids(request, ask, now)
+    where = "the work tree (policies/)"
+    policy_set = _policy_set(load_policies(root), where)
+    refs = ["HEAD"]
+    if git.toplevel(root) is not None and git.resolve(root, "refs/remotes/origin/HEAD"):
+        refs.append("refs/remotes/origin/HEAD")  # ids used on main, where this is going
+    used, notes = _used_ids(root, candidates, refs)
+    for request_id in candidates:
+        if request_id in used:
+            if ask.request_id is not None:
+                raise _refuse_used(request_id)
+            continue
+        draft = _draft(with_id(request, request_id), policy_set, now, where)
+        present = _files_named(root, request_id)
+        if present == [draft.path] and (root / draft.path).read_text("utf-8") == draft.text:
+            # asked again: the file is there as it would be written
+            return RequestOutcome(draft, Result.UNCHANGED, notes=tuple(notes))
+        if present:
+            if ask.request_id is not None:
+                raise UsageError(
+                    f"{present[0]} already uses id {request_id!r} for another request — "
+                    "choose another --id, or leave --id out"
+                )
+            continue
+        if draft.decision.verdict is Verdict.DENIED:
+            return RequestOutcome(draft, Result.REFUSED, notes=tuple(notes))
+        if options.dry_run:
+            return RequestOutcome(draft, Result.WOULD_WRITE, notes=tuple(notes))
+        target = root / draft.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8", newline="\n") as file:  # never overwrite
+            file.write(draft.text)
+        return RequestOutcome(draft, Result.WRITTEN, notes=tuple(notes))
+    raise UsageError(  # eight digests of one request, all taken: not chance
+        f"every id jitops proposes for this request is taken ({candidates[0]} …) — "
+        "choose one with --id"
+    )
