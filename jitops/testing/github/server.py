@@ -501,6 +501,7 @@ def serve_git(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer a git smart-HTTP request through ``git http-backend``; pushes need a token
     (as the HTTP basic-auth password) with write access, and update pull requests."""
+    headers = {name.lower(): value for name, value in headers.items()}  # names ignore case
     split = urlsplit(target)
     full_name = unquote(split.path).lstrip("/").split(".git", 1)[0]
     try:
@@ -509,7 +510,7 @@ def serve_git(
         return 404, [], b"Repository not found\n"
     pushing = "git-receive-pack" in target
     login = ""
-    auth = headers.get("Authorization", "")
+    auth = headers.get("authorization", "")
     if auth.lower().startswith("basic "):
         _, _, secret = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")
         user = server.hub.user_for_token(secret)
@@ -527,15 +528,15 @@ def serve_git(
         "PATH_INFO": unquote(split.path),
         "REQUEST_METHOD": method,
         "QUERY_STRING": split.query,
-        "CONTENT_TYPE": headers.get("Content-Type", ""),
+        "CONTENT_TYPE": headers.get("content-type", ""),
         "CONTENT_LENGTH": str(len(body)),
         "REMOTE_USER": login or "anonymous",
         "REMOTE_ADDR": "127.0.0.1",
         "GIT_CONFIG_NOSYSTEM": "1",
     }
-    if headers.get("Git-Protocol"):
-        env["GIT_PROTOCOL"] = headers["Git-Protocol"]
-    if headers.get("Content-Encoding") == "gzip":
+    if headers.get("git-protocol"):
+        env["GIT_PROTOCOL"] = headers["git-protocol"]
+    if headers.get("content-encoding") == "gzip":
         body = gzip.decompress(body)
         env["CONTENT_LENGTH"] = str(len(body))
     proc = subprocess.run(

@@ -45,6 +45,27 @@ def test_push_over_smart_http_synchronizes_the_pull(github_repo: RepoSetup, tmp_
     assert server.last_event("pull_request", "synchronize").payload["after"] == new
 
 
+def test_a_token_in_a_header_of_any_case_authenticates_a_push(
+    github_repo: RepoSetup, tmp_path: Path
+) -> None:
+    # HTTP header names ignore case; git's http.extraHeader sends them as written, and jitops
+    # sends its token as `AUTHORIZATION: basic ...` (never on a command line or in a URL).
+    import base64
+
+    server = github_repo.server
+    work = tmp_path / "work"
+    git("clone", "-q", server.clone_url(github_repo.full_name), str(work))
+    (work / "x").write_text("x\n")
+    git("add", ".", cwd=work)
+    git("commit", "-qm", "x", cwd=work)
+    basic = base64.b64encode(f"x-access-token:{github_repo.author.token}".encode()).decode()
+    header = f"http.extraHeader=AUTHORIZATION: basic {basic}"
+    git("-c", header, "push", "-q", "origin", "HEAD:refs/heads/by-header", cwd=work)
+    assert server.hub.git(github_repo.repo).branch_sha("by-header") == git(
+        "rev-parse", "HEAD", cwd=work
+    )
+
+
 def test_anonymous_push_is_refused(github_repo: RepoSetup, tmp_path: Path) -> None:
     work = tmp_path / "work"
     git("clone", "-q", github_repo.server.clone_url(github_repo.full_name), str(work))
