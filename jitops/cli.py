@@ -297,6 +297,17 @@ def test_command(root: Path, verbose: bool) -> None:
     help="Name the request. Default: date-requester-target-role-xxxx, never one used before.",
 )
 @repo_option
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="Push a branch holding only this request and open its pull request ($GITHUB_TOKEN, "
+    "$GITHUB_API_URL); your work tree and branch are left as they are.",
+)
+@click.option(
+    "--github-repo",
+    metavar="OWNER/NAME",
+    help="With --open-pr: the GitHub repository. Default: read from the origin remote's URL.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the file and the verdict; write nothing.")
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge the window as of this time.")
 def request(
@@ -310,15 +321,17 @@ def request(
     requester: str | None,
     request_id: str | None,
     root: Path,
+    open_pr: bool,
+    github_repo: str | None,
     dry_run: bool,
     now: datetime | None,
 ) -> None:
-    """Ask for ROLE on TARGET: write the request file, judged by the policies first.
+    """Ask for ROLE on TARGET: write the request file, or open its pull request.
 
     \b
       jitops request sandbox-db readonly --for 4h --why "INC-1234: slow orders queries"
       jitops request sandbox-db readwrite --for 2h --ticket INC-1234 \\
-          --why "Fix the orders backfill of INC-1234"
+          --why "Fix the orders backfill of INC-1234" --open-pr
       jitops request sandbox-db admin --from 2026-11-28T22:00:00Z \\
           --until 2026-11-29T01:00:00Z --ticket INC-9 --why "Maintenance window: reindex"
 
@@ -328,14 +341,27 @@ def request(
     requests/TARGET/ROLE/ID.yaml and judged at once by the policies, offline: what it needs
     before it can merge is printed, and a request they refuse writes nothing.
 
+    With --open-pr it is judged by the policies of the origin's default branch instead, as
+    the pull-request check will judge it; a branch jitops/request/ID holding only the request
+    is pushed and its pull request opened. Running it again finds that pull request.
+
     \b
-    Prints the file (--dry-run) or its path; the rest on stderr.
-    Exit status: 0 written; 1 refused by policy, or an id used before;
-    2 bad input; 3 git failed.
+    Prints the file (--dry-run), its path, or the pull request's URL; the rest on stderr.
+    Exit status: 0 written or opened; 1 refused by policy, or an id used before;
+    2 bad input; 3 git or GitHub failed.
     """
-    from jitops.commands.request import Ask, RequestOptions, Result, requester_login, write_request
+    from jitops.commands.request import (
+        Ask,
+        RequestOptions,
+        Result,
+        environment_pull_target,
+        requester_login,
+        run_request,
+    )
     from jitops.report import request_text
 
+    if github_repo is not None and not open_pr:
+        raise UsageError("--github-repo goes with --open-pr")
     ask = Ask(
         target=target,
         role=role,
@@ -347,10 +373,13 @@ def request(
         starts_at=starts_at,
         request_id=request_id,
     )
+    pull = environment_pull_target(os.environ, github_repo) if open_pr else None
     moment = now or datetime.now(UTC)
-    outcome = write_request(RequestOptions(root.resolve(), ask, moment, dry_run))
-    if outcome.result is Result.WOULD_WRITE:
+    outcome = run_request(RequestOptions(root.resolve(), ask, moment, dry_run, pull))
+    if outcome.result in (Result.WOULD_WRITE, Result.WOULD_OPEN):
         click.echo(outcome.draft.text, nl=False)
+    elif outcome.pull is not None:
+        click.echo(outcome.pull.html_url)
     elif outcome.result is not Result.REFUSED:
         click.echo(outcome.draft.path)
     for line in request_text(outcome):

@@ -6,8 +6,9 @@ they need in bulk (one ``git log`` for all landing times) so cost does not grow 
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,15 @@ from jitops.errors import GitError
 _JITOPS_IDENTITY = ["-c", "user.name=jitops", "-c", "user.email=jitops@users.noreply.github.com"]
 
 
-def run(root: Path, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``git args`` in ``root``; raise ``GitError`` with git's own message on failure."""
+def run(
+    root: Path,
+    args: Sequence[str],
+    *,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git args`` in ``root`` (``env`` added to the environment); raise ``GitError`` with
+    git's own message on failure."""
     try:
         result = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -29,6 +37,7 @@ def run(root: Path, args: Sequence[str], *, check: bool = True) -> subprocess.Co
             encoding="utf-8",
             errors="surrogateescape",
             check=False,
+            env={**os.environ, **env} if env is not None else None,
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH — install git") from None
@@ -349,7 +358,6 @@ def _auth_env(token: str | None) -> dict[str, str]:
     read it) and out of .git/config.
     """
     import base64
-    import os
 
     env = dict(os.environ)
     if token:
@@ -363,7 +371,8 @@ def _auth_env(token: str | None) -> dict[str, str]:
     return env
 
 
-def _network(root: Path, args: Sequence[str], token: str | None, what: str) -> None:
+def _network(root: Path, args: Sequence[str], token: str | None, what: str) -> str:
+    """Run a git command that talks to a remote, with ``token`` if given; its output."""
     try:
         result = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -378,6 +387,7 @@ def _network(root: Path, args: Sequence[str], token: str | None, what: str) -> N
     if result.returncode != 0:
         message = result.stderr.strip()
         raise GitError(f"{what}: {message.replace(token, '***') if token else message}")
+    return result.stdout
 
 
 def push_notes(
@@ -442,3 +452,109 @@ def show(root: Path, ref: str, path: str) -> bytes:
     if result.returncode != 0:
         raise GitError(f"git show {ref}:{path}: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
+
+
+# -- publishing one new file on a branch of its own (``jitops request --open-pr``) -------------
+
+
+def identity_problem(root: Path) -> str | None:
+    """Why git could not author a commit here (no user.name/user.email), or None."""
+    for who in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        result = run(root, ["var", who], check=False)
+        if result.returncode != 0:
+            return result.stderr.strip().splitlines()[-1] if result.stderr.strip() else who
+    return None
+
+
+def remote_url(root: Path, remote: str = "origin") -> str | None:
+    """The URL ``remote`` fetches from, or None when there is no such remote."""
+    result = run(root, ["remote", "get-url", remote], check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+@dataclass(frozen=True)
+class RemoteRefs:
+    """What a remote's default branch is, and which of the asked branches it has."""
+
+    default_branch: str
+    default_sha: str
+    branches: dict[str, str]  # branch name → commit, for the asked branches that exist
+
+
+def remote_refs(
+    root: Path, branches: Sequence[str], *, token: str | None = None, remote: str = "origin"
+) -> RemoteRefs:
+    """The remote's default branch (where its HEAD points) and the commits of ``branches``,
+    in one ``git ls-remote``."""
+    out = _network(
+        root,
+        ["ls-remote", "--symref", remote, "HEAD", *(f"refs/heads/{b}" for b in branches)],
+        token,
+        f"git ls-remote {remote}",
+    )
+    default = ""
+    shas: dict[str, str] = {}
+    for line in out.splitlines():
+        value, _, name = line.partition("\t")
+        if value.startswith("ref: ") and name == "HEAD":
+            default = value.removeprefix("ref: ").removeprefix("refs/heads/")
+        else:
+            shas[name] = value
+    if not default or "HEAD" not in shas:
+        raise GitError(f"git ls-remote {remote}: it has no default branch (an empty repository?)")
+    return RemoteRefs(
+        default,
+        shas["HEAD"],
+        {b: shas[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in shas},
+    )
+
+
+def fetch_branch(
+    root: Path, branch: str, *, token: str | None = None, remote: str = "origin"
+) -> str:
+    """Fetch ``branch`` into ``refs/remotes/<remote>/<branch>`` (as ``git fetch`` does, touching
+    no local branch nor the work tree); the commit it points at."""
+    tracking = f"refs/remotes/{remote}/{branch}"
+    _network(
+        root,
+        ["fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}"],
+        token,
+        f"git fetch {remote} {branch}",
+    )
+    sha = resolve(root, tracking)
+    if sha is None:
+        raise GitError(f"git fetch {remote} {branch}: nothing was fetched")
+    return sha
+
+
+def commit_file(root: Path, parent: str, path: str, data: bytes, message: str) -> str:
+    """A new commit on ``parent`` that adds (or replaces) the one file ``path``; its id.
+
+    Built with plumbing and an index of its own: the work tree, the index and every branch stay
+    as they are. Author and committer are git's configured identity.
+    """
+    import tempfile
+
+    blob = _run_bytes(root, ["hash-object", "-w", "--stdin"], data).decode().strip()
+    with tempfile.TemporaryDirectory(prefix="jitops-index-") as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        run(root, ["read-tree", parent], env=index)
+        run(root, ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], env=index)
+        tree = run(root, ["write-tree"], env=index).stdout.strip()
+    commit = _run_bytes(root, ["commit-tree", tree, "-p", parent, "-F", "-"], message.encode())
+    return commit.decode().strip()
+
+
+def push_branch(
+    root: Path, commit: str, branch: str, *, token: str | None = None, remote: str = "origin"
+) -> None:
+    """Create ``branch`` on ``remote`` at ``commit``. Never forced: a branch that appeared
+    meanwhile is refused by the remote, not overwritten."""
+    _network(
+        root,
+        ["push", "--quiet", remote, f"{commit}:refs/heads/{branch}"],
+        token,
+        f"git push {remote} {branch}",
+    )

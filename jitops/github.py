@@ -16,6 +16,7 @@ PyGithub is imported lazily so ``jitops --help`` stays fast.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -415,39 +416,53 @@ class GitHub:
             raise GitHubError(f"GitHub moving {branch} failed: {type(exc).__name__}") from None
         return sha
 
+    def _open_pull_data(self, head: str, base: str) -> dict[str, Any] | None:
+        owner = self.repository.split("/")[0]
+        found = self._raw(
+            "GET",
+            "/pulls",
+            "open pull requests",
+            parameters={"head": f"{owner}:{head}", "base": base, "state": "open"},
+        )
+        return found[0] if isinstance(found, list) and found else None
+
+    def _find_or_open_pull(
+        self, head: str, base: str, title: str, body: str, what: str
+    ) -> tuple[dict[str, Any], bool]:
+        """The open pull request from ``head`` into ``base``, or a new one (True). Never two:
+        a 422 because another run opened it a moment ago yields that one."""
+        current = self._open_pull_data(head, base)
+        if current is not None:
+            return current, False
+        from github import GithubException
+
+        try:
+            _, created = self.repo.requester.requestJsonAndCheck(
+                "POST",
+                f"{self.repo.url}/pulls",
+                input={"title": title, "head": head, "base": base, "body": body},
+            )
+            return created, True
+        except GithubException as exc:
+            current = self._open_pull_data(head, base) if exc.status == 422 else None
+            if current is None:
+                raise _error(exc, f"opening {what}") from None
+            return current, False
+        except OSError as exc:
+            raise GitHubError(f"GitHub opening {what} failed: {type(exc).__name__}") from None
+
+    def find_or_open_pull(self, *, head: str, base: str, title: str, body: str) -> OpenedPull:
+        """The open pull request from branch ``head`` into ``base`` as it is, or a new one."""
+        data, created = self._find_or_open_pull(head, base, title, body, "the pull request")
+        return _opened(data, created)
+
     def open_or_update_pull(
         self, *, head: str, base: str, title: str, body: str, labels: list[str]
     ) -> OpenedPull:
         """The open pull request from ``head``, updated; or a new one. Never two."""
-        owner = self.repository.split("/")[0]
-
-        def existing() -> dict[str, Any] | None:
-            found = self._raw(
-                "GET",
-                "/pulls",
-                "open pull requests",
-                parameters={"head": f"{owner}:{head}", "base": base, "state": "open"},
-            )
-            return found[0] if isinstance(found, list) and found else None
-
-        current = existing()
-        created = False
-        if current is None:
-            from github import GithubException
-
-            try:
-                _, current = self.repo.requester.requestJsonAndCheck(
-                    "POST",
-                    f"{self.repo.url}/pulls",
-                    input={"title": title, "head": head, "base": base, "body": body},
-                )
-                created = True
-            except GithubException as exc:
-                # another sweep opened it a moment ago: update that one instead
-                current = existing() if exc.status == 422 else None
-                if current is None:
-                    raise _error(exc, "opening the revocation pull request") from None
-        assert current is not None
+        current, created = self._find_or_open_pull(
+            head, base, title, body, "the revocation pull request"
+        )
         number = int(current["number"])
         if not created and (current.get("title") != title or current.get("body") != body):
             self._raw(
@@ -458,13 +473,7 @@ class GitHub:
             )
         if labels:
             self._raw("POST", f"/issues/{number}/labels", "labels", input={"labels": labels})
-        return OpenedPull(
-            number,
-            str(current.get("html_url", "")),
-            created,
-            node_id=str(current.get("node_id", "")),
-            auto_merge=current.get("auto_merge") is not None,
-        )
+        return _opened(current, created)
 
     def enable_auto_merge(self, number: int, node_id: str, *, method: str = "MERGE") -> None:
         """Ask GitHub to merge pull request #``number`` itself once its base branch's
@@ -573,6 +582,56 @@ class IssueInfo:
     body: str
     html_url: str
     labels: tuple[str, ...] = ()
+
+
+def _opened(data: dict[str, Any], created: bool) -> OpenedPull:
+    return OpenedPull(
+        int(data["number"]),
+        str(data.get("html_url", "")),
+        created,
+        node_id=str(data.get("node_id", "")),
+        auto_merge=data.get("auto_merge") is not None,
+    )
+
+
+def repository_from_url(url: str) -> str | None:
+    """``owner/name`` of a git remote URL on GitHub (or GitHub Enterprise, or the test server):
+    ``https://github.com/o/r.git``, ``git@github.com:o/r.git``, ``ssh://git@github.com/o/r``."""
+    from urllib.parse import urlsplit
+
+    if "://" in url:
+        path = urlsplit(url).path
+    elif ":" in url:  # scp-like: [user@]host:owner/name
+        path = url.partition(":")[2]
+    else:
+        return None
+    parts = [p for p in path.removesuffix("/").removesuffix(".git").split("/") if p]
+    if len(parts) < 2:
+        return None
+    owner, name = parts[-2], parts[-1]
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", owner) or not re.fullmatch(
+        r"[A-Za-z0-9._-]+", name
+    ):
+        return None
+    return f"{owner}/{name}"
+
+
+def serves_git_for(api_url: str, remote_url: str) -> bool:
+    """Whether the GitHub at ``api_url`` is where ``remote_url`` lives, so its token may be
+    sent there: the same host (GitHub Enterprise, ``https://ghe.example.com/api/v3``), or
+    ``api.<host>`` (``https://api.github.com`` for ``https://github.com/o/r``). A token is never
+    sent to any other server a remote happens to name."""
+    from urllib.parse import urlsplit
+
+    if "://" not in remote_url:
+        return False  # scp-like ssh: git uses the person's own keys
+    remote = urlsplit(remote_url)
+    api = urlsplit(api_url)
+    if remote.scheme not in ("http", "https") or not remote.hostname or not api.hostname:
+        return False
+    host, api_host = remote.hostname.lower(), api.hostname.lower()
+    same_server = (remote.scheme, remote.port) == (api.scheme, api.port)
+    return same_server and api_host in (host, f"api.{host}")
 
 
 def _issue_info(data: Any) -> IssueInfo:

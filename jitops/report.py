@@ -163,10 +163,19 @@ def request_text(outcome: RequestOutcome) -> list[str]:
         Result.WOULD_WRITE: "would write {path} (dry run: nothing written)",
         Result.WRITTEN: "wrote {path}",
         Result.UNCHANGED: "{path} is already there, as it would be written",
+        Result.WOULD_OPEN: "would push branch {branch} holding only {path} and open its pull "
+        "request (dry run: nothing pushed)",
+        Result.OPENED: "opened pull request #{number} from branch {branch}",
+        Result.ALREADY_OPEN: "pull request #{number} of this request is already open "
+        "(branch {branch}); nothing pushed",
     }
     draft = outcome.draft
     request = draft.request
-    headline = headlines[outcome.result].format(path=draft.path)
+    headline = headlines[outcome.result].format(
+        path=draft.path,
+        branch=outcome.branch,
+        number=outcome.pull.number if outcome.pull else "",
+    )
     lines = [
         f"jitops: {headline}",
         f"  @{request.requester}: {request.role} on {request.target}, {window_text(request)}",
@@ -179,7 +188,10 @@ def request_text(outcome: RequestOutcome) -> list[str]:
     lines.extend(f"    {_MARKS[c.status]} {c.rule}: {c.detail}" for c in draft.decision.checks)
     lines.extend(f"jitops: note: {note}" for note in outcome.notes)
     if outcome.result is Result.WRITTEN:
-        lines.append("jitops: next: commit it on a branch of its own and open a pull request")
+        lines.append(
+            "jitops: next: commit it on a branch of its own and open a pull request "
+            "(or run this again with --open-pr)"
+        )
     return lines
 
 

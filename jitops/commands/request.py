@@ -1,19 +1,22 @@
-"""``jitops request``: the requester's command — write a request file.
+"""``jitops request``: the requester's command — write a request file, or open its pull request.
 
-Load (the policies of the work tree) → decide (``jitops.policy.decide``, the engine validate
-uses, offline: no reviews yet) → act (write ``requests/<target>/<role>/<id>.yaml``) → report what
-the request still needs. A request the policies refuse writes nothing.
+Load (the policies: the work tree's, or with ``--open-pr`` those of the remote's default branch,
+by which the pull-request check will judge it) → decide (``jitops.policy.decide``, the engine
+validate uses, offline: no reviews yet) → act (write ``requests/<target>/<role>/<id>.yaml``; or
+push a branch holding only that file and open a pull request) → report what the request still
+needs. A request the policies refuse writes nothing.
 
 The file is the validated model written by jitops' YAML writer, never a template filled with
 what was typed: whatever a justification holds (quotes, colons, ``#``, line breaks), the file
-reads back as the same request.
+reads back as the same request. With ``--open-pr`` the user's work tree, index and current
+branch are left alone: the commit is built with git plumbing on the default branch.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -23,11 +26,14 @@ from pydantic import ValidationError
 
 from jitops import git, ids
 from jitops.errors import PolicyDenied, UsageError
+from jitops.github import OpenedPull
 from jitops.loader import dump_document
 from jitops.models import API_VERSION, AccessRequest
 from jitops.policy import Decision, PolicySet, Verdict, decide
-from jitops.repo import REQUESTS_DIR, PolicyLoad, describe_error, load_policies
+from jitops.repo import REQUESTS_DIR, PolicyLoad, describe_error, load_policies, load_policies_at
 
+BRANCH_PREFIX = "jitops/request/"
+PR_MARKER = "<!-- jitops:request -->"
 # A placeholder while the fields are checked, before the id is chosen (the id needs them).
 _PLACEHOLDER_ID = "request-id"
 
@@ -61,11 +67,22 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class PullTarget:
+    """Where ``--open-pr`` publishes: a git remote, and the GitHub repository it is."""
+
+    token: str
+    api_url: str
+    repository: str | None = None  # owner/name; None: read from the remote's URL
+    remote: str = "origin"
+
+
+@dataclass(frozen=True)
 class RequestOptions:
     root: Path
     ask: Ask
     now: datetime
     dry_run: bool = False
+    pull: PullTarget | None = None  # open a pull request instead of writing the work tree
 
 
 class Result(StrEnum):
@@ -73,6 +90,9 @@ class Result(StrEnum):
     WOULD_WRITE = "would write"  # --dry-run
     WRITTEN = "written"
     UNCHANGED = "unchanged"  # the same file was there already (a rerun)
+    WOULD_OPEN = "would open"  # --dry-run --open-pr
+    OPENED = "opened"
+    ALREADY_OPEN = "already open"  # a rerun: the pull request of this request exists
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,9 @@ class Draft:
 class RequestOutcome:
     draft: Draft
     result: Result
-    notes: tuple[str, ...] = field(default=())
+    branch: str | None = None
+    pull: OpenedPull | None = None
+    notes: tuple[str, ...] = ()
 
 
 def requester_login(given: str | None, environ: Mapping[str, str]) -> str:
@@ -227,6 +249,42 @@ def _used_ids(root: Path, candidates: list[str], refs: Iterable[str]) -> tuple[s
     return used, notes
 
 
+class Slot(StrEnum):
+    """Where a request of a given id would go: free, or holding it already (a rerun)."""
+
+    FREE = "free"
+    SAME = "same"  # the same request is there already
+    TAKEN = "taken"  # another request is there
+
+
+def _choose(
+    request: AccessRequest,
+    ask: Ask,
+    candidates: list[str],
+    used: set[str],
+    judge: Callable[[AccessRequest], Draft],
+    place: Callable[[Draft], tuple[Slot, str]],
+) -> tuple[Draft, Slot]:
+    """The first candidate id that history has not used and whose place is free or already
+    holds this very request; ``place`` says why one is taken. An id given with --id that is
+    used or taken is refused rather than replaced."""
+    for request_id in candidates:
+        if request_id in used:
+            if ask.request_id is not None:
+                raise _refuse_used(request_id)
+            continue
+        draft = judge(with_id(request, request_id))
+        slot, taken_by = place(draft)
+        if slot is not Slot.TAKEN:
+            return draft, slot
+        if ask.request_id is not None:
+            raise UsageError(f"{taken_by} — choose another --id, or leave --id out")
+    raise UsageError(  # eight digests of one request, all taken: not chance
+        f"every id jitops proposes for this request is taken ({candidates[0]} …) — "
+        "choose one with --id"
+    )
+
+
 # -- writing the work tree -----------------------------------------------------------------------
 
 
@@ -249,33 +307,179 @@ def write_request(options: RequestOptions) -> RequestOutcome:
     if git.toplevel(root) is not None and git.resolve(root, "refs/remotes/origin/HEAD"):
         refs.append("refs/remotes/origin/HEAD")  # ids used on main, where this is going
     used, notes = _used_ids(root, candidates, refs)
-    for request_id in candidates:
-        if request_id in used:
-            if ask.request_id is not None:
-                raise _refuse_used(request_id)
-            continue
-        draft = _draft(with_id(request, request_id), policy_set, now, where)
-        present = _files_named(root, request_id)
+
+    def place(draft: Draft) -> tuple[Slot, str]:
+        present = _files_named(root, draft.request.id)
+        if not present:
+            return Slot.FREE, ""
         if present == [draft.path] and (root / draft.path).read_text("utf-8") == draft.text:
-            # asked again: the file is there as it would be written
-            return RequestOutcome(draft, Result.UNCHANGED, notes=tuple(notes))
-        if present:
-            if ask.request_id is not None:
-                raise UsageError(
-                    f"{present[0]} already uses id {request_id!r} for another request — "
-                    "choose another --id, or leave --id out"
-                )
-            continue
-        if draft.decision.verdict is Verdict.DENIED:
-            return RequestOutcome(draft, Result.REFUSED, notes=tuple(notes))
-        if options.dry_run:
-            return RequestOutcome(draft, Result.WOULD_WRITE, notes=tuple(notes))
-        target = root / draft.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "x", encoding="utf-8", newline="\n") as file:  # never overwrite
-            file.write(draft.text)
-        return RequestOutcome(draft, Result.WRITTEN, notes=tuple(notes))
-    raise UsageError(  # eight digests of one request, all taken: not chance
-        f"every id jitops proposes for this request is taken ({candidates[0]} …) — "
-        "choose one with --id"
+            return Slot.SAME, ""  # asked again: the file is there as it would be written
+        return Slot.TAKEN, f"{present[0]} already uses id {draft.request.id!r} for another request"
+
+    def judge(request: AccessRequest) -> Draft:
+        return _draft(request, policy_set, now, where)
+
+    draft, slot = _choose(request, ask, candidates, used, judge, place)
+    if slot is Slot.SAME:
+        return RequestOutcome(draft, Result.UNCHANGED, notes=tuple(notes))
+    if draft.decision.verdict is Verdict.DENIED:
+        return RequestOutcome(draft, Result.REFUSED, notes=tuple(notes))
+    if options.dry_run:
+        return RequestOutcome(draft, Result.WOULD_WRITE, notes=tuple(notes))
+    target = root / draft.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "x", encoding="utf-8", newline="\n") as file:  # never overwrite
+        file.write(draft.text)
+    return RequestOutcome(draft, Result.WRITTEN, notes=tuple(notes))
+
+
+# -- opening a pull request ----------------------------------------------------------------------
+
+
+def branch_for(request_id: str) -> str:
+    return f"{BRANCH_PREFIX}{request_id}"
+
+
+def pull_title(request: AccessRequest) -> str:
+    from jitops.report import window_text
+
+    return (
+        f"Access request: @{request.requester} {request.role} on {request.target} "
+        f"({window_text(request)})"
     )
+
+
+def pull_body(draft: Draft) -> str:
+    """The pull request's description: the request plainly, and what the policies said."""
+    from jitops.report import request_table, request_verdict
+
+    lines = [
+        PR_MARKER,
+        f"@{draft.request.requester} asks for access with `jitops request`.",
+        "",
+        *request_table(draft.request, draft.decision.policy),
+        "",
+        f"Judged by the policies of {draft.policies_from} before opening: "
+        f"{request_verdict(draft.decision)}.",
+        "The `jitops/approval` check on this pull request has the final word.",
+        "",
+        f"<sub>Request file: `{draft.path}`.</sub>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def commit_message(request: AccessRequest) -> str:
+    from jitops.report import window_text
+
+    ticket = f"\nTicket: {request.ticket}" if request.ticket else ""
+    return (
+        f"Request {request.role} on {request.target} for @{request.requester} "
+        f"({window_text(request)})\n\n{request.justification}\n{ticket}\n"
+        f"Request-Id: {request.id}\n"
+    )
+
+
+def _repository(pull: PullTarget, url: str) -> str:
+    from jitops.github import repository_from_url
+
+    repository = pull.repository or repository_from_url(url)
+    if repository is None:
+        raise UsageError(
+            f"which GitHub repository is {pull.remote} ({url})? pass --github-repo OWNER/NAME"
+        )
+    return repository
+
+
+def open_request(options: RequestOptions) -> RequestOutcome:
+    """Publish the request as a pull request of its own, leaving the work tree alone."""
+    from jitops.github import GitHub, serves_git_for
+
+    pull = options.pull
+    assert pull is not None
+    root, ask, now = options.root, options.ask, options.now
+    request = build_request(ask, _PLACEHOLDER_ID)
+    candidates = candidate_ids(request, ask, now)
+    top = git.toplevel(root)
+    if top is None or top.resolve() != root.resolve():
+        raise UsageError(
+            f"--open-pr works at the top of a git clone of the access repository; {root} is not"
+        )
+    url = git.remote_url(root, pull.remote)
+    if url is None:
+        raise UsageError(f"there is no git remote {pull.remote!r} to push the request to")
+    repository = _repository(pull, url)
+    # The token goes only to the GitHub it belongs to; any other remote gets the person's own
+    # git credentials.
+    token = pull.token if serves_git_for(pull.api_url, url) else None
+    remote = git.remote_refs(root, [branch_for(i) for i in candidates], token=token)
+    base = git.fetch_branch(root, remote.default_branch, token=token, remote=pull.remote)
+    where = f"{remote.default_branch} at {base[:7]}"
+    policy_set = _policy_set(load_policies_at(root, base), where)
+    used, notes = _used_ids(root, candidates, [base])
+
+    def place(draft: Draft) -> tuple[Slot, str]:
+        branch = branch_for(draft.request.id)
+        existing = remote.branches.get(branch)
+        if existing is None:
+            return Slot.FREE, ""
+        if _branch_holds(root, existing, draft, token, pull.remote):
+            return Slot.SAME, ""  # asked again: pushed before, as it would be now
+        return Slot.TAKEN, f"branch {branch} on {pull.remote} holds another version of it"
+
+    def judge(request: AccessRequest) -> Draft:
+        return _draft(request, policy_set, now, where)
+
+    draft, slot = _choose(request, ask, candidates, used, judge, place)
+    branch = branch_for(draft.request.id)
+    if draft.decision.verdict is Verdict.DENIED:
+        return RequestOutcome(draft, Result.REFUSED, branch, notes=tuple(notes))
+    if options.dry_run:
+        return RequestOutcome(draft, Result.WOULD_OPEN, branch, notes=tuple(notes))
+    if slot is Slot.FREE:
+        problem = git.identity_problem(root)
+        if problem is not None:
+            raise UsageError(
+                f"git cannot author the commit ({problem}) — set your name and email: "
+                'git config --global user.name "Your Name"; '
+                "git config --global user.email you@example.com"
+            )
+        data = draft.text.encode("utf-8")
+        commit = git.commit_file(root, base, draft.path, data, commit_message(draft.request))
+        git.push_branch(root, commit, branch, token=token, remote=pull.remote)
+    github = GitHub(pull.token, repository=repository, api_url=pull.api_url)
+    opened = github.find_or_open_pull(
+        head=branch,
+        base=remote.default_branch,
+        title=pull_title(draft.request),
+        body=pull_body(draft),
+    )
+    result = Result.OPENED if opened.created else Result.ALREADY_OPEN
+    return RequestOutcome(draft, result, branch, opened, tuple(notes))
+
+
+def _branch_holds(root: Path, commit: str, draft: Draft, token: str | None, remote: str) -> bool:
+    """Whether ``commit`` (a request branch's tip) holds exactly this request's file."""
+    git.fetch_commit(root, commit, token=token, remote=remote)
+    name = f"{commit}:{draft.path}"
+    return git.read_blobs(root, [name]).get(name) == draft.text.encode("utf-8")
+
+
+def run_request(options: RequestOptions) -> RequestOutcome:
+    """Write the request, or (with ``options.pull``) open its pull request."""
+    return open_request(options) if options.pull is not None else write_request(options)
+
+
+def environment_pull_target(
+    environ: Mapping[str, str], repository: str | None, remote: str = "origin"
+) -> PullTarget:
+    """``--open-pr``'s GitHub: ``GITHUB_TOKEN`` (or ``GH_TOKEN``), ``GITHUB_API_URL``."""
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    if not token:
+        raise UsageError(
+            "--open-pr needs a GitHub token that may push branches and open pull requests: "
+            "set GITHUB_TOKEN (e.g. GITHUB_TOKEN=$(gh auth token))"
+        )
+    if repository is not None and "/" not in repository:
+        raise UsageError(f"--github-repo {repository!r} is not OWNER/NAME")
+    api_url = environ.get("GITHUB_API_URL", "https://api.github.com")
+    return PullTarget(token, api_url, repository, remote)

@@ -106,6 +106,7 @@ def test_a_time_without_a_zone_is_refused(repo: Path, cli: CLI, option: str) -> 
         (["--for", "1h", "--why", "todo"], "--why: the justification is too thin"),
         (["--for", "soon", "--why", WHY], "--for: 'soon' is not a duration"),
         (["--for", "1h", "--why", WHY, "--id", "Bad Id"], "--id is 'Bad Id'"),
+        (["--for", "1h", "--why", WHY, "--github-repo", "o/r"], "--github-repo goes with"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
@@ -168,6 +169,28 @@ def test_running_it_twice_writes_one_file(repo: Path, cli: CLI) -> None:
     assert second.out == first.out
     assert "is already there, as it would be written" in second.err
     assert len(request_files(repo)) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("no-remote", "there is no git remote 'origin'"),
+        ("subfolder", "--open-pr works at the top of a git clone"),
+        ("not-a-repository", "--open-pr works at the top of a git clone"),
+    ],
+)
+def test_open_pr_needs_a_clone_with_a_remote(
+    repo: Path, cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, setup: str, message: str
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "a-token")
+    where = {"no-remote": repo, "subfolder": repo / "policies", "not-a-repository": tmp_path}
+    result = cli(
+        "request", "sandbox-db", "readonly", "--for", "1h", "--why", WHY, "--requester", "alice",
+        "--open-pr", "--repo", str(where[setup]),
+    )  # fmt: skip
+    assert result.code == 2, result.output
+    assert message in result.err
+    assert "a-token" not in result.output
 
 
 HOSTILE_WHY = 'Fix "orders": drop index # INC-1234\n- [x] {a: b} &x *x !!python/object'
