@@ -296,6 +296,19 @@ def _files_named(root: Path, request_id: str) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in found)
 
 
+def _refuse_links(root: Path, folder: Path) -> None:
+    """Refuse to write through a symbolic link under ``root``: a request file belongs in the
+    repository, and a link committed there could point anywhere (validate refuses them too)."""
+    for part in [folder, *folder.parents]:
+        if part == root:
+            return
+        if part.is_symlink():
+            raise UsageError(
+                f"{part.relative_to(root)} is a symbolic link; request files are written only "
+                "inside the repository — replace it with a folder"
+            )
+
+
 def write_request(options: RequestOptions) -> RequestOutcome:
     """Write the request into the work tree at ``options.root`` (unless a dry run)."""
     root, ask, now = options.root, options.ask, options.now
@@ -327,6 +340,7 @@ def write_request(options: RequestOptions) -> RequestOutcome:
     if options.dry_run:
         return RequestOutcome(draft, Result.WOULD_WRITE, notes=tuple(notes))
     target = root / draft.path
+    _refuse_links(root, target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "x", encoding="utf-8", newline="\n") as file:  # never overwrite
         file.write(draft.text)

@@ -243,6 +243,31 @@ def test_bad_input_names_the_option_to_fix(changes: dict[str, object], message: 
         build_request(replace(ASK, **changes), "bad-1")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"target": "../../outside"},
+        {"role": "readonly/../../../outside"},
+        {"request_id": "../../../outside"},
+        {"request_id": "x/../../y"},
+    ],
+)
+def test_names_cannot_climb_out_of_requests(repo: Path, changes: dict[str, str]) -> None:
+    with pytest.raises(UsageError):
+        write_request(options(repo, replace(ASK, **changes)))
+    assert not (repo.parent / "outside.yaml").exists()
+    assert request_files(repo) == []
+
+
+def test_a_linked_folder_is_never_written_through(repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / "requests" / "sandbox-db").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(UsageError, match="requests/sandbox-db is a symbolic link"):
+        write_request(options(repo))
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_the_requester_is_given_or_comes_from_github_actor() -> None:
     assert requester_login("bob", {"GITHUB_ACTOR": "alice"}) == "bob"
     assert requester_login(None, {"GITHUB_ACTOR": "alice"}) == "alice"
