@@ -482,7 +482,11 @@ def _handler_class(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
 
         def _git(self, body: bytes) -> None:
             status, headers, payload = serve_git(
-                server, self.command, self.path, dict(self.headers), body
+                server,
+                self.command,
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
             )
             self.send_response(status)
             for key, value in headers:
@@ -500,7 +504,10 @@ def serve_git(
     server: GitHubServer, method: str, target: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer a git smart-HTTP request through ``git http-backend``; pushes need a token
-    (as the HTTP basic-auth password) with write access, and update pull requests."""
+    (as the HTTP basic-auth password) with write access, and update pull requests.
+
+    ``headers`` have lower-case names: HTTP's are case-insensitive, and git sends an
+    ``http.extraHeader`` in whatever case it was configured with."""
     split = urlsplit(target)
     full_name = unquote(split.path).lstrip("/").split(".git", 1)[0]
     try:
@@ -509,7 +516,7 @@ def serve_git(
         return 404, [], b"Repository not found\n"
     pushing = "git-receive-pack" in target
     login = ""
-    auth = headers.get("Authorization", "")
+    auth = headers.get("authorization", "")
     if auth.lower().startswith("basic "):
         _, _, secret = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")
         user = server.hub.user_for_token(secret)
@@ -527,15 +534,15 @@ def serve_git(
         "PATH_INFO": unquote(split.path),
         "REQUEST_METHOD": method,
         "QUERY_STRING": split.query,
-        "CONTENT_TYPE": headers.get("Content-Type", ""),
+        "CONTENT_TYPE": headers.get("content-type", ""),
         "CONTENT_LENGTH": str(len(body)),
         "REMOTE_USER": login or "anonymous",
         "REMOTE_ADDR": "127.0.0.1",
         "GIT_CONFIG_NOSYSTEM": "1",
     }
-    if headers.get("Git-Protocol"):
-        env["GIT_PROTOCOL"] = headers["Git-Protocol"]
-    if headers.get("Content-Encoding") == "gzip":
+    if headers.get("git-protocol"):
+        env["GIT_PROTOCOL"] = headers["git-protocol"]
+    if headers.get("content-encoding") == "gzip":
         body = gzip.decompress(body)
         env["CONTENT_LENGTH"] = str(len(body))
     proc = subprocess.run(
