@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -217,7 +218,7 @@ class GitHubServer:
         self.responses: list[RecordedResponse] = []
         self._events_lock = threading.Lock()
         self.routes = all_routes()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._httpd = _HTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
         host_, port_ = self._httpd.server_address[:2]
@@ -440,6 +441,15 @@ def _rate_headers(limit: int, used: int, reset: int) -> dict[str, str]:
         "X-RateLimit-Reset": str(reset),
         "X-RateLimit-Resource": "core",
     }
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-answer (a test that finished, Ctrl-C in a demo) is no
+        fault of the server: say nothing. Anything else is printed, as the base class does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler_class(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
