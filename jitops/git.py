@@ -424,6 +424,12 @@ def parent(root: Path, commit: str) -> str | None:
     return resolve(root, f"{commit}^1")
 
 
+def clone(url: str, dest: Path, *, token: str | None = None) -> None:
+    """Clone ``url`` into ``dest`` (new) with all of its history, as a workflow's checkout with
+    ``fetch-depth: 0``; the token goes as a header for this command only, never into the clone."""
+    _network(dest.parent, ["clone", "--quiet", "--no-tags", url, str(dest)], token, "git clone")
+
+
 def fetch_commit(root: Path, sha: str, *, token: str | None = None, remote: str = "origin") -> None:
     """Fetch commit ``sha`` (and what it needs) from ``remote``, checking nothing out."""
     _network(root, ["fetch", "--quiet", "--no-tags", remote, sha], token, f"git fetch {sha[:7]}")

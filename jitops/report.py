@@ -6,7 +6,8 @@ The only place that formats output. Commands return values; the CLI picks a rend
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.request import RequestOutcome
     from jitops.commands.sweep import GitHubRecord, SweepReport
+    from jitops.demo.story import Line
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry
@@ -85,10 +87,15 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
     }
 
 
-def decision_text(decision: Decision) -> list[str]:
-    """A decision, one check per line: the same words the PR comment uses."""
+def decision_text(decision: Decision, rules: Collection[str] | None = None) -> list[str]:
+    """A decision, one check per line (only those of ``rules`` when given): the same words the
+    PR comment uses."""
     lines = [f"{decision.request_id}: {decision.verdict.value} — {decision.reason}"]
-    lines.extend(f"  {_MARKS[c.status]} {c.rule}: {c.detail}" for c in decision.checks)
+    lines.extend(
+        f"  {_MARKS[c.status]} {c.rule}: {c.detail}"
+        for c in decision.checks
+        if rules is None or c.rule in rules
+    )
     return lines
 
 
@@ -423,3 +430,24 @@ def apply_markdown(report: ApplyReport) -> str:
             f"`{request.target}` ({request.id}) — {outcome.detail}"
         )
     return "\n".join(lines) + "\n"
+
+
+_DEMO_PREFIX = {"say": "  ", "show": "    │ ", "ok": "  ✓ ", "fail": "  ✗ ", "skip": "  · "}
+
+
+def demo_text(line: Line) -> str:
+    """One line of ``jitops demo``'s narration, for a terminal."""
+    tone = line.tone.value
+    if tone == "heading":
+        return f"\n── {line.text} " + "─" * max(3, 74 - len(line.text))
+    if tone == "show":  # verbatim, as the person or the job sees it
+        return (_DEMO_PREFIX[tone] + line.text).rstrip()
+    prefix = _DEMO_PREFIX.get(tone, "")
+    return textwrap.fill(
+        line.text,
+        width=96,
+        initial_indent=prefix,
+        subsequent_indent=" " * (len(prefix) + 2),
+        break_on_hyphens=False,
+        break_long_words=False,
+    )

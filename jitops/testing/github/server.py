@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -217,7 +218,7 @@ class GitHubServer:
         self.responses: list[RecordedResponse] = []
         self._events_lock = threading.Lock()
         self.routes = all_routes()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._httpd = _HTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
         host_, port_ = self._httpd.server_address[:2]
@@ -442,6 +443,15 @@ def _rate_headers(limit: int, used: int, reset: int) -> dict[str, str]:
     }
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-answer (a test that finished, Ctrl-C in a demo) is no
+        fault of the server: say nothing. Anything else is printed, as the base class does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _handler_class(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -482,7 +492,11 @@ def _handler_class(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
 
         def _git(self, body: bytes) -> None:
             status, headers, payload = serve_git(
-                server, self.command, self.path, dict(self.headers), body
+                server,
+                self.command,
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
             )
             self.send_response(status)
             for key, value in headers:
@@ -500,8 +514,10 @@ def serve_git(
     server: GitHubServer, method: str, target: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer a git smart-HTTP request through ``git http-backend``; pushes need a token
-    (as the HTTP basic-auth password) with write access, and update pull requests."""
-    headers = {name.lower(): value for name, value in headers.items()}  # names ignore case
+    (as the HTTP basic-auth password) with write access, and update pull requests.
+
+    ``headers`` have lower-case names: HTTP's are case-insensitive, and git sends an
+    ``http.extraHeader`` in whatever case it was configured with."""
     split = urlsplit(target)
     full_name = unquote(split.path).lstrip("/").split(".git", 1)[0]
     try:

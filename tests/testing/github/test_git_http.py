@@ -101,3 +101,19 @@ def test_pull_refs_follow_head_and_base(github_repo: RepoSetup, tmp_path: Path) 
     assert git("rev-parse", "FETCH_HEAD", cwd=work) == new
     event = server.last_event("pull_request", "synchronize")
     assert hub.git(repo).commit(event.sha).parents == (main, new)
+
+
+def test_jitops_pushes_notes_with_its_token_header(github_repo: RepoSetup, tmp_path: Path) -> None:
+    """jitops sends its token as an ``http.extraHeader`` (``AUTHORIZATION: basic …``); header
+    names are case-insensitive, so the server must take it as GitHub does."""
+    from jitops import git as jgit
+    from jitops.git import NOTES_REF
+
+    server = github_repo.server
+    work = tmp_path / "work"
+    jgit.clone(server.clone_url(github_repo.full_name), work, token=github_repo.author.token)
+    main = server.hub.git(github_repo.repo).branch_sha("main")
+    assert main is not None
+    jgit.add_note(work, main, "evidence\n")
+    jgit.push_notes(work, token=github_repo.author.token)
+    assert server.hub.git(github_repo.repo).resolve(NOTES_REF) is not None

