@@ -442,3 +442,23 @@ def show(root: Path, ref: str, path: str) -> bytes:
     if result.returncode != 0:
         raise GitError(f"git show {ref}:{path}: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
+
+
+def init(root: Path, branch: str) -> None:
+    """Make ``root`` (an existing folder) a new git repository whose first branch is ``branch``."""
+    run(root, ["init", "--quiet", f"--initial-branch={branch}"])
+
+
+def remote_url(root: Path, remote: str = "origin") -> str | None:
+    """The URL of ``remote``, or None when there is no such remote."""
+    result = run(root, ["remote", "get-url", remote], check=False)
+    return (result.stdout.strip() or None) if result.returncode == 0 else None
+
+
+def remote_default_branch(root: Path, remote: str = "origin") -> str | None:
+    """The default branch of ``remote`` as the last clone or fetch saw it (``main``), if known."""
+    result = run(
+        root, ["symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD"], check=False
+    )
+    name = result.stdout.strip().removeprefix(f"{remote}/")
+    return (name or None) if result.returncode == 0 else None

@@ -306,6 +306,8 @@ def _redact_values(target: Target, environ: Mapping[str, str]) -> Callable[[str]
 
 # -- workflows ------------------------------------------------------------------------------
 
+# `jitops init` writes the workflows; with --force it replaces those that differ.
+REPLACE_IT: Final = "replace it with jitops' own (`jitops init --force` writes it)"
 _PINNED_ACTION = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
 _PINNED_IMAGE = re.compile(r"docker://[^@\s]+@sha256:[0-9a-f]{64}")
 # Actions that restore or save a cache: a poisoned cache is code run in a privileged workflow.
@@ -327,7 +329,8 @@ def workflow_checks(root: Path) -> list[DoctorCheck]:
                     f"{WORKFLOWS_DIR}/{expected.name}",
                     expected.missing,
                     f"missing (it {expected.purpose})",
-                    "add it; jitops' own repository has one to copy",
+                    "run `jitops init`: it writes the missing workflows and keeps the files "
+                    "already there",
                 )
             )
             continue
@@ -365,7 +368,7 @@ def _load_workflow(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
         if len(data) > MAX_WORKFLOW_BYTES:
             return None, (
                 f"is {len(data)} bytes, over {MAX_WORKFLOW_BYTES}",
-                "a jitops workflow is a few kilobytes; replace it with jitops' own",
+                f"a jitops workflow is a few kilobytes; {REPLACE_IT}",
             )
         # Workflows may use anchors (GitHub supports them), so not jitops' request loader.
         document = YAML(typ="safe").load(data.decode("utf-8"))
@@ -377,14 +380,14 @@ def _load_workflow(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
     except (YAMLError, RecursionError) as exc:
         return None, (f"is not valid YAML: {exc}", "fix the YAML")
     if not isinstance(document, dict):
-        return None, ("is not a workflow (not a mapping)", "replace it with jitops' own")
+        return None, ("is not a workflow (not a mapping)", REPLACE_IT)
     return document, None
 
 
 def _workflow_problems(path: Path) -> Iterator[Problem]:
     workflow, problem = _load_workflow(path)
     if problem is not None or workflow is None:
-        yield problem or ("cannot be read", "replace it with jitops' own")
+        yield problem or ("cannot be read", REPLACE_IT)
         return
     if workflow.get("permissions") != {}:
         yield (
@@ -394,11 +397,11 @@ def _workflow_problems(path: Path) -> Iterator[Problem]:
         )
     jobs = workflow.get("jobs")
     if not isinstance(jobs, dict) or not jobs:
-        yield "has no jobs", "replace it with jitops' own"
+        yield "has no jobs", REPLACE_IT
         return
     for job_name, job in jobs.items():
         if not isinstance(job, dict):
-            yield f"job {job_name!r} is not a mapping", "replace it with jitops' own"
+            yield f"job {job_name!r} is not a mapping", REPLACE_IT
             continue
         yield from _job_problems(str(job_name), job)
 
@@ -415,7 +418,7 @@ def _job_problems(name: str, job: dict[str, Any]) -> Iterator[Problem]:
         yield from _uses_problems(name, job.get("uses"), job.get("with"))
     steps = job.get("steps", [])
     if not isinstance(steps, list):
-        yield f"job {name!r}: `steps` is not a list", "replace it with jitops' own"
+        yield f"job {name!r}: `steps` is not a list", REPLACE_IT
         return
     for step in steps:
         if isinstance(step, dict) and "uses" in step:
