@@ -348,7 +348,8 @@ def init_next_steps(report: InitReport) -> list[str]:
     steps.append(
         "Settings → Actions → General → Workflow permissions: allow GitHub Actions to create "
         "and approve pull requests — the sweep opens its revocation pull request with the "
-        "workflow token. An approval by a workflow never counts: jitops ignores bots' reviews."
+        "workflow token. A workflow's approval gains nothing: jitops counts no bot's review "
+        "unless a policy names the bot, and a bot is no code owner."
     )
     steps.append(
         'Settings → General → Pull requests: turn on "Allow auto-merge", so GitHub merges '
