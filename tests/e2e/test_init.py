@@ -379,3 +379,29 @@ def test_init_runs_as_a_real_process_from_the_installed_package(
     assert cli_process("test", "--repo", str(root)).code == 0
     help_text = cli_process("init", "--help").out
     assert "jitops init access --org acme --security-team @acme/security" in help_text
+
+
+def test_after_adding_a_target_doctor_wants_its_secret_and_init_force_renders_it(
+    tmp_path: Path, cli: CLI
+) -> None:
+    root = initialised(tmp_path, cli)
+    (root / "policies" / "deployers.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Target\nname: deployers\nprovisioner: github-team\n"
+        "roles: [member]\nsettings: {org: acme, roles: {member: deployers}}\n"
+        "secrets: {token: JITOPS_TEAM_TOKEN}\n"
+    )
+    (root / "policies" / "deployers-policy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Policy\nname: deployers\ntargets: [deployers]\n"
+        'requesters: ["@acme/engineering"]\n'
+        'roles: {member: {max_duration: 1d, approvals: [{count: 1, from: ["@acme/sec"]}]}}\n'
+    )
+    doctor = cli("doctor", "--repo", str(root), "--offline")
+    assert doctor.code == 1
+    assert doctor.out.count("without JITOPS_TEAM_TOKEN in its environment") == 4
+
+    preview = cli("init", str(root), "--force", "--dry-run")
+    for path in (".github/CODEOWNERS", *WORKFLOW_FILES[3:]):
+        assert f"would replace  {path}" in preview.out
+    assert cli("init", str(root), "--force").code == 0
+    assert cli("validate", "--repo", str(root)).code == 0
+    assert cli("doctor", "--repo", str(root), "--offline").code == 0
