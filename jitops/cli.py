@@ -237,7 +237,12 @@ def codeowners(root: Path, write: bool) -> None:
     type=click.Path(path_type=Path),
     metavar="[DIR]",
 )
-@click.option("--org", metavar="ORG", help="The GitHub organisation (default: from origin).")
+@click.option(
+    "--org",
+    metavar="ORG",
+    help="The GitHub organisation the starter policies name (default: the security team's, "
+    "else origin's owner).",
+)
 @click.option(
     "--security-team",
     metavar="@ORG/TEAM",
@@ -261,8 +266,10 @@ def init(
     """Set up an access repository in DIR (default: here), new or existing.
 
     Writes the five jitops workflows (installing this jitops release, pinned), a starter
-    policies/ with its tests, requests/, and .github/CODEOWNERS rendered from the policies;
-    creates the git repository if there is none. Then prints the next steps on GitHub.
+    policies/ with its tests (only into a policies/ holding no YAML yet: policies already
+    there are kept, and the rest is rendered from them), requests/, and .github/CODEOWNERS
+    rendered from the policies; creates the git repository if there is none. Then prints
+    the next steps on GitHub.
 
     \b
       jitops init access --org acme --security-team @acme/security
