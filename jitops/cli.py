@@ -290,6 +290,76 @@ def codeowners(root: Path, write: bool) -> None:
         click.echo(result.text, nl=False)
 
 
+@cli.command()
+@click.argument(
+    "directory",
+    required=False,
+    default=Path("."),
+    type=click.Path(path_type=Path),
+    metavar="[DIR]",
+)
+@click.option(
+    "--org",
+    metavar="ORG",
+    help="The GitHub organisation the starter policies name (default: the security team's, "
+    "else origin's owner).",
+)
+@click.option(
+    "--security-team",
+    metavar="@ORG/TEAM",
+    help="Approves policy changes, and the starter's reviewed role. Default: @ORG/security.",
+)
+@click.option(
+    "--default-branch",
+    metavar="NAME",
+    help="The branch that grants (default: origin's default branch, else main).",
+)
+@click.option("--force", is_flag=True, help="Replace workflows and CODEOWNERS that differ.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+def init(
+    directory: Path,
+    org: str | None,
+    security_team: str | None,
+    default_branch: str | None,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Set up an access repository in DIR (default: here), new or existing.
+
+    Writes the five jitops workflows (installing this jitops release, pinned), a starter
+    policies/ with its tests (only into a policies/ holding no YAML yet: policies already
+    there are kept, and the rest is rendered from them), requests/, and .github/CODEOWNERS
+    rendered from the policies; creates the git repository if there is none. Then prints
+    the next steps on GitHub.
+
+    \b
+      jitops init access --org acme --security-team @acme/security
+      cd access && jitops validate && jitops test && jitops doctor --offline
+
+    Reruns are safe: identical files are unchanged, and a file that differs is kept unless
+    --force (policies/ is never replaced, not even then). --dry-run writes nothing.
+
+    \b
+    Exit status: 0 done; 2 bad input (nothing written); 3 writing failed (undone).
+    """
+    from jitops.commands.init import InitOptions, run_init
+    from jitops.report import init_next_steps, init_summary, init_text
+
+    report = run_init(
+        InitOptions(
+            root=directory,
+            org=org,
+            security_team=security_team,
+            default_branch=default_branch,
+            force=force,
+            dry_run=dry_run,
+        )
+    )
+    for line in [*init_text(report), "", *init_next_steps(report)]:
+        click.echo(line)
+    click.echo(f"jitops init: {init_summary(report)}", err=True)
+
+
 @cli.command("test")
 @repo_option
 @click.option("-v", "--verbose", is_flag=True, help="Show every check of every case.")

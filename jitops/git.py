@@ -564,3 +564,17 @@ def push_branch(
         token,
         f"git push {remote} {branch}",
     )
+
+
+def init(root: Path, branch: str) -> None:
+    """Make ``root`` (an existing folder) a new git repository whose first branch is ``branch``."""
+    run(root, ["init", "--quiet", f"--initial-branch={branch}"])
+
+
+def remote_default_branch(root: Path, remote: str = "origin") -> str | None:
+    """The default branch of ``remote`` as the last clone or fetch saw it (``main``), if known."""
+    result = run(
+        root, ["symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD"], check=False
+    )
+    name = result.stdout.strip().removeprefix(f"{remote}/")
+    return (name or None) if result.returncode == 0 else None

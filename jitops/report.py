@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
+    from jitops.commands.init import InitReport
     from jitops.commands.request import RequestOutcome
     from jitops.commands.sweep import GitHubRecord, SweepReport
     from jitops.demo.story import Line
@@ -318,6 +319,124 @@ def doctor_summary(report: DoctorReport) -> str:
         ]
     )
     return f"{text} (offline: targets not contacted)" if report.offline else text
+
+
+def init_text(report: InitReport) -> list[str]:
+    """What ``jitops init`` did (or would do) to each file, one line each."""
+    from jitops.commands.init import Action
+
+    would = "would " if report.dry_run else ""
+    rows = [(f"{would}run", f"git init --initial-branch={report.default_branch}")] * int(
+        report.new_repository
+    )
+    if report.kept_policies:
+        rows.append(
+            (
+                Action.KEEP.value,
+                f"policies/ — yours ({report.kept_policies} YAML files): the starter goes only "
+                "into an empty policies/",
+            )
+        )
+    for item in report.files:
+        verb = item.action.value
+        if item.action in (Action.CREATE, Action.REPLACE):
+            verb = would + verb
+        rows.append((verb, f"{item.path} — {item.note}" if item.note else item.path))
+    where = "a new git repository" if report.new_repository else "a git repository"
+    # one column for every verb this mode can print, so lines align from run to run
+    width = max(len(f"{would}replace"), len(Action.UNCHANGED.value))
+    return [f"{report.root}: {where}, default branch {report.default_branch}"] + [
+        f"  {verb:<{width}}  {what}" for verb, what in rows
+    ]
+
+
+def init_summary(report: InitReport) -> str:
+    from jitops.commands.init import Action
+
+    to = "to " if report.dry_run else ""
+    text = summary_line(
+        [
+            (f"{to}create" if to else "created", report.count(Action.CREATE)),
+            (f"{to}replace" if to else "replaced", report.count(Action.REPLACE)),
+            ("unchanged", report.count(Action.UNCHANGED)),
+            ("kept", report.count(Action.KEEP) + int(report.kept_policies > 0)),
+        ]
+    )
+    return f"{text} (dry run: nothing was written)" if report.dry_run else text
+
+
+def init_next_steps(report: InitReport) -> list[str]:
+    """What the platform team does next, on GitHub and here, in order."""
+    import textwrap
+
+    branch = f"`{report.default_branch}`"
+    steps = []
+    if not report.kept_policies:
+        steps.append(
+            "Make the starter policies yours: policies/targets.yaml describes a placeholder "
+            "PostgreSQL database, and policies/sandbox-db.yaml lets "
+            f"@{report.org}/engineering request it. After each change run `jitops validate` "
+            "and `jitops test`, and `jitops codeowners --write` when approvers change."
+        )
+    else:
+        steps.append(
+            "Your policies/ was kept as it is; CODEOWNERS and the workflows were rendered from "
+            "it. Check them with `jitops validate` and `jitops test`."
+        )
+    steps.append(
+        "A target's secret reaches jitops only through the apply and sweep workflows: after "
+        "adding a target or a secret, `jitops init --dry-run` shows which workflows change, "
+        "and `jitops init --force` rewrites the workflows and CODEOWNERS that differ (never "
+        "policies/)."
+    )
+    steps.append(f"Commit everything and push it to {branch} on GitHub.")
+    secrets = ", ".join(report.secret_variables) or "none yet: no target names a secret"
+    steps.append(
+        "Create the GitHub Environment `jitops` (Settings → Environments → New environment), "
+        f"limit it to the default branch (Deployment branches and tags → Selected branches: "
+        f"{branch}) and give it the targets' secrets: {secrets}. Only the apply and sweep jobs "
+        "use this Environment; nothing a pull request triggers can read it."
+    )
+    if report.teams:
+        steps.append(
+            f"The policies name teams ({', '.join(report.teams)}): reading team membership "
+            "needs the organisation permission Members: read, which the workflow token cannot "
+            "have. Put a GitHub App installation token with it in the repository secret "
+            "JITOPS_READ_ORG_TOKEN (Settings → Secrets and variables → Actions). Without it "
+            "team members are not recognised and the gate says no."
+        )
+    steps.append(
+        f"Protect {branch} with a ruleset (Settings → Rules → Rulesets) or branch protection: "
+        "require the status check `jitops/approval`; require review from Code Owners; "
+        "dismiss stale approvals when new commits are pushed; require approval of the most "
+        "recent push; allow no bypass, administrators included."
+    )
+    steps.append(
+        "Settings → Actions → General → Workflow permissions: allow GitHub Actions to create "
+        "and approve pull requests — the sweep opens its revocation pull request with the "
+        "workflow token. A workflow's approval gains nothing: jitops counts no bot's review "
+        "unless a policy names the bot, and a bot is no code owner."
+    )
+    steps.append(
+        'Settings → General → Pull requests: turn on "Allow auto-merge", so GitHub merges '
+        "the sweep's revocation pull requests by itself."
+    )
+    steps.append(
+        "Run `jitops doctor`: with the targets' secrets in the environment it also checks "
+        "that each target is reachable with the least privilege jitops needs (`--offline` "
+        "checks everything else)."
+    )
+    lines = ["Next steps:"]
+    for number, step in enumerate(steps, start=1):
+        lines += textwrap.wrap(
+            step,
+            width=98,
+            initial_indent=f"  {number}. ",
+            subsequent_indent="     ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    return lines
 
 
 def doctor_dict(report: DoctorReport) -> dict[str, Any]:

@@ -76,3 +76,22 @@ def write_request(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_teamless_policies(root: Path) -> Path:
+    """Minimal valid policies naming no team: an ``exec`` target ``box`` without secrets,
+    its auto-approved role ``op``, and a PolicyChangeRule approved by user carol."""
+    policies = root / "policies"
+    policies.mkdir(parents=True)
+    (policies / "target.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Target\nname: box\nprovisioner: exec\nroles: [op]\n"
+        "settings: {command: [/bin/true]}\n"
+    )
+    (policies / "policy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Policy\nname: box\ntargets: [box]\n"
+        "requesters: [alice, bob]\nroles:\n  op: {max_duration: 1h, auto_approve: true}\n"
+    )
+    (policies / "changes.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: PolicyChangeRule\napprovals: [{count: 1, from: [carol]}]\n"
+    )
+    return root

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.gitrepo import PROJECT
+from tests.gitrepo import PROJECT, write_teamless_policies
 
 WORKFLOWS = sorted((PROJECT / ".github" / "workflows").glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
@@ -86,16 +86,22 @@ def test_gate_runs_on_base_code_only() -> None:
                 assert "ref" not in step.get("with", {}), "never check out the PR head"
 
 
-def test_zizmor_reports_nothing() -> None:
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The workflow folders `jitops init` writes: for its starter policies (one target
+    secret), and for policies whose targets name no secret (no `env:` on some steps)."""
+    from jitops.commands.init import InitOptions, run_init
+
+    starter = tmp_path_factory.mktemp("starter") / "access"
+    run_init(InitOptions(starter, org="acme"))
+    bare = write_teamless_policies(tmp_path_factory.mktemp("bare") / "access")
+    run_init(InitOptions(bare, default_branch="trunk"))
+    return [root / ".github" / "workflows" for root in (starter, bare)]
+
+
+def zizmor(folder: Path) -> None:
     result = subprocess.run(
-        [
-            tool("zizmor"),
-            "--offline",
-            "--persona",
-            "pedantic",
-            "--no-progress",
-            str(PROJECT / ".github" / "workflows"),
-        ],
+        [tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress", str(folder)],
         capture_output=True,
         text=True,
         check=False,
@@ -104,8 +110,23 @@ def test_zizmor_reports_nothing() -> None:
     assert "No findings" in result.stdout + result.stderr
 
 
-def test_actionlint_reports_nothing() -> None:
+def actionlint(paths: list[Path]) -> None:
     result = subprocess.run(
-        [tool("actionlint"), *map(str, WORKFLOWS)], capture_output=True, text=True, check=False
+        [tool("actionlint"), *map(str, paths)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_reports_nothing() -> None:
+    zizmor(PROJECT / ".github" / "workflows")
+
+
+def test_actionlint_reports_nothing() -> None:
+    actionlint(WORKFLOWS)
+
+
+def test_the_workflows_init_writes_pass_zizmor_and_actionlint(generated: list[Path]) -> None:
+    for folder in generated:
+        assert len(list(folder.glob("*.yml"))) == 5
+        zizmor(folder)
+        actionlint(sorted(folder.glob("*.yml")))

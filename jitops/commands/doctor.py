@@ -11,7 +11,8 @@ grouped by area, in the order a platform team would fix them:
   (``Provisioner.check``);
 - ``workflows``: the jitops workflows exist and are locked down: ``permissions: {}`` at the
   top, permissions per job, every action pinned by a full commit SHA, checkouts without
-  persisted credentials, no caches;
+  persisted credentials, no caches; and every step running ``jitops apply``, ``sweep`` or
+  ``reconcile`` has each target's secret variable in its environment;
 - ``sweep``: the last successful sweep is recent (a hook: the sweep is not built yet, so its
   time is unknown and doctor says so).
 
@@ -43,6 +44,7 @@ from jitops.provisioners.interface import CheckResult, Provisioner
 from jitops.provisioners.interface import Severity as CheckSeverity
 from jitops.repo import Loaded, load_policies
 from jitops.targets import settings_findings, target_config
+from jitops.templates import secret_variables
 
 WORKFLOWS_DIR: Final = ".github/workflows"
 # Workflow files are small; anything far bigger is not one of ours.
@@ -151,7 +153,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
             DoctorCheck(Area.CODEOWNERS, "CODEOWNERS", Status.OK, "in sync with the policies")
         ]
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
-    checks += workflow_checks(root)
+    checks += workflow_checks(root, secret_variables(item.model for item in targets))
     checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
     return DoctorReport(tuple(checks), options.offline)
 
@@ -306,6 +308,8 @@ def _redact_values(target: Target, environ: Mapping[str, str]) -> Callable[[str]
 
 # -- workflows ------------------------------------------------------------------------------
 
+# `jitops init` writes the workflows; with --force it replaces those that differ.
+REPLACE_IT: Final = "replace it with jitops' own (`jitops init --force` writes it)"
 _PINNED_ACTION = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
 _PINNED_IMAGE = re.compile(r"docker://[^@\s]+@sha256:[0-9a-f]{64}")
 # Actions that restore or save a cache: a poisoned cache is code run in a privileged workflow.
@@ -314,8 +318,10 @@ _CACHE_ACTIONS = ("actions/cache@", "actions/cache/restore@", "actions/cache/sav
 _CACHES_BY_DEFAULT = ("actions/setup-go@",)
 
 
-def workflow_checks(root: Path) -> list[DoctorCheck]:
-    """The expected workflows are present and locked down, one line per file or problem."""
+def workflow_checks(root: Path, secret_variables: Sequence[str] = ()) -> list[DoctorCheck]:
+    """The expected workflows are present and locked down, and every step that reaches the
+    targets has each of ``secret_variables`` in its environment; one line per file or problem.
+    """
     checks: list[DoctorCheck] = []
     folder = root / WORKFLOWS_DIR
     for expected in EXPECTED_WORKFLOWS:
@@ -327,12 +333,13 @@ def workflow_checks(root: Path) -> list[DoctorCheck]:
                     f"{WORKFLOWS_DIR}/{expected.name}",
                     expected.missing,
                     f"missing (it {expected.purpose})",
-                    "add it; jitops' own repository has one to copy",
+                    "run `jitops init`: it writes the missing workflows and keeps the files "
+                    "already there",
                 )
             )
             continue
         name = path.relative_to(root).as_posix()
-        problems = list(_workflow_problems(path))
+        problems = list(_workflow_problems(path, secret_variables))
         checks += [
             DoctorCheck(Area.WORKFLOWS, name, Status.ERROR, message, fix)
             for message, fix in problems
@@ -365,7 +372,7 @@ def _load_workflow(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
         if len(data) > MAX_WORKFLOW_BYTES:
             return None, (
                 f"is {len(data)} bytes, over {MAX_WORKFLOW_BYTES}",
-                "a jitops workflow is a few kilobytes; replace it with jitops' own",
+                f"a jitops workflow is a few kilobytes; {REPLACE_IT}",
             )
         # Workflows may use anchors (GitHub supports them), so not jitops' request loader.
         document = YAML(typ="safe").load(data.decode("utf-8"))
@@ -377,14 +384,14 @@ def _load_workflow(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
     except (YAMLError, RecursionError) as exc:
         return None, (f"is not valid YAML: {exc}", "fix the YAML")
     if not isinstance(document, dict):
-        return None, ("is not a workflow (not a mapping)", "replace it with jitops' own")
+        return None, ("is not a workflow (not a mapping)", REPLACE_IT)
     return document, None
 
 
-def _workflow_problems(path: Path) -> Iterator[Problem]:
+def _workflow_problems(path: Path, secret_variables: Sequence[str]) -> Iterator[Problem]:
     workflow, problem = _load_workflow(path)
     if problem is not None or workflow is None:
-        yield problem or ("cannot be read", "replace it with jitops' own")
+        yield problem or ("cannot be read", REPLACE_IT)
         return
     if workflow.get("permissions") != {}:
         yield (
@@ -394,13 +401,16 @@ def _workflow_problems(path: Path) -> Iterator[Problem]:
         )
     jobs = workflow.get("jobs")
     if not isinstance(jobs, dict) or not jobs:
-        yield "has no jobs", "replace it with jitops' own"
+        yield "has no jobs", REPLACE_IT
         return
     for job_name, job in jobs.items():
         if not isinstance(job, dict):
-            yield f"job {job_name!r} is not a mapping", "replace it with jitops' own"
+            yield f"job {job_name!r} is not a mapping", REPLACE_IT
             continue
         yield from _job_problems(str(job_name), job)
+        yield from _secret_problems(
+            str(job_name), job, _env_names(workflow) | _env_names(job), secret_variables
+        )
 
 
 def _job_problems(name: str, job: dict[str, Any]) -> Iterator[Problem]:
@@ -415,7 +425,7 @@ def _job_problems(name: str, job: dict[str, Any]) -> Iterator[Problem]:
         yield from _uses_problems(name, job.get("uses"), job.get("with"))
     steps = job.get("steps", [])
     if not isinstance(steps, list):
-        yield f"job {name!r}: `steps` is not a list", "replace it with jitops' own"
+        yield f"job {name!r}: `steps` is not a list", REPLACE_IT
         return
     for step in steps:
         if isinstance(step, dict) and "uses" in step:
@@ -458,6 +468,39 @@ def _uses_problems(job: str, uses: object, with_: object) -> Iterator[Problem]:
             f"job {job!r}: {reference.partition('@')[0]} restores a cache",
             "set `cache: false` under its `with:` (or remove the `cache:` option)",
         )
+
+
+# The jitops commands that reach the targets, so need the targets' secrets.
+_TARGET_COMMANDS = re.compile(r"\bjitops\s+(apply|sweep|reconcile)\b")
+
+
+def _env_names(section: dict[str, Any]) -> set[str]:
+    env = section.get("env")
+    return {str(name) for name in env} if isinstance(env, dict) else set()
+
+
+def _secret_problems(
+    job: str, section: dict[str, Any], inherited: set[str], variables: Sequence[str]
+) -> Iterator[Problem]:
+    """A step that runs jitops apply, sweep or reconcile without a target's secret variable
+    fails on that target, at the moment it should grant or revoke: say so now."""
+    steps = section.get("steps")
+    for step in steps if isinstance(steps, list) else []:
+        run = step.get("run") if isinstance(step, dict) else None
+        found = _TARGET_COMMANDS.search(run) if isinstance(run, str) else None
+        if found is None:
+            continue
+        missing = [v for v in variables if v not in inherited | _env_names(step)]
+        if missing:
+            name = step.get("name") or found.group(0)
+            yield (
+                f"job {job!r}, step {name!r}: `{found.group(0)}` runs without "
+                f"{', '.join(missing)} in its environment, so it cannot reach the targets whose "
+                "secrets live there",
+                f"add `{missing[0]}: ${{{{ secrets.{missing[0]} }}}}` (and any other) to the "
+                "step's `env:`, or let `jitops init --force` render the workflows from the "
+                "policies",
+            )
 
 
 # -- sweep ----------------------------------------------------------------------------------

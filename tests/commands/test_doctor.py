@@ -400,6 +400,57 @@ def test_local_actions_and_digest_pinned_images_count_as_pinned(tmp_path: Path) 
     assert "docker://alpine:3" in problem.message
 
 
+def test_a_step_that_reaches_the_targets_needs_every_target_secret(tmp_path: Path) -> None:
+    step = "      - name: Grant\n        run: jitops apply --push-notes\n"
+    # the variable set on the step, on the job or on the workflow: all the same to the step
+    for text in (
+        "permissions: {}\njobs:\n" + GOOD_JOB + step + "        env: {JITOPS_A: x, JITOPS_B: y}\n",
+        "permissions: {}\nenv: {JITOPS_A: x}\njobs:\n"
+        + GOOD_JOB.replace("    steps:", "    env: {JITOPS_B: y}\n    steps:")
+        + step,
+    ):
+        write_workflow(tmp_path, text, "jitops-apply.yml")
+        checks = workflow_checks(tmp_path, ["JITOPS_A", "JITOPS_B"])
+        [apply] = [c for c in checks if c.name.endswith("jitops-apply.yml")]
+        assert apply.status is Status.OK, apply
+
+    write_workflow(
+        tmp_path,
+        "permissions: {}\njobs:\n" + GOOD_JOB + step + "        env: {JITOPS_A: x}\n"
+        "      - run: echo jitops sweeps\n"  # not a jitops command: needs nothing
+        "      - run: |\n          set -e\n          jitops reconcile --dry-run\n",
+        "jitops-apply.yml",
+    )
+    checks = workflow_checks(tmp_path, ["JITOPS_A", "JITOPS_B"])
+    problems = [c for c in checks if c.name.endswith("jitops-apply.yml")]
+    assert [(c.status, c.message) for c in problems] == [
+        (
+            Status.ERROR,
+            "job 'approval', step 'Grant': `jitops apply` runs without JITOPS_B in its "
+            "environment, so it cannot reach the targets whose secrets live there",
+        ),
+        (
+            Status.ERROR,
+            "job 'approval', step 'jitops reconcile': `jitops reconcile` runs without "
+            "JITOPS_A, JITOPS_B in its environment, so it cannot reach the targets whose "
+            "secrets live there",
+        ),
+    ]
+    assert "`JITOPS_B: ${{ secrets.JITOPS_B }}`" in (problems[0].fix or "")
+    assert "jitops init --force" in (problems[0].fix or "")
+
+
+def test_doctor_checks_the_workflows_against_the_targets_secrets(tmp_path: Path) -> None:
+    root = doctor_repo(tmp_path / "access")
+    assert not by_status(doctor(root), Status.ERROR, Area.WORKFLOWS)
+    targets = root / "policies" / "targets.yaml"
+    targets.write_text(targets.read_text().replace(PASSWORD_VARIABLE, "JITOPS_OTHER_PASSWORD"))
+    errors = by_status(doctor(root), Status.ERROR, Area.WORKFLOWS)
+    # apply; and sweep, scheduled apply and reconcile in the sweep workflow
+    assert len(errors) == 4
+    assert all("without JITOPS_OTHER_PASSWORD" in e for e in errors)
+
+
 # -- sweep -----------------------------------------------------------------------------------
 
 INTERVAL = timedelta(minutes=15)

@@ -1,0 +1,105 @@
+"""The templates jitops renders into access repositories: one source of truth for workflows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from jitops import __version__
+from jitops.commands.doctor import EXPECTED_WORKFLOWS
+from jitops.repo import load_policies
+from jitops.templates import (
+    STARTER_POLICY_FILES,
+    WORKFLOW_NAMES,
+    Install,
+    TemplateError,
+    WorkflowSettings,
+    render,
+    render_starter_policies,
+    render_workflows,
+    secret_variables,
+)
+from tests.gitrepo import PROJECT
+
+WORKFLOWS = PROJECT / ".github" / "workflows"
+
+
+def own_settings() -> WorkflowSettings:
+    policies = load_policies(PROJECT)
+    assert policies.policy_set is not None
+    return WorkflowSettings(
+        Install.checkout(), "main", secret_variables(policies.policy_set.targets.values())
+    )
+
+
+def test_jitops_own_workflows_are_the_templates_rendered_for_this_repository() -> None:
+    # If this fails, change jitops/templates/workflows/ (not .github/workflows/) and render
+    # again: `jitops init` installs the templates, so they must be what jitops itself runs.
+    rendered = render_workflows(own_settings())
+    assert sorted(rendered) == sorted(WORKFLOW_NAMES)
+    for name, text in rendered.items():
+        assert (WORKFLOWS / name).read_text(encoding="utf-8") == text, name
+
+
+def test_every_target_secret_reaches_every_granting_step() -> None:
+    rendered = render_workflows(own_settings())
+    variables = own_settings().secret_variables
+    assert variables == ("JITOPS_GITHUB_TEAM_TOKEN", "JITOPS_SANDBOX_DB_PASSWORD")
+    for variable in variables:
+        line = f"{variable}: ${{{{ secrets.{variable} }}}}"
+        # apply once; sweep, scheduled apply and reconcile in the sweep workflow
+        assert rendered["jitops-apply.yml"].count(line) == 1
+        assert rendered["jitops-sweep.yml"].count(line) == 3
+        for name in ("jitops-check.yml", "jitops-review.yml", "jitops-review-relay.yml"):
+            assert variable not in rendered[name], "a pull request's workflows see no target secret"
+
+
+def test_an_access_repository_installs_an_exact_release_never_its_own_checkout() -> None:
+    rendered = render_workflows(WorkflowSettings(Install.release(__version__), "main", ()))
+    installs = [
+        line.strip()
+        for text in rendered.values()
+        for line in text.splitlines()
+        if "pip install" in line
+    ]
+    assert len(installs) == 4  # check, review, apply, sweep; the relay runs nothing
+    pinned = rf"'jitops(\[postgres,aws\])?=={re.escape(__version__)}'"
+    for line in installs:
+        assert re.fullmatch(rf"run: python -m pip install --quiet {pinned}", line), line
+    assert all("%{" not in text for text in rendered.values())
+
+
+def test_without_secrets_no_step_gets_an_empty_env() -> None:
+    rendered = render_workflows(WorkflowSettings(Install.release("1.2.3"), "trunk", ()))
+    assert "run: jitops reconcile\n      - name:" in rendered["jitops-sweep.yml"]
+    assert "branches: [trunk]" in rendered["jitops-apply.yml"]
+
+
+def test_doctor_expects_exactly_the_workflows_jitops_ships() -> None:
+    assert [w.name for w in EXPECTED_WORKFLOWS] == list(WORKFLOW_NAMES)
+
+
+def test_blocks_take_the_placeholders_indentation_and_vanish_when_empty() -> None:
+    text = "env:\n  A: 1\n  %{more}\nafter: %{value}\n"
+    assert render(text, {"more": ["B: 2", "C: 3"], "value": "x"}) == (
+        "env:\n  A: 1\n  B: 2\n  C: 3\nafter: x\n"
+    )
+    assert render(text, {"more": [], "value": "x"}) == "env:\n  A: 1\nafter: x\n"
+
+
+def test_a_placeholder_without_a_value_is_an_error_not_a_hole() -> None:
+    with pytest.raises(TemplateError, match="no value for placeholder %{missing}"):
+        render("a: %{missing}\n", {})
+    with pytest.raises(TemplateError, match="is a block"):
+        render("a: %{lines}\n", {"lines": ["x"]})
+
+
+def test_starter_policies_name_the_organisation_and_security_team() -> None:
+    files = render_starter_policies("example-org", "@example-org/sec")
+    assert sorted(files) == sorted(STARTER_POLICY_FILES)
+    text = "".join(files.values())
+    assert "%{" not in text
+    assert '"@example-org/engineering"' in files["policies/sandbox-db.yaml"]
+    assert '"@example-org/sec"' in files["policies/policy-changes.yaml"]
+    assert "JITOPS_SANDBOX_DB_PASSWORD" in files["policies/targets.yaml"]
