@@ -401,8 +401,11 @@ def init_next_steps(report: InitReport) -> list[str]:
         steps.append(
             f"The policies name teams ({', '.join(report.teams)}): reading team membership "
             "needs the organisation permission Members: read, which the workflow token cannot "
-            "have. Put a GitHub App installation token with it in the repository secret "
-            "JITOPS_READ_ORG_TOKEN (Settings → Secrets and variables → Actions). Without it "
+            "have. Put a token with it in the repository secret JITOPS_READ_ORG_TOKEN "
+            "(Settings → Secrets and variables → Actions): e.g. a fine-grained personal access "
+            "token of a machine account with Members: read on the organisation and Contents: "
+            "write, Pull requests: write, Commit statuses: write on this repository (an App "
+            "installation token expires within the hour, so it cannot be stored). Without it "
             "team members are not recognised and the gate says no."
         )
     steps.append(
