@@ -158,7 +158,7 @@ def _entry(error: GraphQLError) -> JSON:
     cause = error.original_error
     if isinstance(cause, Refused):
         return {"type": cause.type, **error.formatted}
-    if cause is not None:
+    if cause is not None and not isinstance(cause, GraphQLError):  # a bug: answer 500
         raise cause
     return dict(error.formatted)
 
@@ -235,7 +235,7 @@ def _refused(exc: HubError) -> Refused:
     return Refused(exc.message, kind)
 
 
-def enable_pull_request_auto_merge(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
+def enable_pull_request_auto_merge(info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> JSON:
     context: Context = info.context
     repo, pr = _node(context, input["pullRequestId"], "PR")
     expected = input.get("expectedHeadOid")
@@ -259,7 +259,7 @@ def enable_pull_request_auto_merge(info: GraphQLResolveInfo, input: dict[str, An
     }
 
 
-def _pin(info: GraphQLResolveInfo, input: dict[str, Any], pinned: bool) -> JSON:
+def _pin(info: GraphQLResolveInfo[Any], input: dict[str, Any], pinned: bool) -> JSON:
     context: Context = info.context
     repo, issue = _node(context, input["issueId"], "I")
     if not context.render.hub.can(repo, context.viewer.login, "write"):
@@ -274,15 +274,15 @@ def _pin(info: GraphQLResolveInfo, input: dict[str, Any], pinned: bool) -> JSON:
     }
 
 
-def pin_issue(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
+def pin_issue(info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> JSON:
     return _pin(info, input, True)
 
 
-def unpin_issue(info: GraphQLResolveInfo, input: dict[str, Any]) -> JSON:
+def unpin_issue(info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> JSON:
     return _pin(info, input, False)
 
 
-def viewer(info: GraphQLResolveInfo) -> JSON:
+def viewer(info: GraphQLResolveInfo[Any]) -> JSON:
     context: Context = info.context
     return _user(context.render, context.viewer.login)
 
