@@ -424,6 +424,39 @@ def parent(root: Path, commit: str) -> str | None:
     return resolve(root, f"{commit}^1")
 
 
+def set_identity(root: Path, name: str, email: str) -> None:
+    """Make ``name <email>`` the author of commits made in ``root`` (its own git config), as a
+    person does once in a new clone."""
+    run(root, ["config", "user.name", name])
+    run(root, ["config", "user.email", email])
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """What a person's checkout is, everything a command might disturb: the current branch and
+    its commit, the index and work tree (untracked files included), and the local branches."""
+
+    head: str
+    commit: str | None
+    status: str
+    branches: str
+
+
+def checkout_state(root: Path) -> CheckoutState:
+    """The state of the checkout at ``root``. A clean checkout whose state is the same later
+    was left alone: no branch moved, nothing staged, no file written, changed or removed
+    (remote-tracking refs and fetched objects are not a person's work, and are left out)."""
+    head = run(root, ["symbolic-ref", "--quiet", "HEAD"], check=False).stdout.strip()
+    # --no-optional-locks: reading the status must not itself refresh the index.
+    status = run(
+        root, ["--no-optional-locks", "status", "--porcelain=v2", "--untracked-files=all"]
+    ).stdout
+    branches = run(
+        root, ["for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"]
+    ).stdout
+    return CheckoutState(head or "(detached)", resolve(root, "HEAD"), status, branches)
+
+
 def clone(url: str, dest: Path, *, token: str | None = None) -> None:
     """Clone ``url`` into ``dest`` (new) with all of its history, as a workflow's checkout with
     ``fetch-depth: 0``; the token goes as a header for this command only, never into the clone."""
