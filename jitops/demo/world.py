@@ -270,6 +270,22 @@ class World:
         git.clone(self.server.clone_url(self.repo.full_name), dest, token=self.bot.token)
         return dest
 
+    def own_clone(self, login: str) -> Path:
+        """``login``'s own clone of the access repository, over smart HTTP with their token
+        (sent as ``jitops request`` sends it: a header, never stored in the clone), with git
+        told who they are."""
+        account = self.accounts[login]
+        dest = self.work / "people" / login / self.repo.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        git.clone(self.server.clone_url(self.repo.full_name), dest, token=account.token)
+        git.set_identity(dest, account.user.name, account.user.email)
+        return dest
+
+    def person_env(self, login: str) -> dict[str, str]:
+        """What ``jitops request --open-pr`` reads from a person's shell: their token, and the
+        API of the GitHub the access repository lives on."""
+        return {"GITHUB_TOKEN": self.accounts[login].token, "GITHUB_API_URL": self.server.base_url}
+
     def job_env(self, event: Event | None = None, *, secrets: bool = False) -> dict[str, str]:
         """The environment of a workflow step: the event, the token, the API; the target
         secrets only for the jobs that provision (apply and sweep)."""

