@@ -13,8 +13,10 @@ grouped by area, in the order a platform team would fix them:
   top, permissions per job, every action pinned by a full commit SHA, checkouts without
   persisted credentials, no caches; and every step running ``jitops apply``, ``sweep`` or
   ``reconcile`` has each target's secret variable in its environment;
-- ``sweep``: the last successful sweep is recent (a hook: the sweep is not built yet, so its
-  time is unknown and doctor says so).
+- ``index``: the request-id index (``refs/jitops/ids``) is here and covers the branch, from
+  what git has locally: a read of one blob, an ancestor test and a count of the commits after
+  the one it covers — never the full-history rebuild of ``jitops index --check``;
+- ``sweep``: the last successful sweep is recent (``jitops sweep --record`` notes its time).
 
 ``run_doctor`` prints nothing and never exits: it returns a ``DoctorReport`` the CLI renders.
 An error fails the run; a warning does not.
@@ -34,6 +36,8 @@ from typing import Any, Final
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from jitops import git, ids
+from jitops.commands.index import REBUILD_HINT
 from jitops.commands.validate import codeowners_findings
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding, Severity
@@ -65,6 +69,7 @@ class Area(StrEnum):
     CODEOWNERS = "codeowners"
     TARGETS = "targets"
     WORKFLOWS = "workflows"
+    INDEX = "index"
     SWEEP = "sweep"
 
 
@@ -118,6 +123,7 @@ class DoctorOptions:
     now: datetime
     environ: Mapping[str, str] = field(default_factory=dict)
     offline: bool = False
+    branch: str = "HEAD"  # the branch that grants, whose history the request-id index covers
     # The hook for the sweeper: when it is built, the time of its last successful run.
     last_sweep: datetime | None = None
     sweep_interval: timedelta = DEFAULT_SWEEP_INTERVAL
@@ -154,6 +160,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         ]
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
     checks += workflow_checks(root, secret_variables(item.model for item in targets))
+    checks.append(index_check(root, options.branch))
     checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
     return DoctorReport(tuple(checks), options.offline)
 
@@ -501,6 +508,86 @@ def _secret_problems(
                 "step's `env:`, or let `jitops init --force` render the workflows from the "
                 "policies",
             )
+
+
+# -- request-id index ---------------------------------------------------------------------
+
+INDEX_NAME: Final = "request-id index"
+_WHOLE_HISTORY: Final = (
+    "the pull-request check stays exact but walks the whole history for every request id"
+)
+
+
+def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
+    """Whether the request-id index here covers ``branch``: one line, from local git only.
+
+    Cheap by design: the index's blob, an ancestor test and ``covered..branch`` counted. Whether
+    its ids agree with history is ``jitops index --check`` (a full walk, run by the sweep).
+    """
+
+    def line(status: Status, message: str, fix: str | None = None) -> DoctorCheck:
+        return DoctorCheck(Area.INDEX, INDEX_NAME, status, message, fix)
+
+    if git.toplevel(root) is None:
+        return line(
+            Status.WARNING,
+            f"not checked: {root} is not a git repository",
+            "run `jitops doctor` in a clone of the access repository",
+        )
+    head = git.resolve(root, branch)
+    if head is None:
+        return line(
+            Status.WARNING,
+            f"not checked: {branch!r} names no commit here",
+            "run `jitops doctor` in a clone with the default branch checked out, or name it with "
+            "--branch",
+        )
+    loaded = ids.load(root)
+    index = loaded.index
+    if loaded.missing:
+        return line(
+            Status.WARNING,
+            f"there is no {ids.INDEX_REF} here: {_WHOLE_HISTORY}",
+            "run `jitops index --push` once, or let `jitops apply --push-notes` create it; if "
+            f"origin has one, fetch it: `git fetch origin {ids.INDEX_REF}:{ids.INDEX_REF}`",
+        )
+    if index is None:
+        return line(Status.ERROR, f"{loaded.problem}: {_WHOLE_HISTORY}", REBUILD_HINT)
+    covers = f"{len(index.ids):,} id(s) up to {index.covers[:12]}"
+    if index.covers == head:
+        return line(Status.OK, f"covers {branch} ({covers})")
+    if git.resolve(root, index.covers) is None:
+        return line(
+            Status.WARNING,
+            f"it covers {index.covers[:12]}, a commit this clone does not have",
+            "fetch the branch (`git fetch origin`) and run `jitops doctor` again; if the branch "
+            "was rewritten, `jitops index --rebuild --push`",
+        )
+    if git.is_ancestor(root, index.covers, head):
+        behind = git.count_commits(root, index.covers, head)
+        return line(
+            Status.WARNING,
+            f"stale by {behind:,} commit(s) on {branch} ({covers}): the pull-request check walks "
+            "those too",
+            "`jitops apply --push-notes` extends it on the next push to the default branch, or "
+            "run `jitops index --push`",
+        )
+    if git.is_ancestor(root, head, index.covers):
+        ahead = git.count_commits(root, head, index.covers)
+        # Either this checkout is behind, or the index was built on a branch that does not
+        # grant: only the remote knows which, and doctor reads local git.
+        return line(
+            Status.WARNING,
+            f"it covers {ahead:,} commit(s) past {branch} here ({covers})",
+            "if this checkout is behind, pull and run `jitops doctor` again; if those commits "
+            "are not on the default branch, `jitops index --rebuild --push` from it",
+        )
+    return line(
+        Status.ERROR,
+        f"it covers {index.covers[:12]}, which is not in the history of {branch} (rewritten?): "
+        f"{_WHOLE_HISTORY}",
+        "rebuild it with `jitops index --rebuild --push`",
+    )
 
 
 # -- sweep ----------------------------------------------------------------------------------

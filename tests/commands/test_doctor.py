@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from jitops import git, ids
 from jitops.commands.codeowners import render_codeowners
 from jitops.commands.doctor import (
     EXPECTED_WORKFLOWS,
@@ -22,6 +23,7 @@ from jitops.commands.doctor import (
     DoctorOptions,
     DoctorReport,
     Status,
+    index_check,
     run_doctor,
     sweep_check,
     workflow_checks,
@@ -30,7 +32,8 @@ from jitops.errors import ExitCode, UsageError
 from jitops.provisioners.interface import ProvisionerError
 from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.report import doctor_dict, doctor_text
-from tests.gitrepo import PROJECT, make_access_repo
+from tests.gitrepo import PROJECT, commit_all, make_access_repo, write_request
+from tests.gitrepo import git as run_git
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PASSWORD_VARIABLE = "JITOPS_SANDBOX_DB_PASSWORD"
@@ -93,9 +96,11 @@ def test_a_well_set_up_repository_has_no_errors(repo: Path) -> None:
     assert "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret " in (
         "\n".join(by_status(report, Status.OK, Area.TARGETS))
     )
-    # the time of the last successful sweep is not recorded yet
+    # no sweep has recorded its time, and no index was built yet
     assert sorted(by_status(report, Status.WARNING)) == [
         "last sweep: last successful sweep unknown",
+        f"request-id index: there is no {ids.INDEX_REF} here: the pull-request check stays "
+        "exact but walks the whole history for every request id",
     ]
 
 
@@ -214,6 +219,128 @@ def test_no_target_at_all_is_a_warning(tmp_path: Path) -> None:
 
     [check] = target_checks([], {}, {}, offline=True)
     assert check.status is Status.WARNING and "no Target" in check.message
+
+
+# -- request-id index -----------------------------------------------------------------------
+
+
+def index_line(report: DoctorReport) -> DoctorCheck:
+    [check] = [c for c in report.checks if c.area is Area.INDEX]
+    return check
+
+
+def head(root: Path, ref: str = "HEAD") -> str:
+    return run_git(root, "rev-parse", ref).strip()
+
+
+def test_an_index_covering_the_branch_is_ok(repo: Path) -> None:
+    write_request(repo, "a-1")
+    commit_all(repo, "grant a-1")
+    ids.update(repo)
+    check = index_line(doctor(repo))
+    assert (check.status, check.fix) == (Status.OK, None)
+    assert check.message == f"covers HEAD (1 id(s) up to {head(repo)[:12]})"
+
+
+def test_a_missing_index_is_a_warning_that_says_how_to_create_it(repo: Path) -> None:
+    check = index_line(doctor(repo))
+    assert check.status is Status.WARNING
+    assert "walks the whole history" in check.message
+    assert check.fix is not None
+    assert "`jitops index --push`" in check.fix and "`jitops apply --push-notes`" in check.fix
+    assert f"git fetch origin {ids.INDEX_REF}:{ids.INDEX_REF}" in check.fix
+
+
+def test_a_stale_index_says_by_how_many_commits(repo: Path) -> None:
+    covered = head(repo)
+    ids.update(repo)
+    for n in range(3):
+        write_request(repo, f"s-{n}")
+        commit_all(repo, f"grant s-{n}")
+    report = doctor(repo)
+    check = index_line(report)
+    assert check.status is Status.WARNING and report.exit_code is ExitCode.OK
+    assert check.message.startswith(f"stale by 3 commit(s) on HEAD (0 id(s) up to {covered[:12]})")
+    assert check.fix is not None and "jitops index --push" in check.fix
+
+
+def test_a_malformed_index_is_an_error_with_the_rebuild(repo: Path) -> None:
+    git.write_file_commit(repo, ids.INDEX_REF, ids.INDEX_FILE, b"not an index\n", "forged\n")
+    report = doctor(repo)
+    check = index_line(report)
+    assert check.status is Status.ERROR and report.exit_code is ExitCode.DENIED
+    assert check.message.startswith(f"the request-id index ({ids.INDEX_REF}) is malformed")
+    assert check.fix is not None and "jitops index --rebuild --push" in check.fix
+
+
+def test_an_index_outside_the_branch_history_is_an_error(repo: Path) -> None:
+    run_git(repo, "checkout", "-q", "-b", "rewritten")
+    write_request(repo, "r-1")
+    commit_all(repo, "a commit main never gets")
+    ids.update(repo)
+    elsewhere = head(repo)
+    run_git(repo, "checkout", "-q", "main")
+    commit_all(repo, "main moves on")
+    report = doctor(repo)
+    check = index_line(report)
+    assert check.status is Status.ERROR and report.exit_code is ExitCode.DENIED
+    assert f"covers {elsewhere[:12]}, which is not in the history of HEAD" in check.message
+    assert check.fix == "rebuild it with `jitops index --rebuild --push`"
+
+
+def test_an_index_ahead_of_this_checkout_is_a_warning(repo: Path) -> None:
+    behind = head(repo)
+    write_request(repo, "a-1")
+    commit_all(repo, "grant a-1")
+    ids.update(repo)
+    run_git(repo, "checkout", "-q", "--detach", behind)
+    check = index_line(doctor(repo))
+    assert check.status is Status.WARNING
+    assert check.message.startswith("it covers 1 commit(s) past HEAD here")
+    assert check.fix is not None and "pull and run `jitops doctor` again" in check.fix
+
+
+def test_an_index_of_a_commit_this_clone_lacks_asks_for_a_fetch(repo: Path) -> None:
+    unknown = "0123456789abcdef0123456789abcdef01234567"
+    index = ids.IdIndex(unknown, ("a-1",))
+    git.write_file_commit(repo, ids.INDEX_REF, ids.INDEX_FILE, ids.encode(index), "index\n")
+    check = index_line(doctor(repo))
+    assert check.status is Status.WARNING
+    assert check.message == f"it covers {unknown[:12]}, a commit this clone does not have"
+    assert check.fix is not None and check.fix.startswith("fetch the branch")
+
+
+def test_the_index_is_checked_against_the_branch_asked_for(repo: Path) -> None:
+    ids.update(repo)
+    run_git(repo, "checkout", "-q", "-b", "work")
+    commit_all(repo, "work in progress")
+    on_work = run_doctor(DoctorOptions(root=repo, now=NOW, offline=True))
+    on_main = run_doctor(DoctorOptions(root=repo, now=NOW, offline=True, branch="main"))
+    assert index_line(on_work).message.startswith("stale by 1 commit(s) on HEAD")
+    assert index_line(on_main).status is Status.OK
+
+
+def test_doctor_never_walks_the_whole_history_nor_writes_the_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids.update(repo)
+    commit_all(repo, "one more")
+
+    def walk(*args: object, **kwargs: object) -> set[str]:
+        raise AssertionError("doctor walked the history")
+
+    monkeypatch.setattr(git, "added_paths", walk)
+    before = head(repo, ids.INDEX_REF)
+    assert index_line(doctor(repo)).status is Status.WARNING
+    assert head(repo, ids.INDEX_REF) == before
+
+
+def test_outside_git_or_without_a_commit_the_index_is_not_checked(tmp_path: Path) -> None:
+    plain = index_check(tmp_path)
+    assert plain.status is Status.WARNING and "is not a git repository" in plain.message
+    run_git(tmp_path, "init", "-q", "-b", "main")
+    empty = index_check(tmp_path)
+    assert empty.status is Status.WARNING and "'HEAD' names no commit here" in empty.message
 
 
 # -- workflows -------------------------------------------------------------------------------
