@@ -649,7 +649,7 @@ def status(
 @click.option(
     "--offline",
     is_flag=True,
-    help="Do not contact the targets: check their settings and secret names only.",
+    help="Contact neither the targets nor GitHub: check settings and secret names only.",
 )
 @click.option(
     "--branch",
@@ -662,9 +662,10 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
 
     Policies load, CODEOWNERS is in sync, each target is configured, its secrets are set and
     (unless --offline) it is reachable with the least privilege jitops needs, the workflows
-    are present and locked down, the request-id index covers the branch, the sweep runs. One
-    line per check, with how to fix it; --format json prints one object for machines. Secret
-    values are never printed.
+    are present and locked down, (unless --offline, with $GITHUB_TOKEN) GitHub allows auto-merge
+    and requires the jitops/approval check on the default branch, the request-id index covers
+    the branch, the sweep runs. One line per check, with how to fix it; --format json prints
+    one object for machines. Secret values are never printed.
 
     \b
     Exit status: 0 no errors (warnings allowed); 1 something needs fixing; 2 usage.

@@ -13,6 +13,10 @@ grouped by area, in the order a platform team would fix them:
   top, permissions per job, every action pinned by a full commit SHA, checkouts without
   persisted credentials, no caches; and every step running ``jitops apply``, ``sweep`` or
   ``reconcile`` has each target's secret variable in its environment;
+- ``github``: unless offline, and given a token (``GITHUB_TOKEN``) and the repository
+  (``GITHUB_REPOSITORY``, else the ``origin`` remote), the repository's settings on GitHub
+  (``GITHUB_API_URL``): "Allow auto-merge" is on, for the sweep's revocation pull requests, and
+  the default branch's protection requires the ``jitops/approval`` status check;
 - ``index``: the request-id index (``refs/jitops/ids``) is here and covers the branch, from
   what git has locally: a read of one blob, an ancestor test and a count of the commits after
   the one it covers — never the full-history rebuild of ``jitops index --check``;
@@ -41,6 +45,14 @@ from jitops.commands.index import REBUILD_HINT
 from jitops.commands.validate import codeowners_findings
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding, Severity
+from jitops.github import (
+    DEFAULT_API_URL,
+    STATUS_CONTEXT,
+    GitHub,
+    GitHubError,
+    RepositorySettings,
+    repository_from_url,
+)
 from jitops.models import Target, format_duration
 from jitops.provisioners import create
 from jitops.provisioners._secrets import redact
@@ -69,6 +81,7 @@ class Area(StrEnum):
     CODEOWNERS = "codeowners"
     TARGETS = "targets"
     WORKFLOWS = "workflows"
+    GITHUB = "github"
     INDEX = "index"
     SWEEP = "sweep"
 
@@ -160,6 +173,8 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         ]
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
     checks += workflow_checks(root, secret_variables(item.model for item in targets))
+    if not options.offline:
+        checks += github_checks(root, options.environ)
     checks.append(index_check(root, options.branch))
     checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
     return DoctorReport(tuple(checks), options.offline)
@@ -508,6 +523,131 @@ def _secret_problems(
                 "step's `env:`, or let `jitops init --force` render the workflows from the "
                 "policies",
             )
+
+
+# -- GitHub ---------------------------------------------------------------------------------
+
+# Where each setting lives in GitHub's web interface: the fix names the exact switch.
+AUTO_MERGE_SETTING: Final = (
+    'Settings → General → Pull Requests → "Allow auto-merge" (a repository admin turns it on)'
+)
+PROTECTION_SETTING: Final = (
+    'Settings → Branches → {rule} → "Require status checks to pass before merging" → add '
+    f'`{STATUS_CONTEXT}` (README, "Branch protection")'
+)
+READ_PROTECTION: Final = (
+    "to let doctor check it, run it with a token that can read branch protection: a "
+    'fine-grained token with the repository permission "Administration: read", or a classic '
+    "token of a repository admin (the Actions GITHUB_TOKEN cannot)"
+)
+
+
+def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
+    """The repository's settings on GitHub that jitops relies on; one line each.
+
+    Nothing here fails the run for want of access: a setting the token cannot read is a
+    warning that says which permission would let doctor read it.
+    """
+    token = environ.get("GITHUB_TOKEN", "")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    if not repository and git.toplevel(root) is not None:
+        url = git.remote_url(root)
+        repository = (repository_from_url(url) if url else None) or ""
+    if not token or not repository:
+        missing = " and ".join(
+            name
+            for name, value in (("GITHUB_TOKEN", token), ("GITHUB_REPOSITORY", repository))
+            if not value
+        )
+        return [
+            DoctorCheck(
+                Area.GITHUB,
+                "settings",
+                Status.WARNING,
+                f"not checked: no {missing} (the repository's settings on GitHub need both)",
+                "set GITHUB_TOKEN (and GITHUB_REPOSITORY=owner/name where the clone has no "
+                "origin on GitHub) to check them, or run with --offline to skip them",
+            )
+        ]
+    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    try:
+        hub = GitHub(token, repository=repository, api_url=api_url, retries=1, timeout=15)
+        settings = hub.repository_settings()
+    except GitHubError as exc:
+        return [
+            DoctorCheck(
+                Area.GITHUB,
+                repository,
+                Status.WARNING,
+                f"not checked: {exc.message}",
+                f"check GITHUB_REPOSITORY and that the token can read {repository} "
+                f'("Metadata: read") at {api_url}',
+            )
+        ]
+    return [_auto_merge_check(settings.allow_auto_merge), _protection_check(hub, settings)]
+
+
+def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
+    name = "auto-merge"
+    if allowed:
+        return DoctorCheck(Area.GITHUB, name, Status.OK, '"Allow auto-merge" is on')
+    if allowed is None:
+        return DoctorCheck(
+            Area.GITHUB,
+            name,
+            Status.WARNING,
+            'not checked: GitHub shows "Allow auto-merge" only to a token that can write the '
+            "repository's contents",
+            'run doctor with a token that has "Contents: read and write" to check it',
+        )
+    return DoctorCheck(
+        Area.GITHUB,
+        name,
+        Status.WARNING,
+        '"Allow auto-merge" is off: the sweep\'s revocation pull requests wait for someone to '
+        "merge them (access is revoked anyway; its record in git waits)",
+        f"turn it on: {AUTO_MERGE_SETTING}",
+    )
+
+
+def _protection_check(hub: GitHub, settings: RepositorySettings) -> DoctorCheck:
+    branch = settings.default_branch
+    name = f"{branch} protection"
+    try:
+        required = hub.required_checks(branch)
+    except GitHubError as exc:
+        if exc.status in (403, 404):
+            return DoctorCheck(
+                Area.GITHUB,
+                name,
+                Status.WARNING,
+                f"not checked: the token cannot read the branch protection of {branch} "
+                f"(HTTP {exc.status})",
+                READ_PROTECTION,
+            )
+        return DoctorCheck(
+            Area.GITHUB, name, Status.WARNING, f"not checked: {exc.message}", "run doctor again"
+        )
+    if required.requires(STATUS_CONTEXT):
+        return DoctorCheck(
+            Area.GITHUB, name, Status.OK, f"requires the {STATUS_CONTEXT} status check"
+        )
+    what = (
+        f"{branch} has no branch protection"
+        if not required.protected
+        else f"the branch protection of {branch} does not require the {STATUS_CONTEXT} status check"
+    )
+    return DoctorCheck(
+        Area.GITHUB,
+        name,
+        Status.ERROR,
+        f"{what}, so a pull request can merge without jitops' approval",
+        PROTECTION_SETTING.format(
+            rule=f"edit the rule for {branch}"
+            if required.protected
+            else f'"Add branch protection rule" for {branch}'
+        ),
+    )
 
 
 # -- request-id index ---------------------------------------------------------------------

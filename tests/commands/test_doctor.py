@@ -23,6 +23,7 @@ from jitops.commands.doctor import (
     DoctorOptions,
     DoctorReport,
     Status,
+    github_checks,
     index_check,
     run_doctor,
     sweep_check,
@@ -32,6 +33,8 @@ from jitops.errors import ExitCode, UsageError
 from jitops.provisioners.interface import ProvisionerError
 from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.report import doctor_dict, doctor_text
+from jitops.testing.github import BranchProtection
+from tests.fixtures.github_server import RepoSetup
 from tests.gitrepo import PROJECT, commit_all, make_access_repo, write_request
 from tests.gitrepo import git as run_git
 
@@ -92,7 +95,10 @@ def test_a_well_set_up_repository_has_no_errors(repo: Path) -> None:
     report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
     assert report.exit_code is ExitCode.OK, doctor_text(report)
     assert by_status(report, Status.ERROR) == []
-    assert list(dict.fromkeys(c.area for c in report.checks)) == list(Area)
+    # offline: GitHub is not asked
+    assert list(dict.fromkeys(c.area for c in report.checks)) == [
+        area for area in Area if area is not Area.GITHUB
+    ]
     assert "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret " in (
         "\n".join(by_status(report, Status.OK, Area.TARGETS))
     )
@@ -219,6 +225,172 @@ def test_no_target_at_all_is_a_warning(tmp_path: Path) -> None:
 
     [check] = target_checks([], {}, {}, offline=True)
     assert check.status is Status.WARNING and "no Target" in check.message
+
+
+# -- GitHub settings -------------------------------------------------------------------------
+
+PROTECTION = "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+
+
+def github_environ(setup: RepoSetup, token: str, **more: str) -> dict[str, str]:
+    return {
+        "GITHUB_TOKEN": token,
+        "GITHUB_REPOSITORY": setup.full_name,
+        "GITHUB_API_URL": setup.server.base_url,
+        **more,
+    }
+
+
+def protect(setup: RepoSetup, *checks: str) -> None:
+    setup.server.hub.protect_branch(
+        setup.repo, "main", BranchProtection(required_status_checks=checks)
+    )
+
+
+def settings_of(root: Path, environ: dict[str, str]) -> dict[str, DoctorCheck]:
+    checks = github_checks(root, environ)
+    assert {c.area for c in checks} == {Area.GITHUB}
+    return {c.name: c for c in checks}
+
+
+def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: RepoSetup) -> None:
+    protect(github_repo, "ci", "jitops/approval")
+    github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    found = settings_of(repo, github_environ(github_repo, github_repo.admin.token))
+    assert {name: (c.status, c.message) for name, c in found.items()} == {
+        "auto-merge": (Status.OK, '"Allow auto-merge" is on'),
+        "main protection": (Status.OK, "requires the jitops/approval status check"),
+    }
+
+
+def test_auto_merge_off_is_a_warning_naming_the_setting(repo: Path, github_repo: RepoSetup) -> None:
+    protect(github_repo, "jitops/approval")
+    check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))["auto-merge"]
+    assert check.status is Status.WARNING
+    assert "revocation pull requests wait for someone to merge them" in check.message
+    assert check.fix is not None and '"Allow auto-merge"' in check.fix
+    assert "Settings → General → Pull Requests" in check.fix
+
+
+def test_protection_without_the_approval_check_is_an_error_with_the_setting(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "ci")
+    github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    environ = github_environ(github_repo, github_repo.admin.token, **{PASSWORD_VARIABLE: SECRET})
+    check = settings_of(repo, environ)["main protection"]
+    assert check.status is Status.ERROR
+    assert check.message == (
+        "the branch protection of main does not require the jitops/approval status check, so a "
+        "pull request can merge without jitops' approval"
+    )
+    assert check.fix == (
+        'Settings → Branches → edit the rule for main → "Require status checks to pass before '
+        'merging" → add `jitops/approval` (README, "Branch protection")'
+    )
+    # the whole run fails on it
+    report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
+    assert report.exit_code is ExitCode.DENIED
+    assert "main protection: the branch protection of main does not require" in "\n".join(
+        by_status(report, Status.ERROR, Area.GITHUB)
+    )
+
+
+def test_an_unprotected_default_branch_is_an_error(repo: Path, github_repo: RepoSetup) -> None:
+    check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))[
+        "main protection"
+    ]
+    assert check.status is Status.ERROR
+    assert check.message.startswith("main has no branch protection, so a pull request can merge")
+    assert check.fix is not None
+    assert check.fix.startswith('Settings → Branches → "Add branch protection rule" for main')
+
+
+def test_a_token_that_cannot_read_protection_gets_a_warning_with_the_permission(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "jitops/approval")
+    # a collaborator with write access: it sees the merge settings, not the protection
+    found = settings_of(repo, github_environ(github_repo, github_repo.author.token))
+    check = found["main protection"]
+    assert check.status is Status.WARNING
+    assert check.message == (
+        "not checked: the token cannot read the branch protection of main (HTTP 403)"
+    )
+    assert check.fix is not None and '"Administration: read"' in check.fix
+    assert found["auto-merge"].status is Status.WARNING  # off, and visible to a writer
+    assert "is off" in found["auto-merge"].message
+
+
+def test_a_read_only_token_cannot_see_auto_merge_and_says_so(
+    repo: Path, github_repo: RepoSetup, github_names: str
+) -> None:
+    hub = github_repo.server.hub
+    reader = hub.add_user(f"reader-{github_names}")
+    hub.add_collaborator(github_repo.repo, reader.login, "read")
+    hub.set_allow_auto_merge(github_repo.repo)
+    found = settings_of(repo, github_environ(github_repo, reader.token))
+    assert found["auto-merge"].status is Status.WARNING
+    assert found["auto-merge"].message.startswith('not checked: GitHub shows "Allow auto-merge"')
+    assert found["auto-merge"].fix is not None
+    assert '"Contents: read and write"' in found["auto-merge"].fix
+    assert found["main protection"].status is Status.WARNING
+
+
+def test_the_repository_comes_from_origin_when_not_given(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "jitops/approval")
+    run_git(repo, "remote", "add", "origin", github_repo.server.clone_url(github_repo.full_name))
+    environ = github_environ(github_repo, github_repo.admin.token)
+    del environ["GITHUB_REPOSITORY"]
+    assert settings_of(repo, environ)["main protection"].status is Status.OK
+
+
+def test_without_a_token_github_is_not_asked(repo: Path, github_repo: RepoSetup) -> None:
+    before = github_repo.server.calls.total()
+    [check] = github_checks(repo, {"GITHUB_REPOSITORY": github_repo.full_name})
+    assert (check.status, check.message) == (
+        Status.WARNING,
+        "not checked: no GITHUB_TOKEN (the repository's settings on GitHub need both)",
+    )
+    assert check.fix is not None and "--offline" in check.fix
+    [nothing] = github_checks(repo, {"GITHUB_TOKEN": "t"})  # no origin: no repository
+    assert nothing.message.startswith("not checked: no GITHUB_REPOSITORY")
+    assert github_repo.server.calls.total() == before
+
+
+def test_offline_never_asks_github(repo: Path, github_repo: RepoSetup) -> None:
+    before = github_repo.server.calls.total()
+    environ = github_environ(github_repo, github_repo.admin.token)
+    report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=True))
+    assert not [c for c in report.checks if c.area is Area.GITHUB]
+    assert github_repo.server.calls.total() == before
+
+
+def test_an_unreadable_repository_is_a_warning_without_the_token(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    token = github_repo.admin.token
+    environ = github_environ(github_repo, token) | {"GITHUB_REPOSITORY": "nobody/nothing"}
+    [check] = github_checks(repo, environ)
+    assert check.status is Status.WARNING and check.name == "nobody/nothing"
+    assert check.message.startswith("not checked: GitHub reading the repository failed (HTTP 404")
+    assert check.fix is not None and "GITHUB_REPOSITORY" in check.fix
+    assert token not in check.message + check.fix
+
+
+def test_github_failing_is_a_warning_never_a_crash(repo: Path, github_repo: RepoSetup) -> None:
+    protect(github_repo, "jitops/approval")
+    github_repo.server.faults.inject("server_error", PROTECTION, times=None, status=502)
+    try:
+        check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))[
+            "main protection"
+        ]
+    finally:
+        github_repo.server.faults.clear()
+    assert check.status is Status.WARNING
+    assert check.message.startswith("not checked: GitHub reading the protection of main failed")
 
 
 # -- request-id index -----------------------------------------------------------------------
