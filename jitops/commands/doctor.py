@@ -533,7 +533,8 @@ AUTO_MERGE_SETTING: Final = (
 )
 PROTECTION_SETTING: Final = (
     'Settings → Branches → {rule} → "Require status checks to pass before merging" → add '
-    f'`{STATUS_CONTEXT}` (README, "Branch protection")'
+    f'`{STATUS_CONTEXT}` (README, "Branch protection"); doctor reads branch protection, not '
+    "rulesets"
 )
 READ_PROTECTION: Final = (
     "to let doctor check it, run it with a token that can read branch protection: a "

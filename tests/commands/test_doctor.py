@@ -286,7 +286,8 @@ def test_protection_without_the_approval_check_is_an_error_with_the_setting(
     )
     assert check.fix == (
         'Settings → Branches → edit the rule for main → "Require status checks to pass before '
-        'merging" → add `jitops/approval` (README, "Branch protection")'
+        'merging" → add `jitops/approval` (README, "Branch protection"); doctor reads branch '
+        "protection, not rulesets"
     )
     # the whole run fails on it
     report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
