@@ -649,15 +649,23 @@ def status(
 @click.option(
     "--offline",
     is_flag=True,
-    help="Do not contact the targets: check their settings and secret names only.",
+    help="Contact neither the targets nor GitHub: check settings and secret names only.",
 )
-def doctor(root: Path, output_format: str, offline: bool) -> None:
+@click.option(
+    "--branch",
+    default="HEAD",
+    show_default=True,
+    help="The branch that grants: the one the request-id index should cover.",
+)
+def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     """Check this access repository's set-up against what jitops needs.
 
     Policies load, CODEOWNERS is in sync, each target is configured, its secrets are set and
     (unless --offline) it is reachable with the least privilege jitops needs, the workflows
-    are present and locked down, the sweep runs. One line per check, with how to fix it;
-    --format json prints one object for machines. Secret values are never printed.
+    are present and locked down, (unless --offline, with $GITHUB_TOKEN) GitHub allows auto-merge
+    and requires the jitops/approval check on the default branch, the request-id index covers
+    the branch, the sweep runs. One line per check, with how to fix it; --format json prints
+    one object for machines. Secret values are never printed.
 
     \b
     Exit status: 0 no errors (warnings allowed); 1 something needs fixing; 2 usage.
@@ -672,6 +680,7 @@ def doctor(root: Path, output_format: str, offline: bool) -> None:
             now=datetime.now(UTC),
             environ=os.environ,
             offline=offline,
+            branch=branch,
             last_sweep=last_success(root.resolve()),
         )
     )

@@ -180,6 +180,13 @@ def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     return result.returncode == 0
 
 
+def count_commits(root: Path, since: str, until: str) -> int:
+    """How many commits ``until`` has that ``since`` does not (``git rev-list --count``): a walk
+    of ``since..until`` only."""
+    result = run(root, ["rev-list", "--count", f"{since}..{until}"])
+    return int(result.stdout.strip() or 0)
+
+
 def blob_size(root: Path, name: str) -> int | None:
     """The size in bytes of blob ``name`` (a blob id, or ``rev:path``), or None if absent."""
     fields = _run_bytes(root, ["cat-file", "--batch-check"], f"{name}\n".encode()).split()

@@ -34,7 +34,16 @@ STATUS_CONTEXT = "jitops/approval"
 
 
 class GitHubError(JitopsError):
-    """GitHub could not be reached or refused a call; the gate fails closed on it."""
+    """GitHub could not be reached or refused a call; the gate fails closed on it.
+
+    ``status`` is the HTTP status GitHub answered with (None when it did not answer), and
+    ``reason`` its own message, so a caller can tell "not there" from "not allowed to see".
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
 
 
 class GraphQLRefusal(GitHubError):
@@ -44,6 +53,27 @@ class GraphQLRefusal(GitHubError):
     def __init__(self, what: str, reasons: tuple[str, ...]) -> None:
         super().__init__(f"GitHub refused {what}: {'; '.join(reasons)}")
         self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """What ``GET /repos/{owner}/{repo}`` says about the settings jitops relies on."""
+
+    default_branch: str
+    # None: not shown. GitHub shows merge settings only to a token that can write contents.
+    allow_auto_merge: bool | None
+
+
+@dataclass(frozen=True)
+class RequiredChecks:
+    """Which status checks a branch's protection requires before a merge."""
+
+    branch: str
+    protected: bool  # False: the branch has no (classic) branch protection at all
+    contexts: frozenset[str] = frozenset()
+
+    def requires(self, context: str) -> bool:
+        return context in self.contexts
 
 
 @dataclass(frozen=True)
@@ -73,7 +103,11 @@ def _error(exc: Exception, what: str) -> GitHubError:
     detail = (
         f"HTTP {status}" + (f": {message}" if message else "") if status else type(exc).__name__
     )
-    return GitHubError(f"GitHub {what} failed ({detail})")
+    return GitHubError(
+        f"GitHub {what} failed ({detail})",
+        status=status if isinstance(status, int) else None,
+        reason=str(message or ""),
+    )
 
 
 class GitHub:
@@ -332,6 +366,45 @@ class GitHub:
             for e in errors
             if isinstance(e, dict)
         ]
+
+    # -- repository settings ----------------------------------------------------------------
+
+    def repository_settings(self) -> RepositorySettings:
+        """The default branch and "Allow auto-merge" (``full-repository``), in one call."""
+        data = self._raw("GET", "", "reading the repository")
+        if not isinstance(data, dict) or not isinstance(data.get("default_branch"), str):
+            raise GitHubError("GitHub answered with something that is not a repository")
+        allowed = data.get("allow_auto_merge")
+        return RepositorySettings(
+            data["default_branch"], allowed if isinstance(allowed, bool) else None
+        )
+
+    def required_checks(self, branch: str) -> RequiredChecks:
+        """The status checks ``branch``'s protection requires (``branch-protection``).
+
+        GitHub answers 404 "Branch not protected" for a branch without protection: that is an
+        answer, returned as ``protected=False``. Reading protection needs administration
+        (read) permission; without it GitHub answers 403 or 404, raised as ``GitHubError``
+        with that ``status``. Rulesets are not read here.
+        """
+        path = f"/branches/{quote(branch, safe='')}/protection"
+        try:
+            data = self._raw("GET", path, f"reading the protection of {branch}")
+        except GitHubError as exc:
+            if exc.status == 404 and exc.reason.lower() == "branch not protected":
+                return RequiredChecks(branch, protected=False)
+            raise
+        checks = data.get("required_status_checks") if isinstance(data, dict) else None
+        if not isinstance(checks, dict):  # protected, but no status check is required
+            return RequiredChecks(branch, protected=True)
+        # ``contexts`` is the older list of names; ``checks`` adds the app expected to post.
+        contexts = {str(c) for c in checks.get("contexts") or [] if isinstance(c, str)}
+        contexts |= {
+            str(c["context"])
+            for c in checks.get("checks") or []
+            if isinstance(c, dict) and isinstance(c.get("context"), str)
+        }
+        return RequiredChecks(branch, protected=True, contexts=frozenset(contexts))
 
     # -- writing back -----------------------------------------------------------------------
 

@@ -13,8 +13,14 @@ grouped by area, in the order a platform team would fix them:
   top, permissions per job, every action pinned by a full commit SHA, checkouts without
   persisted credentials, no caches; and every step running ``jitops apply``, ``sweep`` or
   ``reconcile`` has each target's secret variable in its environment;
-- ``sweep``: the last successful sweep is recent (a hook: the sweep is not built yet, so its
-  time is unknown and doctor says so).
+- ``github``: unless offline, and given a token (``GITHUB_TOKEN``) and the repository
+  (``GITHUB_REPOSITORY``, else the ``origin`` remote), the repository's settings on GitHub
+  (``GITHUB_API_URL``): "Allow auto-merge" is on, for the sweep's revocation pull requests, and
+  the default branch's protection requires the ``jitops/approval`` status check;
+- ``index``: the request-id index (``refs/jitops/ids``) is here and covers the branch, from
+  what git has locally: a read of one blob, an ancestor test and a count of the commits after
+  the one it covers — never the full-history rebuild of ``jitops index --check``;
+- ``sweep``: the last successful sweep is recent (``jitops sweep --record`` notes its time).
 
 ``run_doctor`` prints nothing and never exits: it returns a ``DoctorReport`` the CLI renders.
 An error fails the run; a warning does not.
@@ -34,9 +40,19 @@ from typing import Any, Final
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from jitops import git, ids
+from jitops.commands.index import REBUILD_HINT
 from jitops.commands.validate import codeowners_findings
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding, Severity
+from jitops.github import (
+    DEFAULT_API_URL,
+    STATUS_CONTEXT,
+    GitHub,
+    GitHubError,
+    RepositorySettings,
+    repository_from_url,
+)
 from jitops.models import Target, format_duration
 from jitops.provisioners import create
 from jitops.provisioners._secrets import redact
@@ -65,6 +81,8 @@ class Area(StrEnum):
     CODEOWNERS = "codeowners"
     TARGETS = "targets"
     WORKFLOWS = "workflows"
+    GITHUB = "github"
+    INDEX = "index"
     SWEEP = "sweep"
 
 
@@ -118,6 +136,7 @@ class DoctorOptions:
     now: datetime
     environ: Mapping[str, str] = field(default_factory=dict)
     offline: bool = False
+    branch: str = "HEAD"  # the branch that grants, whose history the request-id index covers
     # The hook for the sweeper: when it is built, the time of its last successful run.
     last_sweep: datetime | None = None
     sweep_interval: timedelta = DEFAULT_SWEEP_INTERVAL
@@ -154,6 +173,9 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         ]
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
     checks += workflow_checks(root, secret_variables(item.model for item in targets))
+    if not options.offline:
+        checks += github_checks(root, options.environ)
+    checks.append(index_check(root, options.branch))
     checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
     return DoctorReport(tuple(checks), options.offline)
 
@@ -501,6 +523,212 @@ def _secret_problems(
                 "step's `env:`, or let `jitops init --force` render the workflows from the "
                 "policies",
             )
+
+
+# -- GitHub ---------------------------------------------------------------------------------
+
+# Where each setting lives in GitHub's web interface: the fix names the exact switch.
+AUTO_MERGE_SETTING: Final = (
+    'Settings → General → Pull Requests → "Allow auto-merge" (a repository admin turns it on)'
+)
+PROTECTION_SETTING: Final = (
+    'Settings → Branches → {rule} → "Require status checks to pass before merging" → add '
+    f'`{STATUS_CONTEXT}` (README, "Branch protection"); doctor reads branch protection, not '
+    "rulesets"
+)
+READ_PROTECTION: Final = (
+    "to let doctor check it, run it with a token that can read branch protection: a "
+    'fine-grained token with the repository permission "Administration: read", or a classic '
+    "token of a repository admin (the Actions GITHUB_TOKEN cannot)"
+)
+
+
+def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
+    """The repository's settings on GitHub that jitops relies on; one line each.
+
+    Nothing here fails the run for want of access: a setting the token cannot read is a
+    warning that says which permission would let doctor read it.
+    """
+    token = environ.get("GITHUB_TOKEN", "")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    if not repository and git.toplevel(root) is not None:
+        url = git.remote_url(root)
+        repository = (repository_from_url(url) if url else None) or ""
+    if not token or not repository:
+        missing = " and ".join(
+            name
+            for name, value in (("GITHUB_TOKEN", token), ("GITHUB_REPOSITORY", repository))
+            if not value
+        )
+        return [
+            DoctorCheck(
+                Area.GITHUB,
+                "settings",
+                Status.WARNING,
+                f"not checked: no {missing} (the repository's settings on GitHub need both)",
+                "set GITHUB_TOKEN (and GITHUB_REPOSITORY=owner/name where the clone has no "
+                "origin on GitHub) to check them, or run with --offline to skip them",
+            )
+        ]
+    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    try:
+        hub = GitHub(token, repository=repository, api_url=api_url, retries=1, timeout=15)
+        settings = hub.repository_settings()
+    except GitHubError as exc:
+        return [
+            DoctorCheck(
+                Area.GITHUB,
+                repository,
+                Status.WARNING,
+                f"not checked: {exc.message}",
+                f"check GITHUB_REPOSITORY and that the token can read {repository} "
+                f'("Metadata: read") at {api_url}',
+            )
+        ]
+    return [_auto_merge_check(settings.allow_auto_merge), _protection_check(hub, settings)]
+
+
+def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
+    name = "auto-merge"
+    if allowed:
+        return DoctorCheck(Area.GITHUB, name, Status.OK, '"Allow auto-merge" is on')
+    if allowed is None:
+        return DoctorCheck(
+            Area.GITHUB,
+            name,
+            Status.WARNING,
+            'not checked: GitHub shows "Allow auto-merge" only to a token that can write the '
+            "repository's contents",
+            'run doctor with a token that has "Contents: read and write" to check it',
+        )
+    return DoctorCheck(
+        Area.GITHUB,
+        name,
+        Status.WARNING,
+        '"Allow auto-merge" is off: the sweep\'s revocation pull requests wait for someone to '
+        "merge them (access is revoked anyway; its record in git waits)",
+        f"turn it on: {AUTO_MERGE_SETTING}",
+    )
+
+
+def _protection_check(hub: GitHub, settings: RepositorySettings) -> DoctorCheck:
+    branch = settings.default_branch
+    name = f"{branch} protection"
+    try:
+        required = hub.required_checks(branch)
+    except GitHubError as exc:
+        if exc.status in (403, 404):
+            return DoctorCheck(
+                Area.GITHUB,
+                name,
+                Status.WARNING,
+                f"not checked: the token cannot read the branch protection of {branch} "
+                f"(HTTP {exc.status})",
+                READ_PROTECTION,
+            )
+        return DoctorCheck(
+            Area.GITHUB, name, Status.WARNING, f"not checked: {exc.message}", "run doctor again"
+        )
+    if required.requires(STATUS_CONTEXT):
+        return DoctorCheck(
+            Area.GITHUB, name, Status.OK, f"requires the {STATUS_CONTEXT} status check"
+        )
+    what = (
+        f"{branch} has no branch protection"
+        if not required.protected
+        else f"the branch protection of {branch} does not require the {STATUS_CONTEXT} status check"
+    )
+    return DoctorCheck(
+        Area.GITHUB,
+        name,
+        Status.ERROR,
+        f"{what}, so a pull request can merge without jitops' approval",
+        PROTECTION_SETTING.format(
+            rule=f"edit the rule for {branch}"
+            if required.protected
+            else f'"Add branch protection rule" for {branch}'
+        ),
+    )
+
+
+# -- request-id index ---------------------------------------------------------------------
+
+INDEX_NAME: Final = "request-id index"
+_WHOLE_HISTORY: Final = (
+    "the pull-request check stays exact but walks the whole history for every request id"
+)
+
+
+def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
+    """Whether the request-id index here covers ``branch``: one line, from local git only.
+
+    Cheap by design: the index's blob, an ancestor test and ``covered..branch`` counted. Whether
+    its ids agree with history is ``jitops index --check`` (a full walk, run by the sweep).
+    """
+
+    def line(status: Status, message: str, fix: str | None = None) -> DoctorCheck:
+        return DoctorCheck(Area.INDEX, INDEX_NAME, status, message, fix)
+
+    if git.toplevel(root) is None:
+        return line(
+            Status.WARNING,
+            f"not checked: {root} is not a git repository",
+            "run `jitops doctor` in a clone of the access repository",
+        )
+    head = git.resolve(root, branch)
+    if head is None:
+        return line(
+            Status.WARNING,
+            f"not checked: {branch!r} names no commit here",
+            "run `jitops doctor` in a clone with the default branch checked out, or name it with "
+            "--branch",
+        )
+    loaded = ids.load(root)
+    index = loaded.index
+    if loaded.missing:
+        return line(
+            Status.WARNING,
+            f"there is no {ids.INDEX_REF} here: {_WHOLE_HISTORY}",
+            "run `jitops index --push` once, or let `jitops apply --push-notes` create it; if "
+            f"origin has one, fetch it: `git fetch origin {ids.INDEX_REF}:{ids.INDEX_REF}`",
+        )
+    if index is None:
+        return line(Status.ERROR, f"{loaded.problem}: {_WHOLE_HISTORY}", REBUILD_HINT)
+    covers = f"{len(index.ids):,} id(s) up to {index.covers[:12]}"
+    if index.covers == head:
+        return line(Status.OK, f"covers {branch} ({covers})")
+    if git.resolve(root, index.covers) is None:
+        return line(
+            Status.WARNING,
+            f"it covers {index.covers[:12]}, a commit this clone does not have",
+            "fetch the branch (`git fetch origin`) and run `jitops doctor` again; if the branch "
+            "was rewritten, `jitops index --rebuild --push`",
+        )
+    if git.is_ancestor(root, index.covers, head):
+        behind = git.count_commits(root, index.covers, head)
+        return line(
+            Status.WARNING,
+            f"stale by {behind:,} commit(s) on {branch} ({covers}): the pull-request check walks "
+            "those too",
+            "`jitops apply --push-notes` extends it on the next push to the default branch, or "
+            "run `jitops index --push`",
+        )
+    if git.is_ancestor(root, head, index.covers):
+        ahead = git.count_commits(root, head, index.covers)
+        # Either this checkout is behind, or the index was built on a branch that does not
+        # grant: only the remote knows which, and doctor reads local git.
+        return line(
+            Status.WARNING,
+            f"it covers {ahead:,} commit(s) past {branch} here ({covers})",
+            "if this checkout is behind, pull and run `jitops doctor` again; if those commits "
+            "are not on the default branch, `jitops index --rebuild --push` from it",
+        )
+    return line(
+        Status.ERROR,
+        f"it covers {index.covers[:12]}, which is not in the history of {branch} (rewritten?): "
+        f"{_WHOLE_HISTORY}",
+        "rebuild it with `jitops index --rebuild --push`",
+    )
 
 
 # -- sweep ----------------------------------------------------------------------------------

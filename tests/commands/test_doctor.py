@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from jitops import git, ids
 from jitops.commands.codeowners import render_codeowners
 from jitops.commands.doctor import (
     EXPECTED_WORKFLOWS,
@@ -22,6 +23,8 @@ from jitops.commands.doctor import (
     DoctorOptions,
     DoctorReport,
     Status,
+    github_checks,
+    index_check,
     run_doctor,
     sweep_check,
     workflow_checks,
@@ -30,7 +33,10 @@ from jitops.errors import ExitCode, UsageError
 from jitops.provisioners.interface import ProvisionerError
 from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.report import doctor_dict, doctor_text
-from tests.gitrepo import PROJECT, make_access_repo
+from jitops.testing.github import BranchProtection
+from tests.fixtures.github_server import RepoSetup
+from tests.gitrepo import PROJECT, commit_all, make_access_repo, write_request
+from tests.gitrepo import git as run_git
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PASSWORD_VARIABLE = "JITOPS_SANDBOX_DB_PASSWORD"
@@ -89,13 +95,18 @@ def test_a_well_set_up_repository_has_no_errors(repo: Path) -> None:
     report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
     assert report.exit_code is ExitCode.OK, doctor_text(report)
     assert by_status(report, Status.ERROR) == []
-    assert list(dict.fromkeys(c.area for c in report.checks)) == list(Area)
+    # offline: GitHub is not asked
+    assert list(dict.fromkeys(c.area for c in report.checks)) == [
+        area for area in Area if area is not Area.GITHUB
+    ]
     assert "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret " in (
         "\n".join(by_status(report, Status.OK, Area.TARGETS))
     )
-    # the time of the last successful sweep is not recorded yet
+    # no sweep has recorded its time, and no index was built yet
     assert sorted(by_status(report, Status.WARNING)) == [
         "last sweep: last successful sweep unknown",
+        f"request-id index: there is no {ids.INDEX_REF} here: the pull-request check stays "
+        "exact but walks the whole history for every request id",
     ]
 
 
@@ -214,6 +225,295 @@ def test_no_target_at_all_is_a_warning(tmp_path: Path) -> None:
 
     [check] = target_checks([], {}, {}, offline=True)
     assert check.status is Status.WARNING and "no Target" in check.message
+
+
+# -- GitHub settings -------------------------------------------------------------------------
+
+PROTECTION = "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+
+
+def github_environ(setup: RepoSetup, token: str, **more: str) -> dict[str, str]:
+    return {
+        "GITHUB_TOKEN": token,
+        "GITHUB_REPOSITORY": setup.full_name,
+        "GITHUB_API_URL": setup.server.base_url,
+        **more,
+    }
+
+
+def protect(setup: RepoSetup, *checks: str) -> None:
+    setup.server.hub.protect_branch(
+        setup.repo, "main", BranchProtection(required_status_checks=checks)
+    )
+
+
+def settings_of(root: Path, environ: dict[str, str]) -> dict[str, DoctorCheck]:
+    checks = github_checks(root, environ)
+    assert {c.area for c in checks} == {Area.GITHUB}
+    return {c.name: c for c in checks}
+
+
+def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: RepoSetup) -> None:
+    protect(github_repo, "ci", "jitops/approval")
+    github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    found = settings_of(repo, github_environ(github_repo, github_repo.admin.token))
+    assert {name: (c.status, c.message) for name, c in found.items()} == {
+        "auto-merge": (Status.OK, '"Allow auto-merge" is on'),
+        "main protection": (Status.OK, "requires the jitops/approval status check"),
+    }
+
+
+def test_auto_merge_off_is_a_warning_naming_the_setting(repo: Path, github_repo: RepoSetup) -> None:
+    protect(github_repo, "jitops/approval")
+    check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))["auto-merge"]
+    assert check.status is Status.WARNING
+    assert "revocation pull requests wait for someone to merge them" in check.message
+    assert check.fix is not None and '"Allow auto-merge"' in check.fix
+    assert "Settings → General → Pull Requests" in check.fix
+
+
+def test_protection_without_the_approval_check_is_an_error_with_the_setting(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "ci")
+    github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    environ = github_environ(github_repo, github_repo.admin.token, **{PASSWORD_VARIABLE: SECRET})
+    check = settings_of(repo, environ)["main protection"]
+    assert check.status is Status.ERROR
+    assert check.message == (
+        "the branch protection of main does not require the jitops/approval status check, so a "
+        "pull request can merge without jitops' approval"
+    )
+    assert check.fix == (
+        'Settings → Branches → edit the rule for main → "Require status checks to pass before '
+        'merging" → add `jitops/approval` (README, "Branch protection"); doctor reads branch '
+        "protection, not rulesets"
+    )
+    # the whole run fails on it
+    report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
+    assert report.exit_code is ExitCode.DENIED
+    assert "main protection: the branch protection of main does not require" in "\n".join(
+        by_status(report, Status.ERROR, Area.GITHUB)
+    )
+
+
+def test_an_unprotected_default_branch_is_an_error(repo: Path, github_repo: RepoSetup) -> None:
+    check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))[
+        "main protection"
+    ]
+    assert check.status is Status.ERROR
+    assert check.message.startswith("main has no branch protection, so a pull request can merge")
+    assert check.fix is not None
+    assert check.fix.startswith('Settings → Branches → "Add branch protection rule" for main')
+
+
+def test_a_token_that_cannot_read_protection_gets_a_warning_with_the_permission(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "jitops/approval")
+    # a collaborator with write access: it sees the merge settings, not the protection
+    found = settings_of(repo, github_environ(github_repo, github_repo.author.token))
+    check = found["main protection"]
+    assert check.status is Status.WARNING
+    assert check.message == (
+        "not checked: the token cannot read the branch protection of main (HTTP 403)"
+    )
+    assert check.fix is not None and '"Administration: read"' in check.fix
+    assert found["auto-merge"].status is Status.WARNING  # off, and visible to a writer
+    assert "is off" in found["auto-merge"].message
+
+
+def test_a_read_only_token_cannot_see_auto_merge_and_says_so(
+    repo: Path, github_repo: RepoSetup, github_names: str
+) -> None:
+    hub = github_repo.server.hub
+    reader = hub.add_user(f"reader-{github_names}")
+    hub.add_collaborator(github_repo.repo, reader.login, "read")
+    hub.set_allow_auto_merge(github_repo.repo)
+    found = settings_of(repo, github_environ(github_repo, reader.token))
+    assert found["auto-merge"].status is Status.WARNING
+    assert found["auto-merge"].message.startswith('not checked: GitHub shows "Allow auto-merge"')
+    assert found["auto-merge"].fix is not None
+    assert '"Contents: read and write"' in found["auto-merge"].fix
+    assert found["main protection"].status is Status.WARNING
+
+
+def test_the_repository_comes_from_origin_when_not_given(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "jitops/approval")
+    run_git(repo, "remote", "add", "origin", github_repo.server.clone_url(github_repo.full_name))
+    environ = github_environ(github_repo, github_repo.admin.token)
+    del environ["GITHUB_REPOSITORY"]
+    assert settings_of(repo, environ)["main protection"].status is Status.OK
+
+
+def test_without_a_token_github_is_not_asked(repo: Path, github_repo: RepoSetup) -> None:
+    before = github_repo.server.calls.total()
+    [check] = github_checks(repo, {"GITHUB_REPOSITORY": github_repo.full_name})
+    assert (check.status, check.message) == (
+        Status.WARNING,
+        "not checked: no GITHUB_TOKEN (the repository's settings on GitHub need both)",
+    )
+    assert check.fix is not None and "--offline" in check.fix
+    [nothing] = github_checks(repo, {"GITHUB_TOKEN": "t"})  # no origin: no repository
+    assert nothing.message.startswith("not checked: no GITHUB_REPOSITORY")
+    assert github_repo.server.calls.total() == before
+
+
+def test_offline_never_asks_github(repo: Path, github_repo: RepoSetup) -> None:
+    before = github_repo.server.calls.total()
+    environ = github_environ(github_repo, github_repo.admin.token)
+    report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=True))
+    assert not [c for c in report.checks if c.area is Area.GITHUB]
+    assert github_repo.server.calls.total() == before
+
+
+def test_an_unreadable_repository_is_a_warning_without_the_token(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    token = github_repo.admin.token
+    environ = github_environ(github_repo, token) | {"GITHUB_REPOSITORY": "nobody/nothing"}
+    [check] = github_checks(repo, environ)
+    assert check.status is Status.WARNING and check.name == "nobody/nothing"
+    assert check.message.startswith("not checked: GitHub reading the repository failed (HTTP 404")
+    assert check.fix is not None and "GITHUB_REPOSITORY" in check.fix
+    assert token not in check.message + check.fix
+
+
+def test_github_failing_is_a_warning_never_a_crash(repo: Path, github_repo: RepoSetup) -> None:
+    protect(github_repo, "jitops/approval")
+    github_repo.server.faults.inject("server_error", PROTECTION, times=None, status=502)
+    try:
+        check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))[
+            "main protection"
+        ]
+    finally:
+        github_repo.server.faults.clear()
+    assert check.status is Status.WARNING
+    assert check.message.startswith("not checked: GitHub reading the protection of main failed")
+
+
+# -- request-id index -----------------------------------------------------------------------
+
+
+def index_line(report: DoctorReport) -> DoctorCheck:
+    [check] = [c for c in report.checks if c.area is Area.INDEX]
+    return check
+
+
+def head(root: Path, ref: str = "HEAD") -> str:
+    return run_git(root, "rev-parse", ref).strip()
+
+
+def test_an_index_covering_the_branch_is_ok(repo: Path) -> None:
+    write_request(repo, "a-1")
+    commit_all(repo, "grant a-1")
+    ids.update(repo)
+    check = index_line(doctor(repo))
+    assert (check.status, check.fix) == (Status.OK, None)
+    assert check.message == f"covers HEAD (1 id(s) up to {head(repo)[:12]})"
+
+
+def test_a_missing_index_is_a_warning_that_says_how_to_create_it(repo: Path) -> None:
+    check = index_line(doctor(repo))
+    assert check.status is Status.WARNING
+    assert "walks the whole history" in check.message
+    assert check.fix is not None
+    assert "`jitops index --push`" in check.fix and "`jitops apply --push-notes`" in check.fix
+    assert f"git fetch origin {ids.INDEX_REF}:{ids.INDEX_REF}" in check.fix
+
+
+def test_a_stale_index_says_by_how_many_commits(repo: Path) -> None:
+    covered = head(repo)
+    ids.update(repo)
+    for n in range(3):
+        write_request(repo, f"s-{n}")
+        commit_all(repo, f"grant s-{n}")
+    report = doctor(repo)
+    check = index_line(report)
+    assert check.status is Status.WARNING and report.exit_code is ExitCode.OK
+    assert check.message.startswith(f"stale by 3 commit(s) on HEAD (0 id(s) up to {covered[:12]})")
+    assert check.fix is not None and "jitops index --push" in check.fix
+
+
+def test_a_malformed_index_is_an_error_with_the_rebuild(repo: Path) -> None:
+    git.write_file_commit(repo, ids.INDEX_REF, ids.INDEX_FILE, b"not an index\n", "forged\n")
+    report = doctor(repo)
+    check = index_line(report)
+    assert check.status is Status.ERROR and report.exit_code is ExitCode.DENIED
+    assert check.message.startswith(f"the request-id index ({ids.INDEX_REF}) is malformed")
+    assert check.fix is not None and "jitops index --rebuild --push" in check.fix
+
+
+def test_an_index_outside_the_branch_history_is_an_error(repo: Path) -> None:
+    run_git(repo, "checkout", "-q", "-b", "rewritten")
+    write_request(repo, "r-1")
+    commit_all(repo, "a commit main never gets")
+    ids.update(repo)
+    elsewhere = head(repo)
+    run_git(repo, "checkout", "-q", "main")
+    commit_all(repo, "main moves on")
+    report = doctor(repo)
+    check = index_line(report)
+    assert check.status is Status.ERROR and report.exit_code is ExitCode.DENIED
+    assert f"covers {elsewhere[:12]}, which is not in the history of HEAD" in check.message
+    assert check.fix == "rebuild it with `jitops index --rebuild --push`"
+
+
+def test_an_index_ahead_of_this_checkout_is_a_warning(repo: Path) -> None:
+    behind = head(repo)
+    write_request(repo, "a-1")
+    commit_all(repo, "grant a-1")
+    ids.update(repo)
+    run_git(repo, "checkout", "-q", "--detach", behind)
+    check = index_line(doctor(repo))
+    assert check.status is Status.WARNING
+    assert check.message.startswith("it covers 1 commit(s) past HEAD here")
+    assert check.fix is not None and "pull and run `jitops doctor` again" in check.fix
+
+
+def test_an_index_of_a_commit_this_clone_lacks_asks_for_a_fetch(repo: Path) -> None:
+    unknown = "0123456789abcdef0123456789abcdef01234567"
+    index = ids.IdIndex(unknown, ("a-1",))
+    git.write_file_commit(repo, ids.INDEX_REF, ids.INDEX_FILE, ids.encode(index), "index\n")
+    check = index_line(doctor(repo))
+    assert check.status is Status.WARNING
+    assert check.message == f"it covers {unknown[:12]}, a commit this clone does not have"
+    assert check.fix is not None and check.fix.startswith("fetch the branch")
+
+
+def test_the_index_is_checked_against_the_branch_asked_for(repo: Path) -> None:
+    ids.update(repo)
+    run_git(repo, "checkout", "-q", "-b", "work")
+    commit_all(repo, "work in progress")
+    on_work = run_doctor(DoctorOptions(root=repo, now=NOW, offline=True))
+    on_main = run_doctor(DoctorOptions(root=repo, now=NOW, offline=True, branch="main"))
+    assert index_line(on_work).message.startswith("stale by 1 commit(s) on HEAD")
+    assert index_line(on_main).status is Status.OK
+
+
+def test_doctor_never_walks_the_whole_history_nor_writes_the_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids.update(repo)
+    commit_all(repo, "one more")
+
+    def walk(*args: object, **kwargs: object) -> set[str]:
+        raise AssertionError("doctor walked the history")
+
+    monkeypatch.setattr(git, "added_paths", walk)
+    before = head(repo, ids.INDEX_REF)
+    assert index_line(doctor(repo)).status is Status.WARNING
+    assert head(repo, ids.INDEX_REF) == before
+
+
+def test_outside_git_or_without_a_commit_the_index_is_not_checked(tmp_path: Path) -> None:
+    plain = index_check(tmp_path)
+    assert plain.status is Status.WARNING and "is not a git repository" in plain.message
+    run_git(tmp_path, "init", "-q", "-b", "main")
+    empty = index_check(tmp_path)
+    assert empty.status is Status.WARNING and "'HEAD' names no commit here" in empty.message
 
 
 # -- workflows -------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ import pytest
 from tests.commands.test_doctor import PASSWORD_VARIABLE, doctor_repo, write_target
 from tests.e2e.conftest import CLI
 from tests.fixtures.postgres import PostgresServer, new_password
+from tests.gitrepo import commit_all
+from tests.gitrepo import git as run_git
 
 _counter = itertools.count()
 ROLES = ("readonly", "readwrite", "admin")
@@ -141,6 +143,8 @@ def test_json_lists_every_check(repo: Path, cli: CLI) -> None:
         "codeowners",
         "targets",
         "workflows",
+        "github",  # online: here "not checked", since no GITHUB_TOKEN is set
+        "index",
         "sweep",
     }
     [sweep] = [c for c in payload["checks"] if c["area"] == "sweep"]
@@ -181,3 +185,14 @@ def test_runs_in_the_current_directory_and_reports_broken_workflows(repo: Path, 
 def test_usage_errors_exit_2(cli: CLI, args: tuple[str, ...]) -> None:
     result = cli("doctor", *args)
     assert result.code == 2, result.output
+
+
+def test_the_index_is_checked_on_the_branch_given(tmp_path: Path, cli: CLI) -> None:
+    root = doctor_repo(tmp_path / "access")
+    assert cli("index", "--repo", str(root)).code == 0
+    run_git(root, "checkout", "-q", "-b", "work")
+    commit_all(root, "work in progress")
+    here = cli("doctor", "--repo", str(root), "--offline")
+    assert lines(here.out, "! request-id index: stale by 1 commit(s) on HEAD")
+    main = cli("doctor", "--repo", str(root), "--offline", "--branch", "main")
+    assert lines(main.out, "✓ request-id index: covers main (0 id(s) up to ")

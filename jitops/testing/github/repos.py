@@ -12,10 +12,23 @@ from jitops.testing.github.http import ApiError, Request, Response, route
 from jitops.testing.github.render import JSON
 from jitops.testing.github.state import Repository
 
+# GitHub shows a repository's merge settings only to callers that can write its contents.
+MERGE_SETTINGS = (
+    "allow_merge_commit",
+    "allow_squash_merge",
+    "allow_rebase_merge",
+    "allow_auto_merge",
+)
+
 
 def get_repo(req: Request) -> Response:
     repo = req.repo()
-    return Response(200, req.render.repository(repo, req.user.login if req.user else None))
+    login = req.user.login if req.user else None
+    body = req.render.repository(repo, login)
+    if login is None or not req.hub.can(repo, login, "write"):
+        for key in MERGE_SETTINGS:
+            body.pop(key, None)
+    return Response(200, body)
 
 
 def collaborator_permission(req: Request) -> Response:

@@ -50,6 +50,19 @@ def test_private_repository_is_404_to_outsiders(github_repo: RepoSetup) -> None:
     assert get(github_repo, f"/repos/{secret.full_name}", outsider.token).status_code == 200
 
 
+def test_merge_settings_are_shown_only_to_writers(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    reader = hub.add_user(f"reader-{github_repo.org}")
+    hub.add_collaborator(github_repo.repo, reader.login, "read")
+    hub.set_allow_auto_merge(github_repo.repo)
+    path = f"/repos/{github_repo.full_name}"
+    assert get(github_repo, path, github_repo.author.token).json()["allow_auto_merge"] is True
+    for token in (reader.token, None):
+        body = get(github_repo, path, token).json()
+        assert body["full_name"] == github_repo.full_name
+        assert "allow_auto_merge" not in body and "allow_squash_merge" not in body
+
+
 def test_pagination_link_header(github_repo: RepoSetup) -> None:
     hub = github_repo.server.hub
     number = hub.open_pull(
