@@ -3,8 +3,8 @@
 ``Hub`` owns the ``State`` records and one ``GitStore`` per repository. Every change that GitHub
 would announce with a webhook (a pull request opened, a push, a review submitted...) is handed to
 ``event_sink`` as an ``EventRecord``; the server turns those into payloads (``events.py``).
-Rules GitHub itself enforces (no approving your own pull request, branch protection on merge,
-dismissing stale approvals on push) are enforced here and raise ``HubError``.
+Rules GitHub itself enforces (no approving your own pull request, branch protection and rulesets
+on merge, dismissing stale approvals on push) are enforced here and raise ``HubError``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from jitops.testing.github import codeowners
 from jitops.testing.github.gitstore import ZERO_SHA, GitStore, Identity, TreeChange
 from jitops.testing.github.state import (
+    DEFAULT_BRANCH,
     PERMISSIONS,
     AutoMerge,
     BranchProtection,
@@ -29,6 +30,7 @@ from jitops.testing.github.state import (
     PullRequest,
     Repository,
     Review,
+    Ruleset,
     State,
     Team,
     TeamMembership,
@@ -305,6 +307,52 @@ class Hub:
         with self.state.lock:
             return self.state.protection.get((repo.id, branch))
 
+    def add_ruleset(
+        self,
+        repo: Repository,
+        name: str,
+        *,
+        branches: Sequence[str] = (DEFAULT_BRANCH,),
+        required_status_checks: Sequence[str] = (),
+    ) -> Ruleset:
+        """An active branch ruleset on ``repo`` for ``branches`` (names, ``~DEFAULT_BRANCH`` or
+        ``~ALL``) requiring these status checks before a merge, as classic protection does."""
+        with self.state.lock:
+            ruleset = Ruleset(
+                self.state.new_id(),
+                repo.id,
+                name,
+                tuple(branches),
+                tuple(required_status_checks),
+            )
+            self.state.rulesets[ruleset.id] = ruleset
+        self.settle_auto_merges(repo)
+        return ruleset
+
+    def rulesets(self, repo: Repository, branch: str) -> list[Ruleset]:
+        """The active rulesets that apply to ``branch`` (existing or not, as GitHub matches)."""
+        with self.state.lock:
+            default = self.repo(repo.full_name).default_branch
+            return [
+                r
+                for r in self.state.rulesets.values()
+                if r.repo_id == repo.id and r.applies_to(branch, default)
+            ]
+
+    def is_governed(self, repo: Repository, branch: str) -> bool:
+        """Whether branch protection or a ruleset applies to ``branch`` (GitHub allows
+        auto-merge only then)."""
+        return self.protection(repo, branch) is not None or bool(self.rulesets(repo, branch))
+
+    def required_status_checks(self, repo: Repository, branch: str) -> tuple[str, ...]:
+        """Every status check a merge into ``branch`` needs: branch protection's and every
+        ruleset's, each once."""
+        protection = self.protection(repo, branch)
+        contexts = list(protection.required_status_checks if protection else ())
+        for ruleset in self.rulesets(repo, branch):
+            contexts += ruleset.required_status_checks
+        return tuple(dict.fromkeys(contexts))
+
     # -- pushing -----------------------------------------------------------------------------
 
     def identity(self, login: str) -> Identity:
@@ -507,17 +555,18 @@ class Hub:
         return base is not None and store.merge_tree(base, pr.head_sha) is not None
 
     def blockers(self, repo: Repository, pr: PullRequest) -> list[str]:
-        """Why branch protection on the base branch would refuse to merge ``pr`` now."""
-        protection = self.protection(repo, pr.base_ref)
-        if protection is None:
-            return []
-        problems = []
-        states = self.check_states(repo, pr.head_sha)
-        problems += [
+        """Why branch protection or a ruleset on the base branch would refuse to merge ``pr``
+        now."""
+        required = self.required_status_checks(repo, pr.base_ref)
+        states = self.check_states(repo, pr.head_sha) if required else {}
+        problems = [
             f'Required status check "{context}" is expected.'
-            for context in protection.required_status_checks
+            for context in required
             if states.get(context) != "success"
         ]
+        protection = self.protection(repo, pr.base_ref)
+        if protection is None:
+            return problems
         approvers = self.approvers(repo, pr)
         if len(approvers) < protection.required_approving_review_count:
             problems.append(
@@ -662,7 +711,7 @@ class Hub:
                 raise HubError(422, "Pull request Pull request is closed")
             if method not in ("merge", "squash"):
                 raise HubError(422, f"Merge method {method} is not allowed on this repository")
-            if self.protection(repo, pr.base_ref) is None:
+            if not self.is_governed(repo, pr.base_ref):
                 raise HubError(
                     422, "Pull request Protected branch rules not configured for this branch"
                 )

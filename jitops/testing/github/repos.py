@@ -297,3 +297,27 @@ ROUTES.append(route("GET", "/repos/{owner}/{repo}/branches/{branch}", get_branch
 ROUTES.append(
     route("GET", "/repos/{owner}/{repo}/branches/{branch}/protection", get_branch_protection)
 )
+
+
+def get_branch_rules(req: Request) -> Response:
+    """``repository-rule-detailed``: every rule of every active ruleset that applies to the
+    branch (which need not exist), with the ruleset it comes from. Read access suffices."""
+    repo = req.repo()
+    rules: list[JSON] = [
+        {
+            "type": "required_status_checks",
+            "parameters": {
+                "required_status_checks": [{"context": c} for c in ruleset.required_status_checks],
+                "strict_required_status_checks_policy": False,
+            },
+            "ruleset_source_type": "Repository",
+            "ruleset_source": repo.full_name,
+            "ruleset_id": ruleset.id,
+        }
+        for ruleset in req.hub.rulesets(repo, req.params["branch"])
+        if ruleset.required_status_checks
+    ]
+    return Response(200, req.paginate(rules))
+
+
+ROUTES.append(route("GET", "/repos/{owner}/{repo}/rules/branches/{branch}", get_branch_rules))

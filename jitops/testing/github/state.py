@@ -58,6 +58,30 @@ class BranchProtection:
     dismiss_stale_reviews: bool = False
 
 
+DEFAULT_BRANCH = "~DEFAULT_BRANCH"  # GitHub's name, in a ruleset, for the default branch
+ALL_BRANCHES = "~ALL"
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """An active branch ruleset of one repository, as far as jitops relies on one: the
+    branches it applies to (names, or ``~DEFAULT_BRANCH`` / ``~ALL`` as GitHub spells them)
+    and the status checks it requires before a merge."""
+
+    id: int
+    repo_id: int
+    name: str
+    branches: tuple[str, ...] = (DEFAULT_BRANCH,)
+    required_status_checks: tuple[str, ...] = ()
+
+    def applies_to(self, branch: str, default_branch: str) -> bool:
+        return any(
+            pattern in (branch, ALL_BRANCHES)
+            or (pattern == DEFAULT_BRANCH and branch == default_branch)
+            for pattern in self.branches
+        )
+
+
 @dataclass(frozen=True)
 class Repository:
     id: int
@@ -210,6 +234,7 @@ class State:
         self.repos: dict[str, Repository] = {}  # full name -> repository
         self.collaborators: dict[tuple[int, str], str] = {}  # (repo id, login) -> permission
         self.protection: dict[tuple[int, str], BranchProtection] = {}
+        self.rulesets: dict[int, Ruleset] = {}  # id -> ruleset
         self.pulls: dict[tuple[int, int], PullRequest] = {}
         self.issues: dict[tuple[int, int], Issue] = {}
         self.next_number: dict[int, int] = {}

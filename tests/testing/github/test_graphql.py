@@ -357,3 +357,19 @@ def test_a_bug_in_a_resolver_is_a_500_not_a_graphql_error(
 def test_only_the_graphql_endpoint_needs_graphql_core() -> None:
     code = "import jitops.cli, jitops.testing.github"
     assert imported(code, ("graphql", "jitops.testing.github.graphql")) == []
+
+
+def test_auto_merge_under_a_ruleset_waits_for_its_required_check(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    hub.add_ruleset(github_repo.repo, "checks", required_status_checks=("ci",))
+    hub.set_allow_auto_merge(github_repo.repo)
+    number = hub.open_pull(
+        github_repo.repo, head="feature", title="t", user=github_repo.author.login
+    ).number
+    # a ruleset is a protection rule: GitHub lets auto-merge wait on it
+    hub.enable_auto_merge(github_repo.repo, number, user=github_repo.author.login)
+    head = hub.pull(github_repo.repo, number).head_sha
+    hub.set_status(github_repo.repo, head, state="pending", context="ci", creator="x")
+    assert not hub.pull(github_repo.repo, number).merged
+    hub.set_status(github_repo.repo, head, state="success", context="ci", creator="x")
+    assert hub.pull(github_repo.repo, number).merged

@@ -125,3 +125,58 @@ def test_repository_from_a_local_git_directory(github_repo: RepoSetup, tmp_path:
     hub = github_repo.server.hub
     repo = hub.create_repo(f"{github_repo.org}/imported", source=work)
     assert hub.git(repo).branch_sha("main") == local
+
+
+def test_a_rulesets_required_check_blocks_merging_until_it_succeeds(
+    github_repo: RepoSetup,
+) -> None:
+    hub = github_repo.server.hub
+    hub.add_ruleset(github_repo.repo, "approval", required_status_checks=("jitops/approval",))
+    assert hub.protection(github_repo.repo, "main") is None  # no classic protection at all
+    number = open_pull(github_repo)
+    head = hub.pull(github_repo.repo, number).head_sha
+    for state in ("pending", "failure"):
+        hub.set_status(
+            github_repo.repo, head, state=state, context="jitops/approval", creator="jitops"
+        )
+        with pytest.raises(HubError) as refused:
+            hub.merge(github_repo.repo, number, user=github_repo.admin.login)
+        assert refused.value.status == 405
+        assert 'Required status check "jitops/approval" is expected.' in refused.value.message
+    # the same context from another name does not count
+    hub.set_status(github_repo.repo, head, state="success", context="jitops", creator="jitops")
+    assert hub.blockers(github_repo.repo, hub.pull(github_repo.repo, number))
+    hub.set_status(
+        github_repo.repo, head, state="success", context="jitops/approval", creator="jitops"
+    )
+    assert hub.merge(github_repo.repo, number, user=github_repo.admin.login).merged
+
+
+def test_rulesets_and_protection_add_up_and_apply_only_to_their_branches(
+    github_repo: RepoSetup,
+) -> None:
+    hub = github_repo.server.hub
+    repo = github_repo.repo
+    hub.add_ruleset(repo, "releases", branches=("release",), required_status_checks=("deploy",))
+    hub.add_ruleset(repo, "everything", branches=("~ALL",), required_status_checks=("lint",))
+    hub.protect_branch(repo, "main", BranchProtection(required_status_checks=("ci", "lint")))
+    assert hub.required_status_checks(repo, "main") == ("ci", "lint")
+    assert hub.required_status_checks(repo, "release") == ("deploy", "lint")
+    number = open_pull(github_repo)
+    head = hub.pull(repo, number).head_sha
+    hub.set_status(repo, head, state="success", context="ci", creator="x")
+    assert hub.blockers(repo, hub.pull(repo, number)) == [
+        'Required status check "lint" is expected.'
+    ]
+    hub.set_status(repo, head, state="success", context="lint", creator="x")
+    assert hub.merge(repo, number, user=github_repo.author.login).merged  # "deploy": not main's
+
+
+def test_a_ruleset_on_another_branch_does_not_block_main(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    hub.add_ruleset(
+        github_repo.repo, "releases", branches=("release",), required_status_checks=("x",)
+    )
+    assert hub.rulesets(github_repo.repo, "main") == []
+    number = open_pull(github_repo)
+    assert hub.merge(github_repo.repo, number, user=github_repo.author.login).merged

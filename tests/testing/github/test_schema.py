@@ -176,6 +176,9 @@ def walk(setup: RepoSetup) -> None:
     admin("GET", f"{r}/branches/main/protection", 404)
     hub.protect_branch(setup.repo, "main", BranchProtection(required_status_checks=("ci",)))
     admin("GET", f"{r}/branches/main/protection", 200)
+    author("GET", f"{r}/rules/branches/main", 200)  # no ruleset: an empty list
+    hub.add_ruleset(setup.repo, "releases", branches=("release",), required_status_checks=("ci",))
+    author("GET", f"{r}/rules/branches/release", 200)  # the branch need not exist
     hub.set_allow_auto_merge(setup.repo)
     hub.push(setup.repo, "auto", {"auto.txt": "a\n"}, author=setup.author.login)
     auto = author("POST", f"{r}/pulls", 201, {"title": "auto", "head": "auto", "base": "main"})

@@ -225,6 +225,37 @@ def test_branch_protection_is_readable(github_repo: RepoSetup) -> None:
     assert repo.get_branch("feature").commit.sha == github_repo.feature_sha
 
 
+def test_branch_rules_are_readable_with_read_access(github_repo: RepoSetup) -> None:
+    hub = github_repo.server.hub
+    reader = hub.add_user(f"reader-{github_repo.org}")
+    hub.add_collaborator(github_repo.repo, reader.login, "read")
+    main = hub.add_ruleset(
+        github_repo.repo, "approval", required_status_checks=("jitops/approval",)
+    )
+    hub.add_ruleset(
+        github_repo.repo, "releases", branches=("release",), required_status_checks=("x",)
+    )
+    rules = f"/repos/{github_repo.full_name}/rules/branches"
+    answer = get(github_repo, f"{rules}/main", reader.token)
+    assert answer.status_code == 200
+    assert answer.json() == [
+        {
+            "type": "required_status_checks",
+            "parameters": {
+                "required_status_checks": [{"context": "jitops/approval"}],
+                "strict_required_status_checks_policy": False,
+            },
+            "ruleset_source_type": "Repository",
+            "ruleset_source": github_repo.full_name,
+            "ruleset_id": main.id,
+        }
+    ]
+    assert get(github_repo, f"{rules}/feature", reader.token).json() == []
+    # classic protection's endpoint knows nothing of rulesets, as on GitHub
+    protection = f"/repos/{github_repo.full_name}/branches/main/protection"
+    assert get(github_repo, protection, github_repo.admin.token).status_code == 404
+
+
 def test_racing_ref_creation_gives_one_winner(github_repo: RepoSetup) -> None:
     """Many clients creating the same branch at once: one 201, the rest 422, none dropped."""
     from concurrent.futures import ThreadPoolExecutor
