@@ -66,10 +66,13 @@ class RepositorySettings:
 
 @dataclass(frozen=True)
 class RequiredChecks:
-    """Which status checks a branch's protection requires before a merge."""
+    """Which status checks one source of branch rules requires before a merge into a branch:
+    its classic branch protection, or the active rulesets that apply to it."""
 
     branch: str
-    protected: bool  # False: the branch has no (classic) branch protection at all
+    # False: nothing from this source applies to the branch at all (no branch protection; no
+    # active ruleset rule)
+    protected: bool
     contexts: frozenset[str] = frozenset()
 
     def requires(self, context: str) -> bool:
@@ -108,6 +111,19 @@ def _error(exc: Exception, what: str) -> GitHubError:
         status=status if isinstance(status, int) else None,
         reason=str(message or ""),
     )
+
+
+def _rule_contexts(rule: object) -> set[str]:
+    """The status checks one ``repository-rule-detailed`` requires (none, for other rules)."""
+    if not isinstance(rule, dict) or rule.get("type") != "required_status_checks":
+        return set()
+    parameters = rule.get("parameters")
+    checks = parameters.get("required_status_checks") if isinstance(parameters, dict) else None
+    return {
+        str(check["context"])
+        for check in (checks if isinstance(checks, list) else [])
+        if isinstance(check, dict) and isinstance(check.get("context"), str)
+    }
 
 
 class GitHub:
@@ -385,7 +401,7 @@ class GitHub:
         GitHub answers 404 "Branch not protected" for a branch without protection: that is an
         answer, returned as ``protected=False``. Reading protection needs administration
         (read) permission; without it GitHub answers 403 or 404, raised as ``GitHubError``
-        with that ``status``. Rulesets are not read here.
+        with that ``status``. Rulesets are read by :meth:`ruleset_checks`.
         """
         path = f"/branches/{quote(branch, safe='')}/protection"
         try:
@@ -405,6 +421,33 @@ class GitHub:
             if isinstance(c, dict) and isinstance(c.get("context"), str)
         }
         return RequiredChecks(branch, protected=True, contexts=frozenset(contexts))
+
+    def ruleset_checks(self, branch: str) -> RequiredChecks:
+        """The status checks the active rulesets applying to ``branch`` require
+        (``repos/get-branch-rules``: every active rule, from repository and organization
+        rulesets alike; ``evaluate`` and disabled rulesets are not returned).
+
+        Read access is enough, so this answers where :meth:`required_checks` may not. A
+        ``required_status_checks`` rule names its checks in
+        ``parameters.required_status_checks[].context``.
+        """
+        path = f"/rules/branches/{quote(branch, safe='')}"
+        rules: list[Any] = []
+        page = 1
+        while True:
+            data = self._raw(
+                "GET",
+                path,
+                f"reading the rulesets of {branch}",
+                parameters={"per_page": 100, "page": page},
+            )
+            batch = data if isinstance(data, list) else []
+            rules.extend(batch)
+            if len(batch) < 100:
+                break
+            page += 1
+        contexts = {context for rule in rules for context in _rule_contexts(rule)}
+        return RequiredChecks(branch, protected=bool(rules), contexts=frozenset(contexts))
 
     # -- writing back -----------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ grouped by area, in the order a platform team would fix them:
 - ``github``: unless offline, and given a token (``GITHUB_TOKEN``) and the repository
   (``GITHUB_REPOSITORY``, else the ``origin`` remote), the repository's settings on GitHub
   (``GITHUB_API_URL``): "Allow auto-merge" is on, for the sweep's revocation pull requests, and
-  the default branch's protection requires the ``jitops/approval`` status check;
+  the default branch's protection (classic branch protection or a ruleset) requires the
+  ``jitops/approval`` status check;
 - ``index``: the request-id index (``refs/jitops/ids``) is here and covers the branch, from
   what git has locally: a read of one blob, an ancestor test and a count of the commits after
   the one it covers — never the full-history rebuild of ``jitops index --check``;
@@ -51,6 +52,7 @@ from jitops.github import (
     GitHub,
     GitHubError,
     RepositorySettings,
+    RequiredChecks,
     repository_from_url,
 )
 from jitops.models import Target, format_duration
@@ -533,13 +535,15 @@ AUTO_MERGE_SETTING: Final = (
 )
 PROTECTION_SETTING: Final = (
     'Settings → Branches → {rule} → "Require status checks to pass before merging" → add '
-    f'`{STATUS_CONTEXT}` (README, "Branch protection"); doctor reads branch protection, not '
-    "rulesets"
+    f"`{STATUS_CONTEXT}`, or require it in a ruleset for the branch (Settings → Rules → "
+    f'Rulesets → "Require status checks to pass") (README, "Branch protection"); doctor reads '
+    "both"
 )
 READ_PROTECTION: Final = (
     "to let doctor check it, run it with a token that can read branch protection: a "
     'fine-grained token with the repository permission "Administration: read", or a classic '
-    "token of a repository admin (the Actions GITHUB_TOKEN cannot)"
+    "token of a repository admin (the Actions GITHUB_TOKEN cannot); or require the check in a "
+    "ruleset, which any token that can read the repository sees"
 )
 
 
@@ -612,43 +616,85 @@ def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
 
 
 def _protection_check(hub: GitHub, settings: RepositorySettings) -> DoctorCheck:
+    """Whether a merge into the default branch needs ``jitops/approval``.
+
+    GitHub enforces classic branch protection and rulesets together, so either one requiring
+    the check is enough. Only when both were read and neither requires it is it an error; a
+    source that could not be read turns "no" into "not checked", never into a false error.
+    """
     branch = settings.default_branch
-    name = f"{branch} protection"
-    try:
-        required = hub.required_checks(branch)
-    except GitHubError as exc:
-        if exc.status in (403, 404):
-            return DoctorCheck(
-                Area.GITHUB,
-                name,
+
+    def line(status: Status, message: str, fix: str | None = None) -> DoctorCheck:
+        return DoctorCheck(Area.GITHUB, f"{branch} protection", status, message, fix)
+
+    classic = _read_checks(hub.required_checks, branch)
+    rulesets = _read_checks(hub.ruleset_checks, branch)
+    if isinstance(classic, RequiredChecks) and classic.requires(STATUS_CONTEXT):
+        return line(Status.OK, f"requires the {STATUS_CONTEXT} status check")
+    if isinstance(rulesets, RequiredChecks) and rulesets.requires(STATUS_CONTEXT):
+        unread = (
+            f" (the branch protection of {branch} could not be read: {_why(classic)})"
+            if isinstance(classic, GitHubError)
+            else ""
+        )
+        return line(Status.OK, f"a ruleset requires the {STATUS_CONTEXT} status check{unread}")
+    if isinstance(classic, GitHubError):
+        # no ruleset requires it (or the rulesets could not be read either); protection might
+        rulesets_say = (
+            f"no ruleset requires the {STATUS_CONTEXT} status check, and "
+            if isinstance(rulesets, RequiredChecks)
+            else f"{rulesets.message}, and "
+        )
+        if classic.status in (403, 404):
+            return line(
                 Status.WARNING,
-                f"not checked: the token cannot read the branch protection of {branch} "
-                f"(HTTP {exc.status})",
+                f"not checked: {rulesets_say}the token cannot read the branch protection of "
+                f"{branch} (HTTP {classic.status})",
                 READ_PROTECTION,
             )
-        return DoctorCheck(
-            Area.GITHUB, name, Status.WARNING, f"not checked: {exc.message}", "run doctor again"
+        return line(
+            Status.WARNING, f"not checked: {rulesets_say}{classic.message}", "run doctor again"
         )
-    if required.requires(STATUS_CONTEXT):
-        return DoctorCheck(
-            Area.GITHUB, name, Status.OK, f"requires the {STATUS_CONTEXT} status check"
+    classic_says = (
+        f"the branch protection of {branch} does not require the {STATUS_CONTEXT} status check"
+        if classic.protected
+        else f"{branch} has no branch protection"
+    )
+    if isinstance(rulesets, GitHubError):
+        return line(
+            Status.WARNING,
+            f"not checked: {classic_says}, and {rulesets.message}; unless a ruleset requires "
+            f"{STATUS_CONTEXT}, a pull request can merge without jitops' approval",
+            "run doctor again, with a token that can read the repository's rulesets",
         )
     what = (
-        f"{branch} has no branch protection"
-        if not required.protected
-        else f"the branch protection of {branch} does not require the {STATUS_CONTEXT} status check"
+        f"{classic_says}, nor does any ruleset"
+        if classic.protected
+        else f"{classic_says} and no ruleset requires the {STATUS_CONTEXT} status check"
     )
-    return DoctorCheck(
-        Area.GITHUB,
-        name,
+    return line(
         Status.ERROR,
         f"{what}, so a pull request can merge without jitops' approval",
         PROTECTION_SETTING.format(
             rule=f"edit the rule for {branch}"
-            if required.protected
+            if classic.protected
             else f'"Add branch protection rule" for {branch}'
         ),
     )
+
+
+def _read_checks(
+    read: Callable[[str], RequiredChecks], branch: str
+) -> RequiredChecks | GitHubError:
+    """One source's answer, or why it gave none (the other source may still settle it)."""
+    try:
+        return read(branch)
+    except GitHubError as exc:
+        return exc
+
+
+def _why(error: GitHubError) -> str:
+    return f"HTTP {error.status}" if error.status else error.message
 
 
 # -- request-id index ---------------------------------------------------------------------

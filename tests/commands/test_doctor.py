@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,6 +232,7 @@ def test_no_target_at_all_is_a_warning(tmp_path: Path) -> None:
 # -- GitHub settings -------------------------------------------------------------------------
 
 PROTECTION = "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+RULES = "GET /repos/{owner}/{repo}/rules/branches/{branch}"
 
 
 def github_environ(setup: RepoSetup, token: str, **more: str) -> dict[str, str]:
@@ -251,6 +254,20 @@ def settings_of(root: Path, environ: dict[str, str]) -> dict[str, DoctorCheck]:
     checks = github_checks(root, environ)
     assert {c.area for c in checks} == {Area.GITHUB}
     return {c.name: c for c in checks}
+
+
+def main_protection(root: Path, setup: RepoSetup, token: str = "") -> DoctorCheck:
+    return settings_of(root, github_environ(setup, token or setup.admin.token))["main protection"]
+
+
+@contextmanager
+def failing(setup: RepoSetup, endpoint: str) -> Iterator[None]:
+    """GitHub answering 502 on ``endpoint`` for as long as the block runs."""
+    setup.server.faults.inject("server_error", endpoint, times=None, status=502)
+    try:
+        yield
+    finally:
+        setup.server.faults.clear()
 
 
 def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: RepoSetup) -> None:
@@ -281,13 +298,14 @@ def test_protection_without_the_approval_check_is_an_error_with_the_setting(
     check = settings_of(repo, environ)["main protection"]
     assert check.status is Status.ERROR
     assert check.message == (
-        "the branch protection of main does not require the jitops/approval status check, so a "
-        "pull request can merge without jitops' approval"
+        "the branch protection of main does not require the jitops/approval status check, nor "
+        "does any ruleset, so a pull request can merge without jitops' approval"
     )
     assert check.fix == (
         'Settings → Branches → edit the rule for main → "Require status checks to pass before '
-        'merging" → add `jitops/approval` (README, "Branch protection"); doctor reads branch '
-        "protection, not rulesets"
+        'merging" → add `jitops/approval`, or require it in a ruleset for the branch (Settings → '
+        'Rules → Rulesets → "Require status checks to pass") (README, "Branch protection"); '
+        "doctor reads both"
     )
     # the whole run fails on it
     report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
@@ -297,12 +315,108 @@ def test_protection_without_the_approval_check_is_an_error_with_the_setting(
     )
 
 
-def test_an_unprotected_default_branch_is_an_error(repo: Path, github_repo: RepoSetup) -> None:
-    check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))[
-        "main protection"
-    ]
+def ruleset(
+    setup: RepoSetup, *checks: str, branches: tuple[str, ...] = ("~DEFAULT_BRANCH",)
+) -> None:
+    setup.server.hub.add_ruleset(
+        setup.repo, "jitops", branches=branches, required_status_checks=checks
+    )
+
+
+def test_a_ruleset_requiring_the_approval_check_is_enough(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    ruleset(github_repo, "ci", "jitops/approval")
+    github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    environ = github_environ(github_repo, github_repo.admin.token, **{PASSWORD_VARIABLE: SECRET})
+    check = settings_of(repo, environ)["main protection"]
+    assert (check.status, check.message, check.fix) == (
+        Status.OK,
+        "a ruleset requires the jitops/approval status check",
+        None,
+    )
+    report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
+    assert not [c for c in report.checks if c.area is Area.GITHUB and c.status is Status.ERROR]
+
+
+def test_a_ruleset_counts_next_to_protection_that_does_not_require_the_check(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "ci")
+    ruleset(github_repo, "jitops/approval")
+    check = main_protection(repo, github_repo)
+    assert (check.status, check.message) == (
+        Status.OK,
+        "a ruleset requires the jitops/approval status check",
+    )
+
+
+def test_a_ruleset_for_another_branch_or_check_does_not_count(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    ruleset(github_repo, "jitops/approval", branches=("release",))
+    ruleset(github_repo, "ci")  # on main, but not the check jitops posts
+    check = main_protection(repo, github_repo)
     assert check.status is Status.ERROR
-    assert check.message.startswith("main has no branch protection, so a pull request can merge")
+    assert check.message.startswith(
+        "main has no branch protection and no ruleset requires the jitops/approval status check"
+    )
+
+
+def test_every_page_of_rules_is_read(repo: Path, github_repo: RepoSetup) -> None:
+    for n in range(100):  # a full first page of rules, none requiring the approval check
+        ruleset(github_repo, f"ci-{n}")
+    ruleset(github_repo, "jitops/approval")  # the 101st rule: page two
+    before = github_repo.server.calls[RULES]
+    check = main_protection(repo, github_repo)
+    assert check.status is Status.OK
+    assert github_repo.server.calls[RULES] - before == 2
+
+
+def test_a_ruleset_is_seen_by_a_token_that_cannot_read_protection(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    ruleset(github_repo, "jitops/approval")
+    # a collaborator with write access: rulesets need only read access, protection admin
+    check = main_protection(repo, github_repo, github_repo.author.token)
+    assert (check.status, check.message) == (
+        Status.OK,
+        "a ruleset requires the jitops/approval status check (the branch protection of main "
+        "could not be read: HTTP 403)",
+    )
+
+
+def test_rulesets_that_cannot_be_read_make_no_requirement_a_warning_not_an_error(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    protect(github_repo, "ci")
+    with failing(github_repo, RULES):
+        check = main_protection(repo, github_repo)
+        protect(github_repo, "jitops/approval")
+        settled = main_protection(repo, github_repo)
+    assert check.status is Status.WARNING
+    assert check.message.startswith(
+        "not checked: the branch protection of main does not require the jitops/approval status "
+        "check, and GitHub reading the rulesets of main failed"
+    )
+    assert check.message.endswith(
+        "unless a ruleset requires jitops/approval, a pull request can merge without jitops' "
+        "approval"
+    )
+    # branch protection requiring it settles it without the rulesets
+    assert (settled.status, settled.message) == (
+        Status.OK,
+        "requires the jitops/approval status check",
+    )
+
+
+def test_an_unprotected_default_branch_is_an_error(repo: Path, github_repo: RepoSetup) -> None:
+    check = main_protection(repo, github_repo)
+    assert check.status is Status.ERROR
+    assert check.message == (
+        "main has no branch protection and no ruleset requires the jitops/approval status check, "
+        "so a pull request can merge without jitops' approval"
+    )
     assert check.fix is not None
     assert check.fix.startswith('Settings → Branches → "Add branch protection rule" for main')
 
@@ -316,7 +430,8 @@ def test_a_token_that_cannot_read_protection_gets_a_warning_with_the_permission(
     check = found["main protection"]
     assert check.status is Status.WARNING
     assert check.message == (
-        "not checked: the token cannot read the branch protection of main (HTTP 403)"
+        "not checked: no ruleset requires the jitops/approval status check, and the token "
+        "cannot read the branch protection of main (HTTP 403)"
     )
     assert check.fix is not None and '"Administration: read"' in check.fix
     assert found["auto-merge"].status is Status.WARNING  # off, and visible to a writer
@@ -383,15 +498,13 @@ def test_an_unreadable_repository_is_a_warning_without_the_token(
 
 def test_github_failing_is_a_warning_never_a_crash(repo: Path, github_repo: RepoSetup) -> None:
     protect(github_repo, "jitops/approval")
-    github_repo.server.faults.inject("server_error", PROTECTION, times=None, status=502)
-    try:
-        check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))[
-            "main protection"
-        ]
-    finally:
-        github_repo.server.faults.clear()
+    with failing(github_repo, PROTECTION):
+        check = main_protection(repo, github_repo)
     assert check.status is Status.WARNING
-    assert check.message.startswith("not checked: GitHub reading the protection of main failed")
+    assert check.message.startswith(
+        "not checked: no ruleset requires the jitops/approval status check, and GitHub reading "
+        "the protection of main failed"
+    )
 
 
 # -- request-id index -----------------------------------------------------------------------
