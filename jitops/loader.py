@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import io
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,13 +30,17 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, NodeEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.representer import SafeRepresenter
 from ruamel.yaml.resolver import Resolver, VersionedResolver
 
 from jitops.errors import InputError
+
+# jitops reads YAML 1.2, where `1e3` is a float as written; ruamel's YAML 1.1 complaint about
+# the missing dot would print, unasked, on the user's terminal for every such value.
+warnings.filterwarnings("ignore", category=MantissaNoDotYAML1_1Warning)
 
 MAX_FILE_BYTES = 64 * 1024
 # Access files are a few levels deep; anything deeper is a mistake or an attack on the

@@ -165,3 +165,17 @@ def test_the_fast_path_builds_exactly_what_the_general_constructor_builds(text: 
 def test_the_fast_path_still_refuses_duplicate_keys() -> None:
     error = refused(b"a: b\nc: d\na: e\n")
     assert "duplicate key" in error.message and error.line == 3
+
+
+def test_a_float_without_a_dot_prints_no_yaml_1_1_warning() -> None:
+    # YAML 1.2 writes `1e3` without a dot; ruamel's 1.1 warning must not reach the terminal.
+    import subprocess
+    import sys
+
+    code = (
+        "from jitops.loader import load_document\n"
+        "print(load_document(b'apiVersion: jitops/v1\\nvalue: 1e3\\n', 'x.yaml').data['value'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1000.0"
+    assert done.stderr == ""
