@@ -892,25 +892,6 @@ def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]
     return before, after or "HEAD"
 
 
-def _refresh_index(root: Path, branch: str, *, push: bool, token: str | None) -> None:
-    """Extend the request-id index over what apply just saw land (and publish it with the
-    notes). Failing here grants or revokes nothing differently: pull-request checks stay exact,
-    they only search more history, and say so."""
-    from jitops.commands.index import IndexOptions, describe, refresh
-
-    try:
-        outcome = refresh(IndexOptions(root=root, branch=branch, push=push, token=token))
-    except JitopsError as exc:
-        click.echo(
-            f"jitops: warning: the request-id index was not updated ({exc.message}) — "
-            "pull-request checks stay exact but search the whole history; "
-            "`jitops index --rebuild --push` repairs it",
-            err=True,
-        )
-        return
-    click.echo(f"jitops: {describe(outcome)}", err=True)
-
-
 @cli.command()
 @repo_option
 @click.option(
@@ -981,12 +962,20 @@ def apply(
     from jitops.report import apply_markdown
 
     _append_summary(apply_markdown(report))
-    if push_notes and not dry_run:
-        from jitops import git
-
-        git.push_notes(options.root, token=options.token or None)
     if not dry_run:
-        _refresh_index(options.root, after, push=push_notes, token=options.token or None)
+        from jitops.commands.apply import publish
+        from jitops.commands.index import describe
+
+        published = publish(options.root, after, push=push_notes, token=options.token or None)
+        if published.index is not None:
+            click.echo(f"jitops: {describe(published.index)}", err=True)
+        else:
+            click.echo(
+                f"jitops: warning: the request-id index was not updated "
+                f"({published.index_problem}) — pull-request checks stay exact but search the "
+                "whole history; `jitops index --rebuild --push` repairs it",
+                err=True,
+            )
     from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, Status, sweep_check
     from jitops.commands.sweep import last_success
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from jitops import __version__, evidence, git, ids
 from jitops.commands.check_pr import relevant_teams, with_teams
+from jitops.commands.index import IndexOptions, IndexOutcome, refresh
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, PullRequestFacts, evaluate
@@ -331,6 +332,30 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
     if options.comment and not options.dry_run:
         _comment(github, report)
     return report
+
+
+@dataclass(frozen=True)
+class Published:
+    """What apply left behind for later runs: the request-id index, or why it was not updated."""
+
+    index: IndexOutcome | None
+    index_problem: str | None = None
+
+
+def publish(root: Path, after: str, *, push: bool, token: str | None) -> Published:
+    """After apply acts: push the evidence notes (``push``), then extend the request-id index
+    over ``after`` (and push it too).
+
+    The index failing changes no grant or revoke: pull-request checks stay exact, they only
+    search more history, and say so; the problem is returned for the caller to report.
+    """
+    if push:
+        git.push_notes(root, token=token)
+    try:
+        outcome = refresh(IndexOptions(root=root, branch=after, push=push, token=token))
+    except JitopsError as exc:
+        return Published(None, exc.message)
+    return Published(outcome)
 
 
 def _removal(entry: LedgerEntry, now: datetime) -> str:

@@ -25,10 +25,9 @@ from typing import Any
 import psycopg
 
 from jitops import git
-from jitops.commands.apply import Action, ApplyOptions, apply
+from jitops.commands.apply import Action, ApplyOptions, apply, publish
 from jitops.commands.audit import audit
 from jitops.commands.check_pr import CheckOutcome, check_pull_request, options_from_environment
-from jitops.commands.index import IndexOptions, refresh
 from jitops.commands.request import (
     Ask,
     RequestOptions,
@@ -435,10 +434,11 @@ class Story:
             env,
         )
         # --push-notes: the evidence for the auditor, and the request-id index for later checks
-        git.push_notes(checkout, token=env["GITHUB_TOKEN"])
-        refresh(
-            IndexOptions(checkout, str(push.payload["after"]), push=True, token=env["GITHUB_TOKEN"])
+        published = publish(
+            checkout, str(push.payload["after"]), push=True, token=env["GITHUB_TOKEN"]
         )
+        if published.index is None:
+            raise StepFailed(f"the request-id index was not updated: {published.index_problem}")
         granted = report.with_action(Action.GRANTED)
         self.say(f"{REQUESTER} sees on pull request #{self.pr}:")
         comments = world.hub.comments_of(world.repo, self.pr)
