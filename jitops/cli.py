@@ -602,8 +602,15 @@ def status(
     report = run_status(
         StatusOptions(root=root.resolve(), at=moment, branch=branch, historical=at is not None)
     )
+    # Besides active grants, every file that looks like one but is not (refused, edited after
+    # its grant, never granted) while its window is open: that is what a reader would mistake
+    # for access.
     shown = [
-        (entry, state) for entry, state in report.entries if show_all or state is GrantState.ACTIVE
+        (entry, state)
+        for entry, state in report.entries
+        if show_all
+        or state is GrantState.ACTIVE
+        or (not entry.granted and entry.state(moment) is not GrantState.EXPIRED)
     ]
     if output_format == "json":
         click.echo(
@@ -615,6 +622,8 @@ def status(
                         {
                             "id": e.request.id,
                             "state": s.value,
+                            "standing": e.standing.value,
+                            "why": e.standing_detail or None,
                             "requester": e.request.requester,
                             "target": e.request.target,
                             "role": e.request.role,
@@ -635,6 +644,9 @@ def status(
             header = ("state", "who", "access", "until (UTC)", "left", "request")
             for line in table(header, rows):
                 click.echo(line)
+        for entry, state in shown:
+            if not entry.granted:
+                click.echo(f"  {entry.request.id}: {state.value} — {entry.standing_detail}")
         click.echo(
             f"jitops: {len(report.in_state(GrantState.ACTIVE))} active grant(s) at "
             f"{moment:%Y-%m-%d %H:%M} UTC (commit {report.commit[:7]})",

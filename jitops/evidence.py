@@ -11,6 +11,7 @@ outside the branch, so writing them needs no bypass of branch protection, and th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +35,9 @@ class Approver(_Evidence):
 class RequestEvidence(_Evidence):
     id: str
     path: str
+    # The git blob id of the exact file apply judged: a grant is bound to that content, and
+    # any other content at the same path (an edit in place) is not what was approved.
+    blob: str | None = None
     verdict: Literal["allowed", "pending", "denied"]
     reason: str
     policy: str | None = None
@@ -61,6 +65,27 @@ class ApprovalEvidence(_Evidence):
 def record(root: Path, commit: str, evidence: ApprovalEvidence) -> None:
     """Attach ``evidence`` to ``commit`` (a rerun replaces it with the same facts)."""
     git.add_note(root, commit, evidence.model_dump_json(indent=2) + "\n")
+
+
+def present(root: Path) -> bool:
+    """Whether this clone holds the evidence notes at all (a fresh clone does not fetch them)."""
+    return git.resolve(root, git.NOTES_REF) is not None
+
+
+FETCH_NOTES = f"git fetch origin {git.NOTES_REF}:{git.NOTES_REF}"
+
+
+def read_for(root: Path, commits: Iterable[str]) -> dict[str, ApprovalEvidence | str]:
+    """The evidence notes of ``commits`` (those that have one): commit → evidence, or why its
+    note cannot be read. Only the notes asked for are read and parsed."""
+    wanted = set(commits)
+    found: dict[str, ApprovalEvidence | str] = {}
+    for commit, raw in git.notes(root, commits=wanted).items():
+        try:
+            found[commit] = ApprovalEvidence.model_validate(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            found[commit] = f"unreadable evidence note: {str(exc).splitlines()[0]}"
+    return found
 
 
 def read_all(root: Path) -> tuple[dict[str, ApprovalEvidence], dict[str, str]]:

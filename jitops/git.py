@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,29 +71,40 @@ def changed_paths(root: Path, base: str, paths: Sequence[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class Landing:
-    """When a file arrived on a branch: the first-parent commit that added it, and its time."""
+    """When a file's current content arrived on a branch: the first-parent commit that last
+    added or changed it, its time, and whether it was an addition (``A``) or an edit in place
+    (``M``, or ``T`` for a change of file type)."""
 
     commit: str
     at: datetime
+    status: str = "A"
+
+    @property
+    def edited(self) -> bool:
+        """The file was there before this commit, with other content or another mode."""
+        return self.status != "A"
 
 
 def landings(
     root: Path, ref: str, paths: Sequence[str], *, wanted: Iterable[str] | None = None
 ) -> dict[str, Landing]:
-    """For each file under ``paths`` that exists at ``ref``: the commit that last added it.
+    """For each file under ``paths`` that exists at ``ref``: the commit that last added or
+    changed it, i.e. the commit whose content (bytes and mode) the file has at ``ref``.
 
     Walks ``ref``'s first-parent history (the merge commits of the default branch), newest
     first, so a request's window opens when its pull request merged, not when its author
-    committed it. Given ``wanted`` (the files of interest), the walk stops as soon as all of
-    them are found: grants are short-lived, so their landings are recent, and the cost follows
-    them rather than the length of the history.
+    committed it. An edit in place is a landing of its own: what lands is content, and content
+    that no one approved must never inherit the landing of content that someone did. Given
+    ``wanted`` (the files of interest), the walk stops as soon as all of them are found: grants
+    are short-lived, so their landings are recent, and the cost follows them rather than the
+    length of the history.
     """
     missing = set(wanted) if wanted is not None else None
     if missing is not None and not missing:
         return {}
     command = [
-        "git", "-C", str(root), "log", "--first-parent", "-m", "--diff-filter=A", "--no-renames",
-        "--name-only", "-z", "--format=%x01%H %ct", ref, "--", *paths,
+        "git", "-C", str(root), "log", "--first-parent", "-m", "--diff-filter=AMT",
+        "--no-renames", "--name-status", "-z", "--format=%x01%H %ct", ref, "--", *paths,
     ]  # fmt: skip
     found: dict[str, Landing] = {}
     try:
@@ -103,7 +114,7 @@ def landings(
     assert process.stdout is not None
     pending = b""
     with process:
-        # -z output: "\x01<sha> <time>\0\n<name>\0<name>\0" per commit
+        # -z output: "\x01<sha> <time>\0\n<status>\0<name>\0<status>\0<name>\0" per commit
         while chunk := process.stdout.read(1 << 16):
             blocks = (pending + chunk).split(b"\x01")
             pending = blocks.pop()
@@ -126,11 +137,11 @@ def _record_landings(
         if not header.strip():
             continue
         sha, _, stamp = header.strip().partition(" ")
-        landing = Landing(sha, datetime.fromtimestamp(int(stamp), UTC))
-        for name in names:
-            name = name.strip("\n")
-            if name and name not in found:  # newest first: the latest addition wins
-                found[name] = landing
+        at = datetime.fromtimestamp(int(stamp), UTC)
+        fields = [field.strip("\n") for field in names]
+        for status, name in zip(fields[0::2], fields[1::2], strict=False):
+            if name and name not in found:  # newest first: the latest change wins
+                found[name] = Landing(sha, at, status[:1] or "A")
                 if missing is not None:
                     missing.discard(name)
     return missing is not None and not missing
@@ -158,7 +169,7 @@ def added_paths(
         [
             "log",
             *HISTORY_OPTIONS,
-            "--diff-filter=A",
+            "--diff-filter=AMT",
             "--no-renames",
             "--name-only",
             "-z",
@@ -238,6 +249,7 @@ class TreeFiles:
 
     contents: dict[str, bytes]
     oversized: dict[str, int]
+    blobs: dict[str, str] = field(default_factory=dict)  # path → blob id, for those read
 
 
 def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
@@ -264,7 +276,7 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
         return TreeFiles({}, oversized)
     blobs = read_blobs(root, [sha for _, sha in entries])
     files = {path: blobs[sha] for path, sha in entries if sha in blobs}
-    return TreeFiles(files, oversized)
+    return TreeFiles(files, oversized, {path: sha for path, sha in entries if sha in blobs})
 
 
 NOTES_REF = "refs/notes/jitops"
@@ -283,12 +295,18 @@ def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> Non
     )
 
 
-def notes(root: Path, *, ref: str = NOTES_REF) -> dict[str, bytes]:
-    """Every note under ``ref``: annotated commit → note bytes (empty when there are none)."""
+def notes(
+    root: Path, *, ref: str = NOTES_REF, commits: Iterable[str] | None = None
+) -> dict[str, bytes]:
+    """Every note under ``ref`` (or only those of ``commits``): annotated commit → note bytes
+    (empty when there are none)."""
     if resolve(root, ref) is None:
         return {}
     listing = run(root, ["notes", f"--ref={ref}", "list"])
     pairs = [line.split() for line in listing.stdout.splitlines() if line.strip()]
+    if commits is not None:
+        wanted = set(commits)
+        pairs = [pair for pair in pairs if pair[1] in wanted]
     blobs = read_blobs(root, [blob for blob, _ in pairs])
     return {commit: blobs[blob] for blob, commit in pairs}
 
@@ -424,6 +442,12 @@ def push_notes(
     except GitError:
         pass  # no notes on the remote yet
     _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
+
+
+def parents(root: Path, commit: str) -> list[str]:
+    """The parents of ``commit``, first parent first."""
+    result = run(root, ["rev-list", "--parents", "-n", "1", commit], check=False)
+    return result.stdout.split()[1:]
 
 
 def parent(root: Path, commit: str) -> str | None:

@@ -1,11 +1,15 @@
 """The ledger: what a branch says about access, read from git alone (invariant 8).
 
-A request file present on the default branch is a grant. Its window opens when it landed — the
-first-parent commit that added it, i.e. the merge of its pull request — or at ``starts_at``, and
-closes at ``expires_at`` or landing + ``duration``. ``read_ledger`` reads every request at a
-commit in one ``git cat-file --batch`` and one ``git log``, so ``status``, ``sweep``,
+A request file on the default branch *asks*; it grants only what ``jitops apply`` verified. Each
+file's current content landed with the first-parent commit that last added or changed it (the
+merge of its pull request); apply's evidence note on that commit says whether it verified that
+exact content (its blob id). So an entry has a window — it opens at landing or ``starts_at``
+and closes at ``expires_at`` or landing + ``duration`` — and a standing: granted, refused,
+edited after its grant, never granted, or not known here (the clone lacks the notes). Only a
+granted entry whose window is open is active access, for every reader: ``status``, ``sweep``,
 ``reconcile`` and ``apply`` all see the same grants, and an auditor can ask about any moment
-in history without the GitHub API.
+in history without the GitHub API. ``read_ledger`` reads every request at a commit in one
+``git cat-file --batch`` and one ``git log``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from jitops import git
+from jitops import evidence, git
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES
@@ -27,9 +31,21 @@ from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse, placement_findings
 
 
 class GrantState(StrEnum):
+    """Where a request's window stands at a moment."""
+
     SCHEDULED = "scheduled"  # landed, window not yet open
     ACTIVE = "active"
     EXPIRED = "expired"  # window closed: the sweep revokes it and removes the file
+
+
+class Standing(StrEnum):
+    """What apply's evidence says of a request file's current content."""
+
+    GRANTED = "granted"  # apply verified this exact content, landed by this commit
+    REFUSED = "refused"  # apply judged it and refused it
+    EDITED = "edited after grant"  # changed in place on the branch: content no one approved
+    NEVER_GRANTED = "never granted"  # apply has no record of it
+    UNRECORDED = "not verified here"  # this clone holds no evidence notes to tell
 
 
 @dataclass(frozen=True)
@@ -39,13 +55,25 @@ class LedgerEntry:
     landing: git.Landing | None
     starts_at: datetime | None
     expires_at: datetime | None
+    blob: str = ""
+    standing: Standing = Standing.NEVER_GRANTED
+    standing_detail: str = ""  # why it is not granted, in apply's words where it gave them
 
     def state(self, now: datetime) -> GrantState:
+        """Where the window stands at ``now`` (whatever its standing)."""
         if self.expires_at is not None and self.expires_at <= now:
             return GrantState.EXPIRED
         if self.starts_at is not None and self.starts_at > now:
             return GrantState.SCHEDULED
         return GrantState.ACTIVE
+
+    @property
+    def granted(self) -> bool:
+        return self.standing is Standing.GRANTED
+
+    def shown_state(self, now: datetime) -> GrantState | Standing:
+        """The window's state for a grant; for anything else, why it is not one."""
+        return self.state(now) if self.granted else self.standing
 
 
 @dataclass(frozen=True)
@@ -53,9 +81,14 @@ class Ledger:
     commit: str
     entries: tuple[LedgerEntry, ...]
     findings: tuple[Finding, ...]
+    evidence_present: bool = True  # False: the clone lacks the notes (see FETCH_NOTES)
 
     def in_state(self, state: GrantState, now: datetime) -> list[LedgerEntry]:
-        return [entry for entry in self.entries if entry.state(now) is state]
+        """Granted entries whose window is in ``state`` at ``now``."""
+        return [entry for entry in self.entries if entry.granted and entry.state(now) is state]
+
+    def not_granted(self) -> list[LedgerEntry]:
+        return [entry for entry in self.entries if not entry.granted]
 
 
 def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
@@ -72,6 +105,12 @@ def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
         git.landings(root, commit, [REQUESTS_DIR], wanted=tree.contents) if tree.contents else {}
     )
     files = [(path, raw) for path, raw in sorted(tree.contents.items())]
+    present = evidence.present(root)
+    notes = (
+        evidence.read_for(root, {landing.commit for landing in landings.values()})
+        if present
+        else {}
+    )
     entries = []
     for path, parsed in zip(
         (path for path, _ in files), map_chunks(_parse_chunk, root, files), strict=True
@@ -79,10 +118,65 @@ def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
         if isinstance(parsed, AccessRequest):
             landing = landings.get(path)
             start, end = request_window(parsed, landing.at if landing else None)
-            entries.append(LedgerEntry(path, parsed, landing, start, end))
+            blob = tree.blobs.get(path, "")
+            note = notes.get(landing.commit) if landing else None
+            standing, detail = standing_of(path, parsed.id, blob, landing, note, present)
+            entries.append(LedgerEntry(path, parsed, landing, start, end, blob, standing, detail))
         else:
             findings.extend(parsed)
-    return Ledger(commit, tuple(entries), tuple(findings))
+    if not present and entries:
+        findings.append(
+            Finding(
+                git.NOTES_REF,
+                Severity.WARNING,
+                "this clone holds no evidence notes, so no request can be shown as granted",
+                f"fetch them: {evidence.FETCH_NOTES}",
+            )
+        )
+    return Ledger(commit, tuple(entries), tuple(findings), present)
+
+
+def standing_of(
+    path: str,
+    request_id: str,
+    blob: str,
+    landing: git.Landing | None,
+    note: evidence.ApprovalEvidence | str | None,
+    notes_present: bool,
+) -> tuple[Standing, str]:
+    """What apply's note on the landing commit says of this content (and why)."""
+    found = note.for_request(request_id) if isinstance(note, evidence.ApprovalEvidence) else None
+    if found is not None and found.path != path:
+        found = None
+    if (
+        isinstance(note, evidence.ApprovalEvidence)
+        and found is not None
+        and note.verdict == "allowed"
+        and found.verdict == "allowed"
+        and (found.blob is None or found.blob == blob)
+    ):
+        return Standing.GRANTED, ""
+    reason = ""
+    if isinstance(note, str):
+        reason = note
+    elif found is not None and found.verdict != "allowed":
+        reason = found.reason
+    elif found is not None and found.blob != blob:
+        reason = "apply verified other content at this path"
+    elif note is not None:
+        reason = note.summary
+    if landing is not None and landing.edited:
+        return Standing.EDITED, (
+            f"changed in place by {landing.commit[:12]}; an edit is a new request"
+            + (f" — {reason}" if reason else "")
+        )
+    if isinstance(note, evidence.ApprovalEvidence) or isinstance(note, str):
+        return Standing.REFUSED, reason or "apply refused it"
+    if not notes_present:
+        return Standing.UNRECORDED, f"no evidence notes here: {evidence.FETCH_NOTES}"
+    if landing is None:
+        return Standing.NEVER_GRANTED, "no first-parent commit of the branch landed it"
+    return Standing.NEVER_GRANTED, f"apply has no record of {landing.commit[:12]}"
 
 
 def _parse_chunk(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from jitops.demo.story import Line
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
-    from jitops.ledger import GrantState, LedgerEntry
+    from jitops.ledger import GrantState, LedgerEntry, Standing
     from jitops.models import AccessRequest
 
 _MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
@@ -260,7 +260,7 @@ def _left(entry: LedgerEntry, at: datetime) -> str:
 
 
 def status_rows(
-    entries: Sequence[tuple[LedgerEntry, GrantState]], at: datetime
+    entries: Sequence[tuple[LedgerEntry, GrantState | Standing]], at: datetime
 ) -> list[tuple[str, ...]]:
     """One row per grant: state, requester, target/role, window end, time left, request id."""
     rows: list[tuple[str, ...]] = []
@@ -273,7 +273,7 @@ def status_rows(
                 f"@{request.requester}",
                 f"{request.target}/{request.role}",
                 end,
-                _left(entry, at),
+                _left(entry, at) if entry.granted else "no access",
                 request.id,
             )
         )

@@ -95,3 +95,48 @@ def write_teamless_policies(root: Path) -> Path:
         "apiVersion: jitops/v1\nkind: PolicyChangeRule\napprovals: [{count: 1, from: [carol]}]\n"
     )
     return root
+
+
+def record_applied(root: Path, ref: str = "HEAD", *, only: set[str] | None = None) -> None:
+    """Record evidence notes as ``jitops apply`` does once it verified every request (or the
+    ids in ``only``) as the branch holds it at ``ref``: each bound to its landing commit and
+    its exact content. For tests of the readers, which trust only what apply verified."""
+    from datetime import UTC, datetime
+
+    from jitops import evidence
+    from jitops.ledger import read_ledger
+
+    by_commit: dict[str, list[evidence.RequestEvidence]] = {}
+    for entry in read_ledger(root, ref).entries:
+        if entry.landing is None or (only is not None and entry.request.id not in only):
+            continue
+        by_commit.setdefault(entry.landing.commit, []).append(
+            evidence.RequestEvidence(
+                id=entry.request.id,
+                path=entry.path,
+                blob=entry.blob,
+                verdict="allowed",
+                reason="auto-approved",
+                auto_approved=True,
+            )
+        )
+    known, _ = evidence.read_all(root)
+    for commit, records in by_commit.items():
+        earlier = known.get(commit)
+        kept = [
+            r for r in (earlier.requests if earlier else []) if r.id not in {x.id for x in records}
+        ]
+        evidence.record(
+            root,
+            commit,
+            evidence.ApprovalEvidence(
+                pull_request=None,
+                head_sha=None,
+                policy_commit=git(root, "rev-parse", f"{commit}^").strip(),
+                verified_at=datetime(2026, 11, 1, tzinfo=UTC),
+                verified_by="tests",
+                verdict="allowed",
+                summary="verified",
+                requests=[*kept, *records],
+            ),
+        )

@@ -10,7 +10,7 @@ import pytest
 
 from jitops.commands.status import StatusOptions, status
 from jitops.ledger import GrantState, commit_at, read_ledger
-from tests.gitrepo import commit_all, git, make_access_repo, write_request
+from tests.gitrepo import commit_all, git, make_access_repo, record_applied, write_request
 
 
 def at(text: str) -> datetime:
@@ -31,6 +31,7 @@ def repo(tmp_path: Path) -> Path:
         expires_at="2026-11-24T23:00:00Z",
     )
     commit_all(root, "grant abs-1 and sched-1", date="2026-11-23T10:00:00Z")
+    record_applied(root)
     (root / "requests" / "sandbox-db" / "readonly" / "dur-1.yaml").unlink()
     commit_all(root, "revoke dur-1", date="2026-11-23T11:30:00Z")
     return root
@@ -108,3 +109,52 @@ def test_a_large_branch_is_parsed_on_all_cores_with_the_same_result(
     monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 1)
     parallel = read_ledger(repo)
     assert parallel == serial
+
+
+def test_only_what_apply_verified_is_granted(tmp_path: Path) -> None:
+    """A file's standing comes from apply's note on the commit that landed its content."""
+    from jitops import evidence
+    from jitops.ledger import Standing
+
+    root = make_access_repo(tmp_path / "access")
+    write_request(root, "ok-1")
+    write_request(root, "no-1")
+    write_request(root, "other-1")
+    commit_all(root, "land three", date="2026-11-23T09:00:00Z")
+    record_applied(root, only={"ok-1", "other-1"})
+    head = git(root, "rev-parse", "HEAD").strip()
+    note = evidence.read_all(root)[0][head]
+    # apply verified other content for other-1 than the branch holds
+    forged = [
+        r.model_copy(update={"blob": "0" * 40}) if r.id == "other-1" else r for r in note.requests
+    ]
+    evidence.record(root, head, note.model_copy(update={"requests": forged}))
+    by_id = {e.request.id: e for e in read_ledger(root).entries}
+    assert by_id["ok-1"].standing is Standing.GRANTED
+    assert by_id["no-1"].standing is Standing.REFUSED  # the note of its merge leaves it out
+    assert by_id["other-1"].standing is Standing.REFUSED
+    assert "other content" in by_id["other-1"].standing_detail
+    moment = at("2026-11-23T10:00:00Z")
+    assert [e.request.id for e in read_ledger(root).in_state(GrantState.ACTIVE, moment)] == ["ok-1"]
+
+    write_request(root, "ok-1", duration="8h")  # edited in place, after its grant
+    write_request(root, "late-1")
+    commit_all(root, "edit", date="2026-11-23T09:30:00Z")
+    by_id = {e.request.id: e for e in read_ledger(root).entries}
+    assert by_id["ok-1"].standing is Standing.EDITED
+    assert by_id["ok-1"].landing is not None and by_id["ok-1"].landing.edited
+    assert by_id["ok-1"].expires_at == at("2026-11-23T17:30:00Z")  # its own, ungranted window
+    assert by_id["late-1"].standing is Standing.NEVER_GRANTED
+    assert status(StatusOptions(root=root, at=moment)).in_state(GrantState.ACTIVE) == []
+
+
+def test_a_clone_without_notes_says_so(tmp_path: Path) -> None:
+    from jitops.ledger import Standing
+
+    root = make_access_repo(tmp_path / "access")
+    write_request(root, "a-1")
+    commit_all(root, "land", date="2026-11-23T09:00:00Z")
+    ledger = read_ledger(root)
+    assert not ledger.evidence_present
+    assert [e.standing for e in ledger.entries] == [Standing.UNRECORDED]
+    assert any("git fetch origin refs/notes/jitops" in (f.hint or "") for f in ledger.findings)

@@ -108,8 +108,37 @@ class Verification:
     reviews: tuple[Review, ...] = ()
 
 
+def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch: str) -> str | None:
+    """Why ``pr`` did not land its merge commit on the default branch as GitHub merges do.
+
+    A grant lands only from a pull request into the default branch, merged as GitHub creates
+    merges there: a merge commit whose parents are the branch as it was and the reviewed head,
+    or a squash commit with the branch as its one parent. The policies it is judged by are
+    those of that first parent — the branch just before the merge.
+    """
+    if pr.base_ref != default_branch:
+        return (
+            f"pull request #{pr.number} was merged into {pr.base_ref!r}, not the default "
+            f"branch {default_branch!r}: only a merge into the default branch grants — "
+            "open the request against the default branch"
+        )
+    if len(parents) == 2 and parents[1] != pr.head_sha:
+        return (
+            f"its merge commit does not merge the reviewed head of #{pr.number} "
+            f"({pr.head_sha[:12]})"
+        )
+    if len(parents) not in (1, 2):
+        return f"its commit has {len(parents)} parents; GitHub's merges have one or two"
+    return None
+
+
 def verify_landing(
-    github: GitHub, root: Path, commit: str, entries: Sequence[LedgerEntry], at: datetime
+    github: GitHub,
+    root: Path,
+    commit: str,
+    entries: Sequence[LedgerEntry],
+    at: datetime,
+    default_branch: str,
 ) -> Verification:
     """Re-judge, through the API, the pull request that merged ``commit``."""
     merged = [
@@ -118,21 +147,31 @@ def verify_landing(
     if not merged:
         return Verification(None, {}, "it reached the branch without a merged pull request", None)
     pr = merged[0]
-    base = git.parent(root, commit)
-    if base is None:
+    parents = git.parents(root, commit)
+    if not parents:
         return Verification(pr, {}, "its merge commit has no parent to take policies from", None)
+    base = parents[0]
+    refused = landing_problem(pr, parents, default_branch)
+    if refused is not None:
+        return Verification(pr, {}, refused, base)
     policies = load_policies_at(root, base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
     files = github.changed_files(pr.number)
     contents = _head_contents(github, root, pr.head_sha, [e.path for e in entries])
+    landed = git.read_blobs(root, [e.blob for e in entries if e.blob])
     parsed: list[ParsedRequest] = []
     for entry in entries:
         raw = contents.get(entry.path)
         if raw is None:
             return Verification(pr, {}, f"{entry.path} is not in the approved head", base)
+        if landed.get(entry.blob) != raw:
+            # the merge changed the file after approval (a conflict resolution, an edit):
+            # what was reviewed is the head's bytes, and only those bytes may grant
+            return Verification(
+                pr, {}, f"{entry.path} on the branch differs from the approved head", base
+            )
         _, model, findings = parse(raw, entry.path, REQUEST_MODELS, "requests/")
         if not isinstance(model, AccessRequest) or model != entry.request:
-            # the merge changed the file after approval (a conflict resolution, an edit)
             return Verification(
                 pr, {}, f"{entry.path} on the branch differs from the approved head", base
             )
@@ -228,6 +267,7 @@ def _evidence_of(
             evidence.RequestEvidence(
                 id=entry.request.id,
                 path=entry.path,
+                blob=entry.blob or None,
                 verdict=verdict,
                 reason=decision.reason if decision else (verification.problem or "not verified"),
                 policy=decision.policy if decision else None,
@@ -276,16 +316,24 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             and _key(e) not in seen
         ]
     outcomes: list[Outcome] = []
+    # A path in both lists was changed in place: its verified content's grant ends, and what
+    # replaced it is judged as a new request.
+    replaced = {e.path: e for e in added}
 
-    # Gone from the branch: revoke. Giving access up needs no approval.
+    # Gone from the branch (or replaced by other content): revoke. Giving access up needs no
+    # approval.
     if options.dry_run:
-        outcomes += [Outcome(e, Action.WOULD_REVOKE, _removal(e, options.now)) for e in removed]
+        outcomes += [
+            Outcome(e, Action.WOULD_REVOKE, _removal(e, options.now, replaced)) for e in removed
+        ]
     else:
         for revocation in revoke_entries(removed, targets, environ):
             if revocation.outcome.value == "revoked":
                 outcomes.append(
                     Outcome(
-                        revocation.entry, Action.REVOKED, _removal(revocation.entry, options.now)
+                        revocation.entry,
+                        Action.REVOKED,
+                        _removal(revocation.entry, options.now, replaced),
                     )
                 )
             else:
@@ -305,10 +353,13 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             "GITHUB_REPOSITORY (or pass --repository)"
         )
     github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
+    default_branch: str | None = None
     for commit, entries in by_commit.items():
         landed_at = entries[0].landing.at if entries[0].landing else options.now
         try:
-            verification = verify_landing(github, root, commit, entries, landed_at)
+            if default_branch is None:
+                default_branch = github.repository_settings().default_branch
+            verification = verify_landing(github, root, commit, entries, landed_at, default_branch)
         except JitopsError as exc:
             outcomes += [
                 Outcome(e, Action.FAILED, f"could not verify: {exc.message}") for e in entries
@@ -358,8 +409,14 @@ def publish(root: Path, after: str, *, push: bool, token: str | None) -> Publish
     return Published(outcome)
 
 
-def _removal(entry: LedgerEntry, now: datetime) -> str:
+def _removal(entry: LedgerEntry, now: datetime, replaced: Mapping[str, LedgerEntry]) -> str:
     """Why a request that left the branch is revoked, so a confirming revoke reads as one."""
+    successor = replaced.get(entry.path)
+    if successor is not None and successor.landing is not None:
+        return (
+            f"changed on the branch by {successor.landing.commit[:12]}: the grant of the "
+            "approved content ends, and the new content is a new request"
+        )
     end = entry.expires_at
     if end is not None and end <= now:
         # The sweep revoked it at expiry and its pull request removed the file: revoking

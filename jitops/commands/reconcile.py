@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jitops.errors import JitopsError, UsageError
+from jitops.evidence import FETCH_NOTES
 from jitops.findings import Finding
 from jitops.ledger import GrantState, read_ledger
 from jitops.models import login_key
@@ -96,13 +97,19 @@ def reconcile(options: ReconcileOptions, environ: Mapping[str, str]) -> Reconcil
     if options.only_target is not None and options.only_target not in targets:
         raise UsageError(f"no target {options.only_target!r} (targets: {', '.join(targets)})")
     ledger = read_ledger(options.root, options.branch)
+    if not ledger.evidence_present and ledger.entries:
+        # Without apply's record every request would look ungranted and be revoked: a missing
+        # fetch must not read as "revoke everyone".
+        raise UsageError(
+            "this clone holds no evidence notes, so reconcile cannot tell what apply granted; "
+            f"fetch them first: {FETCH_NOTES}"
+        )
     open_grants: dict[str, dict[tuple[str, str], str]] = {}
-    for entry in ledger.entries:
-        if entry.state(options.now) is GrantState.ACTIVE:
-            request = entry.request
-            open_grants.setdefault(request.target, {})[_key(request.role, request.requester)] = (
-                request.id
-            )
+    for entry in ledger.in_state(GrantState.ACTIVE, options.now):  # granted, window open
+        request = entry.request
+        open_grants.setdefault(request.target, {})[_key(request.role, request.requester)] = (
+            request.id
+        )
     drifts: list[Drift] = []
     problems: list[TargetProblem] = []
     checked = 0

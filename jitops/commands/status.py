@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jitops.errors import UsageError
 from jitops.findings import Finding
-from jitops.ledger import GrantState, LedgerEntry, commit_at, read_ledger
+from jitops.ledger import GrantState, LedgerEntry, Standing, commit_at, read_ledger
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,11 @@ class StatusOptions:
 class StatusReport:
     at: datetime
     commit: str
-    entries: tuple[tuple[LedgerEntry, GrantState], ...]
+    # a grant's window state, or — for a file apply did not verify as it stands — why not
+    entries: tuple[tuple[LedgerEntry, GrantState | Standing], ...]
     findings: tuple[Finding, ...]
 
-    def in_state(self, state: GrantState) -> list[LedgerEntry]:
+    def in_state(self, state: GrantState | Standing) -> list[LedgerEntry]:
         return [entry for entry, s in self.entries if s is state]
 
 
@@ -42,7 +43,7 @@ def status(options: StatusOptions) -> StatusReport:
     ledger = read_ledger(options.root, ref)
     entries = tuple(
         sorted(
-            ((entry, entry.state(options.at)) for entry in ledger.entries),
+            ((entry, entry.shown_state(options.at)) for entry in ledger.entries),
             key=lambda pair: (pair[0].expires_at or options.at, pair[0].request.id),
         )
     )

@@ -515,7 +515,9 @@ def warn_before_expiry(
 
 def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
     ledger = read_ledger(options.root, options.branch)
-    expired = ledger.in_state(GrantState.EXPIRED, options.now)
+    # Every file whose window closed is revoked, granted or not: revoking is idempotent, and
+    # nothing that once asked for access outlives its window because a note is missing.
+    expired = [e for e in ledger.entries if e.state(options.now) is GrantState.EXPIRED]
     if options.dry_run:  # planning needs only the branch, not the targets
         revocations = [Revocation(e, RevokeOutcome.WOULD_REVOKE) for e in expired]
     else:

@@ -9,10 +9,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from jitops.cli import main
+
+if TYPE_CHECKING:
+    from jitops.testing.github import GitHubServer
+    from tests.e2e.apply_world import World
 
 
 @dataclass(frozen=True)
@@ -122,3 +127,18 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LegacySystem:
     monkeypatch.setenv("FAKE_TOKEN", LEGACY_TOKEN)
     monkeypatch.setenv("FAKE_REFUSE", "")  # request ids whose grant the system refuses
     return LegacySystem(root, state)
+
+
+@pytest.fixture
+def world(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
+    """People, an access repository on the GitHub test server with the ``legacy`` target,
+    and a clone of it, as apply's tests need (tests/e2e/apply_world.py)."""
+    from tests.e2e.apply_world import make_world
+
+    return make_world(legacy, github_server, github_names, tmp_path, monkeypatch)

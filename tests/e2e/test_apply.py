@@ -4,7 +4,6 @@ granted, its evidence lands in git, and what cannot be verified is refused loudl
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,82 +11,9 @@ import pytest
 from jitops import evidence, ids
 from jitops import git as jgit
 from jitops.commands.audit import audit
-from jitops.testing.github import Account, GitHubServer
-from jitops.testing.github.state import Repository
-from tests.e2e.conftest import CLI, LegacySystem, Run
-from tests.gitrepo import commit_all, git
-
-
-@dataclass
-class World:
-    server: GitHubServer
-    repo: Repository
-    people: dict[str, Account]
-    bot: Account
-    base: Path
-    legacy: LegacySystem
-
-    def login(self, person: str) -> str:
-        return self.people[person].login
-
-    def request(
-        self, request_id: str, requester: str = "alice", window: str = "duration: 2h"
-    ) -> tuple[str, str]:
-        path = f"requests/legacy/operator/{request_id}.yaml"
-        text = (
-            "apiVersion: jitops/v1\nkind: AccessRequest\n"
-            f"id: {request_id}\nrequester: {self.login(requester)}\ntarget: legacy\n"
-            f"role: operator\njustification: Restart the stuck export job of INC-9\n{window}\n"
-        )
-        return path, text
-
-    def open_pull(self, branch: str, files: dict[str, str | None], by: str = "alice") -> int:
-        hub = self.server.hub
-        hub.push(self.repo, branch, files, author=self.login(by))
-        return hub.open_pull(self.repo, head=branch, title=branch, user=self.login(by)).number
-
-    def merge(self, number: int) -> str:
-        merged = self.server.hub.merge(self.repo, number, user=self.login("p1"))
-        assert merged.merge_commit_sha
-        return merged.merge_commit_sha
-
-    def pull_base(self) -> str:
-        before = git(self.base, "rev-parse", "HEAD").strip()
-        git(self.base, "pull", "-q", "--ff-only")
-        return before
-
-
-@pytest.fixture
-def world(
-    legacy: LegacySystem,
-    github_server: GitHubServer,
-    github_names: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> World:
-    hub = github_server.hub
-    people = {p: hub.add_user(f"{p}-{github_names}") for p in ("alice", "bob", "p1", "owner")}
-    bot = hub.add_user(f"applier-{github_names}", user_type="Bot")
-    (legacy.repo / "policies" / "legacy-policy.yaml").write_text(
-        "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
-        f"requesters: [{people['alice'].login}]\n"
-        "roles:\n  operator:\n    max_duration: 8h\n"
-        f"    approvals: [{{count: 1, from: [{people['bob'].login}]}}]\n"
-    )
-    commit_all(legacy.repo, "policies")
-    repo = hub.create_repo(f"{people['owner'].login}/access", source=legacy.repo)
-    for account in (*people.values(), bot):
-        hub.add_collaborator(repo, account.login, "write")
-    base = tmp_path / "base"
-    git(tmp_path, "clone", "-q", github_server.file_url(repo.full_name), str(base))
-    monkeypatch.setenv("GITHUB_TOKEN", bot.token)
-    monkeypatch.setenv("GITHUB_API_URL", github_server.base_url)
-    monkeypatch.setenv("GITHUB_REPOSITORY", repo.full_name)
-    return World(github_server, repo, people, bot, base, legacy)
-
-
-def apply(world: World, cli: CLI, before: str, *extra: str) -> Run:
-    return cli("apply", "--repo", str(world.base), "--before", before, *extra)
+from tests.e2e.apply_world import World, apply, forge_status, grant
+from tests.e2e.conftest import CLI
+from tests.gitrepo import git
 
 
 def test_an_approved_merge_is_verified_granted_and_recorded(world: World, cli: CLI) -> None:
@@ -181,15 +107,7 @@ def test_a_direct_push_without_a_pull_request_is_refused(world: World, cli: CLI)
 def test_a_forged_status_does_not_grant(world: World, cli: CLI) -> None:
     path, text = world.request("forged-1")
     number = world.open_pull("forged-1", {path: text})
-    pr = world.server.hub.pull(world.repo, number)
-    world.server.hub.set_status(
-        world.repo,
-        pr.head_sha,
-        state="success",
-        context="jitops/approval",
-        description="1 of 1 request(s) ready",
-        creator=world.login("alice"),
-    )
+    forge_status(world, number)
     world.merge(number)
     before = world.pull_base()
     assert apply(world, cli, before).code == 1
@@ -257,7 +175,7 @@ def test_the_sweep_warns_on_the_pull_request_before_access_expires(world: World,
     number = world.open_pull("ending-1", {path: text})
     world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
     world.merge(number)
-    world.pull_base()
+    assert apply(world, cli, world.pull_base()).code == 0
     soon = f"{datetime.now(UTC) + timedelta(minutes=90):%Y-%m-%dT%H:%M:%SZ}"  # 2h window
     for _ in range(2):  # a rerun edits the same comment
         result = cli("sweep", "--repo", str(world.base), "--now", soon, "--warn-before", "1h")
@@ -274,14 +192,6 @@ def test_the_sweep_warns_on_the_pull_request_before_access_expires(world: World,
 def remote_index(world: World) -> ids.IdIndex | None:
     """The request-id index as the remote holds it: what check-pr fetches."""
     return ids.load(world.server.hub.repo(world.repo.full_name).path).index
-
-
-def grant(world: World, request_id: str, branch: str | None = None) -> str:
-    """Open, approve and merge a request; the merge commit."""
-    path, text = world.request(request_id)
-    number = world.open_pull(branch or request_id, {path: text})
-    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
-    return world.merge(number)
 
 
 def test_apply_keeps_the_request_id_index(world: World, cli: CLI, tmp_path: Path) -> None:

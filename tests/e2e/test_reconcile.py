@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import CLI, LEGACY_TOKEN, LegacySystem
-from tests.gitrepo import commit_all, write_request
+from tests.gitrepo import commit_all, record_applied, write_request
 
 NOW = "2026-11-23T12:00:00Z"
 
@@ -23,6 +23,7 @@ def system(legacy: LegacySystem) -> LegacySystem:
             expires_at=f"2026-11-23T{expires}:00Z",
         )
     commit_all(legacy.repo, "grants", date="2026-11-23T09:00:00Z")
+    record_applied(legacy.repo)  # as apply records what it verified
     legacy.hold(("alice", "alice-1"), ("bob", "bob-1"), ("mallory", "by-hand"))
     return legacy
 

@@ -1,0 +1,106 @@
+"""An access repository on the GitHub test server whose ``legacy`` target is the exec fake
+system, with people to request, approve and merge: the world of apply's end-to-end tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jitops.testing.github import Account, GitHubServer
+from jitops.testing.github.state import Repository
+from tests.e2e.conftest import CLI, LegacySystem, Run
+from tests.gitrepo import commit_all, git
+
+
+@dataclass
+class World:
+    server: GitHubServer
+    repo: Repository
+    people: dict[str, Account]
+    bot: Account
+    base: Path
+    legacy: LegacySystem
+
+    def login(self, person: str) -> str:
+        return self.people[person].login
+
+    def request(
+        self, request_id: str, requester: str = "alice", window: str = "duration: 2h"
+    ) -> tuple[str, str]:
+        path = f"requests/legacy/operator/{request_id}.yaml"
+        text = (
+            "apiVersion: jitops/v1\nkind: AccessRequest\n"
+            f"id: {request_id}\nrequester: {self.login(requester)}\ntarget: legacy\n"
+            f"role: operator\njustification: Restart the stuck export job of INC-9\n{window}\n"
+        )
+        return path, text
+
+    def open_pull(self, branch: str, files: dict[str, str | None], by: str = "alice") -> int:
+        hub = self.server.hub
+        hub.push(self.repo, branch, files, author=self.login(by))
+        return hub.open_pull(self.repo, head=branch, title=branch, user=self.login(by)).number
+
+    def merge(self, number: int) -> str:
+        merged = self.server.hub.merge(self.repo, number, user=self.login("p1"))
+        assert merged.merge_commit_sha
+        return merged.merge_commit_sha
+
+    def pull_base(self) -> str:
+        before = git(self.base, "rev-parse", "HEAD").strip()
+        git(self.base, "pull", "-q", "--ff-only")
+        return before
+
+
+def make_world(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
+    hub = github_server.hub
+    people = {p: hub.add_user(f"{p}-{github_names}") for p in ("alice", "bob", "p1", "owner")}
+    bot = hub.add_user(f"applier-{github_names}", user_type="Bot")
+    (legacy.repo / "policies" / "legacy-policy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
+        f"requesters: [{people['alice'].login}]\n"
+        "roles:\n  operator:\n    max_duration: 8h\n"
+        f"    approvals: [{{count: 1, from: [{people['bob'].login}]}}]\n"
+    )
+    commit_all(legacy.repo, "policies")
+    repo = hub.create_repo(f"{people['owner'].login}/access", source=legacy.repo)
+    for account in (*people.values(), bot):
+        hub.add_collaborator(repo, account.login, "write")
+    base = tmp_path / "base"
+    git(tmp_path, "clone", "-q", github_server.file_url(repo.full_name), str(base))
+    monkeypatch.setenv("GITHUB_TOKEN", bot.token)
+    monkeypatch.setenv("GITHUB_API_URL", github_server.base_url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", repo.full_name)
+    return World(github_server, repo, people, bot, base, legacy)
+
+
+def apply(world: World, cli: CLI, before: str, *extra: str) -> Run:
+    return cli("apply", "--repo", str(world.base), "--before", before, *extra)
+
+
+def grant(world: World, request_id: str, branch: str | None = None) -> str:
+    """Open, approve and merge a request; the merge commit."""
+    path, text = world.request(request_id)
+    number = world.open_pull(branch or request_id, {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    return world.merge(number)
+
+
+def forge_status(world: World, number: int, by: str = "alice") -> None:
+    """What any writer can do: claim the check passed (one API call)."""
+    pr = world.server.hub.pull(world.repo, number)
+    world.server.hub.set_status(
+        world.repo,
+        pr.head_sha,
+        state="success",
+        context="jitops/approval",
+        description="1 of 1 request(s) ready",
+        creator=world.login(by),
+    )
