@@ -994,6 +994,8 @@ def apply(
     stale = sweep_check(last_success(options.root), DEFAULT_SWEEP_INTERVAL, options.now)
     if stale.status is not Status.OK:
         click.echo(f"jitops: warning: {stale.message} — {stale.fix}", err=True)
+    if report.policy_problem:
+        click.echo(f"jitops: error: {report.policy_problem}", err=True)
     refused = len(report.with_action(Action.REFUSED, Action.FAILED))
     click.echo(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed", err=True)
     sys.exit(ExitCode.DENIED if report.failed else ExitCode.OK)

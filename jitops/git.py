@@ -444,6 +444,48 @@ def push_notes(
     _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
 
 
+def first_parent_commits_changing(
+    root: Path, ref: str, *, excluding: str, since: str | None = None
+) -> list[str]:
+    """The first-parent commits of ``ref`` (after ``since``, if given), oldest first, that
+    change anything outside the folder ``excluding`` — compared with their first parent."""
+    revisions = [ref] if since is None else [f"{since}..{ref}"]
+    log = run(
+        root,
+        [
+            "log", "--first-parent", "-m", "--format=%H", "--reverse", *revisions,
+            "--", ".", f":(exclude){excluding}",
+        ],
+    )  # fmt: skip
+    return log.stdout.split()
+
+
+def first_commit_with(root: Path, ref: str, path: str) -> str | None:
+    """The oldest first-parent commit of ``ref`` that added ``path``, if any."""
+    log = run(
+        root,
+        ["log", "--first-parent", "-m", "--diff-filter=A", "--format=%H", "--reverse", ref,
+         "--", path],
+    )  # fmt: skip
+    found = log.stdout.split()
+    return found[0] if found else None
+
+
+def root_commit(root: Path, ref: str) -> str:
+    """The first commit of ``ref``'s first-parent history."""
+    return run(root, ["rev-list", "--first-parent", "--max-parents=0", ref]).stdout.split()[-1]
+
+
+def tree_outside(root: Path, commit: str, folder: str) -> str:
+    """A fingerprint of ``commit``'s tree without the top-level ``folder``: equal for two
+    commits exactly when everything outside ``folder`` is identical (modes included)."""
+    import hashlib
+
+    listing = run(root, ["ls-tree", "-z", commit]).stdout
+    kept = [entry for entry in listing.split("\0") if entry and not entry.endswith("\t" + folder)]
+    return hashlib.sha256("\0".join(kept).encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def parents(root: Path, commit: str) -> list[str]:
     """The parents of ``commit``, first parent first."""
     result = run(root, ["rev-list", "--parents", "-n", "1", commit], check=False)

@@ -545,6 +545,8 @@ def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> s
 def apply_markdown(report: ApplyReport) -> str:
     """Apply's job summary: one line per grant, revocation or refusal."""
     lines = ["### jitops apply", ""]
+    if report.policy_problem:
+        lines += [f"> **Error:** {report.policy_problem}", ""]
     for outcome in report.outcomes:
         request = outcome.entry.request
         lines.append(

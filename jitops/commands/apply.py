@@ -25,7 +25,7 @@ from jitops.commands.check_pr import relevant_teams, with_teams
 from jitops.commands.index import IndexOptions, IndexOutcome, refresh
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
-from jitops.gate import ParsedRequest, PullRequestFacts, evaluate
+from jitops.gate import ChangeKind, ParsedRequest, PullRequestFacts, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
 from jitops.models import AccessRequest, login_key
@@ -73,13 +73,15 @@ class ApplyOptions:
 @dataclass(frozen=True)
 class ApplyReport:
     outcomes: tuple[Outcome, ...]
+    # the branch's policy state is not verified: targets were taken from the newest one that is
+    policy_problem: str | None = None
 
     def with_action(self, *actions: Action) -> list[Outcome]:
         return [o for o in self.outcomes if o.action in actions]
 
     @property
     def failed(self) -> bool:
-        return bool(self.with_action(Action.REFUSED, Action.FAILED))
+        return bool(self.with_action(Action.REFUSED, Action.FAILED)) or bool(self.policy_problem)
 
 
 def _key(entry: LedgerEntry) -> tuple[str, str | None]:
@@ -132,6 +134,127 @@ def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch:
     return None
 
 
+APPLY_WORKFLOW = ".github/workflows/jitops-apply.yml"
+POLICY_FREE = "requests"  # the one top-level folder whose changes are not policy changes
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Whether the policies at a commit may be judged by, and the newest state that may."""
+
+    trusted_commit: str  # the newest first-parent commit whose policy state is verified
+    problem: str | None  # None: the state asked about is verified itself
+
+
+class PolicyTrust:
+    """Which states of everything outside ``requests/`` (policies, CODEOWNERS, workflows,
+    jitops itself) apply may judge by: invariant 1, enforced where a status cannot be forged.
+
+    A state is verified when it is the state at installation (the first commit of the branch
+    holding the apply workflow, or the branch's first commit), or when the first-parent commit
+    that made it was the merge of a pull request into the default branch whose reviews satisfy
+    the ``PolicyChangeRule`` of a verified state just before it, checked through the API. A
+    state identical to a verified one (a revert) is verified too. Anything else — a direct
+    push, a merge on a forged status — taints every later state until it is approved or
+    reverted. Each policy commit is checked at most once per run.
+    """
+
+    def __init__(
+        self, github: GitHub, root: Path, default_branch: str, now: datetime, *, record: bool
+    ) -> None:
+        self.github = github
+        self.root = root
+        self.default_branch = default_branch
+        self.now = now
+        self.record = record
+        self._checked: dict[str, str | None] = {}
+
+    def state_at(self, commit: str) -> PolicyState:
+        root = self.root
+        start = git.first_commit_with(root, commit, APPLY_WORKFLOW) or git.root_commit(root, commit)
+        trusted = {git.tree_outside(root, start, POLICY_FREE)}
+        last_trusted: str = start
+        culprit: tuple[str, str] | None = None
+        for change in git.first_parent_commits_changing(
+            root, commit, excluding=POLICY_FREE, since=start
+        ):
+            if git.tree_outside(root, change, POLICY_FREE) in trusted:
+                last_trusted, culprit = change, None  # back to a verified state
+                continue
+            if culprit is None:
+                why = self._check(change)
+                if why is None:
+                    trusted.add(git.tree_outside(root, change, POLICY_FREE))
+                    last_trusted = change
+                    continue
+                culprit = (change, why)
+        if culprit is None:
+            return PolicyState(last_trusted, None)
+        change, why = culprit
+        return PolicyState(
+            last_trusted,
+            f"the policies it would be judged by are not verified: {change[:12]} changed "
+            f"files outside requests/ and {why} — have that pull request approved as the "
+            "PolicyChangeRule asks (a review after the merge counts), or revert the change "
+            "with a pull request",
+        )
+
+    def _check(self, commit: str) -> str | None:
+        if commit not in self._checked:
+            self._checked[commit] = self._verify(commit)
+        return self._checked[commit]
+
+    def _verify(self, commit: str) -> str | None:
+        github, root = self.github, self.root
+        merged = [
+            pr
+            for pr in github.pulls_for_commit(commit)
+            if pr.merged and pr.merge_commit_sha == commit
+        ]
+        if not merged:
+            return "reached the branch without a merged pull request"
+        pr = merged[0]
+        parents = git.parents(root, commit)
+        refused = landing_problem(pr, parents, self.default_branch)
+        if refused is not None:
+            return refused
+        policies = load_policies_at(root, parents[0])
+        if policies.policy_set is None:
+            return f"the policies before it (at {parents[0][:12]}) cannot be loaded"
+        approver_teams, _, _ = relevant_teams(policies.policy_set, [], True)
+        facts = PullRequestFacts(
+            number=pr.number,
+            author=pr.author,
+            head_sha=pr.head_sha,
+            files=github.changed_files(pr.number),
+            reviews=with_teams(github, github.reviews(pr.number), approver_teams),
+            commit_authors=github.commit_people(pr.number),
+        )
+        result = evaluate(facts, policies.policy_set, [], self.now)
+        if result.classification.kind is not ChangeKind.POLICY_CHANGE:
+            return (
+                f"its pull request #{pr.number} reads as {result.classification.kind.value}, "
+                "not as the policy change git shows"
+            )
+        if not result.allowed:
+            return f"pull request #{pr.number} was not approved: {result.summary}"
+        if self.record:
+            evidence.record(
+                root,
+                commit,
+                evidence.ApprovalEvidence(
+                    pull_request=pr.number,
+                    head_sha=pr.head_sha,
+                    policy_commit=parents[0],
+                    verified_at=self.now,
+                    verified_by=f"jitops {__version__}",
+                    verdict="allowed",
+                    summary=result.summary,
+                ),
+            )
+        return None
+
+
 def verify_landing(
     github: GitHub,
     root: Path,
@@ -139,6 +262,7 @@ def verify_landing(
     entries: Sequence[LedgerEntry],
     at: datetime,
     default_branch: str,
+    trust: PolicyTrust | None = None,
 ) -> Verification:
     """Re-judge, through the API, the pull request that merged ``commit``."""
     merged = [
@@ -154,6 +278,10 @@ def verify_landing(
     refused = landing_problem(pr, parents, default_branch)
     if refused is not None:
         return Verification(pr, {}, refused, base)
+    if trust is not None:
+        untrusted = trust.state_at(base).problem
+        if untrusted is not None:
+            return Verification(pr, {}, untrusted, base)
     policies = load_policies_at(root, base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
     files = github.changed_files(pr.number)
@@ -304,6 +432,27 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
         raise UsageError("the policies have errors; run `jitops validate` and fix them first")
     targets = policies.policy_set.targets
     added, removed = plan(root, options.before, options.after)
+    github: GitHub | None = None
+    trust: PolicyTrust | None = None
+    policy_problem: str | None = None
+    if options.token and options.repository:
+        # The targets (an exec command, a host) act with the targets' secrets: take them from a
+        # policy state that was verified, never from one a writer merged on a forged status.
+        github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
+        trust = PolicyTrust(
+            github,
+            root,
+            github.repository_settings().default_branch,
+            options.now,
+            record=not options.dry_run,
+        )
+        state = trust.state_at(git.resolve(root, options.after) or options.after)
+        if state.problem is not None:
+            policy_problem = state.problem.replace(
+                "the policies it would be judged by", "the branch's policies"
+            )
+            trusted = load_policies_at(root, state.trusted_commit).policy_set
+            targets = trusted.targets if trusted is not None else {}
     if options.scheduled:
         # A scheduled request was verified when it landed but granted nothing then; once its
         # window opens it is verified again and granted (idempotently, so reruns are safe).
@@ -346,20 +495,18 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
         elif entry.landing is not None:
             by_commit.setdefault(entry.landing.commit, []).append(entry)
     if not by_commit:
-        return ApplyReport(tuple(outcomes))
-    if not options.token or not options.repository:
+        return ApplyReport(tuple(outcomes), policy_problem)
+    if github is None or trust is None:
         raise UsageError(
             "apply re-verifies approvals through the GitHub API: set GITHUB_TOKEN and "
             "GITHUB_REPOSITORY (or pass --repository)"
         )
-    github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
-    default_branch: str | None = None
     for commit, entries in by_commit.items():
         landed_at = entries[0].landing.at if entries[0].landing else options.now
         try:
-            if default_branch is None:
-                default_branch = github.repository_settings().default_branch
-            verification = verify_landing(github, root, commit, entries, landed_at, default_branch)
+            verification = verify_landing(
+                github, root, commit, entries, landed_at, trust.default_branch, trust
+            )
         except JitopsError as exc:
             outcomes += [
                 Outcome(e, Action.FAILED, f"could not verify: {exc.message}") for e in entries
@@ -379,7 +526,7 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
                 outcomes.append(Outcome(entry, Action.WOULD_GRANT, "verified", number))
             else:
                 outcomes.append(_grant(entry, targets, environ, number))
-    report = ApplyReport(tuple(outcomes))
+    report = ApplyReport(tuple(outcomes), policy_problem)
     if options.comment and not options.dry_run:
         _comment(github, report)
     return report

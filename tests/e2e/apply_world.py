@@ -11,7 +11,7 @@ import pytest
 from jitops.testing.github import Account, GitHubServer
 from jitops.testing.github.state import Repository
 from tests.e2e.conftest import CLI, LegacySystem, Run
-from tests.gitrepo import commit_all, git
+from tests.gitrepo import git
 
 
 @dataclass
@@ -69,7 +69,13 @@ def make_world(
         "roles:\n  operator:\n    max_duration: 8h\n"
         f"    approvals: [{{count: 1, from: [{people['bob'].login}]}}]\n"
     )
-    commit_all(legacy.repo, "policies")
+    (legacy.repo / "policies" / "policy-changes.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: PolicyChangeRule\n"
+        f"approvals: [{{count: 2, from: [{people['p1'].login}, {people['owner'].login}]}}]\n"
+    )
+    # part of the installation commit, where apply's trust in the policies starts
+    git(legacy.repo, "add", "-A")
+    git(legacy.repo, "commit", "-q", "--amend", "--no-edit")
     repo = hub.create_repo(f"{people['owner'].login}/access", source=legacy.repo)
     for account in (*people.values(), bot):
         hub.add_collaborator(repo, account.login, "write")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -106,7 +107,7 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LegacySystem:
     """The example access repository plus an exec target ``legacy`` (role ``operator``,
     auto-approved for alice, bob and carol) backed by tests/provisioners/scripts/fake_system.py.
     """
-    from tests.gitrepo import make_access_repo
+    from tests.gitrepo import PROJECT, commit_all, make_access_repo
 
     root = make_access_repo(tmp_path / "access")
     command = json.dumps([sys.executable, str(FAKE_SYSTEM)])
@@ -121,6 +122,12 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LegacySystem:
         "requesters: [alice, bob, carol]\n"
         "roles:\n  operator: {max_duration: 8h, auto_approve: true}\n"
     )
+    # installed: the apply workflow lands with the target, so this policy state is where
+    # apply's trust in the policies starts (jitops.commands.apply.PolicyTrust)
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT / ".github" / "workflows" / "jitops-apply.yml", workflows)
+    commit_all(root, "install jitops with the legacy target", date="2026-11-01T00:00:00Z")
     state = tmp_path / "legacy-state.json"
     monkeypatch.setenv("FAKE_STATE", str(state))
     monkeypatch.setenv("FAKE_EXPECTED_TOKEN", LEGACY_TOKEN)

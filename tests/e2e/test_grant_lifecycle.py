@@ -9,8 +9,10 @@ server against an exec target, beside its control: the approved path still grant
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 
+from jitops import evidence
 from jitops.ledger import Standing, read_ledger
 from tests.e2e.apply_world import World, apply, forge_status, grant
 from tests.e2e.conftest import CLI
@@ -196,3 +198,106 @@ def test_status_without_the_notes_says_how_to_fetch_them(world: World, cli: CLI)
     result = cli("status", "--repo", str(fresh))
     assert "1 active grant(s)" in result.err
     assert cli("reconcile", "--repo", str(fresh), "--dry-run").code != 2
+
+
+LOOSE = (
+    "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
+    "requesters: [{alice}]\nroles:\n  operator: {{max_duration: 8760h, auto_approve: true}}\n"
+)
+POLICY = "policies/legacy-policy.yaml"
+
+
+def loosen(world: World, approvers: tuple[str, ...]) -> int:
+    """alice's pull request making the operator role auto-approved for a year, merged on a
+    forged status with ``approvers``' reviews."""
+    number = world.open_pull("loosen", {POLICY: LOOSE.format(alice=world.login("alice"))})
+    for person in approvers:
+        world.server.hub.review(world.repo, number, user=world.login(person), event="APPROVE")
+    forge_status(world, number)
+    world.merge(number)
+    return number
+
+
+def ask_unreviewed(world: World, request_id: str) -> None:
+    """A request under the loosened policy: no review at all (it says auto-approve)."""
+    path, text = world.request(request_id)
+    number = world.open_pull(request_id, {path: text})
+    forge_status(world, number)
+    world.merge(number)
+
+
+def test_a_policy_change_short_of_its_approvals_loosens_nothing(world: World, cli: CLI) -> None:
+    policy_pr = loosen(world, approvers=("p1",))  # one of the two the rule asks for
+    first = apply(world, cli, world.pull_base())
+    assert first.code == 1  # loudly: the branch's policies are not verified
+    assert "the branch's policies are not verified" in first.err
+    assert f"pull request #{policy_pr} was not approved" in first.err
+    ask_unreviewed(world, "loose-1")
+    before = world.pull_base()
+    result = apply(world, cli, before)
+    assert result.code == 1, result.output
+    assert "refused:" in result.out and "policies it would be judged by are not verified" in (
+        result.out
+    )
+    assert world.legacy.held() == set()
+    assert status_of(world, cli, "loose-1")["state"] == "refused"
+
+    # the fix the message names: the missing approval, given after the merge, counts
+    world.server.hub.review(world.repo, policy_pr, user=world.login("owner"), event="APPROVE")
+    result = apply(world, cli, before)
+    assert result.code == 0, result.output
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+    verified = evidence.read_all(world.base)[0]
+    assert any(n.pull_request == policy_pr and n.verdict == "allowed" for n in verified.values())
+
+
+def test_a_policy_change_with_its_approvals_governs_what_follows(world: World, cli: CLI) -> None:
+    loosen(world, approvers=("p1", "owner"))
+    assert apply(world, cli, world.pull_base()).code == 0
+    ask_unreviewed(world, "loose-2")
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 0, result.output
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+
+
+def test_a_policy_pushed_straight_to_the_branch_is_distrusted_until_reverted(
+    world: World, cli: CLI
+) -> None:
+    hub = world.server.hub
+    original = (world.base / POLICY).read_text()
+    loose = LOOSE.format(alice=world.login("alice"))
+    hub.push(world.repo, "main", {POLICY: loose}, author=world.login("alice"))
+    ask_unreviewed(world, "loose-3")
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 1 and "without a merged pull request" in result.output
+    assert world.legacy.held() == set()
+
+    # back to the verified state: what that state approves is granted again
+    hub.push(world.repo, "main", {POLICY: original}, author=world.login("alice"))
+    grant(world, "after-revert")
+    result = apply(world, cli, world.pull_base())
+    assert "granted:" in result.out and "after-revert" in result.out, result.output
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+
+
+def test_a_target_changed_without_approval_never_runs_with_its_secret(
+    world: World, cli: CLI
+) -> None:
+    path = granted(world, cli, "tgt-1")
+    marker = world.base.parent / "stolen"
+    target = "policies/legacy.yaml"
+    text = (world.base / target).read_text()
+    evil = [sys.executable, "-c", f"import os; open({str(marker)!r}, 'w').write('x')"]
+    hijacked = "\n".join(
+        f"  command: {json.dumps(evil)}" if line.startswith("  command:") else line
+        for line in text.splitlines()
+    )
+    world.server.hub.push(
+        world.repo, "main", {target: hijacked + "\n"}, author=world.login("alice")
+    )
+    world.merge(world.open_pull("drop-tgt-1", {path: None}))  # a removal: apply revokes
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 1 and "the branch's policies are not verified" in result.err
+    assert "revoked:" in result.out  # by the target of the verified state
+    assert not marker.exists()
+    assert world.legacy.held() == set()
