@@ -88,3 +88,41 @@ def test_set_identity_makes_the_author_of_commits_in_that_clone(
     assert run_git(clone, "log", "-1", "--format=%an <%ae>").strip() == (
         "Alice <alice@users.noreply.example.com>"
     )
+
+
+def test_a_landing_is_the_last_change_and_says_whether_it_was_an_edit(tmp_path: Path) -> None:
+    from jitops import git as jgit
+    from tests.gitrepo import commit_all, init_repo
+
+    root = init_repo(tmp_path / "r")
+    (root / "requests").mkdir()
+    (root / "requests" / "a.yaml").write_text("one\n")
+    added = commit_all(root, "add")
+    (root / "README").write_text("x\n")
+    commit_all(root, "unrelated")
+    first = jgit.landings(root, "HEAD", ["requests"])["requests/a.yaml"]
+    assert first.commit == added and not first.edited
+    (root / "requests" / "a.yaml").write_text("two\n")
+    edited = commit_all(root, "edit")
+    landing = jgit.landings(root, "HEAD", ["requests"])["requests/a.yaml"]
+    assert landing.commit == edited and landing.edited
+
+
+def test_the_policy_fingerprint_ignores_requests_only(tmp_path: Path) -> None:
+    from jitops import git as jgit
+    from tests.gitrepo import commit_all, git, init_repo
+
+    root = init_repo(tmp_path / "r")
+    (root / "requests").mkdir()
+    (root / "requests" / "a.yaml").write_text("one\n")
+    (root / "policy.yaml").write_text("p\n")
+    first = commit_all(root, "first")
+    (root / "requests" / "b.yaml").write_text("two\n")
+    second = commit_all(root, "a request")
+    git(root, "update-index", "--chmod=+x", "policy.yaml")
+    git(root, "commit", "-q", "-m", "mode")
+    third = git(root, "rev-parse", "HEAD").strip()
+    fingerprint = [jgit.tree_outside(root, c, "requests") for c in (first, second, third)]
+    assert fingerprint[0] == fingerprint[1] != fingerprint[2]
+    changing = jgit.first_parent_commits_changing(root, "HEAD", excluding="requests")
+    assert changing == [first, third]

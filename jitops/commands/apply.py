@@ -168,23 +168,29 @@ class PolicyTrust:
         self.now = now
         self.record = record
         self._checked: dict[str, str | None] = {}
+        self._fingerprints: dict[str, str] = {}
+
+    def _fingerprint(self, commit: str) -> str:
+        if commit not in self._fingerprints:
+            self._fingerprints[commit] = git.tree_outside(self.root, commit, POLICY_FREE)
+        return self._fingerprints[commit]
 
     def state_at(self, commit: str) -> PolicyState:
         root = self.root
         start = git.first_commit_with(root, commit, APPLY_WORKFLOW) or git.root_commit(root, commit)
-        trusted = {git.tree_outside(root, start, POLICY_FREE)}
+        trusted = {self._fingerprint(start)}
         last_trusted: str = start
         culprit: tuple[str, str] | None = None
         for change in git.first_parent_commits_changing(
             root, commit, excluding=POLICY_FREE, since=start
         ):
-            if git.tree_outside(root, change, POLICY_FREE) in trusted:
+            if self._fingerprint(change) in trusted:
                 last_trusted, culprit = change, None  # back to a verified state
                 continue
             if culprit is None:
                 why = self._check(change)
                 if why is None:
-                    trusted.add(git.tree_outside(root, change, POLICY_FREE))
+                    trusted.add(self._fingerprint(change))
                     last_trusted = change
                     continue
                 culprit = (change, why)
