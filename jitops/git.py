@@ -6,6 +6,7 @@ they need in bulk (one ``git log`` for all landing times) so cost does not grow 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
@@ -479,8 +480,6 @@ def root_commit(root: Path, ref: str) -> str:
 def tree_outside(root: Path, commit: str, folder: str) -> str:
     """A fingerprint of ``commit``'s tree without the top-level ``folder``: equal for two
     commits exactly when everything outside ``folder`` is identical (modes included)."""
-    import hashlib
-
     listing = run(root, ["ls-tree", "-z", commit]).stdout
     kept = [entry for entry in listing.split("\0") if entry and not entry.endswith("\t" + folder)]
     return hashlib.sha256("\0".join(kept).encode("utf-8", "surrogateescape")).hexdigest()

@@ -170,7 +170,7 @@ def standing_of(
             f"changed in place by {landing.commit[:12]}; an edit is a new request"
             + (f" — {reason}" if reason else "")
         )
-    if isinstance(note, evidence.ApprovalEvidence) or isinstance(note, str):
+    if note is not None:
         return Standing.REFUSED, reason or "apply refused it"
     if not notes_present:
         return Standing.UNRECORDED, f"no evidence notes here: {evidence.FETCH_NOTES}"

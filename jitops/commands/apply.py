@@ -169,15 +169,25 @@ class PolicyTrust:
         self.record = record
         self._checked: dict[str, str | None] = {}
         self._fingerprints: dict[str, str] = {}
+        self._installed: str | None = None
 
     def _fingerprint(self, commit: str) -> str:
         if commit not in self._fingerprints:
             self._fingerprints[commit] = git.tree_outside(self.root, commit, POLICY_FREE)
         return self._fingerprints[commit]
 
+    def _start(self, commit: str) -> str:
+        """The installation commit of ``commit``'s history (found once per run: every commit
+        apply asks about descends from it)."""
+        if self._installed is None or not git.is_ancestor(self.root, self._installed, commit):
+            self._installed = git.first_commit_with(
+                self.root, commit, APPLY_WORKFLOW
+            ) or git.root_commit(self.root, commit)
+        return self._installed
+
     def state_at(self, commit: str) -> PolicyState:
         root = self.root
-        start = git.first_commit_with(root, commit, APPLY_WORKFLOW) or git.root_commit(root, commit)
+        start = self._start(commit)
         trusted = {self._fingerprint(start)}
         last_trusted: str = start
         culprit: tuple[str, str] | None = None
