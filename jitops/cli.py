@@ -705,14 +705,38 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     sys.exit(report.exit_code)
 
 
+def fetch_notes_option(function: Any) -> Any:
+    """``--fetch-notes``: first merge the remote's evidence notes into this clone (a workflow's
+    checkout has none), so what apply verified is known."""
+    return click.option(
+        "--fetch-notes",
+        is_flag=True,
+        help="First fetch apply's evidence notes (refs/notes/jitops) from origin, as a "
+        "fresh checkout lacks them; the workflows pass it.",
+    )(function)
+
+
+def _fetch_notes(root: Path) -> None:
+    from jitops import git
+
+    if not git.pull_notes(root, token=os.environ.get("GITHUB_TOKEN") or None):
+        click.echo("jitops: origin has no evidence notes yet", err=True)
+
+
 @cli.command()
 @repo_option
+@fetch_notes_option
 @click.option("--dry-run", is_flag=True, help="Report the drift; revoke nothing.")
 @click.option("--target", "only_target", metavar="NAME", help="Only this target.")
 @click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
 def reconcile(
-    root: Path, dry_run: bool, only_target: str | None, branch: str, now: datetime | None
+    root: Path,
+    fetch_notes: bool,
+    dry_run: bool,
+    only_target: str | None,
+    branch: str,
+    now: datetime | None,
 ) -> None:
     """Revoke access that no open grant on the branch covers, and report the drift.
 
@@ -727,6 +751,9 @@ def reconcile(
     """
     from jitops.commands.reconcile import Outcome, ReconcileOptions
     from jitops.commands.reconcile import reconcile as run_reconcile
+
+    if fetch_notes:
+        _fetch_notes(root)
 
     report = run_reconcile(
         ReconcileOptions(
@@ -763,6 +790,7 @@ def reconcile(
 
 @cli.command()
 @repo_option
+@fetch_notes_option
 @click.option("--dry-run", is_flag=True, help="List what has expired; revoke nothing.")
 @click.option("--branch", default="HEAD", show_default=True, help="The branch that grants.")
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge windows as of this time.")
@@ -786,6 +814,7 @@ def reconcile(
 )
 def sweep(
     root: Path,
+    fetch_notes: bool,
     dry_run: bool,
     branch: str,
     now: datetime | None,
@@ -814,6 +843,8 @@ def sweep(
     )
     from jitops.commands.sweep import sweep as run_sweep
 
+    if fetch_notes:
+        _fetch_notes(root)
     moment = now or datetime.now(UTC)
     report = run_sweep(
         SweepOptions(root=root.resolve(), now=moment, branch=branch, dry_run=dry_run),
@@ -925,6 +956,13 @@ def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]
     is_flag=True,
     help="Also grant landed scheduled requests whose window has opened (the sweep runs this).",
 )
+@click.option(
+    "--catch-up",
+    is_flag=True,
+    help="Start at the last commit a successful run of the apply workflow completed (read "
+    "from the Actions API), when that is older than --before: nothing a cancelled or failed "
+    "run skipped is lost. The workflows pass it.",
+)
 def apply(
     root: Path,
     before: str | None,
@@ -933,6 +971,7 @@ def apply(
     now: datetime | None,
     push_notes: bool,
     scheduled: bool,
+    catch_up: bool,
 ) -> None:
     """Grant what landed with a valid approval, revoke what left the branch.
 
@@ -962,8 +1001,19 @@ def apply(
         api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
         comment=not dry_run and bool(os.environ.get("GITHUB_TOKEN")),
         scheduled=scheduled,
+        catch_up=catch_up,
     )
+    if push_notes:
+        # what earlier runs verified: the standing of every request, before judging any
+        from jitops import git
+
+        git.pull_notes(options.root, token=options.token or None)
     report = run_apply(options, os.environ)
+    if report.caught_up_from:
+        click.echo(
+            f"jitops: catching up from {report.caught_up_from[:12]} ({report.caught_up_reason})",
+            err=True,
+        )
     for outcome in report.outcomes:
         request = outcome.entry.request
         pr = f" (#{outcome.pull_request})" if outcome.pull_request else ""

@@ -420,29 +420,30 @@ def push_notes(
     root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
 ) -> None:
     """Publish the notes under ``ref``, merging notes another run pushed meanwhile."""
+    pull_notes(root, token=token, remote=remote, ref=ref)
+    _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
+
+
+def pull_notes(
+    root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
+) -> bool:
+    """Merge the remote's notes under ``ref`` into this clone's (a note of this clone wins
+    where both have one). False when the remote has none (yet)."""
     try:
         _network(
             root,
-            ["fetch", "--quiet", remote, f"+{ref}:{ref}-remote"],
+            ["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{ref}-remote"],
             token,
             "git fetch notes",
         )
-        run(
-            root,
-            [
-                *_JITOPS_IDENTITY,
-                "notes",
-                f"--ref={ref}",
-                "merge",
-                "-s",
-                "ours",  # a note written by this run wins over an older one
-                f"{ref}-remote",
-            ],
-            check=False,
-        )
     except GitError:
-        pass  # no notes on the remote yet
-    _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
+        return False  # no notes on the remote yet
+    run(
+        root,
+        [*_JITOPS_IDENTITY, "notes", f"--ref={ref}", "merge", "-s", "ours", f"{ref}-remote"],
+        check=False,
+    )
+    return True
 
 
 def first_parent_commits_changing(

@@ -395,6 +395,45 @@ class GitHub:
             data["default_branch"], allowed if isinstance(allowed, bool) else None
         )
 
+    def completed_runs(self, workflow_file: str, branch: str) -> tuple[str, ...]:
+        """The head commits of the successful runs of ``workflow_file`` on ``branch``, newest
+        first, that this repository's own pushes or manual runs started (``actions: read``).
+
+        Only GitHub Actions makes a run, from the workflow file of the commit it runs, so this
+        is a record no writer can forge with a status or a git note. A pull request's run is
+        left out (its branch may be named like the default one, even from a fork), and so is
+        any run whose head repository is another. No such workflow: none.
+        """
+        path = f"/actions/workflows/{quote(workflow_file, safe='')}/runs"
+        try:
+            data = self._raw(
+                "GET",
+                path,
+                f"reading the runs of {workflow_file}",
+                parameters={"branch": branch, "status": "success", "per_page": 30},
+            )
+        except GitHubError as exc:
+            if exc.status == 404:
+                return ()
+            raise
+        runs = data.get("workflow_runs") if isinstance(data, dict) else None
+        heads = []
+        for run in runs if isinstance(runs, list) else []:
+            if not isinstance(run, dict):
+                continue
+            head_repo = run.get("head_repository")
+            name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
+            if (
+                run.get("event") in ("push", "workflow_dispatch")
+                and run.get("conclusion") == "success"
+                and run.get("head_branch") == branch
+                and isinstance(name, str)
+                and name.lower() == self.repository.lower()
+                and isinstance(run.get("head_sha"), str)
+            ):
+                heads.append(str(run["head_sha"]))
+        return tuple(heads)
+
     def required_checks(self, branch: str) -> RequiredChecks:
         """The status checks ``branch``'s protection requires (``branch-protection``).
 

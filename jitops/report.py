@@ -404,7 +404,8 @@ def init_next_steps(report: InitReport) -> list[str]:
             "have. Put a token with it in the repository secret JITOPS_READ_ORG_TOKEN "
             "(Settings → Secrets and variables → Actions): e.g. a fine-grained personal access "
             "token of a machine account with Members: read on the organisation and Contents: "
-            "write, Pull requests: write, Commit statuses: write on this repository (an App "
+            "write, Pull requests: write, Commit statuses: write, Actions: read on this "
+            "repository (apply reads its own workflow's runs to catch up; an App "
             "installation token expires within the hour, so it cannot be stored). Without it "
             "team members are not recognised and the gate says no."
         )

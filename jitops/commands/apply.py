@@ -27,7 +27,7 @@ from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ChangeKind, ParsedRequest, PullRequestFacts, evaluate
 from jitops.github import GitHub, PullRequestInfo
-from jitops.ledger import GrantState, LedgerEntry, read_ledger
+from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.models import AccessRequest, login_key
 from jitops.policy import Decision, PolicySet, Review, Status, Verdict
 from jitops.provisioners import create
@@ -46,6 +46,8 @@ class Action(StrEnum):
     REFUSED = "refused"  # landed without a valid approval: not granted
     EXPIRED = "expired"  # its window closed before it could be granted
     FAILED = "failed"  # verified, but the target refused (retried by a rerun)
+    # caught up: refused by an earlier run, as its evidence note says (not judged again)
+    STILL_REFUSED = "still refused"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class ApplyOptions:
     api_url: str = "https://api.github.com"
     comment: bool = False  # report back on each pull request
     scheduled: bool = False  # also grant landed scheduled requests whose window has opened
+    # start at the last commit a successful apply run completed, when that is older than
+    # ``before``: a cancelled, failed or never-run apply loses nothing
+    catch_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class ApplyReport:
     outcomes: tuple[Outcome, ...]
     # the branch's policy state is not verified: targets were taken from the newest one that is
     policy_problem: str | None = None
+    caught_up_from: str | None = None  # catch-up: where the range started, and why
+    caught_up_reason: str = ""
 
     def with_action(self, *actions: Action) -> list[Outcome]:
         return [o for o in self.outcomes if o.action in actions]
@@ -176,7 +183,7 @@ class PolicyTrust:
             self._fingerprints[commit] = git.tree_outside(self.root, commit, POLICY_FREE)
         return self._fingerprints[commit]
 
-    def _start(self, commit: str) -> str:
+    def install_commit(self, commit: str) -> str:
         """The installation commit of ``commit``'s history (found once per run: every commit
         apply asks about descends from it)."""
         if self._installed is None or not git.is_ancestor(self.root, self._installed, commit):
@@ -187,7 +194,7 @@ class PolicyTrust:
 
     def state_at(self, commit: str) -> PolicyState:
         root = self.root
-        start = self._start(commit)
+        start = self.install_commit(commit)
         trusted = {self._fingerprint(start)}
         last_trusted: str = start
         culprit: tuple[str, str] | None = None
@@ -447,7 +454,6 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
     if policies.policy_set is None:
         raise UsageError("the policies have errors; run `jitops validate` and fix them first")
     targets = policies.policy_set.targets
-    added, removed = plan(root, options.before, options.after)
     github: GitHub | None = None
     trust: PolicyTrust | None = None
     policy_problem: str | None = None
@@ -469,6 +475,18 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             )
             trusted = load_policies_at(root, state.trusted_commit).policy_set
             targets = trusted.targets if trusted is not None else {}
+    before = options.before
+    caught_up: tuple[str, str] | None = None
+    if options.catch_up:
+        if github is None or trust is None:
+            raise UsageError(
+                "--catch-up reads the apply workflow's runs through the GitHub API: set "
+                "GITHUB_TOKEN and GITHUB_REPOSITORY"
+            )
+        caught_up = catch_up_start(github, trust, options.after, before)
+        if caught_up is not None:
+            before = caught_up[0]
+    added, removed = plan(root, before, options.after)
     if options.scheduled:
         # A scheduled request was verified when it landed but granted nothing then; once its
         # window opens it is verified again and granted (idempotently, so reruns are safe).
@@ -508,10 +526,20 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
     for entry in added:
         if entry.state(options.now) is GrantState.EXPIRED:
             outcomes.append(Outcome(entry, Action.EXPIRED, "its window closed; never granted"))
+        elif (
+            caught_up is not None
+            and entry.standing in (Standing.REFUSED, Standing.EDITED)
+            and entry.landing is not None
+            and _before_push(root, entry.landing.commit, options.before)
+        ):
+            # An earlier run judged and refused it (and failed for it); refusing again would
+            # keep every later run failing. Granting is never taken from a note, only this.
+            outcomes.append(Outcome(entry, Action.STILL_REFUSED, entry.standing_detail))
         elif entry.landing is not None:
             by_commit.setdefault(entry.landing.commit, []).append(entry)
+    caught = caught_up or (None, "")
     if not by_commit:
-        return ApplyReport(tuple(outcomes), policy_problem)
+        return ApplyReport(tuple(outcomes), policy_problem, *caught)
     if github is None or trust is None:
         raise UsageError(
             "apply re-verifies approvals through the GitHub API: set GITHUB_TOKEN and "
@@ -542,10 +570,44 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
                 outcomes.append(Outcome(entry, Action.WOULD_GRANT, "verified", number))
             else:
                 outcomes.append(_grant(entry, targets, environ, number))
-    report = ApplyReport(tuple(outcomes), policy_problem)
+    report = ApplyReport(tuple(outcomes), policy_problem, *caught)
     if options.comment and not options.dry_run:
         _comment(github, report)
     return report
+
+
+APPLY_WORKFLOW_FILE = APPLY_WORKFLOW.rsplit("/", 1)[-1]
+
+
+def catch_up_start(
+    github: GitHub, trust: PolicyTrust, after: str, before: str | None
+) -> tuple[str, str] | None:
+    """Where a catching-up apply starts, and why: the newest commit of ``after``'s history
+    that a successful run of the apply workflow on the default branch completed (the Actions
+    API's record, which no writer can forge or move), or with none on record, the
+    installation commit. None when ``before`` is already at or behind it."""
+    root = trust.root
+    head = git.resolve(root, after) or after
+    start, why = None, ""
+    for sha in github.completed_runs(APPLY_WORKFLOW_FILE, trust.default_branch):
+        if git.resolve(root, sha) is not None and git.is_ancestor(root, sha, head):
+            start, why = sha, "the last commit a successful apply run completed"
+            break
+    if start is None:
+        start, why = (
+            trust.install_commit(head),
+            "no successful apply run on record: since installation",
+        )
+    if before is None or before == ZERO_SHA:
+        return start, why
+    if start != before and git.is_ancestor(root, start, before):
+        return start, why
+    return None
+
+
+def _before_push(root: Path, commit: str, before: str | None) -> bool:
+    """Whether ``commit`` came before the pushed range (the catch-up part of a run)."""
+    return before not in (None, ZERO_SHA) and git.is_ancestor(root, commit, before or "")
 
 
 @dataclass(frozen=True)

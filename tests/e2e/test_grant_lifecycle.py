@@ -13,9 +13,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from jitops import evidence
+from jitops.github import GitHub
 from jitops.ledger import Standing, read_ledger
+from jitops.testing.github.actions import record_run
 from tests.e2e.apply_world import World, apply, forge_status, grant
-from tests.e2e.conftest import CLI
+from tests.e2e.conftest import CLI, Run
 from tests.gitrepo import git
 
 FAR = (datetime.now(UTC) + timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -200,6 +202,30 @@ def test_status_without_the_notes_says_how_to_fetch_them(world: World, cli: CLI)
     assert cli("reconcile", "--repo", str(fresh), "--dry-run").code != 2
 
 
+def test_the_workflows_checkouts_fetch_the_notes_they_read(world: World, cli: CLI) -> None:
+    """A workflow's checkout has no notes: without them reconcile refuses to run (it would
+    see nothing granted) and the sweep warns no one; --fetch-notes brings them."""
+    from datetime import UTC, datetime, timedelta
+
+    granted(world, cli, "wf-1")
+    assert cli("apply", "--repo", str(world.base), "--before", "HEAD", "--push-notes").code == 0
+    checkouts = [world.base.parent / name for name in ("plain", "fetching")]
+    for checkout in checkouts:
+        url = world.server.file_url(world.repo.full_name)
+        git(world.base.parent, "clone", "-q", url, str(checkout))
+    plain, fetching = checkouts
+    only = ("--dry-run", "--target", "legacy")
+    refused = cli("reconcile", "--repo", str(plain), *only)
+    assert refused.code == 2 and "holds no evidence notes" in refused.output
+    checked = cli("reconcile", "--repo", str(plain), *only, "--fetch-notes")
+    assert checked.code == 0, checked.output
+    soon = f"{datetime.now(UTC) + timedelta(minutes=90):%Y-%m-%dT%H:%M:%SZ}"
+    warn = ("--now", soon, "--warn-before", "1h")
+    assert "warned" not in cli("sweep", "--repo", str(fetching), *warn).out
+    result = cli("sweep", "--repo", str(fetching), "--fetch-notes", *warn)
+    assert result.code == 0 and "warned: @" in result.out and "wf-1" in result.out
+
+
 LOOSE = (
     "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
     "requesters: [{alice}]\nroles:\n  operator: {{max_duration: 8760h, auto_approve: true}}\n"
@@ -301,3 +327,109 @@ def test_a_target_changed_without_approval_never_runs_with_its_secret(
     assert "revoked:" in result.out  # by the target of the verified state
     assert not marker.exists()
     assert world.legacy.held() == set()
+
+
+APPLY = ".github/workflows/jitops-apply.yml"
+
+
+def applied(world: World, cli: CLI, before: str, *extra: str) -> Run:
+    """An apply run as the workflow makes it (with --catch-up), recorded in the Actions API
+    with the conclusion its exit code gives."""
+    result = apply(world, cli, before, "--catch-up", *extra)
+    head = git(world.base, "rev-parse", "HEAD").strip()
+    record_run(
+        world.server.hub,
+        world.repo,
+        APPLY,
+        head,
+        conclusion="success" if result.code == 0 else "failure",
+    )
+    return result
+
+
+def cancelled(world: World) -> str:
+    """A push whose apply run Actions cancelled: the branch moves, apply never runs."""
+    before = world.pull_base()
+    head = git(world.base, "rev-parse", "HEAD").strip()
+    record_run(world.server.hub, world.repo, APPLY, head, conclusion="cancelled")
+    return before
+
+
+def test_an_early_revocation_in_a_cancelled_run_is_caught_up(world: World, cli: CLI) -> None:
+    path, _ = world.request("cu-1")
+    grant(world, "cu-1")
+    assert applied(world, cli, world.pull_base()).code == 0
+    checkpoint = git(world.base, "rev-parse", "HEAD").strip()
+    world.merge(world.open_pull("drop-cu-1", {path: None}))  # removed before it expired
+    cancelled(world)
+    ask = world.open_pull("cu-2", {world.request("cu-2")[0]: world.request("cu-2")[1]})
+    world.server.hub.review(world.repo, ask, user=world.login("bob"), event="APPROVE")
+    world.merge(ask)
+    before = world.pull_base()
+
+    gap = apply(world, cli, before, "--dry-run")  # only its own push: the removal is lost
+    assert "cu-1" not in gap.out
+    result = applied(world, cli, before)
+    assert result.code == 0, result.output
+    assert f"catching up from {checkpoint[:12]}" in result.err
+    assert "revoked:" in result.out and "cu-1" in result.out
+    assert "granted:" in result.out and "cu-2" in result.out
+    state = json.loads(world.legacy.state.read_text())
+    assert [g["request_id"] for g in state.values()] == ["cu-2"]
+
+
+def test_a_grant_in_a_cancelled_run_is_caught_up_by_the_scheduled_run(
+    world: World, cli: CLI
+) -> None:
+    grant(world, "cs-1")
+    assert applied(world, cli, world.pull_base()).code == 0
+    world.legacy.state.unlink()
+    grant(world, "cs-2")
+    cancelled(world)
+    assert world.legacy.held() == set()
+    # the sweep workflow's step: the scheduled apply, catching up as well
+    result = cli(
+        "apply", "--repo", str(world.base), "--scheduled", "--catch-up", "--before", "HEAD"
+    )
+    assert result.code == 0, result.output
+    assert "cs-2" in result.out and "granted:" in result.out
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+
+
+def test_a_refusal_fails_its_run_once_not_every_later_one(world: World, cli: CLI) -> None:
+    grant(world, "ok-0")
+    assert applied(world, cli, world.pull_base()).code == 0
+    unreviewed = world.open_pull("bad-1", {world.request("bad-1")[0]: world.request("bad-1")[1]})
+    forge_status(world, unreviewed)
+    world.merge(unreviewed)
+    refused = applied(world, cli, world.pull_base())
+    assert refused.code == 1 and "refused:" in refused.out  # loudly, in its own run
+    grant(world, "ok-1")
+    later = applied(world, cli, world.pull_base())
+    assert later.code == 0, later.output
+    assert "still refused:" in later.out and "bad-1" in later.out
+    assert "granted:" in later.out and "ok-1" in later.out
+
+
+def test_runs_a_writer_can_make_do_not_move_the_catch_up(world: World, cli: CLI) -> None:
+    hub = world.server.hub
+    path, _ = world.request("mv-1")
+    grant(world, "mv-1")
+    assert applied(world, cli, world.pull_base()).code == 0
+    checkpoint = git(world.base, "rev-parse", "HEAD").strip()
+    world.merge(world.open_pull("drop-mv-1", {path: None}))
+    before = cancelled(world)
+    head = git(world.base, "rev-parse", "HEAD").strip()
+    # successful runs on the new head, none of them the default branch's own apply
+    record_run(hub, world.repo, APPLY, head, head_branch="feature")
+    record_run(hub, world.repo, APPLY, head, event="pull_request")
+    fork = hub.create_repo(f"{world.login('alice')}/access", source=world.legacy.repo)
+    record_run(hub, world.repo, APPLY, head, fork=fork)
+    record_run(hub, world.repo, ".github/workflows/other.yml", head)
+    github = GitHub(world.bot.token, repository=world.repo.full_name, api_url=world.server.base_url)
+    assert github.completed_runs("jitops-apply.yml", "main") == (checkpoint,)
+    result = applied(world, cli, head)  # as a rerun with nothing new would start
+    assert f"catching up from {checkpoint[:12]}" in result.err
+    assert "revoked:" in result.out and "mv-1" in result.out
+    assert world.legacy.held() == set()
+    assert before

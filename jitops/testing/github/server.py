@@ -28,7 +28,16 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import github
 
-from jitops.testing.github import checks, git_data, issues, pulls, repos, reviews, teams
+from jitops.testing.github import (
+    actions,
+    checks,
+    git_data,
+    issues,
+    pulls,
+    repos,
+    reviews,
+    teams,
+)
 from jitops.testing.github.events import Event, build_event
 from jitops.testing.github.gitstore import GitStore, GitStoreError
 from jitops.testing.github.http import ApiError, Request, Response, Route, error_body, match
@@ -51,6 +60,7 @@ def all_routes() -> list[Route]:
         *reviews.ROUTES,
         *issues.ROUTES,
         *checks.ROUTES,
+        *actions.ROUTES,
     ]
     # A greedy parameter must not swallow a longer route's literal tail (`/commits/{ref}` vs
     # `/commits/{ref}/status`): try greedy routes last, longest first.

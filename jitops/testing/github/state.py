@@ -218,6 +218,24 @@ class CheckRun:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One run of a GitHub Actions workflow, as a test records it (nothing runs here)."""
+
+    id: int
+    repo_id: int
+    path: str  # the workflow file, e.g. .github/workflows/jitops-apply.yml
+    head_sha: str
+    head_branch: str | None
+    event: str  # push, schedule, workflow_dispatch, pull_request, ...
+    actor: str
+    run_number: int
+    status: str = "completed"  # queued | in_progress | completed
+    conclusion: str | None = "success"  # success | failure | cancelled | ... (None: running)
+    head_repo_id: int | None = None  # None: the repository itself; else a fork's id
+    created_at: datetime = field(default_factory=utcnow)
+
+
 class State:
     """Every record the server holds, behind one re-entrant lock."""
 
@@ -243,6 +261,7 @@ class State:
         self.labels: dict[tuple[int, str], Label] = {}
         self.statuses: list[CommitStatus] = []
         self.check_runs: dict[int, CheckRun] = {}
+        self.workflow_runs: dict[int, WorkflowRun] = {}
 
     def new_id(self) -> int:
         """A fresh id, unique across every kind of record."""

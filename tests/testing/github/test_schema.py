@@ -172,6 +172,13 @@ def walk(setup: RepoSetup) -> None:
     )
     author("GET", f"{r}/check-runs/{run['id']}", 200)
     author("GET", f"{r}/commits/{head}/check-runs", 200)
+    # workflow runs (recorded as Actions would make them)
+    from jitops.testing.github.actions import record_run
+
+    apply_workflow = ".github/workflows/jitops-apply.yml"
+    record_run(hub, setup.repo, apply_workflow, main)
+    record_run(hub, setup.repo, apply_workflow, head, conclusion=None)
+    author("GET", f"{r}/actions/workflows/jitops-apply.yml/runs?branch=main&status=success", 200)
     # merging, protection, dismissal
     admin("GET", f"{r}/branches/main/protection", 404)
     hub.protect_branch(setup.repo, "main", BranchProtection(required_status_checks=("ci",)))
