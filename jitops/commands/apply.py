@@ -142,6 +142,7 @@ def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch:
 
 
 APPLY_WORKFLOW = ".github/workflows/jitops-apply.yml"
+APPLY_WORKFLOW_FILE = APPLY_WORKFLOW.rsplit("/", 1)[-1]
 POLICY_FREE = "requests"  # the one top-level folder whose changes are not policy changes
 
 
@@ -177,6 +178,8 @@ class PolicyTrust:
         self._checked: dict[str, str | None] = {}
         self._fingerprints: dict[str, str] = {}
         self._installed: str | None = None
+        self._completed: str | None = None  # see ``completed``
+        self._completed_read = False
 
     def _fingerprint(self, commit: str) -> str:
         if commit not in self._fingerprints:
@@ -191,6 +194,33 @@ class PolicyTrust:
                 self.root, commit, APPLY_WORKFLOW
             ) or git.root_commit(self.root, commit)
         return self._installed
+
+    def completed(self, head: str) -> str | None:
+        """The newest commit of ``head``'s history that a successful run of the apply workflow
+        on the default branch completed, running the same workflow file as ``head`` (read once
+        from the Actions API, which no writer can forge).
+
+        The workflow a run executes is the file of the commit it runs on: a writer who replaced
+        it with one that always succeeds would otherwise leave "successful" runs that moved the
+        start past what the real apply never saw. Not a proof that the policies there were
+        verified, so the policy walk never starts there.
+        """
+        if not self._completed_read:
+            self._completed_read = True
+            root = self.root
+            running = git.read_blobs(root, [f"{head}:{APPLY_WORKFLOW}"]).get(
+                f"{head}:{APPLY_WORKFLOW}"
+            )
+            for sha in self.github.completed_runs(APPLY_WORKFLOW_FILE, self.default_branch):
+                if git.resolve(root, sha) is None or not git.is_ancestor(root, sha, head):
+                    continue
+                ran = git.read_blobs(root, [f"{sha}:{APPLY_WORKFLOW}"]).get(
+                    f"{sha}:{APPLY_WORKFLOW}"
+                )
+                if ran is not None and ran == running:
+                    self._completed = sha
+                    break
+        return self._completed
 
     def state_at(self, commit: str) -> PolicyState:
         root = self.root
@@ -483,7 +513,7 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
                 "--catch-up reads the apply workflow's runs through the GitHub API: set "
                 "GITHUB_TOKEN and GITHUB_REPOSITORY"
             )
-        caught_up = catch_up_start(github, trust, options.after, before)
+        caught_up = catch_up_start(trust, options.after, before)
         if caught_up is not None:
             before = caught_up[0]
     added, removed = plan(root, before, options.after)
@@ -576,23 +606,15 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
     return report
 
 
-APPLY_WORKFLOW_FILE = APPLY_WORKFLOW.rsplit("/", 1)[-1]
-
-
-def catch_up_start(
-    github: GitHub, trust: PolicyTrust, after: str, before: str | None
-) -> tuple[str, str] | None:
+def catch_up_start(trust: PolicyTrust, after: str, before: str | None) -> tuple[str, str] | None:
     """Where a catching-up apply starts, and why: the newest commit of ``after``'s history
     that a successful run of the apply workflow on the default branch completed (the Actions
     API's record, which no writer can forge or move), or with none on record, the
     installation commit. None when ``before`` is already at or behind it."""
     root = trust.root
     head = git.resolve(root, after) or after
-    start, why = None, ""
-    for sha in github.completed_runs(APPLY_WORKFLOW_FILE, trust.default_branch):
-        if git.resolve(root, sha) is not None and git.is_ancestor(root, sha, head):
-            start, why = sha, "the last commit a successful apply run completed"
-            break
+    start = trust.completed(head)
+    why = "the last commit a successful apply run completed"
     if start is None:
         start, why = (
             trust.install_commit(head),

@@ -433,3 +433,25 @@ def test_runs_a_writer_can_make_do_not_move_the_catch_up(world: World, cli: CLI)
     assert "revoked:" in result.out and "mv-1" in result.out
     assert world.legacy.held() == set()
     assert before
+
+
+def test_runs_of_a_replaced_apply_workflow_do_not_move_the_catch_up(world: World, cli: CLI) -> None:
+    """A writer replaces the apply workflow with one that always succeeds, lets it "succeed"
+    and puts the real one back: the next real run catches up from the last real run."""
+    hub = world.server.hub
+    path, _ = world.request("wf-2")
+    grant(world, "wf-2")
+    assert applied(world, cli, world.pull_base()).code == 0
+    checkpoint = git(world.base, "rev-parse", "HEAD").strip()
+    world.merge(world.open_pull("drop-wf-2", {path: None}))
+    cancelled(world)
+    real = (world.base / APPLY).read_text()
+    noop = hub.push(
+        world.repo, "main", {APPLY: "on: push\njobs: {}\n"}, author=world.login("alice")
+    )
+    record_run(hub, world.repo, APPLY, noop)  # the replacement's run "succeeded"
+    hub.push(world.repo, "main", {APPLY: real}, author=world.login("alice"))
+    result = applied(world, cli, world.pull_base())
+    assert f"catching up from {checkpoint[:12]}" in result.err, result.output
+    assert "revoked:" in result.out and "wf-2" in result.out
+    assert world.legacy.held() == set()
