@@ -202,8 +202,10 @@ class PolicyTrust:
 
         The workflow a run executes is the file of the commit it runs on: a writer who replaced
         it with one that always succeeds would otherwise leave "successful" runs that moved the
-        start past what the real apply never saw. Not a proof that the policies there were
-        verified, so the policy walk never starts there.
+        start past what the real apply never saw. A run of the same workflow ran this apply,
+        which exits 0 only when the policy state it ran at is verified: the policy walk starts
+        there too, so its cost follows what is new. (What runs in the apply job of the default
+        branch is trusted with the targets' secrets anyway: that workflow is itself a policy.)
         """
         if not self._completed_read:
             self._completed_read = True
@@ -222,9 +224,17 @@ class PolicyTrust:
                     break
         return self._completed
 
+    def _start(self, commit: str) -> str:
+        """Where the walk to ``commit`` starts: the last completed run's commit when it is in
+        ``commit``'s history, else the installation."""
+        completed = self._completed
+        if completed is not None and git.is_ancestor(self.root, completed, commit):
+            return completed
+        return self.install_commit(commit)
+
     def state_at(self, commit: str) -> PolicyState:
         root = self.root
-        start = self.install_commit(commit)
+        start = self._start(commit)
         trusted = {self._fingerprint(start)}
         last_trusted: str = start
         culprit: tuple[str, str] | None = None
@@ -498,7 +508,9 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             options.now,
             record=not options.dry_run,
         )
-        state = trust.state_at(git.resolve(root, options.after) or options.after)
+        head = git.resolve(root, options.after) or options.after
+        trust.completed(head)  # the policy walks start there, and so does a catch-up
+        state = trust.state_at(head)
         if state.problem is not None:
             policy_problem = state.problem.replace(
                 "the policies it would be judged by", "the branch's policies"

@@ -455,3 +455,23 @@ def test_runs_of_a_replaced_apply_workflow_do_not_move_the_catch_up(world: World
     assert f"catching up from {checkpoint[:12]}" in result.err, result.output
     assert "revoked:" in result.out and "wf-2" in result.out
     assert world.legacy.held() == set()
+
+
+def test_the_policy_walk_starts_where_the_last_successful_run_got_to(
+    world: World, cli: CLI
+) -> None:
+    """Its API calls follow what is new: policy changes an earlier successful run verified
+    are not looked up again."""
+    for rounds in range(2):  # two approved policy changes
+        number = world.open_pull(f"tweak-{rounds}", {"policies/README.md": f"v{rounds}\n"})
+        for person in ("p1", "owner"):
+            world.server.hub.review(world.repo, number, user=world.login(person), event="APPROVE")
+        world.merge(number)
+    grant(world, "pw-1")
+    assert applied(world, cli, world.pull_base()).code == 0
+    grant(world, "pw-2")
+    lookups = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+    before = world.server.calls[lookups]
+    result = applied(world, cli, world.pull_base())
+    assert result.code == 0, result.output
+    assert world.server.calls[lookups] - before == 1  # pw-2's merge, and nothing older
