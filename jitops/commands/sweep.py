@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from jitops.errors import JitopsError, UsageError
 from jitops.findings import Finding
+from jitops.kept_issue import IssueAction
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
 from jitops.provisioners import create
 from jitops.provisioners.interface import Grant, Provisioner
@@ -30,7 +31,7 @@ from jitops.repo import load_policies
 from jitops.targets import target_config
 
 if TYPE_CHECKING:
-    from jitops.github import IssueInfo
+    pass
 
 
 class RevokeOutcome(StrEnum):
@@ -258,12 +259,6 @@ FAILED_MARKER = "<!-- jitops:revoke-failed -->"
 _SINCE = re.compile(r"<!-- jitops:failing-since (\{[^<>]*\}) -->")
 
 
-class IssueAction(StrEnum):
-    OPENED = "opened"
-    UPDATED = "updated"
-    CLOSED = "closed"
-
-
 @dataclass(frozen=True)
 class FailedRevokeIssue:
     """The issue that keeps failed revokes in view, and what this sweep did to it."""
@@ -375,63 +370,46 @@ def report_failed_revokes(
     """Keep one issue, labelled ``jitops:revoke-failed`` and pinned, listing the revokes that
     are failing; close it with a comment once none is. None: nothing failed, nothing open.
 
-    GitHub has no way to create an issue only if none exists, so two sweeps at once may both
-    open one: each then lists again, keeps the oldest and closes its own if it lost, so one
-    stays open. Pinning (GraphQL) is refused beyond three pinned issues: a warning, no more.
+    One issue even under concurrent sweeps (``jitops.kept_issue``). Pinning (GraphQL) is
+    refused beyond three pinned issues: a warning, no more.
     """
+    from jitops import kept_issue
     from jitops.github import GitHub, GitHubError
 
     github = GitHub(target.token, repository=target.repository, api_url=target.api_url)
-
-    def ours() -> list[IssueInfo]:
-        return [i for i in github.open_issues(FAILED_LABEL) if FAILED_MARKER in i.body]
-
-    open_issues = ours()
+    open_issues = kept_issue.ours(github, FAILED_LABEL, FAILED_MARKER)
     failed = list(report.failed)
     if not failed:
         if not open_issues:
             return None
+        since = failing_since(open_issues[0].body, now)
+        closed = kept_issue.close(github, open_issues, _closing_comment(report, since, now))
         for issue in open_issues:
-            comment = _closing_comment(report, failing_since(issue.body, now), now)
-            github.comment(issue.number, comment)
-            github.edit_issue(issue.number, state="closed", state_reason="completed")
             try:
                 github.set_pinned(issue.node_id, False)
             except GitHubError:
                 pass  # cosmetic: a closed issue left pinned hides nothing that is failing
-        first = open_issues[0]
-        return FailedRevokeIssue(first.number, first.html_url, IssueAction.CLOSED, 0)
+        assert closed is not None
+        return FailedRevokeIssue(closed.issue.number, closed.issue.html_url, closed.action, 0)
     since = failing_since(open_issues[0].body, now) if open_issues else {}
     title = f"jitops: {len(failed)} revoke(s) failing — expired access is still there"
     body = failed_revokes_body(failed, since, now, [target.token])
-    if not open_issues:
-        created = github.create_issue(title, body, [FAILED_LABEL])
-        open_issues = ours() or [created]
-        if open_issues[0].number == created.number:
-            warnings = []
-            try:
-                github.set_pinned(created.node_id, True)
-            except GitHubError as exc:
-                warnings.append(
-                    f"issue #{created.number} listing failed revokes is not pinned ({exc.message})"
-                    " — unpin another issue (GitHub pins at most three) or pin it by hand"
-                )
-            if FAILED_LABEL not in created.labels:  # GitHub drops labels silently
-                warnings.append(
-                    f"issue #{created.number} listing failed revokes could not be labelled "
-                    f"{FAILED_LABEL}, so later sweeps cannot find it and will open another — "
-                    "give the sweep's token push access (issues: write under Actions), or "
-                    "label it by hand"
-                )
-            return FailedRevokeIssue(
-                created.number, created.html_url, IssueAction.OPENED, len(failed), tuple(warnings)
+    kept = kept_issue.keep(
+        github, FAILED_LABEL, FAILED_MARKER, title, body, what="listing failed revokes"
+    )
+    warnings = list(kept.warnings)
+    if kept.action is IssueAction.OPENED:
+        try:
+            github.set_pinned(kept.issue.node_id, True)
+        except GitHubError as exc:
+            warnings.append(
+                f"issue #{kept.issue.number} listing failed revokes is not pinned "
+                f"({exc.message}) — unpin another issue (GitHub pins at most three) or pin it "
+                "by hand"
             )
-    keeper, extra = open_issues[0], open_issues[1:]
-    github.edit_issue(keeper.number, title=title, body=body)
-    for duplicate in extra:  # left by sweeps that ran at the same moment
-        github.comment(duplicate.number, f"Duplicate of #{keeper.number}.\n")
-        github.edit_issue(duplicate.number, state="closed", state_reason="duplicate")
-    return FailedRevokeIssue(keeper.number, keeper.html_url, IssueAction.UPDATED, len(failed))
+    return FailedRevokeIssue(
+        kept.issue.number, kept.issue.html_url, kept.action, len(failed), tuple(warnings)
+    )
 
 
 @dataclass(frozen=True)
