@@ -1158,13 +1158,21 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
 
 
 @audit.command("verify")
+@click.option(
+    "--open-issue",
+    is_flag=True,
+    help="Keep one issue (label jitops:audit) open listing the problems, up to date, and "
+    "close it when there are none (GITHUB_TOKEN, GITHUB_REPOSITORY); the sweep workflow "
+    "passes it.",
+)
 @click.pass_obj
-def audit_verify(obj: tuple[Path, str]) -> None:
+def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     """Exit 1 listing every grant that landed without evidence of a valid approval.
 
     It also checks the request-id index (refs/jitops/ids, when there is one; fetch it with
     `git fetch origin refs/jitops/ids:refs/jitops/ids`) against history: an index that hides
-    or invents ids is a finding too.
+    or invents ids is a finding too. A request apply refused that has since left the branch
+    is history, shown as a warning: it never granted anything.
     """
     from jitops import ids
     from jitops.commands.audit import audit as run_audit
@@ -1184,6 +1192,30 @@ def audit_verify(obj: tuple[Path, str]) -> None:
         f"{len(report.unverified)} without approval evidence",
         err=True,
     )
+    if open_issue:
+        from jitops.commands.audit import report_on_github
+
+        token, repository = (
+            os.environ.get("GITHUB_TOKEN", ""),
+            os.environ.get("GITHUB_REPOSITORY", ""),
+        )
+        if not token or not repository:
+            raise UsageError("--open-issue needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        kept = report_on_github(
+            findings,
+            report.commit,
+            datetime.now(UTC),
+            repository=repository,
+            token=token,
+            api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+        )
+        if kept is not None:
+            click.echo(
+                f"jitops: {kept.action.value} issue #{kept.issue.number}: {kept.issue.html_url}",
+                err=True,
+            )
+            for warning in kept.warnings:
+                click.echo(f"jitops: warning: {warning}", err=True)
     sys.exit(exit_code(findings))
 
 

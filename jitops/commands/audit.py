@@ -9,6 +9,7 @@ evidence that ``jitops apply`` recorded as git notes. No GitHub API is involved 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from jitops import evidence, git
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
+from jitops.kept_issue import KeptIssue, table_cell
 from jitops.models import AccessRequest
 from jitops.policy import request_window
 from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse
@@ -36,6 +38,7 @@ class AuditRecord:
     approvers: tuple[str, ...] = ()
     auto_approved: bool = False
     problem: str | None = None  # why this grant has no valid approval evidence
+    refused: bool = False  # apply judged it and refused it: it never granted anything
 
     @property
     def held_until(self) -> datetime | None:
@@ -112,6 +115,7 @@ def _with_evidence(
         problem = f"apply refused it: {found.reason}"
     return replace(
         record,
+        refused=found.verdict != "allowed",
         pull_request=note.pull_request,
         policy_commit=note.policy_commit,
         approvers=tuple(a.login for a in found.approvers),
@@ -121,13 +125,94 @@ def _with_evidence(
 
 
 def unverified_findings(report: AuditReport) -> list[Finding]:
-    return [
-        Finding(
-            r.path,
-            Severity.DENIED,
+    """A finding per landing without valid approval evidence. One that apply refused and that
+    has left the branch is history (a warning: it never granted anything); one still on the
+    branch, or one apply never judged, needs a person."""
+    findings = []
+    for r in report.unverified:
+        text = (
             f"{r.request.id} (landed {r.landed_commit[:7]} {r.landed_at:%Y-%m-%d %H:%M} UTC): "
-            f"{r.problem}",
-            "check who merged it and why; revoke if it was not approved",
+            f"{r.problem}"
         )
-        for r in report.unverified
+        if r.refused and r.removed_commit is not None:
+            findings.append(
+                Finding(
+                    r.path,
+                    Severity.WARNING,
+                    f"{text}; it never granted anything, and left the branch in "
+                    f"{r.removed_commit[:7]}",
+                )
+            )
+        elif r.refused:
+            findings.append(
+                Finding(
+                    r.path,
+                    Severity.DENIED,
+                    f"{text}; it grants nothing but is still on the branch",
+                    "check who merged it and why, and remove the file with a pull request",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    r.path,
+                    Severity.DENIED,
+                    text,
+                    "check who merged it and why; revoke if it was not approved",
+                )
+            )
+    return findings
+
+
+AUDIT_LABEL = "jitops:audit"
+AUDIT_MARKER = "<!-- jitops:audit-verify -->"
+
+
+def audit_issue_body(findings: Sequence[Finding], commit: str, now: datetime) -> str:
+    """The issue listing what ``jitops audit verify`` found, and what to do about each."""
+    lines = [
+        AUDIT_MARKER,
+        "`jitops audit verify` found access on the branch that apply did not verify, or a",
+        "record that disagrees with history. Every scheduled run checks again, keeps this issue",
+        "up to date, and closes it once nothing is found.",
+        "",
+        "| file | what | what to do |",
+        "|---|---|---|",
     ]
+    lines += [
+        f"| {table_cell(f.location)} | {table_cell(f.message)} | {table_cell(f.hint or '')} |"
+        for f in findings
+    ]
+    lines += ["", f"<sub>Checked {commit[:12]} at {now:%Y-%m-%d %H:%M} UTC.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def report_on_github(
+    findings: Sequence[Finding],
+    commit: str,
+    now: datetime,
+    *,
+    repository: str,
+    token: str,
+    api_url: str,
+) -> KeptIssue | None:
+    """Keep one issue open listing the problems ``findings`` name (warnings are history, not
+    problems), closed with a comment once there are none. None: nothing found, nothing open."""
+    from jitops import kept_issue
+    from jitops.github import GitHub
+
+    problems = [f for f in findings if f.severity is not Severity.WARNING]
+    github = GitHub(token, repository=repository, api_url=api_url)
+    if not problems:
+        found = kept_issue.ours(github, AUDIT_LABEL, AUDIT_MARKER)
+        return kept_issue.close(
+            github,
+            found,
+            f"`jitops audit verify` finds nothing at {commit[:12]} "
+            f"({now:%Y-%m-%d %H:%M} UTC): closing.\n",
+        )
+    title = f"jitops audit verify: {len(problems)} problem(s) on the branch"
+    body = audit_issue_body(problems, commit, now)
+    return kept_issue.keep(
+        github, AUDIT_LABEL, AUDIT_MARKER, title, body, what="listing audit problems"
+    )

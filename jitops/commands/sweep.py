@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from jitops.errors import JitopsError, UsageError
 from jitops.findings import Finding
-from jitops.kept_issue import IssueAction
+from jitops.kept_issue import IssueAction, table_cell
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
 from jitops.provisioners import create
 from jitops.provisioners.interface import Grant, Provisioner
@@ -293,17 +293,6 @@ def failing_since(body: str, now: datetime) -> dict[str, datetime]:
     return since
 
 
-def _cell(text: str, secrets: Iterable[str]) -> str:
-    """``text`` as a Markdown table cell: secrets masked (a second line of defence: the
-    provisioners' messages are redacted already), on one line, short, as code."""
-    from jitops.provisioners._secrets import redact
-
-    flat = " ".join(redact(text, secrets).split()).replace("`", "'")
-    if len(flat) > 300:
-        flat = flat[:299] + "…"
-    return "`" + flat.replace("|", "\\|") + "`" if flat else "—"
-
-
 def failed_revokes_body(
     failed: list[Revocation], since: Mapping[str, datetime], now: datetime, secrets: Iterable[str]
 ) -> str:
@@ -325,7 +314,7 @@ def failed_revokes_body(
             f"| `{request.target}` | `{request.role}` | @{request.requester} | "
             f"`{request.id}` (`{entry.path}`) | {end} | "
             f"{since.get(request.id, now):%Y-%m-%d %H:%M} | "
-            f"{_cell(revocation.detail, secrets)} |"
+            f"{table_cell(revocation.detail, secrets)} |"
         )
     stamps = {r.entry.request.id: since.get(r.entry.request.id, now).isoformat() for r in failed}
     lines += [

@@ -475,3 +475,36 @@ def test_the_policy_walk_starts_where_the_last_successful_run_got_to(
     result = applied(world, cli, world.pull_base())
     assert result.code == 0, result.output
     assert world.server.calls[lookups] - before == 1  # pw-2's merge, and nothing older
+
+
+def test_audit_verify_keeps_one_issue_open_while_unverified_access_is_on_the_branch(
+    world: World, cli: CLI
+) -> None:
+    hub = world.server.hub
+    path, text = world.request("au-1")
+    number = world.open_pull("au-1", {path: text})
+    forge_status(world, number)
+    world.merge(number)
+    assert apply(world, cli, world.pull_base()).code == 1  # refused, loudly
+
+    def issues(state: str = "open") -> list[str]:
+        return [
+            i.body
+            for i in hub.state.issues_of(world.repo.id)
+            if i.state == state and "jitops:audit" in {label.name for label in i.labels}
+        ]
+
+    for _ in range(2):  # a rerun edits the same issue
+        verify = cli("audit", "--repo", str(world.base), "verify", "--open-issue")
+        assert verify.code == 1, verify.output
+        [body] = issues()
+        assert "au-1" in body and "still on the branch" in body
+        assert "remove the file with a pull request" in body
+    assert "opened issue" not in verify.err and "updated issue" in verify.err
+
+    world.merge(world.open_pull("drop-au-1", {path: None}))
+    assert apply(world, cli, world.pull_base()).code == 0
+    verify = cli("audit", "--repo", str(world.base), "verify", "--open-issue")
+    assert verify.code == 0, verify.output  # history now: a warning, not a problem
+    assert "never granted anything" in verify.out
+    assert issues() == [] and len(issues("closed")) == 1
