@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git, ids
-from jitops.commands.check_pr import relevant_teams, with_teams
 from jitops.commands.index import IndexOptions, IndexOutcome, refresh
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
-from jitops.gate import ChangeKind, ParsedRequest, PullRequestFacts, evaluate
+from jitops.gate import ChangeKind, ParsedRequest, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.models import AccessRequest, login_key
-from jitops.policy import Decision, PolicySet, Review, Status, Verdict
+from jitops.policy import Decision, Review, Status, Verdict
+from jitops.pr_facts import gather
 from jitops.provisioners import create
 from jitops.repo import REQUEST_MODELS, load_policies, load_policies_at, parse
 from jitops.targets import target_config
@@ -284,16 +284,17 @@ class PolicyTrust:
         policies = load_policies_at(root, parents[0])
         if policies.policy_set is None:
             return f"the policies before it (at {parents[0][:12]}) cannot be loaded"
-        approver_teams, _, _ = relevant_teams(policies.policy_set, [], True)
-        facts = PullRequestFacts(
+        gathered = gather(
+            github,
             number=pr.number,
             author=pr.author,
             head_sha=pr.head_sha,
             files=github.changed_files(pr.number),
-            reviews=with_teams(github, github.reviews(pr.number), approver_teams),
-            commit_authors=github.commit_people(pr.number),
+            policy_set=policies.policy_set,
+            requests=[],
+            policy_change=True,
         )
-        result = evaluate(facts, policies.policy_set, [], self.now)
+        result = evaluate(gathered.facts, policies.policy_set, [], self.now)
         if result.classification.kind is not ChangeKind.POLICY_CHANGE:
             return (
                 f"its pull request #{pr.number} reads as {result.classification.kind.value}, "
@@ -367,25 +368,20 @@ def verify_landing(
                 pr, {}, f"{entry.path} on the branch differs from the approved head", base
             )
         parsed.append(ParsedRequest(entry.path, model, tuple(findings)))
-    reviews = github.reviews(pr.number)
     policy_set = policies.policy_set if not problems else None
-    requester_teams: dict[str, frozenset[str]] = {}
-    author_teams: frozenset[str] = frozenset()
-    if policy_set is not None:
-        reviews, requester_teams, author_teams = _team_facts(
-            github, policy_set, reviews, [p.request for p in parsed if p.request], pr.author
-        )
-    facts = PullRequestFacts(
+    gathered = gather(
+        github,
         number=pr.number,
         author=pr.author,
         head_sha=pr.head_sha,
         files=files,
-        reviews=reviews,
-        commit_authors=github.commit_people(pr.number),
-        author_teams=author_teams,
+        policy_set=policy_set,
+        requests=[p.request for p in parsed if p.request],
+        policy_change=False,
     )
+    reviews = gathered.facts.reviews
     result = evaluate(
-        facts,
+        gathered.facts,
         policy_set,
         parsed,
         at,
@@ -394,7 +390,7 @@ def verify_landing(
         known_ids=ids.used_request_ids(
             root, [e.request.id for e in entries], base, index_ref=None
         ).ids,
-        requester_teams=requester_teams,
+        requester_teams=gathered.requester_teams,
         policy_problems=problems,
     )
     decisions = {d.request_id: d for d in result.decisions}
@@ -412,27 +408,6 @@ def _head_contents(
     if len(found) == len(names):
         return {p: found[f"{head_sha}:{p}"] for p in paths}
     return {p: github.file_at(head_sha, p) for p in paths}
-
-
-def _team_facts(
-    github: GitHub,
-    policy_set: PolicySet,
-    reviews: Sequence[Review],
-    requests: Sequence[AccessRequest],
-    author: str,
-) -> tuple[tuple[Review, ...], dict[str, frozenset[str]], frozenset[str]]:
-    approver_teams, requester_team_names, other_teams = relevant_teams(policy_set, requests, False)
-    reviewed = with_teams(github, reviews, approver_teams)
-    requester_teams = {
-        login_key(r.requester): github.active_teams(r.requester, requester_team_names)
-        for r in requests
-    }
-    author_teams = (
-        github.active_teams(author, other_teams)
-        if any(login_key(r.requester) != login_key(author) for r in requests)
-        else frozenset()
-    )
-    return reviewed, requester_teams, author_teams
 
 
 def _evidence_of(

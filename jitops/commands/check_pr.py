@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -23,13 +23,13 @@ from jitops.gate import (
     ChangeKind,
     GateResult,
     ParsedRequest,
-    PullRequestFacts,
     classify,
     evaluate,
 )
 from jitops.github import GitHub, GitHubError, PullRequestInfo
-from jitops.models import AccessRequest, is_team, login_key
-from jitops.policy import PolicySet, Review, ReviewState, Verdict
+from jitops.models import AccessRequest
+from jitops.policy import Verdict
+from jitops.pr_facts import gather
 from jitops.repo import REQUEST_MODELS, load_policies, parse
 from jitops.report import gate_markdown
 
@@ -83,47 +83,6 @@ def pr_number_from_event(event_name: str, event_path: Path) -> int:
     raise UsageError(f"a {event_name!r} event is not about a pull request")
 
 
-def _teams_named(principals: Iterable[str]) -> set[str]:
-    return {login_key(p) for p in principals if is_team(p)}
-
-
-def relevant_teams(
-    policy_set: PolicySet, requests: Iterable[AccessRequest], policy_change: bool
-) -> tuple[set[str], set[str], set[str]]:
-    """(approver teams, requester teams, request-for-others teams) the decision may need."""
-    approvers: set[str] = set()
-    requesters: set[str] = set()
-    others: set[str] = set()
-    if policy_change and policy_set.policy_change_rule is not None:
-        for rule in policy_set.policy_change_rule.approvals:
-            approvers |= _teams_named(rule.from_)
-    for request in requests:
-        found = policy_set.rule_for(request.target, request.role)
-        if found is None:
-            continue
-        policy, role = found
-        requesters |= _teams_named(policy.requesters)
-        others |= _teams_named(policy.request_for_others)
-        for rule in role.approvals:
-            approvers |= _teams_named(rule.from_)
-    return approvers, requesters, others
-
-
-def with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> tuple[Review, ...]:
-    decisive_reviewers = {
-        login_key(r.reviewer) for r in reviews if r.state is not ReviewState.COMMENTED
-    }
-    result = []
-    for review in reviews:
-        member_of = (
-            github.active_teams(review.reviewer, sorted(teams))
-            if login_key(review.reviewer) in decisive_reviewers and teams
-            else frozenset()
-        )
-        result.append(replace(review, teams=member_of))
-    return tuple(result)
-
-
 def head_files(
     github: GitHub, options: CheckOptions, head_sha: str, paths: Iterable[str]
 ) -> dict[str, bytes]:
@@ -166,39 +125,25 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
             request = model if isinstance(model, AccessRequest) else None
             parsed.append(ParsedRequest(path, request, tuple(findings)))
 
-    reviews = github.reviews(options.number)
-    commit_people = github.commit_people(options.number)
     requests = [p.request for p in parsed if p.request is not None]
-    requester_teams: dict[str, frozenset[str]] = {}
-    author_teams: frozenset[str] = frozenset()
-    if policy_set is not None:
-        approver_teams, requester_team_names, other_teams = relevant_teams(
-            policy_set, requests, classification.kind is ChangeKind.POLICY_CHANGE
-        )
-        reviews = with_teams(github, reviews, approver_teams)
-        for request in requests:
-            key = login_key(request.requester)
-            if key not in requester_teams:
-                requester_teams[key] = github.active_teams(request.requester, requester_team_names)
-        if any(login_key(r.requester) != login_key(info.author) for r in requests):
-            author_teams = github.active_teams(info.author, other_teams)
-    facts = PullRequestFacts(
+    gathered = gather(
+        github,
         number=info.number,
         author=info.author,
         head_sha=info.head_sha,
         files=files,
-        reviews=reviews,
-        commit_authors=commit_people,
-        author_teams=author_teams,
+        policy_set=policy_set,
+        requests=requests,
+        policy_change=classification.kind is ChangeKind.POLICY_CHANGE,
     )
     used = used_ids(options, [p.request.id for p in parsed if p.request is not None])
     result = evaluate(
-        facts,
+        gathered.facts,
         policy_set,
         parsed,
         options.now,
         known_ids=used.ids,
-        requester_teams=requester_teams,
+        requester_teams=gathered.requester_teams,
         policy_problems=problems,
     )
     notes = (used.note,) if used.note else ()

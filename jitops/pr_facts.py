@@ -1,0 +1,107 @@
+"""The facts about a pull request that the gate judges, gathered through the API in one place.
+
+``jitops check-pr`` gathers them before a merge and ``jitops apply`` again after it (for the
+requests it grants, and for the policy changes it verifies): the same calls and the same
+reading, so what apply re-verifies is exactly what the check judged. Which team memberships are
+looked up follows from the policies: only the teams a decision may need, each person once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from jitops.gate import ChangedFile, PullRequestFacts
+from jitops.github import GitHub
+from jitops.models import AccessRequest, is_team, login_key
+from jitops.policy import PolicySet, Review, ReviewState
+
+
+@dataclass(frozen=True)
+class GatheredFacts:
+    """What the gate's ``evaluate`` takes about a pull request besides its requests."""
+
+    facts: PullRequestFacts
+    requester_teams: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _teams_named(principals: Iterable[str]) -> set[str]:
+    return {login_key(p) for p in principals if is_team(p)}
+
+
+def relevant_teams(
+    policy_set: PolicySet, requests: Iterable[AccessRequest], policy_change: bool
+) -> tuple[set[str], set[str], set[str]]:
+    """(approver teams, requester teams, request-for-others teams) the decision may need."""
+    approvers: set[str] = set()
+    requesters: set[str] = set()
+    others: set[str] = set()
+    if policy_change and policy_set.policy_change_rule is not None:
+        for rule in policy_set.policy_change_rule.approvals:
+            approvers |= _teams_named(rule.from_)
+    for request in requests:
+        found = policy_set.rule_for(request.target, request.role)
+        if found is None:
+            continue
+        policy, role = found
+        requesters |= _teams_named(policy.requesters)
+        others |= _teams_named(policy.request_for_others)
+        for rule in role.approvals:
+            approvers |= _teams_named(rule.from_)
+    return approvers, requesters, others
+
+
+def with_teams(github: GitHub, reviews: Iterable[Review], teams: set[str]) -> tuple[Review, ...]:
+    """``reviews`` with each decisive reviewer's active memberships of ``teams``."""
+    decisive_reviewers = {
+        login_key(r.reviewer) for r in reviews if r.state is not ReviewState.COMMENTED
+    }
+    result = []
+    for review in reviews:
+        member_of = (
+            github.active_teams(review.reviewer, sorted(teams))
+            if login_key(review.reviewer) in decisive_reviewers and teams
+            else frozenset()
+        )
+        result.append(replace(review, teams=member_of))
+    return tuple(result)
+
+
+def gather(
+    github: GitHub,
+    *,
+    number: int,
+    author: str,
+    head_sha: str,
+    files: Sequence[ChangedFile],
+    policy_set: PolicySet | None,
+    requests: Sequence[AccessRequest],
+    policy_change: bool,
+) -> GatheredFacts:
+    """Reviews, commit people and the team memberships the decision may need (none when
+    the policies could not be loaded: nothing is judged then)."""
+    reviews = github.reviews(number)
+    commit_people = github.commit_people(number)
+    requester_teams: dict[str, frozenset[str]] = {}
+    author_teams: frozenset[str] = frozenset()
+    if policy_set is not None:
+        approver_teams, requester_team_names, other_teams = relevant_teams(
+            policy_set, requests, policy_change
+        )
+        reviews = with_teams(github, reviews, approver_teams)
+        for request in requests:
+            key = login_key(request.requester)
+            if key not in requester_teams:
+                requester_teams[key] = github.active_teams(request.requester, requester_team_names)
+        if any(login_key(r.requester) != login_key(author) for r in requests):
+            author_teams = github.active_teams(author, other_teams)
+    facts = PullRequestFacts(
+        number=number,
+        author=author,
+        head_sha=head_sha,
+        files=tuple(files),
+        reviews=reviews,
+        commit_authors=commit_people,
+        author_teams=author_teams,
+    )
+    return GatheredFacts(facts, requester_teams)
