@@ -74,9 +74,60 @@ class RequiredChecks:
     # active ruleset rule)
     protected: bool
     contexts: frozenset[str] = frozenset()
+    reviews: ReviewRules | None = None  # its review settings, if it has any
 
     def requires(self, context: str) -> bool:
         return context in self.contexts
+
+
+@dataclass(frozen=True)
+class ReviewRules:
+    """The review settings GitHub enforces on a merge (classic protection's
+    ``required_pull_request_reviews``, or a ruleset's ``pull_request`` rules, combined)."""
+
+    approvals: int = 0
+    code_owners: bool = False
+    dismiss_stale: bool = False
+    last_push: bool = False
+
+    def combined(self, other: ReviewRules | None) -> ReviewRules:
+        """Both enforced at once, as GitHub enforces every source."""
+        if other is None:
+            return self
+        return ReviewRules(
+            max(self.approvals, other.approvals),
+            self.code_owners or other.code_owners,
+            self.dismiss_stale or other.dismiss_stale,
+            self.last_push or other.last_push,
+        )
+
+
+def _review_rules(settings: Any, names: tuple[str, str, str, str]) -> ReviewRules | None:
+    """Review settings from a JSON object, by their names in that source."""
+    if not isinstance(settings, dict):
+        return None
+    count, owners, stale, last = names
+    approvals = settings.get(count)
+    return ReviewRules(
+        approvals if isinstance(approvals, int) else 0,
+        settings.get(owners) is True,
+        settings.get(stale) is True,
+        settings.get(last) is True,
+    )
+
+
+_CLASSIC_REVIEWS = (
+    "required_approving_review_count",
+    "require_code_owner_reviews",
+    "dismiss_stale_reviews",
+    "require_last_push_approval",
+)
+_RULESET_REVIEWS = (
+    "required_approving_review_count",
+    "require_code_owner_review",
+    "dismiss_stale_reviews_on_push",
+    "require_last_push_approval",
+)
 
 
 @dataclass(frozen=True)
@@ -449,9 +500,13 @@ class GitHub:
             if exc.status == 404 and exc.reason.lower() == "branch not protected":
                 return RequiredChecks(branch, protected=False)
             raise
+        reviews = _review_rules(
+            data.get("required_pull_request_reviews") if isinstance(data, dict) else None,
+            _CLASSIC_REVIEWS,
+        )
         checks = data.get("required_status_checks") if isinstance(data, dict) else None
         if not isinstance(checks, dict):  # protected, but no status check is required
-            return RequiredChecks(branch, protected=True)
+            return RequiredChecks(branch, protected=True, reviews=reviews)
         # ``contexts`` is the older list of names; ``checks`` adds the app expected to post.
         contexts = {str(c) for c in checks.get("contexts") or [] if isinstance(c, str)}
         contexts |= {
@@ -459,7 +514,7 @@ class GitHub:
             for c in checks.get("checks") or []
             if isinstance(c, dict) and isinstance(c.get("context"), str)
         }
-        return RequiredChecks(branch, protected=True, contexts=frozenset(contexts))
+        return RequiredChecks(branch, protected=True, contexts=frozenset(contexts), reviews=reviews)
 
     def ruleset_checks(self, branch: str) -> RequiredChecks:
         """The status checks the active rulesets applying to ``branch`` require
@@ -486,7 +541,15 @@ class GitHub:
                 break
             page += 1
         contexts = {context for rule in rules for context in _rule_contexts(rule)}
-        return RequiredChecks(branch, protected=bool(rules), contexts=frozenset(contexts))
+        reviews: ReviewRules | None = None
+        for rule in rules:
+            if isinstance(rule, dict) and rule.get("type") == "pull_request":
+                found = _review_rules(rule.get("parameters"), _RULESET_REVIEWS)
+                if found is not None:
+                    reviews = found.combined(reviews)
+        return RequiredChecks(
+            branch, protected=bool(rules), contexts=frozenset(contexts), reviews=reviews
+        )
 
     # -- writing back -----------------------------------------------------------------------
 

@@ -51,8 +51,8 @@ from jitops.github import (
     STATUS_CONTEXT,
     GitHub,
     GitHubError,
-    RepositorySettings,
     RequiredChecks,
+    ReviewRules,
     repository_from_url,
 )
 from jitops.models import Target, format_duration
@@ -589,7 +589,21 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
                 f'("Metadata: read") at {api_url}',
             )
         ]
-    return [_auto_merge_check(settings.allow_auto_merge), _protection_check(hub, settings)]
+    branch = settings.default_branch
+    classic = _read_checks(hub.required_checks, branch)
+    rulesets = _read_checks(hub.ruleset_checks, branch)
+    rule = load_policies(root).policy_set
+    change_rule = rule.policy_change_rule if rule is not None else None
+    return [
+        _auto_merge_check(settings.allow_auto_merge),
+        _protection_check(branch, classic, rulesets),
+        _reviews_check(
+            branch,
+            classic,
+            rulesets,
+            sum(a.count for a in change_rule.approvals) if change_rule else None,
+        ),
+    ]
 
 
 def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
@@ -615,20 +629,19 @@ def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
     )
 
 
-def _protection_check(hub: GitHub, settings: RepositorySettings) -> DoctorCheck:
+def _protection_check(
+    branch: str, classic: RequiredChecks | GitHubError, rulesets: RequiredChecks | GitHubError
+) -> DoctorCheck:
     """Whether a merge into the default branch needs ``jitops/approval``.
 
     GitHub enforces classic branch protection and rulesets together, so either one requiring
     the check is enough. Only when both were read and neither requires it is it an error; a
     source that could not be read turns "no" into "not checked", never into a false error.
     """
-    branch = settings.default_branch
 
     def line(status: Status, message: str, fix: str | None = None) -> DoctorCheck:
         return DoctorCheck(Area.GITHUB, f"{branch} protection", status, message, fix)
 
-    classic = _read_checks(hub.required_checks, branch)
-    rulesets = _read_checks(hub.ruleset_checks, branch)
     if isinstance(classic, RequiredChecks) and classic.requires(STATUS_CONTEXT):
         return line(Status.OK, f"requires the {STATUS_CONTEXT} status check")
     if isinstance(rulesets, RequiredChecks) and rulesets.requires(STATUS_CONTEXT):
@@ -680,6 +693,58 @@ def _protection_check(hub: GitHub, settings: RepositorySettings) -> DoctorCheck:
             if classic.protected
             else f'"Add branch protection rule" for {branch}'
         ),
+    )
+
+
+def _reviews_check(
+    branch: str,
+    classic: RequiredChecks | GitHubError,
+    rulesets: RequiredChecks | GitHubError,
+    needed: int | None,
+) -> DoctorCheck:
+    """Whether GitHub itself holds a merge into ``branch`` to the reviews jitops asks for.
+
+    apply refuses a grant or a policy change that lacks its approvals whatever GitHub allows,
+    so this is defence in depth: with these settings GitHub blocks the merge too, and a forged
+    status alone merges nothing. Both sources are enforced together, so they are combined.
+    """
+    name = f"{branch} reviews"
+    read = [source for source in (classic, rulesets) if isinstance(source, RequiredChecks)]
+    rules = ReviewRules()
+    for source in read:
+        rules = rules.combined(source.reviews)
+    missing = []
+    wanted = needed or 1
+    if rules.approvals < wanted:
+        missing.append(
+            f"{rules.approvals} approving review(s) required where the PolicyChangeRule asks for "
+            f"{wanted}"
+        )
+    for on, what in (
+        (rules.code_owners, "review from code owners"),
+        (rules.dismiss_stale, "dismissing stale approvals on push"),
+        (rules.last_push, "approval of the most recent push"),
+    ):
+        if not on:
+            missing.append(f"no {what}")
+    if not missing:
+        return DoctorCheck(
+            Area.GITHUB,
+            name,
+            Status.OK,
+            f"GitHub requires {rules.approvals} approving review(s), code-owner review, "
+            "dismisses stale approvals and requires approval of the most recent push",
+        )
+    unread = "" if len(read) == 2 else " (not every source of branch rules could be read)"
+    return DoctorCheck(
+        Area.GITHUB,
+        name,
+        Status.WARNING,
+        f"{'; '.join(missing)}{unread}: GitHub lets such a pull request merge, and only apply "
+        "refuses it afterwards",
+        f"in a ruleset (Settings → Rules → Rulesets) or the branch protection of {branch}: "
+        f"require {wanted} approval(s), review from Code Owners, dismiss stale approvals when "
+        "new commits are pushed, and approval of the most recent reviewable push",
     )
 
 

@@ -10,6 +10,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -270,14 +271,62 @@ def failing(setup: RepoSetup, endpoint: str) -> Iterator[None]:
         setup.server.faults.clear()
 
 
+FULL_REVIEWS = BranchProtection(
+    required_approving_review_count=2,
+    require_code_owner_reviews=True,
+    dismiss_stale_reviews=True,
+    require_last_push_approval=True,
+)
+
+
 def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: RepoSetup) -> None:
-    protect(github_repo, "ci", "jitops/approval")
+    github_repo.server.hub.protect_branch(
+        github_repo.repo,
+        "main",
+        replace(FULL_REVIEWS, required_status_checks=("ci", "jitops/approval")),
+    )
     github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
     found = settings_of(repo, github_environ(github_repo, github_repo.admin.token))
     assert {name: (c.status, c.message) for name, c in found.items()} == {
         "auto-merge": (Status.OK, '"Allow auto-merge" is on'),
         "main protection": (Status.OK, "requires the jitops/approval status check"),
+        "main reviews": (
+            Status.OK,
+            "GitHub requires 2 approving review(s), code-owner review, dismisses stale "
+            "approvals and requires approval of the most recent push",
+        ),
     }
+
+
+def test_reviews_github_does_not_enforce_are_a_warning_naming_each(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    github_repo.server.hub.protect_branch(
+        github_repo.repo,
+        "main",
+        BranchProtection(required_status_checks=("jitops/approval",), dismiss_stale_reviews=True),
+    )
+    check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))["main reviews"]
+    assert check.status is Status.WARNING
+    assert "0 approving review(s) required where the PolicyChangeRule asks for 2" in check.message
+    assert "no review from code owners" in check.message
+    assert "no approval of the most recent push" in check.message
+    assert "dismissing stale" not in check.message
+    assert check.fix is not None and "require 2 approval(s)" in check.fix
+
+
+def test_a_ruleset_pull_request_rule_counts_with_branch_protection(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    hub = github_repo.server.hub
+    protect(github_repo, "jitops/approval")
+    hub.add_ruleset(
+        github_repo.repo, "reviews", reviews=replace(FULL_REVIEWS, dismiss_stale_reviews=False)
+    )
+    hub.add_ruleset(github_repo.repo, "stale", reviews=BranchProtection(dismiss_stale_reviews=True))
+    # a token that cannot read branch protection still reads the rulesets
+    check = settings_of(repo, github_environ(github_repo, github_repo.author.token))["main reviews"]
+    assert check.status is Status.OK, check.message
 
 
 def test_auto_merge_off_is_a_warning_naming_the_setting(repo: Path, github_repo: RepoSetup) -> None:

@@ -307,6 +307,22 @@ class Hub:
         with self.state.lock:
             return self.state.protection.get((repo.id, branch))
 
+    def review_rules(self, repo: Repository, branch: str) -> BranchProtection | None:
+        """The review settings a merge into ``branch`` must meet: classic protection's and
+        every applying ruleset's ``pull_request`` rule together (GitHub enforces all of them:
+        the highest count, and any rule that is on). None: neither asks for anything."""
+        sources = [self.protection(repo, branch)]
+        sources += [r.reviews for r in self.rulesets(repo, branch)]
+        found = [s for s in sources if s is not None]
+        if not found:
+            return None
+        return BranchProtection(
+            required_approving_review_count=max(s.required_approving_review_count for s in found),
+            require_code_owner_reviews=any(s.require_code_owner_reviews for s in found),
+            dismiss_stale_reviews=any(s.dismiss_stale_reviews for s in found),
+            require_last_push_approval=any(s.require_last_push_approval for s in found),
+        )
+
     def add_ruleset(
         self,
         repo: Repository,
@@ -314,9 +330,12 @@ class Hub:
         *,
         branches: Sequence[str] = (DEFAULT_BRANCH,),
         required_status_checks: Sequence[str] = (),
+        reviews: BranchProtection | None = None,
     ) -> Ruleset:
         """An active branch ruleset on ``repo`` for ``branches`` (names, ``~DEFAULT_BRANCH`` or
-        ``~ALL``) requiring these status checks before a merge, as classic protection does."""
+        ``~ALL``) requiring these status checks before a merge, as classic protection does,
+        and with ``reviews`` a ``pull_request`` rule (its review settings; status checks in it
+        are ignored)."""
         with self.state.lock:
             ruleset = Ruleset(
                 self.state.new_id(),
@@ -324,6 +343,7 @@ class Hub:
                 name,
                 tuple(branches),
                 tuple(required_status_checks),
+                reviews,
             )
             self.state.rulesets[ruleset.id] = ruleset
         self.settle_auto_merges(repo)
@@ -436,7 +456,7 @@ class Hub:
                 updated = replace(updated, auto_merge=None)
             st.pulls[(repo.id, pr.number)] = updated
             self.write_pull_refs(repo, updated)
-            protection = self.protection(repo, pr.base_ref)
+            protection = self.review_rules(repo, pr.base_ref)
             dismissed = []
             if protection and protection.dismiss_stale_reviews:
                 for review in st.reviews_of(repo.id, pr.number):
@@ -564,7 +584,7 @@ class Hub:
             for context in required
             if states.get(context) != "success"
         ]
-        protection = self.protection(repo, pr.base_ref)
+        protection = self.review_rules(repo, pr.base_ref)
         if protection is None:
             return problems
         approvers = self.approvers(repo, pr)

@@ -257,7 +257,7 @@ def _protection(req: Request, repo: Repository, branch: str) -> JSON:
             "dismiss_stale_reviews": protection.dismiss_stale_reviews,
             "require_code_owner_reviews": protection.require_code_owner_reviews,
             "required_approving_review_count": protection.required_approving_review_count,
-            "require_last_push_approval": False,
+            "require_last_push_approval": protection.require_last_push_approval,
         },
     }
 
@@ -316,6 +316,23 @@ def get_branch_rules(req: Request) -> Response:
         }
         for ruleset in req.hub.rulesets(repo, req.params["branch"])
         if ruleset.required_status_checks
+    ]
+    rules += [
+        {
+            "type": "pull_request",
+            "parameters": {
+                "required_approving_review_count": reviews.required_approving_review_count,
+                "require_code_owner_review": reviews.require_code_owner_reviews,
+                "dismiss_stale_reviews_on_push": reviews.dismiss_stale_reviews,
+                "require_last_push_approval": reviews.require_last_push_approval,
+                "required_review_thread_resolution": False,
+            },
+            "ruleset_source_type": "Repository",
+            "ruleset_source": repo.full_name,
+            "ruleset_id": ruleset.id,
+        }
+        for ruleset in req.hub.rulesets(repo, req.params["branch"])
+        if (reviews := ruleset.reviews) is not None
     ]
     return Response(200, req.paginate(rules))
 

@@ -56,6 +56,7 @@ class BranchProtection:
     required_approving_review_count: int = 0
     require_code_owner_reviews: bool = False
     dismiss_stale_reviews: bool = False
+    require_last_push_approval: bool = False  # shown, not enforced: pushers are not tracked
 
 
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"  # GitHub's name, in a ruleset, for the default branch
@@ -66,13 +67,15 @@ ALL_BRANCHES = "~ALL"
 class Ruleset:
     """An active branch ruleset of one repository, as far as jitops relies on one: the
     branches it applies to (names, or ``~DEFAULT_BRANCH`` / ``~ALL`` as GitHub spells them)
-    and the status checks it requires before a merge."""
+    the status checks it requires before a merge, and its ``pull_request`` rule (review
+    settings enforced on merge like branch protection's; None: no such rule)."""
 
     id: int
     repo_id: int
     name: str
     branches: tuple[str, ...] = (DEFAULT_BRANCH,)
     required_status_checks: tuple[str, ...] = ()
+    reviews: BranchProtection | None = None
 
     def applies_to(self, branch: str, default_branch: str) -> bool:
         return any(

@@ -186,6 +186,9 @@ def walk(setup: RepoSetup) -> None:
     author("GET", f"{r}/rules/branches/main", 200)  # no ruleset: an empty list
     hub.add_ruleset(setup.repo, "releases", branches=("release",), required_status_checks=("ci",))
     author("GET", f"{r}/rules/branches/release", 200)  # the branch need not exist
+    reviews = BranchProtection(required_approving_review_count=2, require_last_push_approval=True)
+    hub.add_ruleset(setup.repo, "reviews", branches=("release",), reviews=reviews)
+    author("GET", f"{r}/rules/branches/release", 200)  # with a pull_request rule
     hub.set_allow_auto_merge(setup.repo)
     hub.push(setup.repo, "auto", {"auto.txt": "a\n"}, author=setup.author.login)
     auto = author("POST", f"{r}/pulls", 201, {"title": "auto", "head": "auto", "base": "main"})
