@@ -745,12 +745,17 @@ def reconcile(
     window) is revoked. Open requests a target does not hold are reported, not granted:
     `jitops apply` grants, after re-verifying their approval.
 
+    With GITHUB_TOKEN and GITHUB_REPOSITORY set (as in the sweep workflow) it acts only through
+    the targets of the newest verified policy state, as `jitops sweep` does.
+
     \b
     Exit status: 0 no unapproved access remains; 1 some remains (--dry-run, or a revoke
-    that needs a person); 3 a target could not be checked or a revoke failed.
+    that needs a person), or the branch's policies are not verified; 3 a target could not be
+    checked or a revoke failed.
     """
     from jitops.commands.reconcile import Outcome, ReconcileOptions
     from jitops.commands.reconcile import reconcile as run_reconcile
+    from jitops.trust import GitHubAccess
 
     if fetch_notes:
         _fetch_notes(root)
@@ -762,9 +767,12 @@ def reconcile(
             branch=branch,
             dry_run=dry_run,
             only_target=only_target,
+            access=GitHubAccess.from_environment(os.environ),
         ),
         os.environ,
     )
+    if report.policy_problem:
+        click.echo(f"jitops: error: {report.policy_problem}", err=True)
     _echo_findings(report.findings)
     for problem in report.problems:
         level = "error" if problem.fatal else "warning"
@@ -785,7 +793,7 @@ def reconcile(
     )
     if failed:
         sys.exit(ExitCode.SYSTEM)
-    sys.exit(ExitCode.DENIED if report.unresolved else ExitCode.OK)
+    sys.exit(ExitCode.DENIED if report.unresolved or report.policy_problem else ExitCode.OK)
 
 
 @cli.command()
@@ -831,8 +839,13 @@ def sweep(
     (and, with --open-pr, a pinned issue lists it). What GitHub refuses (auto-merge, pinning)
     is a warning with its fix, never a failure.
 
+    With GITHUB_TOKEN and GITHUB_REPOSITORY set (as in the sweep workflow) the policy state is
+    re-verified through the API first, and revokes go through the targets of the newest
+    verified state: a target changed without approval never runs with its secret.
+
     \b
-    Exit status: 0 all expired access revoked; 3 a revoke failed (retried next run).
+    Exit status: 0 all expired access revoked; 1 the branch's policies are not verified;
+    3 a revoke failed (retried next run).
     """
     from jitops.commands.sweep import (
         AutoMerge,
@@ -842,14 +855,23 @@ def sweep(
         record_on_github,
     )
     from jitops.commands.sweep import sweep as run_sweep
+    from jitops.trust import GitHubAccess
 
     if fetch_notes:
         _fetch_notes(root)
     moment = now or datetime.now(UTC)
     report = run_sweep(
-        SweepOptions(root=root.resolve(), now=moment, branch=branch, dry_run=dry_run),
+        SweepOptions(
+            root=root.resolve(),
+            now=moment,
+            branch=branch,
+            dry_run=dry_run,
+            access=GitHubAccess.from_environment(os.environ),
+        ),
         os.environ,
     )
+    if report.policy_problem:
+        click.echo(f"jitops: error: {report.policy_problem}", err=True)
     _echo_findings(report.findings)
     for revocation in report.revocations:
         request = revocation.entry.request
@@ -919,7 +941,9 @@ def sweep(
         f"{failed} failed{retried}",
         err=True,
     )
-    sys.exit(ExitCode.SYSTEM if failed else ExitCode.OK)
+    if failed:
+        sys.exit(ExitCode.SYSTEM)
+    sys.exit(ExitCode.DENIED if report.policy_problem else ExitCode.OK)
 
 
 def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]:

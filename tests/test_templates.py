@@ -72,7 +72,11 @@ def test_an_access_repository_installs_an_exact_release_never_its_own_checkout()
 
 def test_without_secrets_no_step_gets_an_empty_env() -> None:
     rendered = render_workflows(WorkflowSettings(Install.release("1.2.3"), "trunk", ()))
-    assert "run: jitops reconcile\n      - name:" in rendered["jitops-sweep.yml"]
+    # the reconcile step keeps only the token it re-verifies the policies with
+    assert (
+        "run: jitops reconcile\n        env:\n          GITHUB_TOKEN: ${{ github.token }}\n"
+        "      - name:"
+    ) in rendered["jitops-sweep.yml"]
     assert "branches: [trunk]" in rendered["jitops-apply.yml"]
 
 

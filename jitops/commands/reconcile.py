@@ -32,6 +32,7 @@ from jitops.provisioners.interface import (
 )
 from jitops.repo import load_policies
 from jitops.targets import target_config
+from jitops.trust import GitHubAccess, acting_targets
 
 
 class DriftKind(StrEnum):
@@ -70,6 +71,7 @@ class ReconcileReport:
     problems: tuple[TargetProblem, ...]
     findings: tuple[Finding, ...]
     targets_checked: int
+    policy_problem: str | None = None  # the branch's policies are not verified (see trust)
 
     @property
     def unresolved(self) -> tuple[Drift, ...]:
@@ -83,6 +85,8 @@ class ReconcileOptions:
     branch: str = "HEAD"
     dry_run: bool = False
     only_target: str | None = None
+    # re-verify the policy state through the API, and act only through verified targets
+    access: GitHubAccess | None = None
 
 
 def _key(role: str, requester: str | None) -> tuple[str, str]:
@@ -93,7 +97,9 @@ def reconcile(options: ReconcileOptions, environ: Mapping[str, str]) -> Reconcil
     policies = load_policies(options.root)
     if policies.policy_set is None:
         raise UsageError("the policies have errors; run `jitops validate` and fix them first")
-    targets = policies.policy_set.targets
+    targets, policy_problem = acting_targets(
+        options.root, policies.policy_set.targets, options.access, options.now, options.branch
+    )
     if options.only_target is not None and options.only_target not in targets:
         raise UsageError(f"no target {options.only_target!r} (targets: {', '.join(targets)})")
     ledger = read_ledger(options.root, options.branch)
@@ -146,7 +152,7 @@ def reconcile(options: ReconcileOptions, environ: Mapping[str, str]) -> Reconcil
             for (role, requester), request_id in sorted(wanted.items())
             if (role, requester) not in held
         )
-    return ReconcileReport(tuple(drifts), tuple(problems), ledger.findings, checked)
+    return ReconcileReport(tuple(drifts), tuple(problems), ledger.findings, checked, policy_problem)
 
 
 def _revoke(

@@ -29,6 +29,7 @@ from jitops.provisioners import create
 from jitops.provisioners.interface import Grant, Provisioner
 from jitops.repo import load_policies
 from jitops.targets import target_config
+from jitops.trust import GitHubAccess, acting_targets
 
 if TYPE_CHECKING:
     pass
@@ -53,6 +54,8 @@ class SweepOptions:
     now: datetime
     branch: str = "HEAD"
     dry_run: bool = False
+    # re-verify the policy state through the API, and revoke only through verified targets
+    access: GitHubAccess | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class SweepReport:
     commit: str
     revocations: tuple[Revocation, ...]
     findings: tuple[Finding, ...]
+    policy_problem: str | None = None  # the branch's policies are not verified (see trust)
 
     @property
     def failed(self) -> tuple[Revocation, ...]:
@@ -485,13 +489,17 @@ def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
     # Every file whose window closed is revoked, granted or not: revoking is idempotent, and
     # nothing that once asked for access outlives its window because a note is missing.
     expired = [e for e in ledger.entries if e.state(options.now) is GrantState.EXPIRED]
-    if options.dry_run:  # planning needs only the branch, not the targets
+    if options.dry_run or not expired:  # planning needs only the branch, not the targets
         revocations = [Revocation(e, RevokeOutcome.WOULD_REVOKE) for e in expired]
     else:
         policies = load_policies(options.root)
         if policies.policy_set is None:
             raise UsageError("the policies have errors; run `jitops validate` and fix them first")
-        revocations = revoke_entries(expired, policies.policy_set.targets, environ)
+        targets, problem = acting_targets(
+            options.root, policies.policy_set.targets, options.access, options.now, ledger.commit
+        )
+        revocations = revoke_entries(expired, targets, environ)
+        return SweepReport(ledger.commit, tuple(revocations), ledger.findings, problem)
     return SweepReport(ledger.commit, tuple(revocations), ledger.findings)
 
 

@@ -120,7 +120,6 @@ def render_workflows(settings: WorkflowSettings) -> dict[str, str]:
         "install_provisioners": settings.install.provisioners,
         "default_branch": settings.default_branch,
         "target_secrets": secrets,
-        "target_secrets_env": ["env:", *(f"  {line}" for line in secrets)] if secrets else [],
     }
     rendered = {}
     for name in WORKFLOW_NAMES:

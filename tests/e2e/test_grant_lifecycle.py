@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from jitops import evidence
 from jitops.github import GitHub
@@ -306,10 +309,9 @@ def test_a_policy_pushed_straight_to_the_branch_is_distrusted_until_reverted(
     assert world.legacy.held() == {f"{world.login('alice')}/operator"}
 
 
-def test_a_target_changed_without_approval_never_runs_with_its_secret(
-    world: World, cli: CLI
-) -> None:
-    path = granted(world, cli, "tgt-1")
+def hijack_target(world: World) -> Path:
+    """A writer's direct push pointing the exec target's command at their own code; the file
+    that code writes when it runs (it would hold the target's secret)."""
     marker = world.base.parent / "stolen"
     target = "policies/legacy.yaml"
     text = (world.base / target).read_text()
@@ -321,6 +323,14 @@ def test_a_target_changed_without_approval_never_runs_with_its_secret(
     world.server.hub.push(
         world.repo, "main", {target: hijacked + "\n"}, author=world.login("alice")
     )
+    return marker
+
+
+def test_a_target_changed_without_approval_never_runs_with_its_secret(
+    world: World, cli: CLI
+) -> None:
+    path = granted(world, cli, "tgt-1")
+    marker = hijack_target(world)
     world.merge(world.open_pull("drop-tgt-1", {path: None}))  # a removal: apply revokes
     result = apply(world, cli, world.pull_base())
     assert result.code == 1 and "the branch's policies are not verified" in result.err
@@ -508,3 +518,25 @@ def test_audit_verify_keeps_one_issue_open_while_unverified_access_is_on_the_bra
     assert verify.code == 0, verify.output  # history now: a warning, not a problem
     assert "never granted anything" in verify.out
     assert issues() == [] and len(issues("closed")) == 1
+
+
+def test_the_sweep_and_reconcile_never_run_a_target_changed_without_approval(
+    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    granted(world, cli, "tgt-2")
+    marker = hijack_target(world)
+    world.pull_base()
+    reconcile = cli("reconcile", "--repo", str(world.base), "--target", "legacy")
+    assert reconcile.code == 1 and "the branch's policies are not verified" in reconcile.err
+    later = f"{datetime.now(UTC) + timedelta(hours=3):%Y-%m-%dT%H:%M:%SZ}"
+    sweep = cli("sweep", "--repo", str(world.base), "--now", later, "--no-pr")
+    assert sweep.code == 1 and "the branch's policies are not verified" in sweep.err
+    assert "revoked: @" in sweep.out  # through the verified state's target
+    assert world.legacy.held() == set()
+    assert not marker.exists()
+    # the control: a person's own run without a token acts on what is checked out
+    monkeypatch.delenv("GITHUB_TOKEN")
+    cli("reconcile", "--repo", str(world.base), "--target", "legacy")
+    assert marker.exists()

@@ -145,7 +145,8 @@ def test_policies_that_name_no_team_need_no_org_token(tmp_path: Path, cli: CLI) 
     assert "JITOPS_READ_ORG_TOKEN" not in result.out
     assert "secrets: none yet" in " ".join(result.out.split())
     sweep = (root / ".github/workflows/jitops-sweep.yml").read_text()
-    assert "run: jitops reconcile\n      - name:" in sweep, "no empty env: on reconcile"
+    reconcile = sweep.split("run: jitops reconcile\n", 1)[1].split("      - name:", 1)[0]
+    assert reconcile == "        env:\n          GITHUB_TOKEN: ${{ github.token }}\n"
     assert cli("validate", "--repo", str(root)).code == 0
     assert cli("doctor", "--repo", str(root), "--offline").code == 0
 

@@ -1,0 +1,278 @@
+"""Which states of the default branch's policies may be acted on: invariant 1, enforced where a
+status cannot be forged.
+
+Everything outside ``requests/`` — policies and targets, CODEOWNERS, workflows, jitops itself —
+is a policy. A writer can merge a change to it on a forged status, or push one directly; what
+must not follow is a grant judged by it, or a target command from it run with the target's
+secrets. ``PolicyTrust`` re-verifies, through the API, the pull request behind every change since
+a verified state; ``apply``, ``sweep`` and ``reconcile`` act only through the targets of the
+newest verified state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jitops import __version__, evidence, git
+from jitops.gate import ChangeKind, evaluate
+from jitops.github import DEFAULT_API_URL, GitHub, PullRequestInfo
+from jitops.pr_facts import gather
+from jitops.repo import load_policies_at
+
+
+def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch: str) -> str | None:
+    """Why ``pr`` did not land its merge commit on the default branch as GitHub merges do.
+
+    A grant lands only from a pull request into the default branch, merged as GitHub creates
+    merges there: a merge commit whose parents are the branch as it was and the reviewed head,
+    or a squash commit with the branch as its one parent. The policies it is judged by are
+    those of that first parent — the branch just before the merge.
+    """
+    if pr.base_ref != default_branch:
+        return (
+            f"pull request #{pr.number} was merged into {pr.base_ref!r}, not the default "
+            f"branch {default_branch!r}: only a merge into the default branch grants — "
+            "open the request against the default branch"
+        )
+    if len(parents) == 2 and parents[1] != pr.head_sha:
+        return (
+            f"its merge commit does not merge the reviewed head of #{pr.number} "
+            f"({pr.head_sha[:12]})"
+        )
+    if len(parents) not in (1, 2):
+        return f"its commit has {len(parents)} parents; GitHub's merges have one or two"
+    return None
+
+
+APPLY_WORKFLOW = ".github/workflows/jitops-apply.yml"
+APPLY_WORKFLOW_FILE = APPLY_WORKFLOW.rsplit("/", 1)[-1]
+POLICY_FREE = "requests"  # the one top-level folder whose changes are not policy changes
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Whether the policies at a commit may be judged by, and the newest state that may."""
+
+    trusted_commit: str  # the newest first-parent commit whose policy state is verified
+    problem: str | None  # None: the state asked about is verified itself
+
+
+class PolicyTrust:
+    """Which states of everything outside ``requests/`` (policies, CODEOWNERS, workflows,
+    jitops itself) apply may judge by: invariant 1, enforced where a status cannot be forged.
+
+    A state is verified when it is the state at installation (the first commit of the branch
+    holding the apply workflow, or the branch's first commit), or when the first-parent commit
+    that made it was the merge of a pull request into the default branch whose reviews satisfy
+    the ``PolicyChangeRule`` of a verified state just before it, checked through the API. A
+    state identical to a verified one (a revert) is verified too. Anything else — a direct
+    push, a merge on a forged status — taints every later state until it is approved or
+    reverted. Each policy commit is checked at most once per run.
+    """
+
+    def __init__(
+        self, github: GitHub, root: Path, default_branch: str, now: datetime, *, record: bool
+    ) -> None:
+        self.github = github
+        self.root = root
+        self.default_branch = default_branch
+        self.now = now
+        self.record = record
+        self._checked: dict[str, str | None] = {}
+        self._fingerprints: dict[str, str] = {}
+        self._installed: str | None = None
+        self._completed: str | None = None  # see ``completed``
+        self._completed_read = False
+
+    def _fingerprint(self, commit: str) -> str:
+        if commit not in self._fingerprints:
+            self._fingerprints[commit] = git.tree_outside(self.root, commit, POLICY_FREE)
+        return self._fingerprints[commit]
+
+    def install_commit(self, commit: str) -> str:
+        """The installation commit of ``commit``'s history (found once per run: every commit
+        apply asks about descends from it)."""
+        if self._installed is None or not git.is_ancestor(self.root, self._installed, commit):
+            self._installed = git.first_commit_with(
+                self.root, commit, APPLY_WORKFLOW
+            ) or git.root_commit(self.root, commit)
+        return self._installed
+
+    def completed(self, head: str) -> str | None:
+        """The newest commit of ``head``'s history that a successful run of the apply workflow
+        on the default branch completed, running the same workflow file as ``head`` (read once
+        from the Actions API, which no writer can forge).
+
+        The workflow a run executes is the file of the commit it runs on: a writer who replaced
+        it with one that always succeeds would otherwise leave "successful" runs that moved the
+        start past what the real apply never saw. A run of the same workflow ran this apply,
+        which exits 0 only when the policy state it ran at is verified: the policy walk starts
+        there too, so its cost follows what is new. (What runs in the apply job of the default
+        branch is trusted with the targets' secrets anyway: that workflow is itself a policy.)
+        """
+        if not self._completed_read:
+            self._completed_read = True
+            root = self.root
+            running = git.read_blobs(root, [f"{head}:{APPLY_WORKFLOW}"]).get(
+                f"{head}:{APPLY_WORKFLOW}"
+            )
+            for sha in self.github.completed_runs(APPLY_WORKFLOW_FILE, self.default_branch):
+                if git.resolve(root, sha) is None or not git.is_ancestor(root, sha, head):
+                    continue
+                ran = git.read_blobs(root, [f"{sha}:{APPLY_WORKFLOW}"]).get(
+                    f"{sha}:{APPLY_WORKFLOW}"
+                )
+                if ran is not None and ran == running:
+                    self._completed = sha
+                    break
+        return self._completed
+
+    def _start(self, commit: str) -> str:
+        """Where the walk to ``commit`` starts: the last completed run's commit when it is in
+        ``commit``'s history, else the installation."""
+        completed = self._completed
+        if completed is not None and git.is_ancestor(self.root, completed, commit):
+            return completed
+        return self.install_commit(commit)
+
+    def state_at(self, commit: str) -> PolicyState:
+        root = self.root
+        start = self._start(commit)
+        trusted = {self._fingerprint(start)}
+        last_trusted: str = start
+        culprit: tuple[str, str] | None = None
+        for change in git.first_parent_commits_changing(
+            root, commit, excluding=POLICY_FREE, since=start
+        ):
+            if self._fingerprint(change) in trusted:
+                last_trusted, culprit = change, None  # back to a verified state
+                continue
+            if culprit is None:
+                why = self._check(change)
+                if why is None:
+                    trusted.add(self._fingerprint(change))
+                    last_trusted = change
+                    continue
+                culprit = (change, why)
+        if culprit is None:
+            return PolicyState(last_trusted, None)
+        change, why = culprit
+        return PolicyState(
+            last_trusted,
+            f"the policies it would be judged by are not verified: {change[:12]} changed "
+            f"files outside requests/ and {why} — have that pull request approved as the "
+            "PolicyChangeRule asks (a review after the merge counts), or revert the change "
+            "with a pull request",
+        )
+
+    def _check(self, commit: str) -> str | None:
+        if commit not in self._checked:
+            self._checked[commit] = self._verify(commit)
+        return self._checked[commit]
+
+    def _verify(self, commit: str) -> str | None:
+        github, root = self.github, self.root
+        merged = [
+            pr
+            for pr in github.pulls_for_commit(commit)
+            if pr.merged and pr.merge_commit_sha == commit
+        ]
+        if not merged:
+            return "reached the branch without a merged pull request"
+        pr = merged[0]
+        parents = git.parents(root, commit)
+        refused = landing_problem(pr, parents, self.default_branch)
+        if refused is not None:
+            return refused
+        policies = load_policies_at(root, parents[0])
+        if policies.policy_set is None:
+            return f"the policies before it (at {parents[0][:12]}) cannot be loaded"
+        gathered = gather(
+            github,
+            number=pr.number,
+            author=pr.author,
+            head_sha=pr.head_sha,
+            files=github.changed_files(pr.number),
+            policy_set=policies.policy_set,
+            requests=[],
+            policy_change=True,
+        )
+        result = evaluate(gathered.facts, policies.policy_set, [], self.now)
+        if result.classification.kind is not ChangeKind.POLICY_CHANGE:
+            return (
+                f"its pull request #{pr.number} reads as {result.classification.kind.value}, "
+                "not as the policy change git shows"
+            )
+        if not result.allowed:
+            return f"pull request #{pr.number} was not approved: {result.summary}"
+        if self.record:
+            evidence.record(
+                root,
+                commit,
+                evidence.ApprovalEvidence(
+                    pull_request=pr.number,
+                    head_sha=pr.head_sha,
+                    policy_commit=parents[0],
+                    verified_at=self.now,
+                    verified_by=f"jitops {__version__}",
+                    verdict="allowed",
+                    summary=result.summary,
+                ),
+            )
+        return None
+
+
+def verified_targets(
+    trust: PolicyTrust, head: str, targets: Mapping[str, Any]
+) -> tuple[Mapping[str, Any], str | None]:
+    """The targets to act through at ``head``: ``targets`` (those of the work tree) when the
+    policy state there is verified, else those of the newest verified state, with the reason."""
+    state = trust.state_at(git.resolve(trust.root, head) or head)
+    if state.problem is None:
+        return targets, None
+    trusted = load_policies_at(trust.root, state.trusted_commit).policy_set
+    problem = state.problem.replace("the policies it would be judged by", "the branch's policies")
+    return (trusted.targets if trusted is not None else {}), problem
+
+
+@dataclass(frozen=True)
+class GitHubAccess:
+    """Where to re-verify the policy state: a token for the repository's API."""
+
+    token: str
+    repository: str
+    api_url: str
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> GitHubAccess | None:
+        """GITHUB_TOKEN and GITHUB_REPOSITORY (as Actions sets them), or None without them."""
+        token, repository = environ.get("GITHUB_TOKEN", ""), environ.get("GITHUB_REPOSITORY", "")
+        if not token or not repository:
+            return None
+        return cls(token, repository, environ.get("GITHUB_API_URL", DEFAULT_API_URL))
+
+
+def acting_targets(
+    root: Path,
+    targets: Mapping[str, Any],
+    access: GitHubAccess | None,
+    now: datetime,
+    ref: str = "HEAD",
+) -> tuple[Mapping[str, Any], str | None]:
+    """The targets a sweep or reconcile may run provisioners of, with their secrets: those of
+    ``ref`` when its policy state is verified through ``access``, else the newest verified
+    state's, with why. Without ``access`` (a person's own run, with their own credentials),
+    the checked-out ones."""
+    if access is None:
+        return targets, None
+    github = GitHub(access.token, repository=access.repository, api_url=access.api_url)
+    trust = PolicyTrust(
+        github, root, github.repository_settings().default_branch, now, record=False
+    )
+    head = git.resolve(root, ref) or ref
+    trust.completed(head)
+    return verified_targets(trust, head, targets)
