@@ -877,7 +877,9 @@ def _pull_info(pr: Any) -> PullRequestInfo:
         base_ref=pr.base.ref,
         base_sha=pr.base.sha,
         state=pr.state,
-        merged=bool(pr.merged),
+        # merged_at is in every pull request GitHub lists (``pull-request-simple``); merged is
+        # not, and reading it would cost one more call per pull request
+        merged=pr.merged_at is not None,
         merge_commit_sha=pr.merge_commit_sha,
         html_url=pr.html_url,
     )

@@ -781,13 +781,24 @@ class Hub:
         return merged
 
     def pulls_for_commit(self, repo: Repository, sha: str) -> list[PullRequest]:
-        """Pull requests whose head contains ``sha``, or that merged into it."""
+        """As GitHub lists them: for a commit on the default branch, the merged pull request
+        that introduced it (whose merge it is, or whose own commits hold it, not those it was
+        branched from); for any other commit, the open pull requests whose head holds it."""
         store = self.git(repo)
-        return [
-            pr
-            for pr in self.state.pulls_of(repo.id)
-            if pr.merge_commit_sha == sha or store.is_ancestor(sha, pr.head_sha)
-        ]
+        pulls = self.state.pulls_of(repo.id)
+        merged_by = [pr for pr in pulls if pr.merge_commit_sha == sha]
+        if merged_by:
+            return merged_by
+        default = store.branch_sha(repo.default_branch)
+        if default is not None and store.is_ancestor(sha, default):
+            return [
+                pr
+                for pr in pulls
+                if pr.merged
+                and store.is_ancestor(sha, pr.head_sha)
+                and not store.is_ancestor(sha, pr.base_sha)
+            ]
+        return [pr for pr in pulls if pr.state == "open" and store.is_ancestor(sha, pr.head_sha)]
 
     # -- reviews -----------------------------------------------------------------------------
 

@@ -180,3 +180,22 @@ def test_a_ruleset_on_another_branch_does_not_block_main(github_repo: RepoSetup)
     assert hub.rulesets(github_repo.repo, "main") == []
     number = open_pull(github_repo)
     assert hub.merge(github_repo.repo, number, user=github_repo.author.login).merged
+
+
+def test_a_commit_lists_the_pull_request_that_introduced_it_as_github_does(
+    github_repo: RepoSetup,
+) -> None:
+    """On the default branch: the merged pull request that brought the commit (not later ones
+    branched from it); elsewhere: the open pull requests holding it."""
+    hub, repo, author = github_repo.server.hub, github_repo.repo, github_repo.author.login
+    first = open_pull(github_repo)
+    feature_commit = github_repo.feature_sha
+    assert [p.number for p in hub.pulls_for_commit(repo, feature_commit)] == [first]  # open
+    merged = hub.merge(repo, first, user=github_repo.admin.login).merge_commit_sha
+    assert merged is not None
+    hub.push(repo, "later", {"later.txt": "l\n"}, author=author)  # branched after the merge
+    second = hub.open_pull(repo, head="later", title="later", user=author).number
+    assert [p.number for p in hub.pulls_for_commit(repo, merged)] == [first]
+    assert [p.number for p in hub.pulls_for_commit(repo, feature_commit)] == [first]
+    later_head = hub.pull(repo, second).head_sha
+    assert [p.number for p in hub.pulls_for_commit(repo, later_head)] == [second]
