@@ -462,6 +462,14 @@ def first_parent_commits_changing(
     return log.stdout.split()
 
 
+def first_parent_order(root: Path, ref: str, commits: Iterable[str]) -> list[str]:
+    """``commits`` oldest first along ``ref``'s first-parent history; any not on it last."""
+    wanted = set(commits)
+    chain = run(root, ["rev-list", "--first-parent", "--reverse", ref]).stdout.split()
+    ordered = [c for c in chain if c in wanted]
+    return ordered + sorted(wanted - set(ordered))
+
+
 def first_commit_with(root: Path, ref: str, path: str) -> str | None:
     """The oldest first-parent commit of ``ref`` that added ``path``, if any."""
     log = run(

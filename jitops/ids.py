@@ -149,6 +149,26 @@ def ids_added(root: Path, ref: str, *, since: str | None = None) -> set[str]:
     return {i for i in found if i is not None}
 
 
+class UsedAlong:
+    """Request ids used in the history of successive commits of one branch, oldest first, each
+    walked only from the one before: a commit's history is its ancestor's plus what lies
+    between, so the union is exact. Never the index: this is what apply grants by."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._at: str | None = None
+        self._ids: set[str] = set()
+
+    def at(self, commit: str) -> frozenset[str]:
+        if self._at is not None and git.is_ancestor(self.root, self._at, commit):
+            if self._at != commit:
+                self._ids |= ids_added(self.root, commit, since=self._at)
+        else:
+            self._ids = ids_added(self.root, commit)
+        self._at = commit
+        return frozenset(self._ids)
+
+
 def _specs(ids: Iterable[str]) -> list[str]:
     """Pathspecs for the files these ids would have had, at any depth under ``requests/``."""
     return [f":(glob){REQUESTS_DIR}/**/{i}{suffix}" for i in ids for suffix in REQUEST_SUFFIXES]

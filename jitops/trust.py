@@ -21,7 +21,7 @@ from jitops import __version__, evidence, git
 from jitops.gate import ChangeKind, evaluate
 from jitops.github import DEFAULT_API_URL, GitHub, PullRequestInfo
 from jitops.pr_facts import gather
-from jitops.repo import load_policies_at
+from jitops.repo import PolicyLoad, load_policies_at
 
 
 def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch: str) -> str | None:
@@ -84,9 +84,17 @@ class PolicyTrust:
         self.record = record
         self._checked: dict[str, str | None] = {}
         self._fingerprints: dict[str, str] = {}
+        self._policies: dict[str, PolicyLoad] = {}
         self._installed: str | None = None
         self._completed: str | None = None  # see ``completed``
         self._completed_read = False
+
+    def policies_at(self, commit: str) -> PolicyLoad:
+        """The policies at ``commit``, loaded once per distinct state of them in a run."""
+        fingerprint = self._fingerprint(commit)
+        if fingerprint not in self._policies:
+            self._policies[fingerprint] = load_policies_at(self.root, commit)
+        return self._policies[fingerprint]
 
     def _fingerprint(self, commit: str) -> str:
         if commit not in self._fingerprints:
@@ -188,7 +196,7 @@ class PolicyTrust:
         refused = landing_problem(pr, parents, self.default_branch)
         if refused is not None:
             return refused
-        policies = load_policies_at(root, parents[0])
+        policies = self.policies_at(parents[0])
         if policies.policy_set is None:
             return f"the policies before it (at {parents[0][:12]}) cannot be loaded"
         gathered = gather(

@@ -262,3 +262,24 @@ def test_without_history_it_says_nothing_was_checked(tmp_path: Path) -> None:
     used = ids.used_request_ids(tmp_path, ["a-1"])
     assert used.ids == frozenset()
     assert used.note and "were not checked against history" in used.note
+
+
+def test_ids_used_along_a_branch_agree_with_a_whole_walk_at_every_commit(tmp_path: Path) -> None:
+    """UsedAlong walks each commit's history only from the one before; at every commit it
+    must say what a walk of the whole history says, removed files and side branches included,
+    and also after a jump to a commit that is no descendant."""
+    root = make_access_repo(tmp_path / "access")
+    commits = [head(root)]
+    for step in range(4):
+        write_request(root, f"along-{step}")
+        if step == 2:
+            (root / "requests" / "sandbox-db" / "readonly" / "along-0.yaml").unlink()
+        commits.append(commit_all(root, f"step {step}"))
+    run_git(root, "checkout", "-q", "-b", "side", commits[1])
+    write_request(root, "side-1")
+    side = commit_all(root, "side")
+    used = ids.UsedAlong(root)
+    asked = ["along-0", "along-1", "along-2", "along-3", "side-1"]
+    for commit in [*commits, side, commits[-1]]:
+        whole = ids.used_request_ids(root, asked, commit, index_ref=None).ids
+        assert used.at(commit) & set(asked) == whole, commit

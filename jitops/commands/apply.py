@@ -130,6 +130,7 @@ def verify_landing(
     at: datetime,
     default_branch: str,
     trust: PolicyTrust | None = None,
+    used: ids.UsedAlong | None = None,
 ) -> Verification:
     """Re-judge, through the API, the pull request that merged ``commit``."""
     merged = [
@@ -149,7 +150,7 @@ def verify_landing(
         untrusted = trust.state_at(base).problem
         if untrusted is not None:
             return Verification(pr, {}, untrusted, base)
-    policies = load_policies_at(root, base)
+    policies = trust.policies_at(base) if trust is not None else load_policies_at(root, base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
     files = github.changed_files(pr.number)
     contents = _head_contents(github, root, pr.head_sha, [e.path for e in entries])
@@ -190,9 +191,13 @@ def verify_landing(
         at,
         # The whole history, never the request-id index: anyone with push access could
         # write that ref, and this is the check that decides whether access is granted.
-        known_ids=ids.used_request_ids(
-            root, [e.request.id for e in entries], base, index_ref=None
-        ).ids,
+        known_ids=(
+            used.at(base)
+            if used is not None
+            else ids.used_request_ids(
+                root, [e.request.id for e in entries], base, index_ref=None
+            ).ids
+        ),
         requester_teams=gathered.requester_teams,
         policy_problems=problems,
     )
@@ -359,11 +364,13 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             "apply re-verifies approvals through the GitHub API: set GITHUB_TOKEN and "
             "GITHUB_REPOSITORY (or pass --repository)"
         )
-    for commit, entries in by_commit.items():
+    used = ids.UsedAlong(root)  # judged oldest first, each walk starts where the last ended
+    for commit in git.first_parent_order(root, options.after, by_commit):
+        entries = by_commit[commit]
         landed_at = entries[0].landing.at if entries[0].landing else options.now
         try:
             verification = verify_landing(
-                github, root, commit, entries, landed_at, trust.default_branch, trust
+                github, root, commit, entries, landed_at, trust.default_branch, trust, used
             )
         except JitopsError as exc:
             outcomes += [
