@@ -18,9 +18,11 @@ import pytest
 from jitops import evidence
 from jitops.github import GitHub
 from jitops.ledger import Standing, read_ledger
+from jitops.testing.github import GitHubServer
 from jitops.testing.github.actions import record_run
-from tests.e2e.apply_world import World, apply, forge_status, grant
-from tests.e2e.conftest import CLI, Run
+from tests.e2e.apply_world import World, apply, forge_status, grant, make_world
+from tests.e2e.conftest import CLI, LegacySystem, Run
+from tests.fixtures.postgres import PostgresServer, new_password
 from tests.gitrepo import git
 
 FAR = (datetime.now(UTC) + timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -540,3 +542,82 @@ def test_the_sweep_and_reconcile_never_run_a_target_changed_without_approval(
     monkeypatch.delenv("GITHUB_TOKEN")
     cli("reconcile", "--repo", str(world.base), "--target", "legacy")
     assert marker.exists()
+
+
+def test_on_postgresql_an_extending_edit_ends_the_grant_and_moves_no_valid_until(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: CLI,
+    postgres_server: PostgresServer,
+) -> None:
+    """The in-place edit attack against a real PostgreSQL target: the approved grant is
+    revoked in the run that sees the edit, and the login's VALID UNTIL never moves to the
+    edited window."""
+    n = github_names.replace("-", "_")
+    provisioner_password = new_password()
+    for statement in (
+        f"CREATE ROLE lc_prov_{n} LOGIN CREATEROLE PASSWORD '{provisioner_password}'",
+        f"GRANT pg_signal_backend TO lc_prov_{n}",
+        f"CREATE ROLE lc_ro_{n} NOLOGIN",
+        f"GRANT lc_ro_{n} TO lc_prov_{n} WITH ADMIN OPTION",
+    ):
+        postgres_server.admin(statement)
+    monkeypatch.setenv("LC_PG_PASSWORD", provisioner_password)
+    (legacy.repo / "policies" / "pg.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Target\nname: pg\nprovisioner: postgres\nroles: [readonly]\n"
+        f"settings:\n  host: {postgres_server.host}\n  port: {postgres_server.port}\n"
+        f"  user: lc_prov_{n}\n  login_template: 'lc{n}_{{login}}'\n"
+        f"  roles: {{readonly: lc_ro_{n}}}\nsecrets:\n  password: LC_PG_PASSWORD\n"
+    )
+    world = make_world(legacy, github_server, github_names, tmp_path, monkeypatch)
+    alice, bob = world.login("alice"), world.login("bob")
+    policy = (
+        "apiVersion: jitops/v1\nkind: Policy\nname: pg\ntargets: [pg]\n"
+        f"requesters: [{alice}]\nroles:\n  readonly:\n    max_duration: 8h\n"
+        f"    approvals: [{{count: 1, from: [{bob}]}}]\n"
+    )
+    number = world.open_pull("pg-policy", {"policies/pg-policy.yaml": policy})
+    for person in ("p1", "owner"):
+        world.server.hub.review(world.repo, number, user=world.login(person), event="APPROVE")
+    world.merge(number)
+    assert apply(world, cli, world.pull_base()).code == 0
+    path = "requests/pg/readonly/pg-1.yaml"
+
+    def request(window: str) -> str:
+        return (
+            "apiVersion: jitops/v1\nkind: AccessRequest\nid: pg-1\n"
+            f"requester: {alice}\ntarget: pg\nrole: readonly\n"
+            f"justification: Investigate INC-77 on the orders table\n{window}\n"
+        )
+
+    number = world.open_pull("pg-1", {path: request("duration: 2h")})
+    world.server.hub.review(world.repo, number, user=bob, event="APPROVE")
+    world.merge(number)
+    granted_run = apply(world, cli, world.pull_base())
+    assert granted_run.code == 0, granted_run.output
+    login = f"lc{n}_{alice}".lower()
+
+    def state() -> tuple[list[str], datetime | None]:
+        members = postgres_server.admin(
+            "SELECT g.rolname FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid "
+            "JOIN pg_roles m ON m.oid = a.member WHERE m.rolname = %s",
+            (login,),
+        )
+        until = postgres_server.admin(
+            "SELECT rolvaliduntil FROM pg_roles WHERE rolname = %s", (login,)
+        )
+        return [row[0] for row in members], until[0][0] if until else None
+
+    roles, valid_until = state()
+    assert roles == [f"lc_ro_{n}"] and valid_until is not None
+    assert valid_until <= datetime.now(UTC) + timedelta(hours=2, minutes=1)
+
+    edit(world, "pg-1-longer", {path: request(f"expires_at: {FAR}")}, approve=True)
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 1 and "already used" in result.out, result.output
+    roles, after = state()
+    assert roles == []  # revoked in the same run
+    assert after is None or after <= valid_until  # never extended to the edited window
