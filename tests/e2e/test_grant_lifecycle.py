@@ -621,3 +621,50 @@ def test_on_postgresql_an_extending_edit_ends_the_grant_and_moves_no_valid_until
     roles, after = state()
     assert roles == []  # revoked in the same run
     assert after is None or after <= valid_until  # never extended to the edited window
+
+
+def workflow_apply(
+    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch, run: int
+) -> tuple[Run, Path]:
+    """One run of the apply workflow for the latest push, as Actions runs it: a fresh checkout
+    (no notes), the push event's payload, the workflow's token, `jitops apply --catch-up
+    --push-notes`; recorded in the Actions API with the conclusion its exit code gives."""
+    event = world.server.last_event("push")
+    checkout = world.base.parent / f"run-{run}"
+    url = world.server.file_url(world.repo.full_name)
+    git(world.base.parent, "clone", "-q", url, str(checkout))
+    with monkeypatch.context() as env:
+        for name, value in event.actions_env(
+            checkout.parent / f"event-{run}.json", world.bot.token
+        ).items():
+            env.setenv(name, value)
+        env.setenv("GITHUB_API_URL", world.server.base_url)
+        result = cli("apply", "--repo", str(checkout), "--catch-up", "--push-notes")
+    record_run(
+        world.server.hub,
+        world.repo,
+        APPLY,
+        event.sha,
+        conclusion="success" if result.code == 0 else "failure",
+    )
+    return result, checkout
+
+
+def test_as_the_workflow_runs_a_cancelled_run_is_caught_up(
+    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = world.request("wa-1")
+    grant(world, "wa-1")
+    first, _ = workflow_apply(world, cli, monkeypatch, 1)
+    assert first.code == 0 and "granted:" in first.out, first.output
+    world.merge(world.open_pull("drop-wa-1", {path: None}))  # this push's run is cancelled
+    grant(world, "wa-2")
+    result, checkout = workflow_apply(world, cli, monkeypatch, 2)
+    assert result.code == 0, result.output
+    assert "catching up from" in result.err
+    assert "revoked:" in result.out and "wa-1" in result.out
+    assert "granted:" in result.out and "wa-2" in result.out
+    state = json.loads(world.legacy.state.read_text())
+    assert [g["request_id"] for g in state.values()] == ["wa-2"]
+    # what it verified is published: a fresh clone's status, with the notes, agrees
+    assert "1 active grant(s)" in cli("status", "--repo", str(checkout)).err
