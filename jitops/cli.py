@@ -1008,7 +1008,8 @@ def apply(
     publishes it with the notes.
 
     \b
-    Exit status: 0 all applied; 1 something was refused or failed (see the output).
+    Exit status: 0 all applied; 1 something was refused, or the branch's policies are not
+    verified; 3 a target or GitHub failed (a rerun, or the next catching-up run, completes it).
     """
     from jitops.commands.apply import Action, ApplyOptions
     from jitops.commands.apply import apply as run_apply
@@ -1072,6 +1073,8 @@ def apply(
         click.echo(f"jitops: error: {report.policy_problem}", err=True)
     refused = len(report.with_action(Action.REFUSED, Action.FAILED))
     click.echo(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed", err=True)
+    if report.with_action(Action.FAILED):
+        sys.exit(ExitCode.SYSTEM)  # a target or GitHub failed: the next run retries it
     sys.exit(ExitCode.DENIED if report.failed else ExitCode.OK)
 
 

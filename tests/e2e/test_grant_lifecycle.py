@@ -113,6 +113,7 @@ def test_a_mode_change_is_an_edit(world: World, cli: CLI) -> None:
     path = granted(world, cli, "mode-1")
     git(world.base, "update-index", "--chmod=+x", path)
     git(world.base, "commit", "-q", "-m", "make it executable")
+    git(world.base, "push", "-q", "origin", "main")  # pushed straight to the branch
     before = git(world.base, "rev-parse", "HEAD~1").strip()
     result = apply(world, cli, before)
     assert "revoked:" in result.out and result.code == 1
