@@ -379,7 +379,17 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             continue
         number = verification.pull_request.number if verification.pull_request else None
         if not options.dry_run:
-            evidence.record(root, commit, _evidence_of(verification, entries, options.now))
+            found = _evidence_of(verification, entries, options.now)
+            earlier = evidence.read_for(root, [commit]).get(commit)
+            # Evidence is history: a later re-judgement (a catch-up, a rerun after a team
+            # changed) that refuses never overwrites what an earlier run verified and
+            # recorded; it is reported, and grants nothing now.
+            if not (
+                found.verdict != "allowed"
+                and isinstance(earlier, evidence.ApprovalEvidence)
+                and earlier.verdict == "allowed"
+            ):
+                evidence.record(root, commit, found)
         for entry in entries:
             decision = verification.decisions.get(entry.request.id)
             if verification.problem or decision is None or not decision.allowed:

@@ -669,3 +669,24 @@ def test_as_the_workflow_runs_a_cancelled_run_is_caught_up(
     assert [g["request_id"] for g in state.values()] == ["wa-2"]
     # what it verified is published: a fresh clone's status, with the notes, agrees
     assert "1 active grant(s)" in cli("status", "--repo", str(checkout)).err
+
+
+def test_a_later_refusal_never_overwrites_what_an_earlier_run_verified(
+    world: World, cli: CLI
+) -> None:
+    """Evidence is history: re-judging a landing later (a rerun, a catch-up) after its
+    approval was dismissed refuses now, grants nothing new, and leaves the record of what was
+    verified when it merged."""
+    hub = world.server.hub
+    path, text = world.request("ev-1")
+    number = world.open_pull("ev-1", {path: text})
+    review = hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    merge = world.merge(number)
+    before = world.pull_base()
+    assert apply(world, cli, before).code == 0
+    hub.dismiss_review(world.repo, number, review.id, user=world.login("owner"), message="later")
+    rerun = apply(world, cli, before)
+    assert rerun.code == 1 and "refused:" in rerun.out
+    note = evidence.read_all(world.base)[0][merge]
+    assert note.verdict == "allowed"
+    assert [a.login for a in note.requests[0].approvers] == [world.login("bob")]
