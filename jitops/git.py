@@ -462,6 +462,13 @@ def first_parent_commits_changing(
     return log.stdout.split()
 
 
+def first_parent_chain(root: Path, ref: str, count: int) -> list[str]:
+    """``ref`` and the first-parent commits before it, ``count`` in all, newest first."""
+    if count <= 0:
+        return []
+    return run(root, ["rev-list", "--first-parent", "-n", str(count), ref]).stdout.split()
+
+
 def first_parent_order(root: Path, ref: str, commits: Iterable[str]) -> list[str]:
     """``commits`` oldest first along ``ref``'s first-parent history; any not on it last."""
     wanted = set(commits)

@@ -243,6 +243,14 @@ class GitHub:
         pr = self._call(f"pull request #{number}", self.repo.get_pull, number)
         return _pull_info(pr)
 
+    def commit_count(self, number: int) -> int:
+        """How many commits pull request ``number`` has (one call; GitHub counts its head's)."""
+
+        def count() -> int:
+            return int(self.repo.get_pull(number).commits)
+
+        return self._call(f"pull request #{number}", count)  # type: ignore[no-any-return]
+
     def pulls_for_commit(self, sha: str) -> tuple[PullRequestInfo, ...]:
         """The pull requests associated with commit ``sha`` (e.g. the one it merged)."""
 

@@ -24,6 +24,66 @@ from jitops.pr_facts import gather
 from jitops.repo import PolicyLoad, load_policies_at
 
 
+@dataclass(frozen=True)
+class Landed:
+    """The merged pull request that put a commit on the default branch, the commit its
+    policies come from (the branch just before the merge), or why none can be trusted."""
+
+    pull_request: PullRequestInfo | None
+    base: str | None
+    problem: str | None = None
+
+
+def landed_by(github: GitHub, root: Path, commit: str, default_branch: str) -> Landed:
+    """Which merged pull request landed ``commit``, as GitHub merges: its merge or squash
+    commit, or one of the commits a rebase merge replayed onto the branch. Its policies are
+    those just before that merge: for a rebase, before the first replayed commit.
+
+    A rebase's replayed commits are told from a squash's earlier history by GitHub's own
+    word, never by their content (anyone can make commits with any trees): each of the
+    pull request's commit count of first-parent commits ending at its ``merge_commit_sha``
+    must be one GitHub lists as introduced by that pull request.
+    """
+    merged = [pr for pr in github.pulls_for_commit(commit) if pr.merged and pr.merge_commit_sha]
+    pr = next((p for p in merged if p.merge_commit_sha == commit), None)
+    if pr is not None:
+        parents = git.parents(root, commit)
+        if not parents:
+            return Landed(pr, None, "its merge commit has no parent to take policies from")
+        if len(parents) != 1 or github.commit_count(pr.number) == 1:
+            return Landed(pr, parents[0], landing_problem(pr, parents, default_branch))
+        rebased = _replayed(github, root, pr)
+        if rebased is None:  # a squash merge: the branch just before it
+            return Landed(pr, parents[0], landing_problem(pr, parents, default_branch))
+        return _rebase_landing(root, pr, rebased, default_branch)
+    for candidate in merged:
+        rebased = _replayed(github, root, candidate)
+        if rebased is not None and commit in rebased:
+            return _rebase_landing(root, candidate, rebased, default_branch)
+    return Landed(None, None, "it reached the branch without a merged pull request")
+
+
+def _replayed(github: GitHub, root: Path, pr: PullRequestInfo) -> list[str] | None:
+    """The commits a rebase merge of ``pr`` replayed, newest first, or None when the
+    first-parent commits ending at its merge are not all ones GitHub says it introduced."""
+    assert pr.merge_commit_sha is not None
+    chain = git.first_parent_chain(root, pr.merge_commit_sha, github.commit_count(pr.number))
+    for sha in chain:
+        introduced = [p.number for p in github.pulls_for_commit(sha) if p.merged]
+        if introduced != [pr.number]:
+            return None
+    return chain
+
+
+def _rebase_landing(
+    root: Path, pr: PullRequestInfo, rebased: list[str], default_branch: str
+) -> Landed:
+    parents = [git.parents(root, sha) for sha in rebased]
+    if any(len(found) != 1 for found in parents):
+        return Landed(pr, None, f"pull request #{pr.number} is no rebase merge GitHub made")
+    return Landed(pr, parents[-1][0], landing_problem(pr, parents[-1], default_branch))
+
+
 def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch: str) -> str | None:
     """Why ``pr`` did not land its merge commit on the default branch as GitHub merges do.
 
@@ -184,21 +244,14 @@ class PolicyTrust:
 
     def _verify(self, commit: str) -> str | None:
         github, root = self.github, self.root
-        merged = [
-            pr
-            for pr in github.pulls_for_commit(commit)
-            if pr.merged and pr.merge_commit_sha == commit
-        ]
-        if not merged:
-            return "reached the branch without a merged pull request"
-        pr = merged[0]
-        parents = git.parents(root, commit)
-        refused = landing_problem(pr, parents, self.default_branch)
-        if refused is not None:
-            return refused
-        policies = self.policies_at(parents[0])
+        landed = landed_by(github, root, commit, self.default_branch)
+        pr = landed.pull_request
+        if landed.problem is not None or pr is None or landed.base is None:
+            return landed.problem or "reached the branch without a merged pull request"
+        base = landed.base
+        policies = self.policies_at(base)
         if policies.policy_set is None:
-            return f"the policies before it (at {parents[0][:12]}) cannot be loaded"
+            return f"the policies before it (at {base[:12]}) cannot be loaded"
         gathered = gather(
             github,
             number=pr.number,
@@ -224,7 +277,7 @@ class PolicyTrust:
                 evidence.ApprovalEvidence(
                     pull_request=pr.number,
                     head_sha=pr.head_sha,
-                    policy_commit=parents[0],
+                    policy_commit=base,
                     verified_at=self.now,
                     verified_by=f"jitops {__version__}",
                     verdict="allowed",

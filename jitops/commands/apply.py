@@ -24,7 +24,7 @@ from jitops import __version__, evidence, git, ids
 from jitops.commands.index import IndexOptions, IndexOutcome, refresh
 from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
-from jitops.gate import ParsedRequest, evaluate
+from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.models import AccessRequest, login_key
@@ -35,7 +35,7 @@ from jitops.repo import REQUEST_MODELS, load_policies, load_policies_at, parse
 from jitops.targets import target_config
 from jitops.trust import (
     PolicyTrust,
-    landing_problem,
+    landed_by,
     verified_targets,
 )
 
@@ -133,19 +133,12 @@ def verify_landing(
     used: ids.UsedAlong | None = None,
 ) -> Verification:
     """Re-judge, through the API, the pull request that merged ``commit``."""
-    merged = [
-        pr for pr in github.pulls_for_commit(commit) if pr.merged and pr.merge_commit_sha == commit
-    ]
-    if not merged:
-        return Verification(None, {}, "it reached the branch without a merged pull request", None)
-    pr = merged[0]
-    parents = git.parents(root, commit)
-    if not parents:
-        return Verification(pr, {}, "its merge commit has no parent to take policies from", None)
-    base = parents[0]
-    refused = landing_problem(pr, parents, default_branch)
-    if refused is not None:
-        return Verification(pr, {}, refused, base)
+    landing = landed_by(github, root, commit, default_branch)
+    pr, base = landing.pull_request, landing.base
+    if pr is None or base is None:
+        return Verification(pr, {}, landing.problem, None)
+    if landing.problem is not None:
+        return Verification(pr, {}, landing.problem, base)
     if trust is not None:
         untrusted = trust.state_at(base).problem
         if untrusted is not None:
@@ -153,9 +146,22 @@ def verify_landing(
     policies = trust.policies_at(base) if trust is not None else load_policies_at(root, base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
     files = github.changed_files(pr.number)
-    contents = _head_contents(github, root, pr.head_sha, [e.path for e in entries])
+    # Every request of the pull request is judged, as the check judged them: a rebase merge
+    # lands them one commit at a time, and each landing is verified with all of them.
+    request_paths = classify(files).request_paths
+    wanted = sorted(set(request_paths) | {e.path for e in entries})
+    contents = _head_contents(github, root, pr.head_sha, wanted)
     landed = git.read_blobs(root, [e.blob for e in entries if e.blob])
     parsed: list[ParsedRequest] = []
+    for path in request_paths:
+        if path in {e.path for e in entries} or path not in contents:
+            continue
+        _, other, findings = parse(contents[path], path, REQUEST_MODELS, "requests/")
+        parsed.append(
+            ParsedRequest(
+                path, other if isinstance(other, AccessRequest) else None, tuple(findings)
+            )
+        )
     for entry in entries:
         raw = contents.get(entry.path)
         if raw is None:

@@ -690,3 +690,61 @@ def test_a_later_refusal_never_overwrites_what_an_earlier_run_verified(
     note = evidence.read_all(world.base)[0][merge]
     assert note.verdict == "allowed"
     assert [a.login for a in note.requests[0].approvers] == [world.login("bob")]
+
+
+def test_a_rebase_merge_grants_each_replayed_request_and_an_edit_rebased_in_does_not(
+    world: World, cli: CLI
+) -> None:
+    hub = world.server.hub
+    first, text_1 = world.request("rb-1")
+    second, text_2 = world.request("rb-2", requester="alice")
+    hub.push(world.repo, "rb", {first: text_1}, author=world.login("alice"))
+    hub.push(world.repo, "rb", {second: text_2}, author=world.login("alice"))  # two commits
+    number = hub.open_pull(world.repo, head="rb", title="rb", user=world.login("alice")).number
+    hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    merged = hub.merge(world.repo, number, user=world.login("p1"), method="rebase")
+    assert len(merged.rebased) == 2  # two new commits on main, each with one parent
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 0, result.output
+    assert result.out.count("granted:") == 2 and "rb-1" in result.out and "rb-2" in result.out
+    notes = evidence.read_all(world.base)[0]
+    assert {n.pull_request for c, n in notes.items() if c in merged.rebased} == {number}
+
+    _, longer = world.request("rb-1", window=f"expires_at: {FAR}")
+    number = world.open_pull("rb-1-longer", {first: longer})
+    forge_status(world, number)
+    hub.merge(world.repo, number, user=world.login("p1"), method="rebase")
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 1 and "already used" in result.out, result.output
+    assert "revoked:" in result.out and "rb-1" in result.out
+
+
+def test_a_squash_merge_cannot_pass_for_a_rebase_to_replay_an_id(world: World, cli: CLI) -> None:
+    """A squash merge of a pull request with as many commits as the first-parent commits
+    before it that added and removed the same request: taken for a rebase, its policies and
+    used ids would be read from before the first of them, and the replay would pass. GitHub
+    says which pull request introduced each commit, so it is judged as the squash it is."""
+    hub = world.server.hub
+    path, text = world.request("sq-rp")
+    number = world.open_pull("sq-rp", {path: text})
+    hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    hub.merge(world.repo, number, user=world.login("p1"), method="squash")
+    assert apply(world, cli, world.pull_base()).code == 0
+    number = world.open_pull("drop-sq-rp", {path: None})
+    hub.merge(world.repo, number, user=world.login("p1"), method="squash")
+    assert apply(world, cli, world.pull_base()).code == 0
+    for step in range(3):  # three commits, the last one the request again
+        hub.push(
+            world.repo,
+            "again",
+            {f"requests/legacy/operator/tmp-{step}.yaml": None} if step < 2 else {path: text},
+            author=world.login("alice"),
+        )
+    number = hub.open_pull(
+        world.repo, head="again", title="again", user=world.login("alice")
+    ).number
+    hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    hub.merge(world.repo, number, user=world.login("p1"), method="squash")
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 1 and "already used" in result.out, result.output
+    assert world.legacy.held() == set()

@@ -660,8 +660,12 @@ class Hub:
         commit_title: str | None = None,
         commit_message: str | None = None,
     ) -> PullRequest:
-        """Merge a pull request (``merge`` or ``squash``) as ``user``, as GitHub would."""
-        if method not in ("merge", "squash"):
+        """Merge a pull request (``merge``, ``squash`` or ``rebase``) as ``user``, as GitHub
+        would. A rebase replays each commit of the pull request on the base branch as a new
+        commit (committed by ``user``); here only when the head already sits on the base
+        branch's tip, so every replayed tree is the original's (GitHub refuses a rebase it
+        cannot do cleanly too)."""
+        if method not in ("merge", "squash", "rebase"):
             raise HubError(422, f"Merge method {method} is not allowed on this repository")
         store = self.git(repo)
         st = self.state
@@ -680,7 +684,22 @@ class Hub:
             tree = store.merge_tree(base_sha, pr.head_sha) if base_sha else None
             if base_sha is None or tree is None:
                 raise HubError(405, "Pull Request is not mergeable")
-            if method == "merge":
+            rebased: tuple[str, ...] = ()
+            if method == "rebase":
+                if not store.is_ancestor(base_sha, pr.head_sha):
+                    raise HubError(405, "This branch can't be rebased")
+                tip = base_sha
+                replayed = []
+                for original in store.commits_between(base_sha, pr.head_sha):
+                    info = store.commit(original)
+                    if len(info.parents) != 1:
+                        raise HubError(405, "This branch can't be rebased")
+                    tip = store.commit_tree(info.tree, [tip], info.message, self.identity(user))
+                    replayed.append(tip)
+                rebased = tuple(replayed)
+            if method == "rebase":
+                merged = rebased[-1]
+            elif method == "merge":
                 title = (
                     commit_title or f"Merge pull request #{number} from {repo.owner}/{pr.head_ref}"
                 )
@@ -692,12 +711,13 @@ class Hub:
                 title = commit_title or f"{pr.title} (#{number})"
                 parents = [base_sha]
                 message = f"{title}\n\n{commit_message or ''}".rstrip() + "\n"
-            merged = store.commit_tree(tree, parents, message, self.identity(user))
+            if method != "rebase":
+                merged = store.commit_tree(tree, parents, message, self.identity(user))
             store.update_ref(f"refs/heads/{pr.base_ref}", merged, base_sha)
             now = st.now()
             pr = replace(
                 pr, state="closed", merged=True, merged_at=now, merged_by=user,
-                merge_commit_sha=merged, closed_at=now, updated_at=now,
+                merge_commit_sha=merged, rebased=rebased, closed_at=now, updated_at=now,
             )  # fmt: skip
             st.pulls[(repo.id, number)] = pr
         self.refs_changed(repo, user, [(f"refs/heads/{pr.base_ref}", base_sha, merged)])
@@ -786,7 +806,7 @@ class Hub:
         branched from); for any other commit, the open pull requests whose head holds it."""
         store = self.git(repo)
         pulls = self.state.pulls_of(repo.id)
-        merged_by = [pr for pr in pulls if pr.merge_commit_sha == sha]
+        merged_by = [pr for pr in pulls if pr.merge_commit_sha == sha or sha in pr.rebased]
         if merged_by:
             return merged_by
         default = store.branch_sha(repo.default_branch)

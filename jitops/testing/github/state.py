@@ -140,6 +140,7 @@ class PullRequest:
     merged_at: datetime | None = None
     merged_by: str | None = None
     merge_commit_sha: str | None = None
+    rebased: tuple[str, ...] = ()  # a rebase merge's new commits, oldest first
     closed_at: datetime | None = None
     labels: tuple[Label, ...] = ()
     auto_merge: AutoMerge | None = None
