@@ -466,6 +466,9 @@ def _handler_class(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "jitops-github-test-server"
+        # Headers and body go out as two writes: with Nagle's algorithm the body would wait
+        # for the client's delayed ACK of the headers, some 40 ms on every keep-alive answer.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests read the call counter instead of a log."""
