@@ -89,16 +89,19 @@ def build(server: GitHubServer, pulls: int) -> tuple[str, str, str]:
     return repo.full_name, bot.token, checkpoint
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """(wall s, CPU s of the process and its children, exit code)."""
+def timed(
+    command: list[str], env: dict[str, str] | None = None, profiled: bool = False
+) -> tuple[float, float, int]:
+    """(wall s, CPU s of the process and its children, exit code); ``profiled`` prints the
+    profiler's report from the process's output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0 or PROFILE:
-        print(done.stdout[:6000] if PROFILE else done.stdout[-2000:], done.stderr[-2000:])
+    if done.returncode != 0 or profiled:
+        print(done.stdout[-9000:] if profiled else done.stdout[-2000:], done.stderr[-2000:])
     return wall, cpu, done.returncode
 
 
@@ -131,7 +134,7 @@ def main() -> int:
         for _ in range(args.runs):
             floors.append(timed(floor_cmd))
             server.calls.reset()
-            result = timed(apply_cmd, env)
+            result = timed(apply_cmd, env, profiled=bool(PROFILE))
             if result[2] != 0:
                 print("jitops apply failed: nothing to compare", file=sys.stderr)
                 return 2

@@ -152,20 +152,46 @@ def ids_added(root: Path, ref: str, *, since: str | None = None) -> set[str]:
 class UsedAlong:
     """Request ids used in the history of successive commits of one branch, oldest first, each
     walked only from the one before: a commit's history is its ancestor's plus what lies
-    between, so the union is exact. Never the index: this is what apply grants by."""
+    between, so the union is exact. Never the index: this is what apply grants by.
 
-    def __init__(self, root: Path) -> None:
+    Given the run's ``history`` of the branch, a commit of its range costs no git process:
+    what lies between two of its commits is what the first-parent commits between them merged
+    in, and what each of those added was read in one walk.
+    """
+
+    def __init__(self, root: Path, history: git.BranchHistory | None = None) -> None:
         self.root = root
+        self.history = history
         self._at: str | None = None
         self._ids: set[str] = set()
+        self._position: int | None = None  # ``_at``'s position in ``history``
 
     def at(self, commit: str) -> frozenset[str]:
+        history = self.history
+        position = history.position(commit) if history is not None else None
+        if history is not None and position is not None and history.since_on_chain:
+            return self._along(history, position)
+        self._position = None
         if self._at is not None and git.is_ancestor(self.root, self._at, commit):
             if self._at != commit:
                 self._ids |= ids_added(self.root, commit, since=self._at)
         else:
             self._ids = ids_added(self.root, commit)
         self._at = commit
+        return frozenset(self._ids)
+
+    def _along(self, history: git.BranchHistory, position: int) -> frozenset[str]:
+        if self._position is None or self._position > position:
+            assert history.since is not None  # on the chain: a commit
+            self._ids = ids_added(self.root, history.since)
+            self._position = -1
+        added = history.added_by([REQUESTS_DIR])
+        for tip in history.commits[self._position + 1 : position + 1]:
+            for sha in history.merged_in(tip):
+                found = (_id_of(p) for p in added.get(sha, ()))
+                self._ids |= {i for i in found if i is not None}
+        self._position = position
+        self._at = history.commits[position] if position >= 0 else history.since
         return frozenset(self._ids)
 
 

@@ -11,9 +11,10 @@ newest verified state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,13 @@ class Landed:
     problem: str | None = None
 
 
-def landed_by(github: GitHub, root: Path, commit: str, default_branch: str) -> Landed:
+def landed_by(
+    github: GitHub,
+    root: Path,
+    commit: str,
+    default_branch: str,
+    history: git.BranchHistory | None = None,
+) -> Landed:
     """Which merged pull request landed ``commit``, as GitHub merges: its merge or squash
     commit, or one of the commits a rebase merge replayed onto the branch. Its policies are
     those just before that merge: for a rebase, before the first replayed commit.
@@ -42,12 +49,14 @@ def landed_by(github: GitHub, root: Path, commit: str, default_branch: str) -> L
     A rebase's replayed commits are told from a squash's earlier history by GitHub's own
     word, never by their content (anyone can make commits with any trees): each of the
     pull request's commit count of first-parent commits ending at its ``merge_commit_sha``
-    must be one GitHub lists as introduced by that pull request.
+    must be one GitHub lists as introduced by that pull request. ``history`` (the run's read
+    of the branch) answers the git questions it can.
     """
+    parents_of = history.parents if history is not None else partial(git.parents, root)
     merged = [pr for pr in github.pulls_for_commit(commit) if pr.merged and pr.merge_commit_sha]
     pr = next((p for p in merged if p.merge_commit_sha == commit), None)
     if pr is not None:
-        parents = git.parents(root, commit)
+        parents = parents_of(commit)
         if not parents:
             return Landed(pr, None, "its merge commit has no parent to take policies from")
         if len(parents) != 1 or github.commit_count(pr.number) == 1:
@@ -55,11 +64,11 @@ def landed_by(github: GitHub, root: Path, commit: str, default_branch: str) -> L
         rebased = _replayed(github, root, pr)
         if rebased is None:  # a squash merge: the branch just before it
             return Landed(pr, parents[0], landing_problem(pr, parents, default_branch))
-        return _rebase_landing(root, pr, rebased, default_branch)
+        return _rebase_landing(parents_of, pr, rebased, default_branch)
     for candidate in merged:
         rebased = _replayed(github, root, candidate)
         if rebased is not None and commit in rebased:
-            return _rebase_landing(root, candidate, rebased, default_branch)
+            return _rebase_landing(parents_of, candidate, rebased, default_branch)
     return Landed(None, None, "it reached the branch without a merged pull request")
 
 
@@ -76,9 +85,12 @@ def _replayed(github: GitHub, root: Path, pr: PullRequestInfo) -> list[str] | No
 
 
 def _rebase_landing(
-    root: Path, pr: PullRequestInfo, rebased: list[str], default_branch: str
+    parents_of: Callable[[str], list[str]],
+    pr: PullRequestInfo,
+    rebased: list[str],
+    default_branch: str,
 ) -> Landed:
-    parents = [git.parents(root, sha) for sha in rebased]
+    parents = [parents_of(sha) for sha in rebased]
     if any(len(found) != 1 for found in parents):
         return Landed(pr, None, f"pull request #{pr.number} is no rebase merge GitHub made")
     return Landed(pr, parents[-1][0], landing_problem(pr, parents[-1], default_branch))
@@ -148,6 +160,19 @@ class PolicyTrust:
         self._installed: str | None = None
         self._completed: str | None = None  # see ``completed``
         self._completed_read = False
+        self._history: git.BranchHistory | None = None
+
+    def history(self, head: str) -> git.BranchHistory:
+        """The run's one read of ``head``'s first-parent history from where its policy walk
+        starts (see ``_start``): every landing a run judges, and its base, are in it."""
+        if self._history is None or self._history.head != head:
+            self._history = git.BranchHistory(self.root, head, self._start(head))
+        return self._history
+
+    def _is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if self._history is not None:
+            return self._history.is_ancestor(ancestor, descendant)
+        return git.is_ancestor(self.root, ancestor, descendant)
 
     def policies_at(self, commit: str) -> PolicyLoad:
         """The policies at ``commit``, loaded once per distinct state of them in a run."""
@@ -158,13 +183,18 @@ class PolicyTrust:
 
     def _fingerprint(self, commit: str) -> str:
         if commit not in self._fingerprints:
-            self._fingerprints[commit] = git.tree_outside(self.root, commit, POLICY_FREE)
+            # a commit that changed nothing outside requests/ has its first parent's state
+            same = self._history.same_outside(POLICY_FREE, commit) if self._history else None
+            anchor = same or commit
+            if anchor not in self._fingerprints:
+                self._fingerprints[anchor] = git.tree_outside(self.root, anchor, POLICY_FREE)
+            self._fingerprints[commit] = self._fingerprints[anchor]
         return self._fingerprints[commit]
 
     def install_commit(self, commit: str) -> str:
         """The installation commit of ``commit``'s history (found once per run: every commit
         apply asks about descends from it)."""
-        if self._installed is None or not git.is_ancestor(self.root, self._installed, commit):
+        if self._installed is None or not self._is_ancestor(self._installed, commit):
             self._installed = git.first_commit_with(
                 self.root, commit, APPLY_WORKFLOW
             ) or git.root_commit(self.root, commit)
@@ -203,7 +233,7 @@ class PolicyTrust:
         """Where the walk to ``commit`` starts: the last completed run's commit when it is in
         ``commit``'s history, else the installation."""
         completed = self._completed
-        if completed is not None and git.is_ancestor(self.root, completed, commit):
+        if completed is not None and self._is_ancestor(completed, commit):
             return completed
         return self.install_commit(commit)
 
@@ -213,9 +243,17 @@ class PolicyTrust:
         trusted = {self._fingerprint(start)}
         last_trusted: str = start
         culprit: tuple[str, str] | None = None
-        for change in git.first_parent_commits_changing(
-            root, commit, excluding=POLICY_FREE, since=start
-        ):
+        history = self._history
+        changes = (
+            history.changing_outside(POLICY_FREE, commit)
+            if history is not None and history.since == start
+            else None
+        )
+        if changes is None:
+            changes = git.first_parent_commits_changing(
+                root, commit, excluding=POLICY_FREE, since=start
+            )
+        for change in changes:
             if self._fingerprint(change) in trusted:
                 last_trusted, culprit = change, None  # back to a verified state
                 continue
@@ -244,7 +282,7 @@ class PolicyTrust:
 
     def _verify(self, commit: str) -> str | None:
         github, root = self.github, self.root
-        landed = landed_by(github, root, commit, self.default_branch)
+        landed = landed_by(github, root, commit, self.default_branch, self._history)
         pr = landed.pull_request
         if landed.problem is not None or pr is None or landed.base is None:
             return landed.problem or "reached the branch without a merged pull request"

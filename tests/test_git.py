@@ -126,3 +126,104 @@ def test_the_policy_fingerprint_ignores_requests_only(tmp_path: Path) -> None:
     assert fingerprint[0] == fingerprint[1] != fingerprint[2]
     changing = jgit.first_parent_commits_changing(root, "HEAD", excluding="requests")
     assert changing == [first, third]
+
+
+def _merged_history(tmp_path: Path) -> tuple[Path, str, list[str]]:
+    """A branch of merges as GitHub makes them, after a start: side branches that add a file
+    and remove it again before merging, an evil merge that brings a file no parent has, a
+    policy change, a mode change, a direct push. (repository, the start, the first-parent
+    commits after it, oldest first)."""
+    root = init_repo(tmp_path / "r")
+    (root / "requests").mkdir()
+    (root / "policy.yaml").write_text("p\n")
+    (root / "requests" / "a-1.yaml").write_text("a\n")
+    start = commit_all(root, "installation")
+
+    def merge(branch: str, make: Callable[[], None], *, evil: str | None = None) -> str:
+        run_git(root, "checkout", "-q", "-b", branch)
+        make()
+        run_git(root, "checkout", "-q", "main")
+        run_git(root, "merge", "-q", "--no-ff", "--no-commit", branch)
+        if evil:
+            (root / "requests" / evil).write_text("evil\n")
+            run_git(root, "add", "-A")
+        run_git(root, "commit", "-q", "-m", f"merge {branch}")
+        return run_git(root, "rev-parse", "HEAD").strip()
+
+    def add_then_remove() -> None:
+        (root / "requests" / "gone-1.yaml").write_text("g\n")
+        commit_all(root, "add gone")
+        (root / "requests" / "gone-1.yaml").unlink()
+        (root / "requests" / "kept-1.yaml").write_text("k\n")
+        commit_all(root, "remove gone")
+
+    def policy() -> None:
+        (root / "policy.yaml").write_text("loosened\n")
+        commit_all(root, "policy")
+
+    def request(name: str) -> Callable[[], None]:
+        def make() -> None:
+            (root / "requests" / name).write_text(name + "\n")
+            commit_all(root, name)
+
+        return make
+
+    chain = [merge("one", add_then_remove)]
+    chain.append(merge("two", request("b-1.yaml"), evil="evil-1.yaml"))
+    chain.append(merge("three", policy))
+    chain.append(merge("four", request("c-1.yaml")))
+    run_git(root, "update-index", "--chmod=+x", "policy.yaml")
+    run_git(root, "commit", "-q", "-m", "mode, pushed directly")
+    chain.append(run_git(root, "rev-parse", "HEAD").strip())
+    chain.append(merge("five", request("d-1.yaml")))
+    return root, start, chain
+
+
+def test_a_branch_history_read_once_answers_as_git_does_at_every_commit(tmp_path: Path) -> None:
+    """BranchHistory answers from one read of the range what per-commit git calls answer:
+    parents, order, ancestry, the commits changing outside a folder, which commit's state
+    outside it a commit shares, what each first-parent commit merged in, what each added."""
+    root, start, chain = _merged_history(tmp_path)
+    history = git.BranchHistory(root, chain[-1], start)
+    assert history.commits == chain and history.since_on_chain
+    assert history.order(reversed(chain)) == chain
+    merged: set[str] = set()
+    for index, commit in enumerate(chain):
+        assert history.parents(commit) == git.parents(root, commit)
+        assert history.changing_outside("requests", commit) == git.first_parent_commits_changing(
+            root, commit, excluding="requests", since=start
+        )
+        same = history.same_outside("requests", commit)
+        assert same is not None
+        assert git.tree_outside(root, same, "requests") == git.tree_outside(
+            root, commit, "requests"
+        )
+        for earlier in chain[: index + 1]:
+            assert history.is_ancestor(earlier, commit)
+        assert not history.is_ancestor(chain[-1], commit) or commit == chain[-1]
+        merged |= set(history.merged_in(commit))
+        walked = run_git(root, "rev-list", commit, f"^{start}").split()
+        assert merged == set(walked), commit
+        added = {p for sha in merged for p in history.added_by(["requests"]).get(sha, [])}
+        assert added == git.added_paths(root, commit, ["requests"], since=start), commit
+    assert {"requests/gone-1.yaml", "requests/evil-1.yaml"} <= added
+    # outside the range, the same questions go to git
+    side = run_git(root, "rev-parse", "one").strip()
+    assert history.position(side) is None
+    assert history.parents(side) == git.parents(root, side)
+    assert history.changing_outside("requests", side) is None
+    assert history.is_ancestor(side, chain[-1]) and not history.is_ancestor(chain[-1], side)
+
+
+def test_a_blob_reader_answers_as_one_batch_does_and_never_stalls(tmp_path: Path) -> None:
+    root, _, chain = _merged_history(tmp_path)
+    names = [f"{c}:requests/{n}" for c in chain for n in ("a-1.yaml", "b-1.yaml", "nope.yaml")]
+    names += ["0" * 40, "HEAD:policy.yaml", "HEAD:requests\nHEAD:policy.yaml", "HEAD"]
+    with git.BlobReader(root) as reader:
+        for _ in range(200):  # many questions, one process
+            found = reader.read(names)
+    expected = git.read_blobs(root, [n for n in names if "\n" not in n])
+    assert found == expected
+    assert found["HEAD:policy.yaml"] == b"loosened\n"
+    assert "HEAD:requests\nHEAD:policy.yaml" not in found
+    assert not any(n.endswith("nope.yaml") for n in found)

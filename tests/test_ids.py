@@ -283,3 +283,18 @@ def test_ids_used_along_a_branch_agree_with_a_whole_walk_at_every_commit(tmp_pat
     for commit in [*commits, side, commits[-1]]:
         whole = ids.used_request_ids(root, asked, commit, index_ref=None).ids
         assert used.at(commit) & set(asked) == whole, commit
+
+
+def test_ids_used_along_a_read_history_agree_with_a_whole_walk(tmp_path: Path) -> None:
+    """Given the run's one read of the branch, UsedAlong answers without a git walk per
+    commit, and still exactly: files a side branch added and removed before its merge, a file
+    only an evil merge brought, and after a jump back to an earlier commit."""
+    from tests.test_git import _merged_history
+
+    root, start, chain = _merged_history(tmp_path)
+    used = ids.UsedAlong(root, git.BranchHistory(root, chain[-1], start))
+    asked = ["a-1", "gone-1", "kept-1", "b-1", "evil-1", "c-1", "d-1", "never-1"]
+    for commit in [start, *chain, chain[1], chain[-1]]:
+        whole = ids.used_request_ids(root, asked, commit, index_ref=None).ids
+        assert used.at(commit) & set(asked) == whole, commit
+    assert {"gone-1", "evil-1"} <= used.at(chain[-1])

@@ -31,7 +31,7 @@ from jitops.models import AccessRequest, login_key
 from jitops.policy import Decision, Review, Status, Verdict
 from jitops.pr_facts import gather
 from jitops.provisioners import create
-from jitops.repo import REQUEST_MODELS, load_policies, load_policies_at, parse
+from jitops.repo import REQUEST_MODELS, load_policies, parse
 from jitops.targets import target_config
 from jitops.trust import (
     PolicyTrust,
@@ -122,36 +122,42 @@ class Verification:
     reviews: tuple[Review, ...] = ()
 
 
+@dataclass(frozen=True)
+class Judging:
+    """What judging the landings of one run shares: the API, the policy states, and the run's
+    one read of the branch's history, of the used request ids along it and of its blobs."""
+
+    github: GitHub
+    root: Path
+    trust: PolicyTrust
+    history: git.BranchHistory
+    used: ids.UsedAlong
+    blobs: git.BlobReader
+
+
 def verify_landing(
-    github: GitHub,
-    root: Path,
-    commit: str,
-    entries: Sequence[LedgerEntry],
-    at: datetime,
-    default_branch: str,
-    trust: PolicyTrust | None = None,
-    used: ids.UsedAlong | None = None,
+    judging: Judging, commit: str, entries: Sequence[LedgerEntry], at: datetime
 ) -> Verification:
     """Re-judge, through the API, the pull request that merged ``commit``."""
-    landing = landed_by(github, root, commit, default_branch)
+    github, root, trust = judging.github, judging.root, judging.trust
+    landing = landed_by(github, root, commit, trust.default_branch, judging.history)
     pr, base = landing.pull_request, landing.base
     if pr is None or base is None:
         return Verification(pr, {}, landing.problem, None)
     if landing.problem is not None:
         return Verification(pr, {}, landing.problem, base)
-    if trust is not None:
-        untrusted = trust.state_at(base).problem
-        if untrusted is not None:
-            return Verification(pr, {}, untrusted, base)
-    policies = trust.policies_at(base) if trust is not None else load_policies_at(root, base)
+    untrusted = trust.state_at(base).problem
+    if untrusted is not None:
+        return Verification(pr, {}, untrusted, base)
+    policies = trust.policies_at(base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
     files = github.changed_files(pr.number)
     # Every request of the pull request is judged, as the check judged them: a rebase merge
     # lands them one commit at a time, and each landing is verified with all of them.
     request_paths = classify(files).request_paths
     wanted = sorted(set(request_paths) | {e.path for e in entries})
-    contents = _head_contents(github, root, pr.head_sha, wanted)
-    landed = git.read_blobs(root, [e.blob for e in entries if e.blob])
+    contents = _head_contents(github, judging.blobs, pr.head_sha, wanted)
+    landed = judging.blobs.read([e.blob for e in entries if e.blob])
     parsed: list[ParsedRequest] = []
     for path in request_paths:
         if path in {e.path for e in entries} or path not in contents:
@@ -197,13 +203,7 @@ def verify_landing(
         at,
         # The whole history, never the request-id index: anyone with push access could
         # write that ref, and this is the check that decides whether access is granted.
-        known_ids=(
-            used.at(base)
-            if used is not None
-            else ids.used_request_ids(
-                root, [e.request.id for e in entries], base, index_ref=None
-            ).ids
-        ),
+        known_ids=judging.used.at(base),
         requester_teams=gathered.requester_teams,
         policy_problems=problems,
     )
@@ -215,10 +215,10 @@ def verify_landing(
 
 
 def _head_contents(
-    github: GitHub, root: Path, head_sha: str, paths: Sequence[str]
+    github: GitHub, blobs: git.BlobReader, head_sha: str, paths: Sequence[str]
 ) -> dict[str, bytes]:
     names = [f"{head_sha}:{p}" for p in paths]
-    found = git.read_blobs(root, names)  # a merge commit's second parent is the head
+    found = blobs.read(names)  # a merge commit's second parent is the head
     if len(found) == len(names):
         return {p: found[f"{head_sha}:{p}"] for p in paths}
     return {p: github.file_at(head_sha, p) for p in paths}
@@ -370,47 +370,63 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             "apply re-verifies approvals through the GitHub API: set GITHUB_TOKEN and "
             "GITHUB_REPOSITORY (or pass --repository)"
         )
-    used = ids.UsedAlong(root)  # judged oldest first, each walk starts where the last ended
-    for commit in git.first_parent_order(root, options.after, by_commit):
-        entries = by_commit[commit]
-        landed_at = entries[0].landing.at if entries[0].landing else options.now
-        try:
-            verification = verify_landing(
-                github, root, commit, entries, landed_at, trust.default_branch, trust, used
-            )
-        except JitopsError as exc:
-            outcomes += [
-                Outcome(e, Action.FAILED, f"could not verify: {exc.message}") for e in entries
-            ]
-            continue
-        number = verification.pull_request.number if verification.pull_request else None
-        if not options.dry_run:
-            found = _evidence_of(verification, entries, options.now)
-            earlier = evidence.read_for(root, [commit]).get(commit)
-            # Evidence is history: a later re-judgement (a catch-up, a rerun after a team
-            # changed) that refuses never overwrites what an earlier run verified and
-            # recorded; it is reported, and grants nothing now.
-            if not (
-                found.verdict != "allowed"
-                and isinstance(earlier, evidence.ApprovalEvidence)
-                and earlier.verdict == "allowed"
-            ):
-                evidence.record(root, commit, found)
-        for entry in entries:
-            decision = verification.decisions.get(entry.request.id)
-            if verification.problem or decision is None or not decision.allowed:
-                reason = verification.problem or (decision.reason if decision else "not verified")
-                outcomes.append(Outcome(entry, Action.REFUSED, reason, number))
-            elif entry.state(options.now) is GrantState.SCHEDULED:
-                outcomes.append(Outcome(entry, Action.SCHEDULED, "verified", number))
-            elif options.dry_run:
-                outcomes.append(Outcome(entry, Action.WOULD_GRANT, "verified", number))
-            else:
-                outcomes.append(_grant(entry, targets, environ, number))
+    head = git.resolve(root, options.after) or options.after
+    history = trust.history(head)
+    with git.BlobReader(root) as blobs:
+        judging = Judging(github, root, trust, history, ids.UsedAlong(root, history), blobs)
+        for commit in history.order(by_commit):
+            entries = by_commit[commit]
+            landed_at = entries[0].landing.at if entries[0].landing else options.now
+            try:
+                verification = verify_landing(judging, commit, entries, landed_at)
+            except JitopsError as exc:
+                outcomes += [
+                    Outcome(e, Action.FAILED, f"could not verify: {exc.message}") for e in entries
+                ]
+                continue
+            outcomes += _act_on(verification, commit, entries, targets, environ, options)
     report = ApplyReport(tuple(outcomes), policy_problem, *caught)
     if options.comment and not options.dry_run:
         _comment(github, report)
     return report
+
+
+def _act_on(
+    verification: Verification,
+    commit: str,
+    entries: Sequence[LedgerEntry],
+    targets: Mapping[str, Any],
+    environ: Mapping[str, str],
+    options: ApplyOptions,
+) -> list[Outcome]:
+    """Record what verifying a landing found, then grant what it allowed."""
+    root = options.root
+    outcomes: list[Outcome] = []
+    number = verification.pull_request.number if verification.pull_request else None
+    if not options.dry_run:
+        found = _evidence_of(verification, entries, options.now)
+        earlier = evidence.read_for(root, [commit]).get(commit)
+        # Evidence is history: a later re-judgement (a catch-up, a rerun after a team
+        # changed) that refuses never overwrites what an earlier run verified and
+        # recorded; it is reported, and grants nothing now.
+        if not (
+            found.verdict != "allowed"
+            and isinstance(earlier, evidence.ApprovalEvidence)
+            and earlier.verdict == "allowed"
+        ):
+            evidence.record(root, commit, found)
+    for entry in entries:
+        decision = verification.decisions.get(entry.request.id)
+        if verification.problem or decision is None or not decision.allowed:
+            reason = verification.problem or (decision.reason if decision else "not verified")
+            outcomes.append(Outcome(entry, Action.REFUSED, reason, number))
+        elif entry.state(options.now) is GrantState.SCHEDULED:
+            outcomes.append(Outcome(entry, Action.SCHEDULED, "verified", number))
+        elif options.dry_run:
+            outcomes.append(Outcome(entry, Action.WOULD_GRANT, "verified", number))
+        else:
+            outcomes.append(_grant(entry, targets, environ, number))
+    return outcomes
 
 
 def catch_up_start(trust: PolicyTrust, after: str, before: str | None) -> tuple[str, str] | None:
