@@ -154,6 +154,9 @@ def _error(exc: Exception, what: str) -> GitHubError:
         )
         return GraphQLRefusal(what, reasons or ("no reason given",))
     message = data.get("message") if isinstance(data, dict) else None
+    details = _validation_details(data.get("errors") if isinstance(data, dict) else None)
+    if message and details:  # "Validation Failed" says little; its errors say what and where
+        message = f"{message}: {details}"
     detail = (
         f"HTTP {status}" + (f": {message}" if message else "") if status else type(exc).__name__
     )
@@ -162,6 +165,24 @@ def _error(exc: Exception, what: str) -> GitHubError:
         status=status if isinstance(status, int) else None,
         reason=str(message or ""),
     )
+
+
+def _validation_details(errors: object) -> str:
+    """A REST 422's ``errors`` (``[{resource, field, code, message}]``) in a few words:
+    each one's own message, else which field of which resource was refused and why."""
+    if not isinstance(errors, list):
+        return ""
+    found = []
+    for error in errors:
+        if isinstance(error, dict):
+            text = error.get("message") or " ".join(
+                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
+            )
+            if text:
+                found.append(str(text))
+        elif isinstance(error, str):
+            found.append(error)
+    return "; ".join(found)
 
 
 def _rule_contexts(rule: object) -> set[str]:

@@ -431,7 +431,7 @@ def test_a_ruleset_is_seen_by_a_token_that_cannot_read_protection(
     assert (check.status, check.message) == (
         Status.OK,
         "a ruleset requires the jitops/approval status check (the branch protection of main "
-        "could not be read: HTTP 403)",
+        "could not be read: HTTP 404)",
     )
 
 
@@ -480,7 +480,7 @@ def test_a_token_that_cannot_read_protection_gets_a_warning_with_the_permission(
     assert check.status is Status.WARNING
     assert check.message == (
         "not checked: no ruleset requires the jitops/approval status check, and the token "
-        "cannot read the branch protection of main (HTTP 403)"
+        "cannot read the branch protection of main (HTTP 404)"
     )
     assert check.fix is not None and '"Administration: read"' in check.fix
     assert found["auto-merge"].status is Status.WARNING  # off, and visible to a writer

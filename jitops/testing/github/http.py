@@ -27,12 +27,6 @@ _GREEDY = {"ref", "path", "basehead"}
 class ApiError(HubError):
     """An error response: GitHub's ``{"message", "documentation_url"}`` body."""
 
-    def __init__(
-        self, status: int, message: str, errors: list[dict[str, str]] | None = None
-    ) -> None:
-        super().__init__(status, message)
-        self.errors = errors
-
 
 @dataclass
 class Request:

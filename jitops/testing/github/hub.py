@@ -41,12 +41,22 @@ MAX_PINNED = 3  # pinned issues per repository
 
 
 class HubError(Exception):
-    """An operation GitHub would refuse; ``status`` is the HTTP status it would answer with."""
+    """An operation GitHub would refuse; ``status`` is the HTTP status it would answer with,
+    ``errors`` the ``[{resource, field, code}]`` details GitHub gives a 422 "Validation
+    Failed"."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(
+        self, status: int, message: str, errors: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.errors = errors
+
+
+def validation_failed(**error: str) -> HubError:
+    """GitHub's 422 for a request it understood but will not do, with the field at fault."""
+    return HubError(422, "Validation Failed", [error])
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ class Hub:
         makes an app's account such as ``github-actions[bot]``."""
         st = self.state
         with st.lock:
-            if login in st.users:
+            if st.canonical(login) in st.users:  # logins are unique whatever their case
                 raise HubError(422, f"user {login} already exists")
             user = User(
                 id=st.new_id(),
@@ -119,7 +129,7 @@ class Hub:
     def add_token(self, login: str, token: str | None = None) -> str:
         """Another token for an existing user."""
         with self.state.lock:
-            self.user(login)
+            login = self.user(login).login
             token = token or f"ghp_{secrets.token_hex(18)}"
             self.state.tokens[token] = login
             return token
@@ -127,7 +137,7 @@ class Hub:
     def user(self, login: str) -> User:
         """The user or organisation ``login``; 404 if absent."""
         with self.state.lock:
-            found = self.state.users.get(login)
+            found = self.state.users.get(self.state.canonical(login))
             if found is None:
                 raise HubError(404, "Not Found")
             return found
@@ -144,8 +154,10 @@ class Hub:
         ``owners`` are members who may also manage its teams."""
         st = self.state
         with st.lock:
-            if login in st.users:
+            if st.canonical(login) in st.users:
                 raise HubError(422, f"{login} already exists")
+            members = [st.canonical(m) for m in members]
+            owners = [st.canonical(o) for o in owners]
             org = User(st.new_id(), login, login, f"{login}@example.com", "Organization", st.now())
             st.users[login] = org
             st.org_members[login] = set(members) | set(owners)
@@ -165,6 +177,7 @@ class Hub:
         """Create team ``org/slug``; ``pending`` are invited but have not accepted."""
         st = self.state
         with st.lock:
+            org = self.user(org).login
             if self.user(org).type != "Organization":
                 raise HubError(404, "Not Found")
             team = Team(st.new_id(), org, slug, name or slug, created_at=st.now())
@@ -179,7 +192,15 @@ class Hub:
 
     def team(self, org: str, slug: str) -> Team:
         with self.state.lock:
-            found = self.state.teams.get((org, slug))
+            # an organisation's login matches any case; a slug is lower case on GitHub
+            found = self.state.teams.get((self.state.canonical(org), slug)) or next(
+                (
+                    team
+                    for (owner, known), team in self.state.teams.items()
+                    if owner == self.state.canonical(org) and known.casefold() == slug.casefold()
+                ),
+                None,
+            )
             if found is None:
                 raise HubError(404, "Not Found")
             return found
@@ -190,32 +211,34 @@ class Hub:
         """Add ``login`` to a team, or change their role or state."""
         with self.state.lock:
             team = self.team(org, slug)
-            self.user(login)
+            login = self.user(login).login
             membership = TeamMembership(team.id, login, role, state)
             self.state.memberships[(team.id, login)] = membership
             if state == "active":
-                self.state.org_members.setdefault(org, set()).add(login)
+                self.state.org_members.setdefault(team.org, set()).add(login)
             return membership
 
     def add_org_owner(self, org: str, login: str) -> None:
         """Make ``login`` an owner of ``org`` (may manage its teams)."""
         with self.state.lock:
+            org, login = self.state.canonical(org), self.state.canonical(login)
             self.state.org_members.setdefault(org, set()).add(login)
             self.state.org_owners.setdefault(org, set()).add(login)
 
     def can_admin_org(self, org: str, login: str) -> bool:
         with self.state.lock:
+            org, login = self.state.canonical(org), self.state.canonical(login)
             return login in self.state.org_owners.get(org, set())
 
     def remove_membership(self, org: str, slug: str, login: str) -> None:
         with self.state.lock:
             team = self.team(org, slug)
-            self.state.memberships.pop((team.id, login), None)
+            self.state.memberships.pop((team.id, self.state.canonical(login)), None)
 
     def membership(self, org: str, slug: str, login: str) -> TeamMembership:
         with self.state.lock:
             team = self.team(org, slug)
-            found = self.state.memberships.get((team.id, login))
+            found = self.state.memberships.get((team.id, self.state.canonical(login)))
             if found is None:
                 raise HubError(404, "Not Found")
             return found
@@ -238,8 +261,9 @@ class Hub:
         owner, _, name = full_name.partition("/")
         st = self.state
         with st.lock:
-            self.user(owner)
-            if full_name in st.repos:
+            owner = self.user(owner).login
+            full_name = f"{owner}/{name}"
+            if st.full_name(full_name) in st.repos:
                 raise HubError(422, "name already exists on this account")
             path = self.root / owner / f"{name}.git"
             if path.exists():
@@ -258,7 +282,7 @@ class Hub:
 
     def repo(self, full_name: str) -> Repository:
         with self.state.lock:
-            found = self.state.repos.get(full_name)
+            found = self.state.repos.get(self.state.full_name(full_name))
             if found is None:
                 raise HubError(404, "Not Found")
             return found
@@ -271,12 +295,13 @@ class Hub:
         if permission not in PERMISSIONS:
             raise ValueError(f"unknown permission {permission!r}")
         with self.state.lock:
-            self.user(login)
+            login = self.user(login).login
             self.state.collaborators[(repo.id, login)] = permission
 
     def permission(self, repo: Repository, login: str) -> str:
         """``admin``, ``maintain``, ``write``, ``triage``, ``read`` or ``none``."""
         with self.state.lock:
+            login = self.state.canonical(login)
             if login == repo.owner:
                 return "admin"
             explicit = self.state.collaborators.get((repo.id, login))
@@ -508,15 +533,25 @@ class Hub:
         store = self.git(repo)
         head_sha = store.branch_sha(head.split(":", 1)[-1])
         base_sha = store.branch_sha(base)
-        if head_sha is None or base_sha is None:
-            raise HubError(422, "Validation Failed")
+        if head_sha is None:
+            raise validation_failed(resource="PullRequest", field="head", code="invalid")
+        if base_sha is None:
+            raise validation_failed(resource="PullRequest", field="base", code="invalid")
         if store.is_ancestor(head_sha, base_sha):
-            raise HubError(422, f"No commits between {base} and {head}")
+            raise validation_failed(
+                resource="PullRequest",
+                code="custom",
+                message=f"No commits between {base} and {head}",
+            )
         st = self.state
         with st.lock:
             for pr in st.pulls_of(repo.id):
                 if pr.state == "open" and pr.head_ref == head and pr.base_ref == base:
-                    raise HubError(422, f"A pull request already exists for {repo.owner}:{head}.")
+                    raise validation_failed(
+                        resource="PullRequest",
+                        code="custom",
+                        message=f"A pull request already exists for {repo.owner}:{head}.",
+                    )
             number = st.next_number[repo.id]
             st.next_number[repo.id] = number + 1
             now = st.now()
@@ -588,6 +623,10 @@ class Hub:
         if protection is None:
             return problems
         approvers = self.approvers(repo, pr)
+        if protection.required_approving_review_count > 0 and self.requested_changes(repo, pr):
+            # "Approving a pull request with required reviews": a writer's review asking for
+            # changes blocks the merge until they approve or their review is dismissed
+            problems.append("Changes were requested by a reviewer with write access.")
         if len(approvers) < protection.required_approving_review_count:
             problems.append(
                 f"At least {protection.required_approving_review_count} approving review"
@@ -601,25 +640,38 @@ class Hub:
                     )
         return problems
 
-    def approvers(self, repo: Repository, pr: PullRequest) -> set[str]:
-        """Users whose latest deciding review approves (GitHub's own count: any commit)."""
+    def _latest_decisions(self, repo: Repository, pr: PullRequest) -> dict[str, str]:
+        """Each reviewer's latest deciding review state (GitHub's own count: any commit)."""
         latest: dict[str, str] = {}
         for review in self.state.reviews_of(repo.id, pr.number):
             if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
                 latest[review.user] = review.state
+        return latest
+
+    def approvers(self, repo: Repository, pr: PullRequest) -> set[str]:
+        """Users with write access whose latest deciding review approves."""
         return {
             login
-            for login, state in latest.items()
+            for login, state in self._latest_decisions(repo, pr).items()
             if state == "APPROVED" and self.can(repo, login, "write")
+        }
+
+    def requested_changes(self, repo: Repository, pr: PullRequest) -> set[str]:
+        """Users with write access whose latest deciding review asks for changes."""
+        return {
+            login
+            for login, state in self._latest_decisions(repo, pr).items()
+            if state == "CHANGES_REQUESTED" and self.can(repo, login, "write")
         }
 
     def _is_owner(self, owner: str, logins: set[str]) -> bool:
         name = owner.lstrip("@")
-        if "/" not in name:
-            return name in logins
+        if "/" not in name:  # CODEOWNERS names people in any case
+            return self.state.canonical(name) in logins
         org, _, slug = name.partition("/")
-        team = self.state.teams.get((org, slug))
-        if team is None:
+        try:
+            team = self.team(org, slug)
+        except HubError:
             return False
         return any(
             m.state == "active" and m.login in logins for m in self.state.team_members(team.id)
@@ -842,6 +894,7 @@ class Hub:
             raise HubError(422, f"Unprocessable Entity: event {event!r}")
         st = self.state
         with st.lock:
+            user = self.user(user).login  # the reviewer as the account spells it
             pr = self.pull(repo, number)
             if event in ("APPROVE", "REQUEST_CHANGES") and user == pr.user:
                 verb = "approve" if event == "APPROVE" else "request changes on"
@@ -882,12 +935,20 @@ class Hub:
     def dismiss_review(
         self, repo: Repository, number: int, review_id: int, *, user: str, message: str
     ) -> Review:
-        """Dismiss an approval or change request (needs write access)."""
+        """Dismiss an approval or change request. It needs write access (without it GitHub
+        answers 404: the operation documents 200, 404 and 422 only) and, when branch
+        protection governs the base branch, an administrator ("To dismiss a pull request
+        review on a protected branch, you must be a repository administrator or be included
+        in the list of people or teams who can dismiss pull request reviews"; no such list
+        is modelled)."""
         st = self.state
         with st.lock:
             review = self.get_review(repo, number, review_id)
             if not self.can(repo, user, "write"):
-                raise HubError(403, "Resource not accessible by personal access token")
+                raise HubError(404, "Not Found")
+            base = self.pull(repo, number).base_ref
+            if self.protection(repo, base) is not None and not self.can(repo, user, "admin"):
+                raise HubError(422, "Branch protections do not permit dismissing this review")
             if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
                 raise HubError(422, "Can not dismiss a commented pull request review")
             review = replace(review, state="DISMISSED")

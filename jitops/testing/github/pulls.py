@@ -5,6 +5,12 @@ from __future__ import annotations
 from jitops.testing.github.http import ApiError, Request, Response, route
 from jitops.testing.github.repos import diff_entry
 
+# GitHub's lists stop here, silently, while the pull request's own ``changed_files`` and
+# ``commits`` counts stay true: "Responses include a maximum of 3000 files"; "Lists a maximum
+# of 250 commits for a pull request".
+MAX_LISTED_FILES = 3000
+MAX_LISTED_COMMITS = 250
+
 
 def create_pull(req: Request) -> Response:
     repo = req.repo()
@@ -98,7 +104,7 @@ def list_files(req: Request) -> Response:
     pr = req.hub.pull(repo, req.int_param("pull_number"))
     store = req.hub.git(repo)
     base = pr.base_sha if pr.merged else (store.branch_sha(pr.base_ref) or pr.base_sha)
-    files = store.diff(base, pr.head_sha)
+    files = store.diff(base, pr.head_sha)[:MAX_LISTED_FILES]
     return Response(200, [diff_entry(req, repo, f) for f in req.paginate(files)])
 
 
@@ -107,7 +113,7 @@ def list_commits(req: Request) -> Response:
     pr = req.hub.pull(repo, req.int_param("pull_number"))
     store = req.hub.git(repo)
     base = pr.base_sha if pr.merged else (store.branch_sha(pr.base_ref) or pr.base_sha)
-    shas = store.commits_between(base, pr.head_sha)
+    shas = store.commits_between(base, pr.head_sha)[:MAX_LISTED_COMMITS]
     return Response(200, [req.render.commit(repo, store.commit(s)) for s in req.paginate(shas)])
 
 

@@ -263,7 +263,10 @@ def _protection(req: Request, repo: Repository, branch: str) -> JSON:
 
 
 def get_branch_protection(req: Request) -> Response:
-    repo = req.repo("admin")
+    repo = req.repo()
+    if not req.hub.can(repo, req.user.login if req.user else "", "admin"):
+        # the operation documents 200 and 404 only: without admin rights GitHub hides it
+        raise ApiError(404, "Not Found")
     branch = req.params["branch"]
     if req.hub.protection(repo, branch) is None:
         raise ApiError(404, "Branch not protected")

@@ -40,7 +40,7 @@ from jitops.testing.github import (
 )
 from jitops.testing.github.events import Event, build_event
 from jitops.testing.github.gitstore import GitStore, GitStoreError
-from jitops.testing.github.http import ApiError, Request, Response, Route, error_body, match
+from jitops.testing.github.http import Request, Response, Route, error_body, match
 from jitops.testing.github.hub import EventRecord, Hub, HubError
 from jitops.testing.github.render import Renderer
 from jitops.testing.github.state import State, User
@@ -394,6 +394,9 @@ class GitHubServer:
         if found is None:
             return out.json(404, error_body(404, "Not Found"))
         route, params = found
+        for name in ("username", "owner", "org"):
+            if name in params:  # GitHub matches logins in any case
+                params[name] = self.hub.state.canonical(params[name])
         try:
             parsed = json.loads(body) if body else None
         except ValueError:
@@ -402,10 +405,8 @@ class GitHubServer:
         req.rate = self.rate_limits
         try:
             response = route.handler(req)
-        except ApiError as exc:
+        except HubError as exc:  # ApiError too
             response = Response(exc.status, error_body(exc.status, exc.message, exc.errors))
-        except HubError as exc:
-            response = Response(exc.status, error_body(exc.status, exc.message))
         except GitStoreError as exc:
             # A ref moved between check and update (two clients racing): GitHub says 422.
             response = Response(422, error_body(422, f"Reference update failed: {exc}"))

@@ -276,6 +276,24 @@ class State:
     def now(self) -> datetime:
         return self.clock()
 
+    def canonical(self, login: str) -> str:
+        """The login as the account spells it: GitHub matches logins (users, organisations,
+        and so owners of repositories) without regard to case, and answers with its own
+        spelling. ``login`` itself when no account has it."""
+        with self.lock:
+            if login in self.users:
+                return login
+            folded = login.casefold()
+            return next((known for known in self.users if known.casefold() == folded), login)
+
+    def full_name(self, full_name: str) -> str:
+        """A repository's ``owner/name`` as it was created: both halves match any case."""
+        with self.lock:
+            if full_name in self.repos:
+                return full_name
+            folded = full_name.casefold()
+            return next((known for known in self.repos if known.casefold() == folded), full_name)
+
     def repo_by_id(self, repo_id: int) -> Repository:
         with self.lock:
             return next(r for r in self.repos.values() if r.id == repo_id)

@@ -129,11 +129,19 @@ def undocumented_keys(schema: dict[str, Any], instance: Any, where: str = "") ->
         return found
     if not isinstance(instance, dict):
         return []
-    alternatives = schema.get("anyOf", []) + schema.get("oneOf", [])
+    if schema.get("anyOf"):
+        # any of them may describe the body, together: a key is documented when one fitting
+        # alternative names it (an error's ``status`` from basic-error, its ``errors`` from
+        # validation-error)
+        alternatives = schema["anyOf"]
+        fitting = [a for a in alternatives if not schema_errors(a, instance)] or alternatives
+        results = [set(undocumented_keys(a, instance, where)) for a in fitting]
+        return sorted(set.intersection(*results))
+    alternatives = schema.get("oneOf", [])
     if alternatives:
         fitting = [a for a in alternatives if not schema_errors(a, instance)] or alternatives
-        results = [undocumented_keys(a, instance, where) for a in fitting]
-        return min(results, key=len)
+        one_of = [undocumented_keys(a, instance, where) for a in fitting]
+        return min(one_of, key=len)
     properties: dict[str, Any] = dict(schema.get("properties", {}))
     for part in schema.get("allOf", []):
         properties |= _target(part, spec()).get("properties", {})

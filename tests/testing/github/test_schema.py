@@ -117,6 +117,7 @@ def walk(setup: RepoSetup) -> None:
     pr = author("POST", f"{r}/pulls", 201, {"title": "t", "head": "feature", "base": "main"})
     n = pr["number"]
     author("POST", f"{r}/pulls", 422, {"title": "t", "head": "feature", "base": "main"})
+    author("POST", f"{r}/pulls", 422, {"title": "t", "head": "no-such", "base": "main"})
     author("GET", f"{r}/pulls", 200)
     author("GET", f"{r}/pulls?state=all&head={setup.org}:feature", 200)
     author("GET", f"{r}/pulls/{n}", 200)
@@ -183,6 +184,7 @@ def walk(setup: RepoSetup) -> None:
     admin("GET", f"{r}/branches/main/protection", 404)
     hub.protect_branch(setup.repo, "main", BranchProtection(required_status_checks=("ci",)))
     admin("GET", f"{r}/branches/main/protection", 200)
+    author("GET", f"{r}/branches/main/protection", 404)  # hidden without admin rights
     author("GET", f"{r}/rules/branches/main", 200)  # no ruleset: an empty list
     hub.add_ruleset(setup.repo, "releases", branches=("release",), required_status_checks=("ci",))
     author("GET", f"{r}/rules/branches/release", 200)  # the branch need not exist
@@ -201,7 +203,9 @@ def walk(setup: RepoSetup) -> None:
     author("PUT", f"{r}/pulls/{n}/merge", 405, {"merge_method": "squash"})
     hub.protect_branch(setup.repo, "main", BranchProtection())
     author("PUT", f"{r}/pulls/{n}/merge", 409, {"sha": main})
-    admin("PUT", f"{r}/pulls/{n}/reviews/{review['id']}/dismissals", 200, {"message": "stale"})
+    dismissal = f"{r}/pulls/{n}/reviews/{review['id']}/dismissals"
+    author("PUT", dismissal, 422, {"message": "stale"})  # protected: administrators only
+    admin("PUT", dismissal, 200, {"message": "stale"})
     author("PUT", f"{r}/pulls/{n}/merge", 200, {"merge_method": "squash"})
     author("GET", f"{r}/pulls/{n}/merge", 204)
     author("GET", f"{r}/pulls/{n}", 200)
