@@ -144,6 +144,9 @@ class PullRequestFacts:
     reviews: tuple[Review, ...]  # oldest first
     commit_authors: frozenset[str] = frozenset()  # authors and committers of its commits
     author_teams: frozenset[str] = frozenset()
+    # why the facts above may be short of the truth (a list GitHub stopped at its cap):
+    # nothing is judged from them then
+    incomplete: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,9 @@ def evaluate(
     ``requester_teams`` maps a login (lower-case) to its active teams.
     """
     classification = classify(pr.files)
+    if pr.incomplete:
+        # even "only removals" may be an addition GitHub did not list
+        return _refuse(classification, "; ".join(pr.incomplete))
     if policies is None:
         reason = "the base branch's policies cannot be loaded: " + (
             "; ".join(policy_problems) or "unknown error"

@@ -130,6 +130,20 @@ _RULESET_REVIEWS = (
 )
 
 
+# GitHub's pull-request lists stop here, silently: "Responses include a maximum of 3000
+# files"; "Lists a maximum of 250 commits for a pull request".
+MAX_LISTED_FILES = 3000
+MAX_LISTED_COMMITS = 250
+
+
+@dataclass(frozen=True)
+class CommitPeople:
+    """Who made a pull request's commits, as far as GitHub listed them."""
+
+    logins: frozenset[str]  # lower case
+    listed: int  # commits GitHub listed
+
+
 @dataclass(frozen=True)
 class PullRequestInfo:
     number: int
@@ -329,16 +343,19 @@ class GitHub:
 
         return self._call(f"reviews of pull request #{number}", collect)  # type: ignore[no-any-return]
 
-    def commit_people(self, number: int) -> frozenset[str]:
-        """GitHub logins of the authors and committers of the pull request's commits."""
+    def commit_people(self, number: int) -> CommitPeople:
+        """GitHub logins of the authors and committers of the pull request's commits, and
+        how many commits GitHub listed (it lists at most ``MAX_LISTED_COMMITS``)."""
 
-        def collect() -> frozenset[str]:
+        def collect() -> CommitPeople:
             people: set[str] = set()
+            listed = 0
             for commit in self._pull(number).get_commits():
+                listed += 1
                 for user in (commit.author, commit.committer):
                     if user is not None and user.login:
                         people.add(user.login.lower())
-            return frozenset(people)
+            return CommitPeople(frozenset(people), listed)
 
         return self._call(f"commits of pull request #{number}", collect)  # type: ignore[no-any-return]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from jitops.gate import ChangedFile, PullRequestFacts
-from jitops.github import GitHub
+from jitops.github import MAX_LISTED_COMMITS, MAX_LISTED_FILES, GitHub
 from jitops.models import AccessRequest, is_team, login_key
 from jitops.policy import PolicySet, Review, ReviewState
 
@@ -23,6 +23,24 @@ class GatheredFacts:
 
     facts: PullRequestFacts
     requester_teams: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _incomplete(files: int, commits: int) -> tuple[str, ...]:
+    """Why lists GitHub may have cut short cannot be judged: past its caps a mixed pull
+    request could read as a plain removal, or an approver's own commit could hide."""
+    found = []
+    if files >= MAX_LISTED_FILES:
+        found.append(
+            f"GitHub lists at most {MAX_LISTED_FILES:,} files of a pull request and this one "
+            "reaches that: what it changes cannot be known in full — split it into smaller "
+            "pull requests"
+        )
+    if commits >= MAX_LISTED_COMMITS:
+        found.append(
+            f"GitHub lists at most {MAX_LISTED_COMMITS} commits of a pull request and this one "
+            "reaches that: who made its commits cannot be checked — squash or split it"
+        )
+    return tuple(found)
 
 
 def _teams_named(principals: Iterable[str]) -> set[str]:
@@ -82,6 +100,7 @@ def gather(
     the policies could not be loaded: nothing is judged then)."""
     reviews = github.reviews(number)
     commit_people = github.commit_people(number)
+    incomplete = _incomplete(len(files), commit_people.listed)
     requester_teams: dict[str, frozenset[str]] = {}
     author_teams: frozenset[str] = frozenset()
     if policy_set is not None:
@@ -101,7 +120,8 @@ def gather(
         head_sha=head_sha,
         files=tuple(files),
         reviews=reviews,
-        commit_authors=commit_people,
+        commit_authors=commit_people.logins,
         author_teams=author_teams,
+        incomplete=incomplete,
     )
     return GatheredFacts(facts, requester_teams)

@@ -112,6 +112,16 @@ def test_removal_only_passes_without_review() -> None:
     assert "no approval needed" in result.summary
 
 
+def test_facts_github_may_have_cut_short_are_never_judged() -> None:
+    """A list GitHub stopped at its cap may hide the change that matters: even "only
+    removals" is refused then, with the reason."""
+    from dataclasses import replace
+
+    facts = pr(ChangedFile("requests/sandbox-db/admin/old.yaml", R), author="mallory")
+    result = run(replace(facts, incomplete=("GitHub lists at most 3,000 files",)))
+    assert not result.allowed and result.summary == "GitHub lists at most 3,000 files"
+
+
 def test_mixed_pull_request_is_refused_whatever_its_approvals() -> None:
     req = request()
     reviews = tuple(

