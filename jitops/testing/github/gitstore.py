@@ -232,6 +232,26 @@ class GitStore:
         """Store ``content`` as a blob and return its sha."""
         return self.git("hash-object", "-w", "--stdin", input=content)
 
+    def write_blobs(self, contents: Sequence[bytes]) -> list[str]:
+        """Store each of ``contents`` as a blob, in one git process; their shas, in order."""
+        distinct = list(dict.fromkeys(contents))
+        if len(distinct) == 1:
+            return [self.write_blob(distinct[0])] * len(contents)
+        if not distinct:
+            return []
+        with tempfile.TemporaryDirectory(prefix="jitops-blobs-") as tmp:
+            paths = []
+            for index, content in enumerate(distinct):
+                path = Path(tmp) / str(index)
+                path.write_bytes(content)
+                paths.append(str(path))
+            out = self.git(
+                "hash-object", "-w", "--no-filters", "--stdin-paths",
+                input="".join(f"{p}\n" for p in paths).encode(),
+            )  # fmt: skip
+        sha_of = dict(zip(distinct, out.split(), strict=True))
+        return [sha_of[c] for c in contents]
+
     @_cached
     def commit(self, sha: str) -> CommitInfo:
         """Parse commit ``sha``."""
@@ -290,10 +310,8 @@ class GitStore:
 
     def write_tree(self, changes: Sequence[TreeChange], base_tree: str | None) -> str:
         """A new tree: ``base_tree`` (or empty) with ``changes`` applied; returns its sha."""
-        entries = [
-            (c.path, c.mode, None if c.content is None else self.write_blob(c.content))
-            for c in changes
-        ]
+        shas = iter(self.write_blobs([c.content for c in changes if c.content is not None]))
+        entries = [(c.path, c.mode, None if c.content is None else next(shas)) for c in changes]
         return self.write_tree_entries(entries, base_tree)
 
     def write_tree_entries(
@@ -380,6 +398,10 @@ class GitStore:
         )
         counts = _parse_numstat(numstat)
         changes: list[FileChange] = []
+        # One patch for all files, cut at each file's header: git writes the files in the
+        # order --raw lists them (same options), so the n-th section is the n-th file's.
+        full = self.run("diff", "-M", "--no-color", start, head).stdout.decode(errors="replace")
+        sections = [f"{cut}\n" for cut in ("\n" + full).rstrip("\n").split("\ndiff --git ")[1:]]
         fields = raw.split("\0")
         i = 0
         while i < len(fields) and fields[i]:
@@ -393,7 +415,11 @@ class GitStore:
                 i += 2
             head_sha = None if status_letter == "D" else meta[3]
             additions, deletions = counts.get(new_path, (0, 0))
-            patch = self._patch(start, head, old_path, new_path)
+            patch = (
+                _hunks(sections[len(changes)])
+                if len(sections) > len(changes)
+                else self._patch(start, head, old_path, new_path)
+            )
             changes.append(
                 FileChange(
                     filename=new_path,
@@ -410,9 +436,7 @@ class GitStore:
     def _patch(self, start: str, head: str, old_path: str, new_path: str) -> str | None:
         paths = [old_path] if old_path == new_path else [old_path, new_path]
         out = self.run("diff", "-M", start, head, "--", *paths).stdout.decode(errors="replace")
-        at = out.find("\n@@")
-        # GitHub's `patch` is the hunks only; binary files have none.
-        return out[at + 1 :] if at >= 0 else None
+        return _hunks(out)
 
     @_cached
     def merge_tree(self, ours: str, theirs: str) -> str | None:
@@ -423,6 +447,12 @@ class GitStore:
         if proc.returncode != 0:
             raise GitStoreError(f"git merge-tree: {proc.stderr.decode(errors='replace').strip()}")
         return proc.stdout.decode().split("\n", 1)[0].strip()
+
+
+def _hunks(section: str) -> str | None:
+    """GitHub's ``patch`` of one file's diff: the hunks only; a binary file has none."""
+    at = section.find("\n@@")
+    return section[at + 1 :] if at >= 0 else None
 
 
 def _parse_numstat(out: str) -> dict[str, tuple[int, int]]:

@@ -3,6 +3,8 @@ options, stale approvals, code owners, conflicts)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from jitops.testing.github import BranchProtection, HubError
@@ -199,3 +201,28 @@ def test_a_commit_lists_the_pull_request_that_introduced_it_as_github_does(
     assert [p.number for p in hub.pulls_for_commit(repo, feature_commit)] == [first]
     later_head = hub.pull(repo, second).head_sha
     assert [p.number for p in hub.pulls_for_commit(repo, later_head)] == [second]
+
+
+def test_a_diff_read_in_one_pass_has_each_files_own_patch(tmp_path: Path) -> None:
+    """The files list's ``patch`` for each file, read from one diff of all files, is what a
+    diff of that file alone gives: text, binary (none), no final newline, deletion, addition,
+    a name with a space."""
+    from jitops.testing.github import GitHubServer
+
+    with GitHubServer(tmp_path / "github") as server:
+        hub = server.hub
+        hub.add_user("a")
+        files = {"README": "x\ny\n", "b.bin": b"\x00\x01", "c": "none", "d e.txt": "1\n"}
+        repo = hub.create_repo("a/r", files=files)
+        store = hub.git(repo)
+        base = store.branch_sha("main")
+        assert base is not None
+        changes = {"README": "x\nz\n", "b.bin": b"\x00\x02", "c": "still", "d e.txt": None}
+        head = hub.push(repo, "c", {**changes, "new.txt": "n\n"}, author="a")
+        diff = store.diff(base, head)
+        assert [c.filename for c in diff] == ["README", "b.bin", "c", "d e.txt", "new.txt"]
+        start = store.merge_base(base, head)
+        assert start is not None
+        for change in diff:
+            assert change.patch == store._patch(start, head, change.filename, change.filename)
+        assert diff[1].patch is None and diff[0].patch == "@@ -1,2 +1,2 @@\n x\n-y\n+z\n"
