@@ -483,3 +483,28 @@ def test_a_commit_hidden_past_githubs_250_commits_is_refused(
     assert check(seen).code == 1
     assert "at most 250 commits" not in status_of(world, seen)[1]
     assert f"@{world.login('bob')}" in comments_of(world, seen)[0]
+
+
+def test_a_login_written_in_another_case_is_the_same_person(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+) -> None:
+    """GitHub logins are case-insensitive: a request whose requester is written ``ALICE-…``
+    by alice is alice's (allowed through her team, approved by a lead), and the same request
+    opened by on-call for ``DAVE-…`` cannot be approved by dave himself."""
+    path = "requests/sandbox-db/readwrite/{}.yaml"
+    shouted = world.request_text("case-1").replace(
+        world.login("alice"), world.login("alice").upper()
+    )
+    own = world.open_pull("case-1", {path.format("case-1"): shouted})
+    world.review(own, "bob")
+    assert check(own).code == 0
+    for_dave = world.request_text("case-2").replace(
+        world.login("alice"), world.login("dave").upper()
+    )
+    other = world.open_pull("case-2", {path.format("case-2"): for_dave}, by="olivia")
+    world.review(other, "dave")  # a db lead, but the requester
+    assert check(other).code == 1
+    assert "cannot approve their own request" in comments_of(world, other)[0]
+    world.review(other, "bob")
+    assert check(other).code == 0
