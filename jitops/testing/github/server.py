@@ -31,6 +31,7 @@ import github
 from jitops.testing.github import (
     actions,
     checks,
+    commits,
     git_data,
     issues,
     pulls,
@@ -61,6 +62,7 @@ def all_routes() -> list[Route]:
         *issues.ROUTES,
         *checks.ROUTES,
         *actions.ROUTES,
+        *commits.ROUTES,
     ]
     # A greedy parameter must not swallow a longer route's literal tail (`/commits/{ref}` vs
     # `/commits/{ref}/status`): try greedy routes last, longest first.

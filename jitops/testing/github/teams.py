@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jitops.testing.github.http import ApiError, Request, Response, route
+from jitops.testing.github.http import ApiError, Handler, Request, Response, route
 from jitops.testing.github.render import JSON, iso, node_id
 from jitops.testing.github.state import Team, TeamMembership
 
@@ -50,7 +50,9 @@ def get_org(req: Request) -> Response:
 
 def _team(req: Request, team: Team) -> JSON:
     """``team-full``."""
-    url = f"{req.render.api}/orgs/{team.org}/teams/{team.slug}"
+    # GitHub names a team by id in its `url`, and PyGithub's `Team` calls `{url}/members/...`
+    # and `{url}/memberships/...`: those are the legacy routes by id below.
+    url = f"{req.render.api}/teams/{team.id}"
     org = get_org(req).body
     members = [m for m in req.hub.state.team_members(team.id) if m.state == "active"]
     return {
@@ -158,3 +160,43 @@ def get_rate_limit(req: Request) -> Response:
 
 
 ROUTES.append(route("GET", "/rate_limit", get_rate_limit))
+
+
+# -- the legacy routes, naming a team by id --------------------------------------------------
+
+
+def _by_id(handler: Handler) -> Handler:
+    """``handler``, written for a route naming its team by ``org`` and ``team_slug``, for the
+    legacy route naming it by ``team_id``: both answer alike. 404 for an id no team has."""
+
+    def by_id(req: Request) -> Response:
+        try:
+            ident = int(req.params["team_id"])
+        except ValueError:
+            raise ApiError(404, "Not Found") from None
+        with req.hub.state.lock:
+            team = next((t for t in req.hub.state.teams.values() if t.id == ident), None)
+        if team is None:
+            raise ApiError(404, "Not Found")
+        req.params.update(org=team.org, team_slug=team.slug)
+        return handler(req)
+
+    return by_id
+
+
+def check_member(req: Request) -> Response:
+    """204 for an active member; 404 otherwise: a pending (invited) member is not one yet."""
+    p = req.params
+    if req.hub.membership(p["org"], p["team_slug"], p["username"]).state != "active":
+        raise ApiError(404, "Not Found")
+    return Response(204)
+
+
+ROUTES += [
+    route("GET", "/teams/{team_id}", _by_id(get_team)),
+    route("GET", "/teams/{team_id}/members", _by_id(list_members)),
+    route("GET", "/teams/{team_id}/members/{username}", _by_id(check_member)),
+    route("GET", "/teams/{team_id}/memberships/{username}", _by_id(get_membership)),
+    route("PUT", "/teams/{team_id}/memberships/{username}", _by_id(put_membership)),
+    route("DELETE", "/teams/{team_id}/memberships/{username}", _by_id(delete_membership)),
+]

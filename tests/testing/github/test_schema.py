@@ -210,6 +210,34 @@ def walk(setup: RepoSetup) -> None:
     author("GET", f"{r}/pulls/{n}/merge", 204)
     author("GET", f"{r}/pulls/{n}", 200)
     author("PATCH", f"{r}/pulls/{n}", 200, {"state": "open"})
+    # -- commits (commits.py): history and comparisons --------------------------------------
+    author("GET", f"{r}/commits", 200)
+    since, until = "2000-01-01T00:00:00Z", "2999-12-31T23:59:59Z"
+    author(
+        "GET",
+        f"{r}/commits?sha=feature&path=requests&author={setup.author.login}"
+        f"&since={since}&until={until}&per_page=1&page=1",
+        200,
+    )
+    author("GET", f"{r}/commits?sha=nope", 404)
+    author("GET", f"{r}/commits?since=yesterday", 400)
+    hub.create_repo(f"{setup.org}/empty")
+    author("GET", f"/repos/{setup.org}/empty/commits", 409)
+    author("GET", f"{r}/compare/main...feature", 200)  # diverged: feature was squash-merged
+    author("GET", f"{r}/compare/{main}...{setup.org}:main", 200)
+    author("GET", f"{r}/compare/main...feature?per_page=1&page=2", 200)  # no files on page 2
+    author("GET", f"{r}/compare/main...nope", 404)
+    # -- teams by id (the legacy routes PyGithub's Team calls) -------------------------------
+    t = f"/teams/{author('GET', f'/orgs/{setup.org}/teams/leads', 200)['id']}"
+    author("GET", t, 200)
+    author("GET", "/teams/1", 404)
+    author("GET", f"{t}/members", 200)
+    author("GET", f"{t}/members/{setup.reviewer.login}", 204)
+    author("GET", f"{t}/members/{setup.author.login}", 404)
+    author("GET", f"{t}/memberships/{setup.reviewer.login}", 200)
+    admin("PUT", f"{t}/memberships/{setup.author.login}", 200, {"role": "maintainer"})
+    author("PUT", f"{t}/memberships/{setup.admin.login}", 403, {})
+    admin("DELETE", f"{t}/memberships/{setup.author.login}", 204)
 
 
 def test_every_route_answers_as_the_openapi_description_says(
