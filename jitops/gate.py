@@ -24,6 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from jitops import request_files
 from jitops.findings import Finding, Severity
 from jitops.models import AccessRequest
 from jitops.policy import (
@@ -39,7 +40,7 @@ from jitops.policy import (
     verdict_of,
 )
 
-REQUESTS_PREFIX = "requests/"
+REQUESTS_PREFIX = request_files.REQUESTS_PREFIX
 
 
 class FileStatus(StrEnum):
@@ -57,6 +58,7 @@ class ChangedFile:
     path: str
     status: FileStatus
     previous_path: str | None = None  # for renames
+    mode: str | None = None  # git's mode at the head, when known (a link is no request file)
 
 
 class ChangeKind(StrEnum):
@@ -68,7 +70,7 @@ class ChangeKind(StrEnum):
 
 
 def is_request_path(path: str) -> bool:
-    return path.startswith(REQUESTS_PREFIX)
+    return request_files.under_requests(path)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Classification:
     request_paths: tuple[str, ...]  # request files added or changed: each needs a decision
     removed_requests: tuple[str, ...]
     other_paths: tuple[str, ...]  # everything outside requests/
+    # files added or changed under requests/ that are no request file, and why
+    not_requests: tuple[str, ...] = ()
 
     @property
     def explanation(self) -> str:
@@ -100,6 +104,7 @@ def classify(files: Sequence[ChangedFile]) -> Classification:
     requests: list[str] = []
     removed: list[str] = []
     others: list[str] = []
+    not_requests: list[str] = []
     for changed in files:
         paths = [changed.path]
         if changed.previous_path and changed.previous_path != changed.path:
@@ -113,6 +118,10 @@ def classify(files: Sequence[ChangedFile]) -> Classification:
             others.append(changed.path)
         elif changed.status is FileStatus.REMOVED:
             removed.append(changed.path)
+        elif request_files.is_ignored(changed.path):
+            pass  # a placeholder nobody reads: neither a request nor a policy
+        elif (why := request_files.problem(changed.path, changed.mode)) is not None:
+            not_requests.append(why)
         else:
             requests.append(changed.path)
         if changed.previous_path and not is_request_path(changed.previous_path):
@@ -129,7 +138,11 @@ def classify(files: Sequence[ChangedFile]) -> Classification:
     else:
         kind = ChangeKind.EMPTY
     return Classification(
-        kind, tuple(sorted(requests)), tuple(sorted(removed)), tuple(sorted(others))
+        kind,
+        tuple(sorted(requests)),
+        tuple(sorted(removed)),
+        tuple(sorted(others)),
+        tuple(sorted(not_requests)),
     )
 
 
@@ -210,6 +223,10 @@ def evaluate(
     if pr.incomplete:
         # even "only removals" may be an addition GitHub did not list
         return _refuse(classification, "; ".join(pr.incomplete))
+    if classification.not_requests:
+        # one reader would take it as a request and another skip it: never let it land
+        reason = "; ".join(classification.not_requests) + f" — {request_files.FIX}"
+        return _refuse(classification, reason)
     if policies is None:
         reason = "the base branch's policies cannot be loaded: " + (
             "; ".join(policy_problems) or "unknown error"

@@ -502,6 +502,22 @@ def tree_outside(root: Path, commit: str, folder: str) -> str:
     return hashlib.sha256("\0".join(kept).encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def modes_at(root: Path, ref: str, paths: Sequence[str]) -> dict[str, str] | None:
+    """git's mode of each of ``paths`` at ``ref`` (absent: not there); None when this
+    repository does not have ``ref``."""
+    if not paths:
+        return {}
+    listing = run(root, ["ls-tree", "-z", "--full-tree", ref, "--", *paths], check=False)
+    if listing.returncode != 0:
+        return None
+    found: dict[str, str] = {}
+    for record in listing.stdout.split("\0"):
+        meta, _, path = record.partition("\t")
+        if path:
+            found[path] = meta.split()[0]
+    return found
+
+
 def parents(root: Path, commit: str) -> list[str]:
     """The parents of ``commit``, first parent first."""
     result = run(root, ["rev-list", "--parents", "-n", "1", commit], check=False)

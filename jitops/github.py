@@ -359,6 +359,19 @@ class GitHub:
 
         return self._call(f"commits of pull request #{number}", collect)  # type: ignore[no-any-return]
 
+    def modes_at(self, ref: str, paths: Iterable[str]) -> dict[str, str]:
+        """git's mode of each of ``paths`` at commit ``ref`` (absent: not there), from one
+        recursive read of its tree (the contents API would follow a symbolic link)."""
+        wanted = set(paths)
+        if not wanted:
+            return {}
+
+        def fetch() -> dict[str, str]:
+            tree = self.repo.get_git_tree(ref, recursive=True)
+            return {e.path: e.mode for e in tree.tree if e.path in wanted}
+
+        return self._call(f"tree of {ref[:7]}", fetch)  # type: ignore[no-any-return]
+
     def file_at(self, ref: str, path: str) -> bytes:
         """A file's bytes at ``ref``, read as data (never executed)."""
 

@@ -40,7 +40,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
-from jitops import git
+from jitops import git, request_files
 from jitops.errors import UsageError
 from jitops.models import ID_PATTERN
 from jitops.repo import REQUESTS_DIR
@@ -51,7 +51,7 @@ HEADER = "jitops request-id index v1"
 # Ids are at most 100 characters: this holds over half a million of them, and keeps a forged,
 # huge blob from being read into memory by every check.
 MAX_INDEX_BYTES = 64 * 1024 * 1024
-REQUEST_SUFFIXES = (".yaml", ".yml")
+REQUEST_SUFFIXES = request_files.SUFFIXES
 
 _ID = re.compile(ID_PATTERN)
 _IDS_BODY = re.compile(rf"(?:{ID_PATTERN.strip('^$')}\n)*")

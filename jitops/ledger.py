@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from jitops import evidence, git
+from jitops import evidence, git, request_files
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES
@@ -185,7 +185,7 @@ def _parse_chunk(
     """Parse request files read from a tree (run on all cores for large branches)."""
     results: list[AccessRequest | list[Finding]] = []
     for path, raw in files:
-        if not path.endswith((".yaml", ".yml")):
+        if not request_files.has_request_name(path):
             results.append([])
             continue
         document, model, problems = parse(raw, path, REQUEST_MODELS, "requests/")

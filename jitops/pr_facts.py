@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from jitops.gate import ChangedFile, PullRequestFacts
+from jitops import git, request_files
+from jitops.gate import ChangedFile, FileStatus, PullRequestFacts
 from jitops.github import MAX_LISTED_COMMITS, MAX_LISTED_FILES, GitHub
 from jitops.models import AccessRequest, is_team, login_key
 from jitops.policy import PolicySet, Review, ReviewState
@@ -41,6 +43,26 @@ def _incomplete(files: int, commits: int) -> tuple[str, ...]:
             "reaches that: who made its commits cannot be checked — squash or split it"
         )
     return tuple(found)
+
+
+def with_modes(
+    github: GitHub, root: Path, head_sha: str, files: Sequence[ChangedFile]
+) -> tuple[ChangedFile, ...]:
+    """``files`` with git's mode at the head for those added or changed under ``requests/``
+    (GitHub's files list has none): read from the local repository when it has the head,
+    else from the head's tree through the API. A link is no request file, however its link
+    text reads."""
+    paths = [
+        f.path
+        for f in files
+        if request_files.under_requests(f.path) and f.status is not FileStatus.REMOVED
+    ]
+    if not paths:
+        return tuple(files)
+    modes = git.modes_at(root, head_sha, paths) if git.toplevel(root) is not None else None
+    if modes is None:
+        modes = github.modes_at(head_sha, paths)
+    return tuple(replace(f, mode=modes.get(f.path, f.mode)) for f in files)
 
 
 def _teams_named(principals: Iterable[str]) -> set[str]:

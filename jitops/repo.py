@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from jitops import request_files
 from jitops.errors import InputError
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES, Document, check_size, load_document, locate
@@ -43,7 +44,7 @@ POLICIES_DIR = "policies"
 POLICY_TESTS_DIR = "policies/tests"
 YAML_SUFFIXES = (".yaml", ".yml")
 # Files a person may keep beside access files without jitops reading them.
-IGNORED_NAMES = ("README", ".gitkeep", ".keep")
+IGNORED_NAMES = request_files.IGNORED_NAMES
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -227,3 +227,31 @@ def test_a_misplaced_request_is_refused() -> None:
     result = evaluate(facts, POLICIES, [ParsedRequest(wrong, req)], NOW, requester_teams=ENG)
     assert result.verdict is Verdict.DENIED
     assert "must be at requests/sandbox-db/readwrite/r-1.yaml" in result.summary
+
+
+@pytest.mark.parametrize(
+    ("path", "mode", "refused"),
+    [
+        ("requests/sandbox-db/readonly/a-1.yaml", "100644", None),
+        ("requests/sandbox-db/readonly/a-1.yml", "100755", None),
+        ("requests/sandbox-db/readonly/a-1.yaml", None, None),  # mode unknown: by its name
+        ("requests/sandbox-db/readonly/a-1.yaml", "120000", "is a symbolic link"),
+        ("requests/sandbox-db/readonly/a-1", "160000", "does not end in .yaml"),
+        ("requests/sandbox-db/readonly/a-1.yaml", "160000", "is a submodule"),
+        ("requests/sandbox-db/readonly/a-1.json", "100644", "does not end in .yaml"),
+        ("requests/sandbox-db/README", "100644", None),  # a placeholder nobody reads
+        ("policies/x.json", "100644", None),  # not under requests/: a policy file
+    ],
+)
+def test_one_definition_of_a_request_file(path: str, mode: str | None, refused: str | None) -> None:
+    from jitops import request_files
+
+    why = request_files.problem(path, mode)
+    assert (why is None) if refused is None else (why is not None and refused in why)
+
+
+def test_a_pull_request_adding_something_that_is_no_request_file_is_refused() -> None:
+    link = ChangedFile("requests/sandbox-db/readonly/l-1.yaml", A, mode="120000")
+    result = run(pr(link))
+    assert not result.allowed and "is a symbolic link" in result.summary
+    assert "regular files named requests/<target>/<role>/<id>.yaml" in result.summary

@@ -29,7 +29,7 @@ from jitops.github import GitHub, PullRequestInfo
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.models import AccessRequest, login_key
 from jitops.policy import Decision, Review, Status, Verdict
-from jitops.pr_facts import gather
+from jitops.pr_facts import gather, with_modes
 from jitops.provisioners import create
 from jitops.repo import REQUEST_MODELS, load_policies, parse
 from jitops.targets import target_config
@@ -151,7 +151,7 @@ def verify_landing(
         return Verification(pr, {}, untrusted, base)
     policies = trust.policies_at(base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
-    files = github.changed_files(pr.number)
+    files = with_modes(github, root, pr.head_sha, github.changed_files(pr.number))
     # Every request of the pull request is judged, as the check judged them: a rebase merge
     # lands them one commit at a time, and each landing is verified with all of them.
     request_paths = classify(files).request_paths

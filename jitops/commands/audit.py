@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from jitops import evidence, git
+from jitops import evidence, git, request_files
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
 from jitops.kept_issue import KeptIssue, table_cell
@@ -79,7 +79,7 @@ def audit(root: Path, ref: str = "HEAD") -> AuditReport:
 
     for change in changes:
         close(change.path, change)  # a change replaces the request: the old grant ends
-        if change.status == "D" or not change.path.endswith((".yaml", ".yml")):
+        if change.status == "D" or not request_files.has_request_name(change.path):
             continue
         raw = contents.get(f"{change.commit}:{change.path}")
         if raw is None:

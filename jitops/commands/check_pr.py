@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from jitops import git, ids
+from jitops import git, ids, request_files
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import (
     ChangeKind,
@@ -29,7 +29,7 @@ from jitops.gate import (
 from jitops.github import GitHub, GitHubError, PullRequestInfo
 from jitops.models import AccessRequest
 from jitops.policy import Verdict
-from jitops.pr_facts import gather
+from jitops.pr_facts import gather, with_modes
 from jitops.repo import REQUEST_MODELS, load_policies, parse
 from jitops.report import gate_markdown
 
@@ -101,6 +101,12 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
     github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
     info = github.pull_request(options.number)
     files = github.changed_files(options.number)
+    if any(request_files.under_requests(f.path) for f in files):
+        try:  # the head's objects, for the modes and bytes of its request files
+            git.fetch_commit(options.base_checkout, info.head_sha, token=options.token)
+        except JitopsError:
+            pass  # read through the API instead
+    files = with_modes(github, options.base_checkout, info.head_sha, files)
     classification = classify(files)
     policies = load_policies(options.base_checkout)
     policy_commit = (

@@ -508,3 +508,59 @@ def test_a_login_written_in_another_case_is_the_same_person(
     assert "cannot approve their own request" in comments_of(world, other)[0]
     world.review(other, "bob")
     assert check(other).code == 0
+
+
+def _push_entry(world: GateWorld, branch: str, path: str, content: bytes, mode: str) -> None:
+    """Push one file with any git mode (a link, a submodule) as alice: what git allows."""
+    from jitops.testing.github.gitstore import TreeChange
+
+    hub = world.server.hub
+    store, ref = hub.git(world.repo), f"refs/heads/{branch}"
+    before = store.branch_sha(branch)
+    parent = before or store.branch_sha("main")
+    assert parent is not None
+    tree = store.write_tree([TreeChange(path, content, mode)], store.commit(parent).tree)
+    sha = store.commit_tree(tree, [parent], "add\n", hub.identity(world.login("alice")))
+    store.update_ref(ref, sha, before or "0" * 40)
+    hub.refs_changed(world.repo, world.login("alice"), [(ref, before or "0" * 40, sha)])
+
+
+def test_a_link_whose_text_reads_as_a_request_is_no_request(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+) -> None:
+    """Attack (one definition of a request file): a symbolic link whose link text is a valid
+    auto-approvable request. validate refuses it and apply and the ledger skip it, so the
+    check must not pass it either: it is refused, naming it; the same bytes as a regular file
+    pass (control)."""
+    path = "requests/sandbox-db/readonly/link-1.yaml"
+    text = world.request_text("link-1", role="readonly").encode()
+    _push_entry(world, "link", path, text, "120000")
+    number = world.server.hub.open_pull(
+        world.repo, head="link", title="link", user=world.login("alice")
+    ).number
+    assert check(number).code == 1
+    state, description = status_of(world, number)
+    assert state == "failure" and "is a symbolic link" in description
+    _push_entry(world, "plain", path, text, "100644")
+    plain = world.server.hub.open_pull(
+        world.repo, head="plain", title="plain", user=world.login("alice")
+    ).number
+    assert check(plain).code == 0
+
+
+def test_a_request_file_of_another_name_is_refused(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+) -> None:
+    """A ``.json`` or ``.txt`` file under requests/ is skipped by the ledger, so it would
+    grant nothing while the check said "approved": it is refused with the fix. A placeholder
+    nobody reads (``.gitkeep``) is neither a request nor a policy change."""
+    text = world.request_text("json-1", role="readonly")
+    for suffix in (".json", ".txt"):
+        path = f"requests/sandbox-db/readonly/json-1{suffix}"
+        number = world.open_pull(f"odd{suffix}", {path: text})
+        assert check(number).code == 1
+        assert "does not end in .yaml or .yml" in status_of(world, number)[1]
+    keep = world.open_pull("keep", {"requests/sandbox-db/.gitkeep": ""}, by="mallory")
+    assert check(keep).code == 0

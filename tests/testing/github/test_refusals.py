@@ -238,3 +238,36 @@ def test_the_commits_list_stops_at_250_while_the_count_stays_true(github_repo: R
     assert pull.commits == MAX_LISTED_COMMITS + 1
     listed = [c.sha for c in pull.get_commits()]
     assert listed == shas[:MAX_LISTED_COMMITS]
+
+
+def test_jitops_reads_a_links_mode_through_the_api_where_contents_would_follow_it(
+    github_repo: RepoSetup, tmp_path: object
+) -> None:
+    """Without the head in a local clone, jitops takes file modes from the head's tree
+    (the contents API would answer a link with its target's content)."""
+    from pathlib import Path
+
+    from jitops.gate import ChangedFile, FileStatus
+    from jitops.pr_facts import with_modes
+    from jitops.testing.github.gitstore import TreeChange
+
+    setup, hub = github_repo, github_repo.server.hub
+    store = hub.git(setup.repo)
+    parent = store.branch_sha("feature")
+    assert parent is not None
+    link = TreeChange("requests/l.yaml", b"requests/alice.yaml", "120000")
+    tree = store.write_tree([link], store.commit(parent).tree)
+    head = store.commit_tree(tree, [parent], "link\n", hub.identity(setup.author.login))
+    github = GitHub(setup.author.token, repository=setup.full_name, api_url=setup.server.base_url)
+    files = [
+        ChangedFile("requests/l.yaml", FileStatus.ADDED),
+        ChangedFile("requests/alice.yaml", FileStatus.ADDED),
+        ChangedFile("README.md", FileStatus.MODIFIED),
+    ]
+    not_a_clone = Path(str(tmp_path))
+    found = {f.path: f.mode for f in with_modes(github, not_a_clone, head, files)}
+    assert found == {
+        "requests/l.yaml": "120000",
+        "requests/alice.yaml": "100644",
+        "README.md": None,
+    }
