@@ -60,8 +60,14 @@ class CheckOutcome:
     notes: tuple[str, ...] = ()  # how the check was made, where that is worth knowing
 
 
-def pr_number_from_event(event_name: str, event_path: Path) -> int:
-    """The pull request an Actions event is about."""
+RELAY_WORKFLOW = ".github/workflows/jitops-review-relay.yml"
+
+
+def pr_number_from_event(
+    event_name: str, event_path: Path, repository: str | None = None
+) -> int:
+    """The pull request an Actions event is about. A ``workflow_run`` event counts only as a
+    run of the review relay (in ``repository``) made by a ``pull_request_review``."""
     try:
         payload = json.loads(event_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -73,6 +79,16 @@ def pr_number_from_event(event_name: str, event_path: Path) -> int:
         return int(pull["number"])
     run = payload.get("workflow_run")
     if isinstance(run, dict):
+        path = str(run.get("path") or "").partition("@")[0]  # "o/r/.github/…@ref" or bare
+        relay = path == RELAY_WORKFLOW or (
+            repository is not None and path.lower() == f"{repository}/{RELAY_WORKFLOW}".lower()
+        )
+        if run.get("event") != "pull_request_review" or not relay:
+            # anyone with push access can add a workflow of the relay's name on any branch
+            raise UsageError(
+                f"the workflow_run event is not a run of {RELAY_WORKFLOW} made by a review "
+                f"(it is {run.get('path')!r}, run for {run.get('event')!r}): nothing to check"
+            )
         pulls = run.get("pull_requests") or []
         if pulls and isinstance(pulls[0], dict) and isinstance(pulls[0].get("number"), int):
             return int(pulls[0]["number"])
@@ -200,7 +216,9 @@ def options_from_environment(
         event_path = environ.get("GITHUB_EVENT_PATH")
         if not event_path:
             raise UsageError("which pull request? pass --pr N (Actions sets GITHUB_EVENT_PATH)")
-        number = pr_number_from_event(environ.get("GITHUB_EVENT_NAME", ""), Path(event_path))
+        number = pr_number_from_event(
+            environ.get("GITHUB_EVENT_NAME", ""), Path(event_path), repository
+        )
     token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
     if not token:
         raise UsageError(
