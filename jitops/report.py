@@ -401,8 +401,11 @@ def init_next_steps(report: InitReport) -> list[str]:
         steps.append(
             f"The policies name teams ({', '.join(report.teams)}): reading team membership "
             "needs the organisation permission Members: read, which the workflow token cannot "
-            "have. Put a token with it in the repository secret JITOPS_READ_ORG_TOKEN "
-            "(Settings → Secrets and variables → Actions): e.g. a fine-grained personal access "
+            "have. Put a token with it in the secret JITOPS_READ_ORG_TOKEN of two Environments "
+            "limited to the default branch: `jitops-read-org` (create it as `jitops` above; the "
+            "check and review jobs name it) and `jitops` (apply and sweep) — never as a "
+            "repository secret, which a workflow any writer adds on their own branch can read. "
+            "E.g. a fine-grained personal access "
             "token of a machine account with Members: read on the organisation and Contents: "
             "write, Pull requests: write, Commit statuses: write, Actions: read on this "
             "repository (apply reads its own workflow's runs to catch up; an App "

@@ -100,14 +100,16 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def zizmor(folder: Path) -> None:
-    result = subprocess.run(
-        [tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "No findings" in result.stdout + result.stderr
+    # pedantic, and auditor: the persona that also flags a secret outside an Environment
+    for persona in ("pedantic", "auditor"):
+        result = subprocess.run(
+            [tool("zizmor"), "--offline", "--persona", persona, "--no-progress", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, persona + result.stdout + result.stderr
+        assert "No findings" in result.stdout + result.stderr, persona
 
 
 def actionlint(paths: list[Path]) -> None:
@@ -130,3 +132,17 @@ def test_the_workflows_init_writes_pass_zizmor_and_actionlint(generated: list[Pa
         assert len(list(folder.glob("*.yml"))) == 5
         zizmor(folder)
         actionlint(sorted(folder.glob("*.yml")))
+
+
+def test_every_job_that_reads_a_secret_names_an_environment() -> None:
+    """Attack (the org-reading token): a repository secret can be read by a workflow any
+    writer pushes to their own branch; a secret of an Environment limited to the default
+    branch reaches only jobs running there. Every job reading a secret names one — the check
+    and review jobs `jitops-read-org`, which holds nothing but that token."""
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            if "secrets." in str(job.get("steps", [])):
+                assert job.get("environment"), f"{path.name}: job {name} reads a secret"
+    for name in ("jitops-check.yml", "jitops-review.yml"):
+        (job,) = load(PROJECT / ".github" / "workflows" / name)["jobs"].values()
+        assert job["environment"] == "jitops-read-org"

@@ -126,6 +126,8 @@ def test_the_next_steps_say_exactly_what_to_set_up_on_github(tmp_path: Path, cli
         "secrets: JITOPS_SANDBOX_DB_PASSWORD.",
         "(@acme/engineering, @acme/security)",
         "JITOPS_READ_ORG_TOKEN",
+        "`jitops-read-org`",
+        "never as a repository secret",
         "require the status check `jitops/approval`",
         "require review from Code Owners",
         "dismiss stale approvals",
