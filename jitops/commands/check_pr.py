@@ -63,9 +63,7 @@ class CheckOutcome:
 RELAY_WORKFLOW = ".github/workflows/jitops-review-relay.yml"
 
 
-def pr_number_from_event(
-    event_name: str, event_path: Path, repository: str | None = None
-) -> int:
+def pr_number_from_event(event_name: str, event_path: Path, repository: str | None = None) -> int:
     """The pull request an Actions event is about. A ``workflow_run`` event counts only as a
     run of the review relay (in ``repository``) made by a ``pull_request_review``."""
     try:
