@@ -843,9 +843,13 @@ def sweep(
     re-verified through the API first, and revokes go through the targets of the newest
     verified state: a target changed without approval never runs with its secret.
 
+    A broken policy file holds back only the target it defines: every other target is revoked
+    through, and the grants of a target that does not load are reported (file, line, fix) as
+    failed revokes until the file is fixed. Its settings are never guessed.
+
     \b
     Exit status: 0 all expired access revoked; 1 the branch's policies are not verified;
-    3 a revoke failed (retried next run).
+    3 a revoke failed or a target did not load (retried next run).
     """
     from jitops.commands.sweep import (
         AutoMerge,

@@ -14,25 +14,22 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jitops.errors import JitopsError, UsageError
-from jitops.findings import Finding
+from jitops.findings import Finding, Severity
 from jitops.kept_issue import IssueAction, table_cell
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
 from jitops.provisioners import create
 from jitops.provisioners.interface import Grant, Provisioner
-from jitops.repo import load_policies
+from jitops.repo import TargetLoad, load_targets, load_targets_at
 from jitops.targets import target_config
-from jitops.trust import GitHubAccess, acting_targets
-
-if TYPE_CHECKING:
-    pass
+from jitops.trust import GitHubAccess
 
 
 class RevokeOutcome(StrEnum):
@@ -91,10 +88,23 @@ def grant_of(entry: LedgerEntry) -> Grant:
     )
 
 
+def removed_target(name: str) -> str:
+    """Why nothing is revoked through target ``name`` when no policy file defines it."""
+    return (
+        f"no target {name!r} in policies/ any more; "
+        "restore it so jitops can revoke, or revoke by hand"
+    )
+
+
 def revoke_entries(
-    entries: list[LedgerEntry], targets: Mapping[str, Any], environ: Mapping[str, str]
+    entries: list[LedgerEntry],
+    targets: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    missing: Callable[[str], str] = removed_target,
 ) -> list[Revocation]:
-    """Revoke ``entries``: a batch per target, then one by one where the batch failed."""
+    """Revoke ``entries``: a batch per target, then one by one where the batch failed. The
+    entries of a target not in ``targets`` fail, with ``missing(name)`` as the reason."""
     by_target: dict[str, list[LedgerEntry]] = defaultdict(list)
     for entry in entries:
         by_target[entry.request.target].append(entry)
@@ -102,15 +112,8 @@ def revoke_entries(
     for name, group in sorted(by_target.items()):
         target = targets.get(name)
         if target is None:
-            results.extend(
-                Revocation(
-                    e,
-                    RevokeOutcome.FAILED,
-                    f"no target {name!r} in policies/ any more; "
-                    "restore it so jitops can revoke, or revoke by hand",
-                )
-                for e in group
-            )
+            why = missing(name)
+            results.extend(Revocation(e, RevokeOutcome.FAILED, why) for e in group)
             continue
         try:
             provisioner: Provisioner[Any] = create(target_config(target), environ)
@@ -323,9 +326,9 @@ def failed_revokes_body(
     stamps = {r.entry.request.id: since.get(r.entry.request.id, now).isoformat() for r in failed}
     lines += [
         "",
-        "Fix what the error says (the target's credentials or reachability, a target removed",
-        "from `policies/`), or revoke the access by hand; `jitops reconcile` shows what each",
-        "target still holds.",
+        "Fix what the error says (the target's credentials or reachability, a policy file that",
+        "does not load, a target removed from `policies/`), or revoke the access by hand;",
+        "`jitops reconcile` shows what each target still holds.",
         "",
         f"<sub>Last sweep: {now:%Y-%m-%d %H:%M} UTC.</sub>",
         "<!-- jitops:failing-since "
@@ -491,16 +494,71 @@ def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
     expired = [e for e in ledger.entries if e.state(options.now) is GrantState.EXPIRED]
     if options.dry_run or not expired:  # planning needs only the branch, not the targets
         revocations = [Revocation(e, RevokeOutcome.WOULD_REVOKE) for e in expired]
-    else:
-        policies = load_policies(options.root)
-        if policies.policy_set is None:
-            raise UsageError("the policies have errors; run `jitops validate` and fix them first")
-        targets, problem = acting_targets(
-            options.root, policies.policy_set.targets, options.access, options.now, ledger.commit
+        return SweepReport(ledger.commit, tuple(revocations), ledger.findings)
+    # One broken policy file must not keep every expired grant in place: revoking needs no
+    # approval, so each target that loads on its own is revoked through, and the grants of a
+    # target that does not load fail (exit 3, the issue of failed revokes) until it is fixed.
+    loaded, problem = _acting_targets(options, ledger.commit)
+    revocations = revoke_entries(
+        expired, loaded.targets, environ, missing=lambda name: _not_loaded(name, loaded)
+    )
+    # the policies' own warnings (a role nobody can request) are validate's to report
+    broken = tuple(f for f in loaded.findings if f.severity is not Severity.WARNING)
+    return SweepReport(ledger.commit, tuple(revocations), ledger.findings + broken, problem)
+
+
+def _acting_targets(options: SweepOptions, ref: str) -> tuple[TargetLoad, str | None]:
+    """The targets to revoke through, each loaded on its own: those of the work tree, or with
+    ``options.access`` those of ``ref``'s policy state when it is verified, else those of the
+    newest verified state, with why (as ``jitops.trust.acting_targets`` chooses them). A
+    target defined only in an unverified state is never acted through, loadable or not."""
+    work = load_targets(options.root)
+    access = options.access
+    if access is None:
+        return work, None
+    from jitops import git
+    from jitops.github import GitHub
+    from jitops.trust import PolicyTrust, verified_targets
+
+    github = GitHub(access.token, repository=access.repository, api_url=access.api_url)
+    trust = PolicyTrust(
+        github,
+        options.root,
+        github.repository_settings().default_branch,
+        options.now,
+        record=False,
+    )
+    head = git.resolve(options.root, ref) or ref
+    trust.completed(head)
+    _, problem = verified_targets(trust, head, work.targets)
+    if problem is None:
+        return work, None
+    # each policy commit is checked once per run, so asking again costs no API call
+    return load_targets_at(options.root, trust.state_at(head).trusted_commit), problem
+
+
+def _not_loaded(name: str, loaded: TargetLoad) -> str:
+    """Why nothing is revoked through target ``name``, and what to fix so the next sweep
+    revokes: its own file's first problem, else the files that might define it."""
+    fix = (
+        "; fix it (`jitops validate` lists every problem) and the next sweep revokes, "
+        "or revoke by hand"
+    )
+    problems = loaded.unloaded.get(name)
+    if problems:
+        first, more = problems[0], len(problems) - 1
+        also = f" (and {more} more)" if more else ""
+        return (
+            f"target {name!r} did not load, so nothing was revoked through it: "
+            f"{first.location}: {first.text}{also}{fix}"
         )
-        revocations = revoke_entries(expired, targets, environ)
-        return SweepReport(ledger.commit, tuple(revocations), ledger.findings, problem)
-    return SweepReport(ledger.commit, tuple(revocations), ledger.findings)
+    if loaded.unnamed:
+        files = ", ".join(sorted({f.location for f in loaded.unnamed}))
+        return (
+            f"no target {name!r} among the policy files that load; {files} could not be "
+            f"read and may define it{fix}"
+        )
+    return removed_target(name)
 
 
 def record_success(root: Path, now: datetime, branch: str = "HEAD") -> None:
