@@ -137,6 +137,16 @@ MAX_LISTED_COMMITS = 250
 
 
 @dataclass(frozen=True)
+class EnvironmentBranches:
+    """Which branches' jobs get an Environment's secrets."""
+
+    name: str
+    any_branch: bool = False  # no deployment branch policy: every branch
+    protected_only: bool = False  # "Protected branches only"
+    branches: tuple[str, ...] = ()  # custom branch policies (name patterns)
+
+
+@dataclass(frozen=True)
 class CommitPeople:
     """Who made a pull request's commits, as far as GitHub listed them."""
 
@@ -609,6 +619,47 @@ class GitHub:
         return RequiredChecks(
             branch, protected=bool(rules), contexts=frozenset(contexts), reviews=reviews
         )
+
+    def environment_branches(self, name: str) -> EnvironmentBranches | None:
+        """Which branches may deploy to Environment ``name`` (and so get its secrets); None
+        when it does not exist. Read access is enough."""
+        path = f"/environments/{quote(name, safe='')}"
+        try:
+            data = self._raw("GET", path, f"reading the Environment {name}")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        policy = data.get("deployment_branch_policy") if isinstance(data, dict) else None
+        if not isinstance(policy, dict):
+            return EnvironmentBranches(name, any_branch=True)
+        if policy.get("protected_branches"):
+            return EnvironmentBranches(name, protected_only=True)
+        listed = self._raw(
+            "GET",
+            f"{path}/deployment-branch-policies",
+            f"reading the deployment branches of {name}",
+            parameters={"per_page": 100},
+        )
+        policies = listed.get("branch_policies") if isinstance(listed, dict) else None
+        names = tuple(
+            str(p["name"])
+            for p in (policies if isinstance(policies, list) else [])
+            if isinstance(p, dict) and p.get("type", "branch") == "branch" and "name" in p
+        )
+        return EnvironmentBranches(name, branches=names)
+
+    def has_repo_secret(self, name: str) -> bool:
+        """Whether the repository has an Actions secret ``name`` of its own (not an
+        Environment's). GitHub answers 404 both for none and for a token that may not see
+        secrets: False is "none that this token can see"."""
+        try:
+            self._raw("GET", f"/actions/secrets/{quote(name, safe='')}", f"reading secret {name}")
+        except GitHubError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     # -- writing back -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -559,3 +559,23 @@ def expiry(request: AccessRequest, landed_at: datetime | None) -> datetime | Non
 def is_expired(request: AccessRequest, landed_at: datetime | None, now: datetime) -> bool:
     end = expiry(request, landed_at)
     return end is not None and end <= now
+
+
+def named_teams(policy_set: PolicySet) -> tuple[str, ...]:
+    """Every team (``@org/team``) the policies name anywhere: requesters, requests for
+    others, approvers, the policy-change rule. Reading their membership needs a token with
+    the organisation permission Members: read."""
+
+    def named() -> Iterator[str]:
+        for policy in policy_set.policies:
+            yield from policy.requesters
+            yield from policy.request_for_others
+            for rule in policy.roles.values():
+                for approval in rule.approvals:
+                    yield from approval.from_
+        if policy_set.policy_change_rule is not None:
+            for approval in policy_set.policy_change_rule.approvals:
+                yield from approval.from_
+
+    teams = {p if p.startswith("@") else f"@{p}" for p in named() if is_team(p)}
+    return tuple(sorted(teams, key=str.lower))

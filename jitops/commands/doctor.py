@@ -56,6 +56,7 @@ from jitops.github import (
     repository_from_url,
 )
 from jitops.models import Target, format_duration
+from jitops.policy import named_teams
 from jitops.provisioners import create
 from jitops.provisioners._secrets import redact
 from jitops.provisioners.interface import CheckResult, Provisioner
@@ -603,7 +604,100 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
             rulesets,
             sum(a.count for a in change_rule.approvals) if change_rule else None,
         ),
+        *_org_token_checks(hub, branch, named_teams(rule) if rule is not None else ()),
     ]
+
+
+ORG_TOKEN: Final = "JITOPS_READ_ORG_TOKEN"
+ORG_TOKEN_ENVIRONMENT: Final = "jitops-read-org"
+
+
+def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[DoctorCheck]:
+    """Where the org-reading token lives: in the Environment the check and review jobs name,
+    limited to the default branch — never a repository secret, which a workflow any writer
+    pushes to their own branch can read."""
+    name = "org-reading token"
+    limit = (
+        f"limit it to {branch} (Settings → Environments → {ORG_TOKEN_ENVIRONMENT} → Deployment "
+        f"branches and tags → Selected branches: {branch})"
+    )
+    checks: list[DoctorCheck] = []
+    try:
+        found = hub.environment_branches(ORG_TOKEN_ENVIRONMENT)
+    except GitHubError as exc:
+        found = None
+        checks.append(
+            DoctorCheck(
+                Area.GITHUB, name, Status.WARNING,
+                f"not checked: the Environment {ORG_TOKEN_ENVIRONMENT} could not be read "
+                f"({_why(exc)})",
+                'run doctor with a token that can read the repository ("Metadata: read")',
+            )
+        )  # fmt: skip
+    else:
+        if found is None:
+            needed = Status.ERROR if teams else Status.WARNING
+            why = (
+                f"the policies name teams ({', '.join(teams)}), so the check needs {ORG_TOKEN}"
+                if teams
+                else "the check and review jobs name it"
+            )
+            checks.append(
+                DoctorCheck(
+                    Area.GITHUB, name, needed,
+                    f"there is no Environment {ORG_TOKEN_ENVIRONMENT}: {why}, and GitHub "
+                    "creates a missing Environment on first use with no branch limit",
+                    f"create the Environment {ORG_TOKEN_ENVIRONMENT}, {limit}, and put "
+                    f"{ORG_TOKEN} in it",
+                )
+            )  # fmt: skip
+        elif found.any_branch or (not found.protected_only and set(found.branches) != {branch}):
+            where = (
+                "any branch"
+                if found.any_branch or not found.branches
+                else ", ".join(found.branches)
+            )
+            checks.append(
+                DoctorCheck(
+                    Area.GITHUB, name, Status.ERROR,
+                    f"the Environment {ORG_TOKEN_ENVIRONMENT} hands its secrets to jobs of "
+                    f"{where}: a writer's workflow on such a branch that names it reads "
+                    f"{ORG_TOKEN}",
+                    limit,
+                )
+            )  # fmt: skip
+        else:
+            limited = "protected branches" if found.protected_only else branch
+            checks.append(
+                DoctorCheck(
+                    Area.GITHUB, name, Status.OK,
+                    f"the Environment {ORG_TOKEN_ENVIRONMENT} is limited to {limited}",
+                )
+            )  # fmt: skip
+    try:
+        exposed = hub.has_repo_secret(ORG_TOKEN)
+    except GitHubError as exc:
+        checks.append(
+            DoctorCheck(
+                Area.GITHUB, name, Status.WARNING,
+                f"not checked whether {ORG_TOKEN} is a repository secret ({_why(exc)})",
+                'run doctor with a token that can read the repository\'s secrets ("Secrets: '
+                'read")',
+            )
+        )  # fmt: skip
+    else:
+        if exposed:
+            checks.append(
+                DoctorCheck(
+                    Area.GITHUB, name, Status.ERROR,
+                    f"{ORG_TOKEN} is a repository secret: any workflow a writer pushes to a "
+                    "branch of their own can read it",
+                    f"delete it (Settings → Secrets and variables → Actions → Repository "
+                    f"secrets) and keep it only in the Environments {ORG_TOKEN_ENVIRONMENT} "
+                    "and jitops",
+                )
+            )  # fmt: skip
+    return checks
 
 
 def _auto_merge_check(allowed: bool | None) -> DoctorCheck:

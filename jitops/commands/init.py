@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -37,8 +37,8 @@ from typing import Final
 from jitops import __version__, codeowners, git
 from jitops.errors import JitopsError, UsageError
 from jitops.findings import Severity
-from jitops.models import LOGIN_PATTERN, is_team
-from jitops.policy import PolicySet
+from jitops.models import LOGIN_PATTERN
+from jitops.policy import PolicySet, named_teams
 from jitops.repo import POLICIES_DIR, REQUESTS_DIR, YAML_SUFFIXES, load_policies
 from jitops.templates import (
     Install,
@@ -154,7 +154,7 @@ def plan(options: InitOptions) -> InitReport:
         security_team=team,
         default_branch=branch,
         secret_variables=variables,
-        teams=_teams(policy_set),
+        teams=named_teams(policy_set),
         dry_run=options.dry_run,
     )
 
@@ -307,22 +307,6 @@ def _check_secret_names(policy_set: PolicySet) -> None:
                     "GitHub Actions secrets cannot be named GITHUB_… — choose another name "
                     "in policies/, then run init again"
                 )
-
-
-def _teams(policy_set: PolicySet) -> tuple[str, ...]:
-    def named() -> Iterator[str]:
-        for policy in policy_set.policies:
-            yield from policy.requesters
-            yield from policy.request_for_others
-            for rule in policy.roles.values():
-                for approval in rule.approvals:
-                    yield from approval.from_
-        if policy_set.policy_change_rule is not None:
-            for approval in policy_set.policy_change_rule.approvals:
-                yield from approval.from_
-
-    teams = {p if p.startswith("@") else f"@{p}" for p in named() if is_team(p)}
-    return tuple(sorted(teams, key=str.lower))
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from jitops.provisioners.interface import ProvisionerError
 from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.report import doctor_dict, doctor_text
 from jitops.testing.github import BranchProtection
+from jitops.testing.github.environments import add_environment, add_repo_secret
 from tests.fixtures.github_server import RepoSetup
 from tests.gitrepo import PROJECT, commit_all, make_access_repo, write_request
 from tests.gitrepo import git as run_git
@@ -286,6 +287,7 @@ def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: Re
         replace(FULL_REVIEWS, required_status_checks=("ci", "jitops/approval")),
     )
     github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    add_environment(github_repo.server.hub, github_repo.repo, "jitops-read-org", branches=("main",))
     found = settings_of(repo, github_environ(github_repo, github_repo.admin.token))
     assert {name: (c.status, c.message) for name, c in found.items()} == {
         "auto-merge": (Status.OK, '"Allow auto-merge" is on'),
@@ -295,6 +297,7 @@ def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: Re
             "GitHub requires 2 approving review(s), code-owner review, dismisses stale "
             "approvals and requires approval of the most recent push",
         ),
+        "org-reading token": (Status.OK, "the Environment jitops-read-org is limited to main"),
     }
 
 
@@ -377,6 +380,7 @@ def test_a_ruleset_requiring_the_approval_check_is_enough(
 ) -> None:
     ruleset(github_repo, "ci", "jitops/approval")
     github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
+    add_environment(github_repo.server.hub, github_repo.repo, "jitops-read-org", branches=("main",))
     environ = github_environ(github_repo, github_repo.admin.token, **{PASSWORD_VARIABLE: SECRET})
     check = settings_of(repo, environ)["main protection"]
     assert (check.status, check.message, check.fix) == (
@@ -939,3 +943,33 @@ def test_doctor_uses_the_sweep_time_it_is_given(repo: Path) -> None:
     )
     [check] = [c for c in run_doctor(options).checks if c.area is Area.SWEEP]
     assert check.status is Status.OK and "5m ago" in check.message
+
+
+def _org_token(root: Path, setup: RepoSetup) -> list[DoctorCheck]:
+    checks = github_checks(root, github_environ(setup, setup.admin.token))
+    return [c for c in checks if c.name == "org-reading token"]
+
+
+def test_the_org_reading_token_must_live_in_an_environment_limited_to_main(
+    repo: Path, github_repo: RepoSetup
+) -> None:
+    """Attack (the org-reading token): a repository secret, or an Environment any branch may
+    use, hands the long-lived token to a workflow any writer pushes to their own branch."""
+    hub, setup = github_repo.server.hub, github_repo
+    [missing] = _org_token(repo, setup)  # the policies name teams: the token is needed
+    assert missing.status is Status.ERROR and "no Environment jitops-read-org" in missing.message
+    assert missing.fix is not None and "Selected branches: main" in missing.fix
+    add_environment(hub, setup.repo, "jitops-read-org")
+    [anywhere] = _org_token(repo, setup)
+    assert anywhere.status is Status.ERROR and "jobs of any branch" in anywhere.message
+    add_environment(hub, setup.repo, "jitops-read-org", branches=("main", "release/*"))
+    [wider] = _org_token(repo, setup)
+    assert wider.status is Status.ERROR and "main, release/*" in wider.message
+    for limit in ({"branches": ("main",)}, {"protected_branches": True}):
+        add_environment(hub, setup.repo, "JITOPS-READ-ORG", **limit)  # type: ignore[arg-type]
+        [ok] = _org_token(repo, setup)
+        assert ok.status is Status.OK, ok.message
+    add_repo_secret(hub, setup.repo, "JITOPS_READ_ORG_TOKEN")
+    [_, exposed] = _org_token(repo, setup)
+    assert exposed.status is Status.ERROR and "is a repository secret" in exposed.message
+    assert exposed.fix is not None and "delete it" in exposed.fix

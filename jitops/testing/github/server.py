@@ -32,6 +32,7 @@ from jitops.testing.github import (
     actions,
     checks,
     commits,
+    environments,
     git_data,
     issues,
     pulls,
@@ -63,6 +64,7 @@ def all_routes() -> list[Route]:
         *checks.ROUTES,
         *actions.ROUTES,
         *commits.ROUTES,
+        *environments.ROUTES,
     ]
     # A greedy parameter must not swallow a longer route's literal tail (`/commits/{ref}` vs
     # `/commits/{ref}/status`): try greedy routes last, longest first.

@@ -240,6 +240,19 @@ class WorkflowRun:
     created_at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True)
+class Environment:
+    """A GitHub Actions Environment: which branches may deploy to it, and so which jobs get
+    its secrets. ``branches`` None: any branch; else only those (custom branch policies)."""
+
+    id: int
+    repo_id: int
+    name: str
+    branches: tuple[str, ...] | None = None
+    protected_branches: bool = False  # "Protected branches only"
+    created_at: datetime = field(default_factory=utcnow)
+
+
 class State:
     """Every record the server holds, behind one re-entrant lock."""
 
@@ -266,6 +279,8 @@ class State:
         self.statuses: list[CommitStatus] = []
         self.check_runs: dict[int, CheckRun] = {}
         self.workflow_runs: dict[int, WorkflowRun] = {}
+        self.environments: dict[tuple[int, str], Environment] = {}  # (repo id, name)
+        self.repo_secrets: dict[tuple[int, str], datetime] = {}  # (repo id, name) -> set at
 
     def new_id(self) -> int:
         """A fresh id, unique across every kind of record."""

@@ -238,6 +238,17 @@ def walk(setup: RepoSetup) -> None:
     admin("PUT", f"{t}/memberships/{setup.author.login}", 200, {"role": "maintainer"})
     author("PUT", f"{t}/memberships/{setup.admin.login}", 403, {})
     admin("DELETE", f"{t}/memberships/{setup.author.login}", 204)
+    # -- environments and repository secrets (environments.py); GitHub documents 200 only ----
+    from jitops.testing.github.environments import add_environment, add_repo_secret
+
+    add_environment(hub, setup.repo, "jitops-read-org", branches=("main",))
+    add_environment(hub, setup.repo, "anywhere")
+    add_environment(hub, setup.repo, "protected", protected_branches=True)
+    for name in ("jitops-read-org", "anywhere", "protected"):
+        author("GET", f"{r}/environments/{name}", 200)
+    author("GET", f"{r}/environments/jitops-read-org/deployment-branch-policies", 200)
+    add_repo_secret(hub, setup.repo, "JITOPS_READ_ORG_TOKEN")
+    author("GET", f"{r}/actions/secrets/JITOPS_READ_ORG_TOKEN", 200)
 
 
 def test_every_route_answers_as_the_openapi_description_says(
