@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,15 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, NodeEvent
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    MappingStartEvent,
+    NodeEvent,
+)
 from ruamel.yaml.nodes import MappingNode, ScalarNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import SafeRepresenter
 from ruamel.yaml.resolver import Resolver, VersionedResolver
 
@@ -93,12 +101,57 @@ def _flat_strings(node: Any) -> dict[str, str] | None:
 
 
 class _UnreadableValue(Exception):
-    """A scalar the schema types as a timestamp or a number that is not a valid one."""
+    """A scalar the schema (or its tag) types as a value it is not a valid one of."""
 
-    def __init__(self, node: Any, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, node: Any, message: str) -> None:
+        super().__init__(message)
         self.node = node
-        self.reason = reason
+        self.message = message
+
+
+class _UnreadableShape(Exception):
+    """The constructor refused the document's structure (not a scalar): a collection as a key,
+    or nesting past what it can recurse into; the event stream says where."""
+
+
+# What ruamel's constructors raise for a value that is no such value: ValueError for most,
+# OverflowError for huge exponents, KeyError for `!!bool x`, IndexError for `!!int ""`,
+# TypeError for a list that holds a list used as a key.
+_CONSTRUCTION_ERRORS = (ValueError, OverflowError, KeyError, IndexError, TypeError)
+
+# What a valid value of each core type looks like, for errors whose own text says nothing
+# (a KeyError's text is the bad value itself).
+_EXPECTED = {
+    "bool": "true or false",
+    "int": "a whole number such as 42, 0x2a or 0o52",
+    "float": "a number such as 1.5 or 1e3",
+    "timestamp": "a date such as 2026-06-01 or a time such as 2026-06-01T12:00:00Z",
+    "binary": "base64 text",
+}
+# A value quoted back in a message is cut here: a 4,000-digit number is no help on a terminal.
+_SHOWN_CHARS = 40
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= _SHOWN_CHARS else value[: _SHOWN_CHARS - 1] + "…"
+
+
+def _unreadable_message(node: Any, exc: Exception) -> str:
+    kind = str(node.tag).rpartition(":")[2]
+    if isinstance(exc, ValueError | OverflowError) and str(exc):
+        reason = _shown(str(exc))
+    else:
+        reason = f"expected {_EXPECTED.get(kind, f'a valid {kind}')}"
+    # A tag written in the file (`!!bool x`) or on a quoted value types it on purpose: quoting
+    # cannot help, removing the tag does. An untagged plain value (style None in the pure
+    # parser, "" in the C one) is typed by how it looks.
+    tagged = bool(node.style) or _plain_scalar_tag(node.value) != str(node.tag)
+    fix = (
+        f"write a valid {kind}, or remove the `!!{kind}` tag if it is meant as text"
+        if tagged
+        else "correct it, or quote it if it is meant as text"
+    )
+    return f"`{_shown(node.value)}` is not a valid {kind} ({reason}) — {fix}"
 
 
 # The longest key the recogniser below accepts (YAML allows 1024 characters in a simple key).
@@ -183,22 +236,25 @@ def _load_ruamel(text: str) -> Any:
             return flat
         try:
             return loader.construct_document(node)
-        except (ValueError, OverflowError) as exc:  # e.g. `2026-13-01`, `0x_`: no such value
-            raise _UnreadableValue(_first_unreadable(loader, node) or node, str(exc)) from None
+        except _CONSTRUCTION_ERRORS as exc:  # e.g. `2026-13-01`, `0x_`, `!!bool x`
+            found = _first_unreadable(loader, node)
+            if found is None:  # no scalar is at fault: the structure is
+                raise _UnreadableShape(str(exc)) from None
+            raise _UnreadableValue(found[0], _unreadable_message(*found)) from None
     finally:
         loader.dispose()
 
 
-def _first_unreadable(loader: Any, root: Any) -> Any:
-    """The first scalar under ``root`` (in file order) that cannot be constructed, if any."""
+def _first_unreadable(loader: Any, root: Any) -> tuple[Any, Exception] | None:
+    """The first scalar under ``root`` (in file order) that cannot be constructed, and why."""
     stack = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, ScalarNode):
             try:
                 loader.construct_non_recursive_object(node)
-            except (ValueError, OverflowError):
-                return node
+            except _CONSTRUCTION_ERRORS as exc:
+                return node, exc
         elif isinstance(node, MappingNode):
             stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
         else:
@@ -245,7 +301,7 @@ def check_size(size: int, path: str) -> None:
 def decode(raw: bytes, path: str) -> str:
     """Decode a file's bytes as UTF-8 text, refusing oversized, binary and non-UTF-8 input."""
     check_size(len(raw), path)
-    if b"\x00" in raw:
+    if b"\x00" in raw:  # a refusal of the whole file, as its size is: no line of it is text
         raise InputError("file is binary (it contains NUL bytes) — it must be YAML text", path=path)
     try:
         text = raw.decode("utf-8")
@@ -266,29 +322,31 @@ def load_document(raw: bytes, path: str) -> Document:
         return Document(path=path, data=flat, text=text)
     if "&" in text or "*" in text:  # cheap filter; the precise check parses events
         _refuse_anchors(text, path)
+    # libyaml takes time quadratic in the depth of flow collections (a 64 KiB file of `[`
+    # takes seconds), but gives their first events at once: refuse deep ones from those first.
+    if _flow_depth_bound(text) > MAX_DEPTH and (deep := _shape_problem(text, path)) is not None:
+        raise deep
     try:
         data = _load_ruamel(text)
     except MarkedYAMLError as exc:
-        raise _marked_error(exc, path) from None
+        raise _marked_error(exc, path, text) from None
+    except ReaderError as exc:
+        raise _reader_error(exc, text, path) from None
     except YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", path=path) from None
+        raise InputError(f"not valid YAML: {exc}", path=path, line=1, column=1) from None
     except _UnreadableValue as exc:
-        kind = str(exc.node.tag).rpartition(":")[2]
         mark = exc.node.start_mark
         raise InputError(
-            f"`{exc.node.value}` is not a valid {kind} ({exc.reason}) — correct it, or quote it "
-            "if it is meant as text",
-            path=path,
-            line=mark.line + 1,
-            column=mark.column + 1,
+            exc.message, path=path, line=mark.line + 1, column=mark.column + 1
         ) from None
-    except RecursionError:
-        raise InputError("YAML nesting is too deep", path=path) from None
+    except (_UnreadableShape, RecursionError) as exc:
+        raise _shape_error(text, path, str(exc)) from None
     if data is None:
         raise InputError(
             "file is empty — it must hold one YAML mapping with apiVersion and kind",
             path=path,
             line=1,
+            column=1,
         )
     if not isinstance(data, dict):
         raise InputError(
@@ -297,28 +355,135 @@ def load_document(raw: bytes, path: str) -> Document:
             line=1,
             column=1,
         )
-    if _too_deep(data):
-        raise InputError(
-            f"the document nests deeper than {MAX_DEPTH} levels — access files are shallow",
-            path=path,
-            line=1,
-        )
+    if _bad_shape(data):
+        raise _shape_error(text, path, "")
     return Document(path=path, data=data, text=text)
 
 
-def _too_deep(data: object) -> bool:
+def _bad_shape(data: object) -> bool:
+    """Whether ``data`` nests deeper than ``MAX_DEPTH`` or has a list as a key.
+
+    A list key (``? [a]``) is built as a tuple; no access file has one, and the code reading
+    the data afterwards expects keys that are plain values.
+    """
     stack: list[tuple[object, int]] = [(data, 1)]
     while stack:
         node, depth = stack.pop()
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        )
+        if isinstance(node, dict):
+            if any(isinstance(key, tuple) for key in node):
+                return True
+            children: Any = node.values()
+        else:
+            children = node if isinstance(node, list) else ()
         for child in children:
             if isinstance(child, dict | list):
                 if depth >= MAX_DEPTH:
                     return True
                 stack.append((child, depth + 1))
     return False
+
+
+def _shape_error(text: str, path: str, reason: str) -> InputError:
+    """The refusal of a document whose structure is wrong, where it goes wrong if it can say."""
+    found = _shape_problem(text, path)
+    if found is not None:
+        return found
+    detail = f" ({_shown(reason)})" if reason else ""
+    return InputError(
+        f"the document cannot be read as data{detail} — write plain `key: value` pairs",
+        path=path,
+        line=1,
+        column=1,
+    )
+
+
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _flow_depth_bound(text: str) -> int:
+    """An upper bound of the depth of the flow collections of ``text``, cheaply.
+
+    Brackets in strings and comments count too, so it can only overestimate; it lets a file
+    of ordinary depth skip the event scan that ``_shape_problem`` is.
+    """
+    depth = deepest = 0
+    for char in _BRACKETS.sub("", text):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _shape_problem(text: str, path: str) -> InputError | None:
+    """The first place where the document's structure is wrong, if there is one.
+
+    The events of a parse tell where a collection is used as a key or opens past
+    ``MAX_DEPTH`` levels, however deep it goes. Events, not nodes: reading them recurses into
+    nothing, and it stops at the first wrong one. The C parser where there is one, because the
+    pure one scans a flow collection to its end before its first event, in time quadratic in
+    the depth.
+    """
+    # one frame per open collection: whether it is a mapping, and how many nodes it holds so
+    # far (in a mapping, an even count means the next node is a key)
+    frames: list[list[int]] = []
+    loader = _SafeLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, NodeEvent) and frames:
+                is_mapping, count = frames[-1]
+                frames[-1][1] += 1
+                if isinstance(event, CollectionStartEvent) and is_mapping and count % 2 == 0:
+                    return _at(
+                        event,
+                        path,
+                        "a key must be a plain value, not a list or mapping — write the key as "
+                        "a string (quote it if it starts with `[`, `{` or `?`)",
+                    )
+            if isinstance(event, CollectionStartEvent):
+                if len(frames) >= MAX_DEPTH:
+                    return _at(
+                        event,
+                        path,
+                        f"the document nests deeper than {MAX_DEPTH} levels here — access files "
+                        "are shallow; flatten it",
+                    )
+                frames.append([isinstance(event, MappingStartEvent), 0])
+            elif isinstance(event, CollectionEndEvent):
+                frames.pop()
+    except YAMLError:  # the caller's parse says what is wrong with the syntax
+        pass
+    finally:
+        loader.dispose()
+    return None
+
+
+def _at(event: Any, path: str, message: str) -> InputError:
+    mark = event.start_mark
+    return InputError(message, path=path, line=mark.line + 1, column=mark.column + 1)
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of the character at ``index`` of ``text``."""
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _reader_error(exc: ReaderError, text: str, path: str) -> InputError:
+    """A character YAML does not allow (a control character), refused where it is.
+
+    The pure reader counts its position in characters, the C one in UTF-8 bytes; the first
+    occurrence of the character itself is where either stopped.
+    """
+    code = exc.character if isinstance(exc.character, int) else None
+    index = text.find(chr(code)) if code is not None else -1
+    line, column = _line_column(text, index) if index >= 0 else (1, 1)
+    what = f"unacceptable character #x{code:04x}: " if code is not None else ""
+    return InputError(
+        f"not valid YAML: {what}{exc.reason} — remove it, or write it as the escape "
+        f'"\\u{code or 0:04x}" inside a double-quoted string',
+        path=path,
+        line=line,
+        column=column,
+    )
 
 
 def _refuse_anchors(text: str, path: str) -> None:
@@ -336,35 +501,91 @@ def _refuse_anchors(text: str, path: str) -> None:
                     column=mark.column + 1 if mark else None,
                 )
     except MarkedYAMLError as exc:
-        raise _marked_error(exc, path) from None
-    except YAMLError as exc:  # e.g. a control character: refused as the full parse refuses it
-        raise InputError(f"not valid YAML: {exc}", path=path) from None
+        raise _marked_error(exc, path, text) from None
+    except ReaderError as exc:  # a control character: refused as the full parse refuses it
+        raise _reader_error(exc, text, path) from None
+    except YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", path=path, line=1, column=1) from None
 
 
-_FIXES = {
-    "found duplicate key": "remove or rename the repeated key",
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_MERGE_FIX = (
+    "`<<` merges mappings into this one (`<<: {key: value}`); write the keys out instead, "
+    "or quote it (`'<<'`) if it is meant as a key"
+)
+_TAG_FIX = "the tag does not fit the value; remove the `!!tag` and write a plain value"
+
+# ruamel's message (a part of it) → the problem as we state it (None: ruamel's words), the fix.
+# The first that matches wins, so the narrower come first.
+_FIXES: dict[str, tuple[str | None, str]] = {
+    "found duplicate key": (None, "remove or rename the repeated key"),
+    # YAML 1.1's "value key" tag, which the resolver still gives a plain `=`
+    _VALUE_TAG: (
+        "a plain `=` is YAML's value key, not a value",
+        "quote it (`'='`) if it is meant as text",
+    ),
     "could not determine a constructor for the tag": (
-        "custom tags are not allowed; remove the `!tag` and write a plain value"
+        None,
+        "custom tags are not allowed; remove the `!tag` and write a plain value",
     ),
     "expected a single document in the stream": (
-        "one file holds one document; remove the `---` separator and split the file"
+        None,
+        "one file holds one document; remove the `---` separator and split the file",
+    ),
+    "duplicate merge key": ("more than one `<<` merge key", _MERGE_FIX),
+    "for merging": ("a `<<` merge key holds something other than a mapping", _MERGE_FIX),
+    "found unhashable key": (
+        "a key must be a plain value, not a list or mapping",
+        "write the key as a string (quote it if it starts with `[`, `{` or `?`)",
+    ),
+    "failed to construct timestamp": (
+        None,
+        f"write {_EXPECTED['timestamp']}, or remove the `!!timestamp` tag if it is meant as text",
+    ),
+    "expected a mapping of length 1": (None, _TAG_FIX),
+    "node, but found": (None, _TAG_FIX),
+    "cannot start any token": (
+        None,
+        "quote the value: `@` and `` ` `` are reserved in YAML and cannot start a plain value",
     ),
 }
+# Any other mistake is one of syntax; what most often causes one.
+_SYNTAX_FIX = (
+    "correct the YAML here; a value that holds `: ` or ` #`, or starts with one of "
+    "`[]{}&*!|>'\"%@` or a backtick, must be quoted"
+)
 
 
-def _marked_error(exc: MarkedYAMLError, path: str) -> InputError:
+def _marked_error(exc: MarkedYAMLError, path: str, text: str = "") -> InputError:
     mark = exc.problem_mark or exc.context_mark
     problem = (exc.problem or exc.context or "not valid YAML").strip()
-    fix = next((hint for key, hint in _FIXES.items() if key in str(exc)), None)
+    said, fix = next(
+        (entry for key, entry in _FIXES.items() if key in str(exc) and key != _VALUE_TAG),
+        (None, _SYNTAX_FIX),
+    )
+    if _VALUE_TAG in str(exc) and mark is not None and _char_at(text, mark) == "=":
+        said, fix = _FIXES[_VALUE_TAG]  # a plain `=`, not a written `!!value` tag
     if "duplicate key" in problem and exc.problem_mark is not None:
         problem = "duplicate key"
-    message = f"{problem} — {fix}" if fix else f"not valid YAML: {problem}"
+    if said is not None:
+        message = f"{said} — {fix}"
+    elif fix is _SYNTAX_FIX or fix is _TAG_FIX:
+        message = f"not valid YAML: {problem} — {fix}"
+    else:
+        message = f"{problem} — {fix}"
     return InputError(
         message,
         path=path,
-        line=mark.line + 1 if mark is not None else None,
-        column=mark.column + 1 if mark is not None else None,
+        line=mark.line + 1 if mark is not None else 1,
+        column=mark.column + 1 if mark is not None else 1,
     )
+
+
+def _char_at(text: str, mark: Any) -> str:
+    """The character of ``text`` at ``mark`` (the C parser's index counts bytes, so by line)."""
+    lines = text.split("\n")
+    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    return line[mark.column : mark.column + 1]
 
 
 def _yaml_type(value: object) -> str:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from jitops.errors import InputError
 from jitops.loader import MAX_FILE_BYTES, load_document, locate
+from tests.gitrepo import make_access_repo
 
 
 def refused(raw: bytes) -> InputError:
@@ -89,7 +96,9 @@ def test_non_utf8_is_refused_with_its_position() -> None:
 @pytest.mark.parametrize("raw", [b"a: \x1f\n", b"a: \x1f\nb: &x c\n", b"b: &x c\na: \x7f\n"])
 def test_control_characters_are_refused_with_or_without_an_anchor(raw: bytes) -> None:
     # the anchor check parses with the pure reader, which refuses them before any anchor
-    assert "not valid YAML: unacceptable character #x00" in refused(raw).message
+    error = refused(raw)
+    assert "not valid YAML: unacceptable character #x00" in error.message
+    assert (error.line, error.column) == ((1, 4) if raw.startswith(b"a") else (2, 4))
 
 
 @pytest.mark.parametrize(
@@ -115,7 +124,25 @@ def test_syntax_error_has_a_line() -> None:
 
 
 def test_deep_nesting_is_refused_not_a_crash() -> None:
-    assert refused(b"a: " + b"[" * 20000 + b"]" * 20000 + b"\n")
+    error = refused(b"a: " + b"[" * 20000 + b"]" * 20000 + b"\n")
+    # the root mapping is the first level, `a`'s list the second: the 16th `[` is the 17th
+    assert "nests deeper than 16 levels" in error.message
+    assert (error.line, error.column) == (1, 19)
+
+
+def test_the_deepest_file_under_the_size_limit_is_refused_at_once() -> None:
+    # the parser's own cost grows with the square of the depth: seconds for this file
+    half = (MAX_FILE_BYTES - 8) // 2
+    started = time.perf_counter()
+    error = refused(b"a: " + b"[" * half + b"]" * half + b"\n")
+    assert time.perf_counter() - started < 0.5
+    assert (error.line, error.column) == (1, 19)
+
+
+def test_brackets_in_strings_do_not_count_as_depth() -> None:
+    deep_text = "[" * 40
+    doc = load_document(f"a: '{deep_text}'\nb: [[x]]\n".encode(), "f.yaml")
+    assert doc.data == {"a": deep_text, "b": [["x"]]}
 
 
 def test_utf8_bom_is_accepted() -> None:
@@ -179,3 +206,82 @@ def test_a_float_without_a_dot_prints_no_yaml_1_1_warning() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1000.0"
     assert done.stderr == ""
+
+
+# Hostile documents that ruamel's constructors (not its parser) refuse, and what jitops says of
+# each. Each file of tests/fuzz/corpus/ (the fuzzers' seeds too) states its expected refusal on
+# its first line: `# expect line=L column=C: words`.
+CORPUS = Path(__file__).resolve().parent / "fuzz" / "corpus"
+EXPECT = re.compile(rb"^# expect line=(\d+) column=(\d+): (.+)$")
+
+
+def expectation(path: Path) -> tuple[int, int, str]:
+    match = EXPECT.match(path.read_bytes().split(b"\n", 1)[0])
+    assert match, f"{path.name} does not start with `# expect line=L column=C: words`"
+    return int(match[1]), int(match[2]), match[3].decode()
+
+
+HOSTILE = sorted(CORPUS.glob("*.yaml"))
+
+
+def test_the_corpus_covers_each_kind_of_hostile_document() -> None:
+    names = {path.stem for path in HOSTILE}
+    assert {
+        "bool-tag", "int-tag-empty", "float-tag", "timestamp-tag", "nested-list-key",
+        "complex-key", "binary-reserved", "merge-scalar", "anchor-key", "deep-flow",
+        "duplicate-key", "plain-equals", "control-character",
+    } <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=lambda path: path.stem)
+def test_a_hostile_document_is_refused_where_it_goes_wrong_with_a_fix(path: Path) -> None:
+    line, column, words = expectation(path)
+    error = refused(path.read_bytes())
+    assert words in error.detail
+    assert (error.line, error.column) == (line, column)
+    assert " — " in error.detail, "a refusal says what to do about it"
+
+
+def test_a_plain_equals_sign_gets_a_hint_about_equals_not_about_custom_tags() -> None:
+    error = refused(b"a: =\n")
+    assert "`=`" in error.detail and "quote it" in error.detail
+    assert "custom tags" not in error.detail
+    # a `!!value` tag written out is a tag like any other
+    assert "custom tags are not allowed" in refused(b"a: !!value x\n").detail
+
+
+def test_a_written_tag_is_fixed_by_removing_it_an_untagged_value_by_quoting_it() -> None:
+    assert "remove the `!!int` tag" in refused(b"a: !!int x\n").detail
+    assert "quote it" in refused(b"a: 0x_\n").detail
+
+
+def test_a_huge_bad_value_is_cut_short_in_the_message() -> None:
+    error = refused(b"a: " + b"9" * 5000 + b"\n")
+    assert "is not a valid int" in error.detail
+    assert len(error.detail) < 400
+
+
+def test_validate_refuses_each_hostile_file_with_its_position_and_no_traceback(
+    tmp_path: Path,
+) -> None:
+    # one real `python -m jitops validate` over a repository holding all of them: every bad
+    # file is reported, none crashes the run
+    repo = make_access_repo(tmp_path / "access")
+    folder = repo / "requests" / "sandbox-db" / "readonly"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in HOSTILE:
+        (folder / path.name).write_bytes(path.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "jitops", "validate", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output and "internal error" not in output
+    for path in HOSTILE:
+        line, column, words = expectation(path)
+        where = f"requests/sandbox-db/readonly/{path.name}:{line}:{column}: error: "
+        assert where in output, f"{path.name} not reported at {line}:{column}:\n{output}"
+        assert words in output

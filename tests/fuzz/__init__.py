@@ -1,0 +1,1 @@
+"""Fuzz tests: properties checked on generated input (hypothesis), and an atheris harness."""
