@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jitops.errors import JitopsError
 from jitops.gate import ChangedFile, FileStatus
@@ -270,7 +270,15 @@ class GitHub:
         except GithubException as exc:
             raise _error(exc, what) from None
         except OSError as exc:  # connection refused, reset, timed out
-            raise GitHubError(f"GitHub {what} failed: {type(exc).__name__}") from None
+            raise self._unreachable(f"{what}", exc) from None
+
+    def _unreachable(self, what: str, exc: OSError) -> GitHubError:
+        """No answer at all (refused, reset, timed out, no such host): say which host."""
+        host = urlsplit(self.api_url).netloc or self.api_url
+        return GitHubError(
+            f"GitHub {what} failed: no answer from {host} ({type(exc).__name__}) — check the "
+            "network, and GITHUB_API_URL if it is not github.com"
+        )
 
     @property
     def repo(self) -> Repository:
@@ -285,8 +293,12 @@ class GitHub:
     # -- pull requests ----------------------------------------------------------------------
 
     def pull_request(self, number: int) -> PullRequestInfo:
-        pr = self._call(f"pull request #{number}", self.repo.get_pull, number)
-        return _pull_info(pr)
+        # the client is lazy: the call happens when a field is first read, so read them all
+        # inside _call, where GitHub's refusals and a lost connection become GitHubError
+        def read() -> PullRequestInfo:
+            return _pull_info(self.repo.get_pull(number))
+
+        return self._call(f"reading pull request #{number}", read)  # type: ignore[no-any-return]
 
     def commit_count(self, number: int) -> int:
         """How many commits pull request ``number`` has (one call; GitHub counts its head's)."""
@@ -413,7 +425,7 @@ class GitHub:
                     raise _error(exc, f"membership of @{login} in @{org}/{slug}") from None
                 active = False
             except OSError as exc:
-                raise GitHubError(f"GitHub team membership failed: {type(exc).__name__}") from None
+                raise self._unreachable(f"team membership", exc) from None
             self._membership_cache[key] = active
         return self._membership_cache[key]
 
@@ -437,7 +449,7 @@ class GitHub:
                 return None  # already gone: revoking absent access succeeds
             raise _error(exc, what) from None
         except OSError as exc:
-            raise GitHubError(f"GitHub {what} failed: {type(exc).__name__}") from None
+            raise self._unreachable(f"{what}", exc) from None
         return data
 
     def add_team_member(self, org: str, team: str, login: str) -> str:
@@ -488,7 +500,7 @@ class GitHub:
                 return False
             raise _error(exc, f"team @{org}/{team}") from None
         except OSError as exc:
-            raise GitHubError(f"GitHub team @{org}/{team} failed: {type(exc).__name__}") from None
+            raise self._unreachable(f"team @{org}/{team}", exc) from None
         return True
 
     # -- repository checks ------------------------------------------------------------------
@@ -671,7 +683,7 @@ class GitHub:
         except GithubException as exc:
             raise _error(exc, what) from None
         except OSError as exc:
-            raise GitHubError(f"GitHub {what} failed: {type(exc).__name__}") from None
+            raise self._unreachable(f"{what}", exc) from None
         return data
 
     def set_status(
@@ -741,7 +753,7 @@ class GitHub:
                     input={"sha": sha, "force": True},
                 )
         except OSError as exc:
-            raise GitHubError(f"GitHub moving {branch} failed: {type(exc).__name__}") from None
+            raise self._unreachable(f"moving {branch}", exc) from None
         return sha
 
     def _open_pull_data(self, head: str, base: str) -> dict[str, Any] | None:
@@ -777,7 +789,7 @@ class GitHub:
                 raise _error(exc, f"opening {what}") from None
             return current, False
         except OSError as exc:
-            raise GitHubError(f"GitHub opening {what} failed: {type(exc).__name__}") from None
+            raise self._unreachable(f"opening {what}", exc) from None
 
     def find_or_open_pull(self, *, head: str, base: str, title: str, body: str) -> OpenedPull:
         """The open pull request from branch ``head`` into ``base`` as it is, or a new one."""

@@ -113,7 +113,18 @@ def head_files(
 
 def check_pull_request(options: CheckOptions) -> CheckOutcome:
     github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
-    info = github.pull_request(options.number)
+    try:
+        info = github.pull_request(options.number)
+    except GitHubError as exc:
+        if exc.status != 404:
+            raise
+        # an input mistake (a wrong --pr or repository, an event about something else), not
+        # a failure of the system
+        raise UsageError(
+            f"pull request #{options.number} of {options.repository} was not found at "
+            f"{options.api_url}: check --pr and --repo (or the event), and that the token can "
+            "read the repository"
+        ) from None
     files = github.changed_files(options.number)
     if any(request_files.under_requests(f.path) for f in files):
         try:  # the head's objects, for the modes and bytes of its request files

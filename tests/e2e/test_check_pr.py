@@ -564,3 +564,37 @@ def test_a_request_file_of_another_name_is_refused(
         assert "does not end in .yaml or .yml" in status_of(world, number)[1]
     keep = world.open_pull("keep", {"requests/sandbox-db/.gitkeep": ""}, by="mallory")
     assert check(keep).code == 0
+
+
+def test_a_pull_request_github_does_not_know_is_an_input_error(
+    world: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+) -> None:
+    """A wrong --pr (or an event about something else) says so and exits 2: no "internal
+    error", no traceback, no status posted anywhere."""
+    result = check(99999)
+    assert result.code == 2
+    assert "pull request #99999" in result.out + result.err
+    assert "was not found" in result.out + result.err
+    assert "internal error" not in result.out + result.err
+
+
+def test_github_out_of_reach_is_named_and_exits_3(
+    world: GateWorld,
+    cli: CLI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No answer at all names the host and what to check, exit 3 — the check, and apply."""
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9/api/v3")  # nothing listens
+    number = world.open_request("away-1")
+    for args in (
+        ("check-pr", "--pr", str(number), "--base-checkout", str(world.base)),
+        ("apply", "--repo", str(world.base), "--catch-up"),
+    ):
+        result = cli(*args)
+        said = result.out + result.err
+        assert result.code == 3, said
+        assert "no answer from 127.0.0.1:9" in said and "GITHUB_API_URL" in said
+        assert "internal error" not in said and "Traceback" not in said
