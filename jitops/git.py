@@ -10,6 +10,7 @@ import bisect
 import hashlib
 import os
 import subprocess
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -420,9 +421,27 @@ def _network(root: Path, args: Sequence[str], token: str | None, what: str) -> s
 def push_notes(
     root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
 ) -> None:
-    """Publish the notes under ``ref``, merging notes another run pushed meanwhile."""
-    pull_notes(root, token=token, remote=remote, ref=ref)
-    _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
+    """Publish the notes under ``ref``, merging notes another run pushed meanwhile.
+
+    Two runs publishing at once race on the notes ref: the loser's push is refused as not a
+    fast-forward. It merges what the winner pushed and tries again, a few times, each after
+    a short, growing wait; any other refusal is raised at once.
+    """
+    for attempt in range(NOTES_PUSH_ATTEMPTS):
+        pull_notes(root, token=token, remote=remote, ref=ref)
+        try:
+            _network(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, "git push notes")
+            return
+        except GitError as exc:
+            lost_race = any(word in exc.message for word in _LOST_RACE)
+            if not lost_race or attempt == NOTES_PUSH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+NOTES_PUSH_ATTEMPTS = 5
+# what git says when the remote ref moved since it was fetched
+_LOST_RACE = ("non-fast-forward", "fetch first", "rejected", "stale info", "cannot lock ref")
 
 
 def pull_notes(

@@ -222,6 +222,9 @@ def _rule_contexts(rule: object) -> set[str]:
     }
 
 
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
 class GitHub:
     """One repository on one GitHub (or GitHub Enterprise, or the jitops test server)."""
 
@@ -238,7 +241,15 @@ class GitHub:
             raise GitHubError(f"repository {repository!r} is not owner/name")
         from github import Auth, Github, GithubRetry
 
-        retry: Any = GithubRetry(total=retries, backoff_factor=0.5) if retries else None
+        # Reads and idempotent writes (PUT, PATCH, DELETE: the same request twice leaves the
+        # same state) are retried with backoff on 5xx, honouring Retry-After and rate-limit
+        # resets; a POST is not: repeated after a lost answer it could open a second pull
+        # request or post a second comment.
+        retry: Any = (
+            GithubRetry(total=retries, backoff_factor=0.5, allowed_methods=RETRIED_METHODS)
+            if retries
+            else None
+        )
         settings: dict[str, Any] = {
             "auth": Auth.Token(token),
             "base_url": api_url.rstrip("/"),

@@ -227,3 +227,42 @@ def test_a_blob_reader_answers_as_one_batch_does_and_never_stalls(tmp_path: Path
     assert found["HEAD:policy.yaml"] == b"loosened\n"
     assert "HEAD:requests\nHEAD:policy.yaml" not in found
     assert not any(n.endswith("nope.yaml") for n in found)
+
+
+def test_publishing_notes_wins_a_lost_race_by_merging_and_pushing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs publish notes at once: the other one's push lands between this run's merge
+    of the remote's notes and its own push, which git refuses as no fast-forward. It merges
+    again and pushes: both runs' notes are on the remote, none lost."""
+    origin = init_repo(tmp_path / "origin")
+    (origin / "README").write_text("hello\n")
+    first = commit_all(origin, "first")
+    second = commit_all(origin, "second")
+    run_git(tmp_path, "clone", "-q", "--bare", str(origin), str(tmp_path / "remote.git"))
+    clones = []
+    for name in ("a", "b"):
+        run_git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(tmp_path / name))
+        clones.append(tmp_path / name)
+    a, b = clones
+    git.add_note(a, first, "from a\n")
+    git.add_note(b, second, "from b\n")
+    real_pull = git.pull_notes
+    raced = []
+
+    def pull_then_lose_the_race(root: Path, **kwargs: object) -> bool:
+        merged = real_pull(root, **kwargs)  # type: ignore[arg-type]
+        if root == b and not raced:
+            raced.append(True)
+            git.push_notes(a)  # the other run pushes now
+        return merged
+
+    monkeypatch.setattr(git, "pull_notes", pull_then_lose_the_race)
+    git.push_notes(b)
+    assert raced
+    monkeypatch.setattr(git, "pull_notes", real_pull)
+    check = tmp_path / "check"
+    run_git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(check))
+    assert git.pull_notes(check)
+    notes = git.notes(check)
+    assert notes[first] == b"from a\n" and notes[second] == b"from b\n"
