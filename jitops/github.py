@@ -152,6 +152,9 @@ class CommitPeople:
 
     logins: frozenset[str]  # lower case
     listed: int  # commits GitHub listed
+    # Commits whose author or committer email GitHub maps to no account (``author: null``):
+    # whoever made them cannot be kept from approving, so the gate cannot judge them.
+    unattributed: tuple[str, ...] = ()  # full shas, in the order GitHub listed them
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,7 @@ class GitHub:
         self.api_url = api_url.rstrip("/")
         self._repo: Repository | None = None
         self._membership_cache: dict[tuple[str, str], bool] = {}
+        self._login: str | None = None  # the token's account, once asked
 
     def __repr__(self) -> str:  # never show the token
         return f"GitHub({self.repository!r})"
@@ -377,18 +381,23 @@ class GitHub:
         return self._call(f"reviews of pull request #{number}", collect)  # type: ignore[no-any-return]
 
     def commit_people(self, number: int) -> CommitPeople:
-        """GitHub logins of the authors and committers of the pull request's commits, and
-        how many commits GitHub listed (it lists at most ``MAX_LISTED_COMMITS``)."""
+        """GitHub logins of the authors and committers of the pull request's commits, how
+        many commits GitHub listed (it lists at most ``MAX_LISTED_COMMITS``), and which of
+        them have an author or committer GitHub maps to no account."""
 
         def collect() -> CommitPeople:
             people: set[str] = set()
+            unattributed: list[str] = []
             listed = 0
             for commit in self._pull(number).get_commits():
                 listed += 1
-                for user in (commit.author, commit.committer):
+                users = (commit.author, commit.committer)
+                for user in users:
                     if user is not None and user.login:
                         people.add(user.login.lower())
-            return CommitPeople(frozenset(people), listed)
+                if any(user is None or not user.login for user in users):
+                    unattributed.append(commit.sha)
+            return CommitPeople(frozenset(people), listed, tuple(unattributed))
 
         return self._call(f"commits of pull request #{number}", collect)  # type: ignore[no-any-return]
 
@@ -887,22 +896,68 @@ class GitHub:
             "clientMutationId",
         )
 
-    def upsert_comment(self, number: int, marker: str, body: str, *, bots_only: bool = True) -> str:
+    def authenticated_login(self) -> str:
+        """The login of the account the token acts as, asked once per run.
+
+        ``GET /user`` answers for a person's or machine user's token; an installation token
+        (Actions' own, a GitHub App's) gets 403 there, and GraphQL's ``viewer`` names its bot
+        account (``github-actions[bot]``) instead.
+        """
+        if self._login is None:
+            try:
+                data = self._call("reading the token's account", self._raw_user)
+            except GitHubError as exc:
+                if exc.status != 403:
+                    raise
+                data = self._viewer()
+            login = data.get("login") if isinstance(data, dict) else None
+            if not isinstance(login, str) or not login:
+                raise GitHubError("GitHub did not say which account the token belongs to")
+            self._login = login
+        return self._login
+
+    def _raw_user(self) -> Any:
+        _, data = self._client.requester.requestJsonAndCheck("GET", f"{self.api_url}/user")
+        return data
+
+    def _viewer(self) -> Any:
+        def ask() -> Any:
+            _, data = self._client.requester.graphql_query("query { viewer { login } }", {})
+            return (data.get("data") or {}).get("viewer") if isinstance(data, dict) else None
+
+        return self._call("reading the token's account (GraphQL viewer)", ask)
+
+    def _comments(self, number: int) -> list[dict[str, Any]]:
+        """Every comment on issue or pull request #``number``, oldest first, page by page: a
+        busy pull request's own comment may be past the first hundred."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = self._raw(
+                "GET",
+                f"/issues/{number}/comments",
+                f"comments on #{number}",
+                parameters={"per_page": 100, "page": page},
+            )
+            items = [c for c in batch if isinstance(c, dict)] if isinstance(batch, list) else []
+            found += items
+            if len(items) < 100:
+                return found
+            page += 1
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> str:
         """Create the PR comment that starts with ``marker``, or edit it; return its URL.
 
-        Only a comment by a bot account (Actions' token is ``github-actions[bot]``) is edited,
-        so a look-alike comment typed by a person is never taken for jitops' own.
+        jitops' comment is the one the token's own account wrote (Actions' bot or a machine
+        user alike). A comment by anyone else is never edited or trusted, whatever it says:
+        anyone who can comment can paste the marker above a forged verdict.
         """
-        comments = self._raw(
-            "GET",
-            f"/issues/{number}/comments",
-            f"comments on #{number}",
-            parameters={"per_page": 100},
-        )
-        for comment in comments if isinstance(comments, list) else []:
-            user = comment.get("user") or {}
-            mine = user.get("type") == "Bot" or not bots_only
-            if mine and str(comment.get("body", "")).startswith(marker):
+        marked = [c for c in self._comments(number) if str(c.get("body", "")).startswith(marker)]
+        me = self.authenticated_login().lower() if marked else ""  # a first run needs no call
+        for comment in marked:
+            user = comment.get("user")
+            author = user.get("login") if isinstance(user, dict) else None
+            if isinstance(author, str) and author.lower() == me:
                 if comment.get("body") != body:
                     self._raw(
                         "PATCH",

@@ -45,6 +45,28 @@ def _incomplete(files: int, commits: int) -> tuple[str, ...]:
     return tuple(found)
 
 
+UNATTRIBUTED_SHOWN = 5  # commits named in the reason; the rest are counted
+
+
+def _unattributed(shas: Sequence[str]) -> tuple[str, ...]:
+    """Why commits GitHub maps to no account cannot be judged: approvals are counted only
+    from people who made none of the pull request's commits, and the person behind an email
+    GitHub does not know could be the approver."""
+    if not shas:
+        return ()
+    named = ", ".join(sha[:7] for sha in shas[:UNATTRIBUTED_SHOWN])
+    more = len(shas) - UNATTRIBUTED_SHOWN
+    listed = named + (f" and {more} more" if more > 0 else "")
+    which = "commit" if len(shas) == 1 else "commits"
+    it = "it" if len(shas) == 1 else "them"
+    return (
+        f"{which} {listed}: GitHub links the author or committer email to no GitHub account, "
+        f"so whoever made {it} cannot be kept from approving — commit with an email that "
+        "belongs to your GitHub account (or add and verify that email in your GitHub "
+        "settings) and push again",
+    )
+
+
 def with_modes(
     github: GitHub, root: Path, head_sha: str, files: Sequence[ChangedFile]
 ) -> tuple[ChangedFile, ...]:
@@ -122,7 +144,9 @@ def gather(
     the policies could not be loaded: nothing is judged then)."""
     reviews = github.reviews(number)
     commit_people = github.commit_people(number)
-    incomplete = _incomplete(len(files), commit_people.listed)
+    incomplete = _incomplete(len(files), commit_people.listed) + _unattributed(
+        commit_people.unattributed
+    )
     requester_teams: dict[str, frozenset[str]] = {}
     author_teams: frozenset[str] = frozenset()
     if policy_set is not None:

@@ -6,6 +6,7 @@ The only place that formats output. Commands return values; the CLI picks a rend
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
@@ -101,8 +102,11 @@ def decision_text(decision: Decision, rules: Collection[str] | None = None) -> l
 
 
 def decision_markdown(decision: Decision) -> str:
-    lines = [f"**{decision.request_id}** — {decision.verdict.value}", ""]
-    lines.extend(f"- {_MARKS[c.status]} **{c.rule}**: {c.detail}" for c in decision.checks)
+    lines = [f"**{markdown_text(decision.request_id)}** — {decision.verdict.value}", ""]
+    lines.extend(
+        f"- {_MARKS[c.status]} **{c.rule}**: {markdown_text(c.detail, quoting=())}"
+        for c in decision.checks
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -121,8 +125,80 @@ _HEADLINES = {
 }
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# -- Markdown for people: what a requester wrote renders as those characters, and nothing more
+#
+# A request's justification, ticket and file names, and jitops' sentences quoting them, reach
+# PR comments, job summaries and issues. There they must not become HTML (GitHub keeps
+# <details>, <img>, <a>), links or images, clickable autolinks, @mentions that notify a person
+# or a team, or extra table cells. Each character that could start markup is escaped; an
+# autolink or a mention is broken by an invisible WORD JOINER (U+2060) after "@", "www" or the
+# scheme's ":" — it still reads as written, but GitHub links and notifies no one.
+
+_WORD_JOINER = "\u2060"
+_ESCAPES = {
+    "&": "&amp;",  # an entity (&#60;) must not turn into the character it names
+    "<": "&lt;",  # HTML, comments and <https://…> autolinks
+    ">": "&gt;",
+    **{c: "\\" + c for c in "\\`*_[]|~$"},  # code, emphasis, links, cells, strikes, math
+}
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=\bwww)(?=\.)")
+
+
+def markdown_text(text: str, *, quoting: Iterable[str] | None = None) -> str:
+    """``text`` for a Markdown line (a table cell, a list item): on one line, every character
+    shown as written, none of it markup, no link clickable.
+
+    ``quoting`` None: all of ``text`` is someone's input, so no @mention in it notifies.
+    Given: ``text`` is jitops' own sentence (whose @mentions of approvers are its own) that may
+    quote input — the mentions inside those quoted values (or their ``repr``) are broken.
+    """
+    flat = " ".join(text.split())  # newlines would end a table row or a list item
+    breaking = [quoting is None] * len(flat)
+    quoted = {
+        form for value in quoting or () for form in (" ".join(value.split()), repr(value)[1:-1])
+    }
+    for value in filter(None, quoted):
+        start = flat.find(value)
+        while start != -1:
+            breaking[start : start + len(value)] = [True] * len(value)
+            start = flat.find(value, start + 1)
+    escaped = "".join(
+        "@" + _WORD_JOINER if c == "@" and breaking[i] else _ESCAPES.get(c, c)
+        for i, c in enumerate(flat)
+    )
+    return _AUTOLINK.sub(_WORD_JOINER, escaped)
+
+
+def markdown_code(text: str, *, in_table: bool = False) -> str:
+    """``text`` as an inline code span, whatever it holds: inside one GitHub renders no HTML,
+    link or mention, so only the span's own edges need care — a fence longer than any run of
+    backticks in it, and (``in_table``) each ``|`` escaped, which GFM requires even there."""
+    flat = " ".join(text.split())
+    if not flat:
+        return "—"
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    body = flat.replace("|", "\\|") if in_table else flat
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def _detail(text: str, request: AccessRequest) -> str:
+    """A grant's or revoke's outcome, which a provisioner's error may fill with the request's
+    own words (an ``exec`` script echoing the justification)."""
+    return markdown_text(text, quoting=[request.justification, request.ticket or ""])
+
+
+def _quoted_input(result: GateResult, parsed: Sequence[ParsedRequest]) -> list[str]:
+    """What a pull request's author wrote that jitops' sentences about it may quote."""
+    kinds = result.classification
+    found = [*kinds.request_paths, *kinds.removed_requests, *kinds.other_paths]
+    found += kinds.not_requests
+    for item in parsed:
+        found.append(item.path)
+        if item.request is not None:
+            request = item.request
+            found += [request.id, request.justification, request.ticket or ""]
+    return found
 
 
 def window_text(request: AccessRequest) -> str:
@@ -143,11 +219,11 @@ def request_table(request: AccessRequest, policy: str | None) -> list[str]:
         f"| who | @{request.requester} |",
         f"| what | `{request.role}` on `{request.target}` |",
         f"| until | {window_text(request)} |",
-        f"| why | {_cell(request.justification)} |",
+        f"| why | {markdown_text(request.justification)} |",
     ]
     if request.ticket:
-        lines.append(f"| ticket | {_cell(request.ticket)} |")
-    return [*lines, f"| policy | {policy or '—'} |"]
+        lines.append(f"| ticket | {markdown_text(request.ticket)} |")
+    return [*lines, f"| policy | {markdown_text(policy or '—', quoting=())} |"]
 
 
 def request_verdict(decision: Decision) -> str:
@@ -215,10 +291,12 @@ def gate_markdown(
     ``notes`` say how the check was made where that matters (the replay check walked the
     whole history because the request-id index could not be used).
     """
+    quoting = _quoted_input(result, parsed)
     lines = [
         f"### jitops: {_HEADLINES[result.verdict]}",
         "",
-        f"{result.classification.kind.value.capitalize()}: {_cell(result.summary)}",
+        f"{result.classification.kind.value.capitalize()}: "
+        + markdown_text(result.summary, quoting=quoting),
         "",
     ]
     by_id = {p.request.id: p for p in parsed if p.request is not None}
@@ -227,20 +305,28 @@ def gate_markdown(
         if item is None or item.request is None:
             continue
         request = item.request
-        lines += [f"#### `{request.id}` — {_HEADLINES[decision.verdict]}", ""]
+        lines += [f"#### {markdown_code(request.id)} — {_HEADLINES[decision.verdict]}", ""]
         lines += [*request_table(request, decision.policy), ""]
-        lines += [f"- {_MARKS[c.status]} **{c.rule}**: {_cell(c.detail)}" for c in decision.checks]
+        lines += [
+            f"- {_MARKS[c.status]} **{c.rule}**: {markdown_text(c.detail, quoting=quoting)}"
+            for c in decision.checks
+        ]
         lines.append("")
     if result.findings:
+        # a finding is about the author's file and may quote any of it: all of it is input
         lines.append("#### Problems")
-        lines += [f"- `{f.location}`: {_cell(f.text)}" for f in result.findings]
+        lines += [
+            f"- {markdown_code(f.location)}: {markdown_text(f.text)}" for f in result.findings
+        ]
         lines.append("")
     for check in result.checks:
         if check.status is not Status.PASS:
-            lines.append(f"- {_MARKS[check.status]} **{check.rule}**: {_cell(check.detail)}")
+            detail = markdown_text(check.detail, quoting=quoting)
+            lines.append(f"- {_MARKS[check.status]} **{check.rule}**: {detail}")
     if notes:
         lines.append("")
-    lines += [f"> **Note:** {_cell(note)}" for note in notes]
+    # notes are jitops' own Markdown (`jitops index --push`), about the index, never input
+    lines += [f"> **Note:** {' '.join(note.split())}" for note in notes]
     base = f"`{policy_commit[:7]}`" if policy_commit else "the base branch"
     lines += [
         "",
@@ -538,10 +624,10 @@ def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> s
             ]
     for revocation in report.revocations:
         request = revocation.entry.request
-        detail = f" — {revocation.detail}" if revocation.detail else ""
+        detail = f" — {_detail(revocation.detail, request)}" if revocation.detail else ""
         lines.append(
             f"- **{revocation.outcome.value}**: @{request.requester} `{request.role}` on "
-            f"`{request.target}` ({request.id}){detail}"
+            f"`{request.target}` ({markdown_text(request.id)}){detail}"
         )
     return "\n".join(lines) + "\n"
 
@@ -550,12 +636,13 @@ def apply_markdown(report: ApplyReport) -> str:
     """Apply's job summary: one line per grant, revocation or refusal."""
     lines = ["### jitops apply", ""]
     if report.policy_problem:
-        lines += [f"> **Error:** {report.policy_problem}", ""]
+        lines += [f"> **Error:** {markdown_text(report.policy_problem, quoting=())}", ""]
     for outcome in report.outcomes:
         request = outcome.entry.request
         lines.append(
             f"- **{outcome.action.value}**: @{request.requester} `{request.role}` on "
-            f"`{request.target}` ({request.id}) — {outcome.detail}"
+            f"`{request.target}` ({markdown_text(request.id)}) — "
+            + _detail(outcome.detail, request)
         )
     return "\n".join(lines) + "\n"
 
