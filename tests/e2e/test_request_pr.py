@@ -54,6 +54,10 @@ def ask(world: GateWorld, mine: Path, cli: CLI, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GITHUB_TOKEN", world.accounts["alice"].token)
     monkeypatch.setenv("GITHUB_API_URL", world.server.base_url)
     monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    # alice commits with the email of her GitHub account, or the gate cannot tell her commit
+    # from an approver's
+    for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(variable, world.accounts["alice"].user.email)
 
     def run(*args: str, role: str = "readwrite", ticket: str | None = "INC-1234") -> Run:
         extra = ["--ticket", ticket] if ticket else []
