@@ -445,7 +445,7 @@ class GitHub:
                     raise _error(exc, f"membership of @{login} in @{org}/{slug}") from None
                 active = False
             except OSError as exc:
-                raise self._unreachable(f"team membership", exc) from None
+                raise self._unreachable("team membership", exc) from None
             self._membership_cache[key] = active
         return self._membership_cache[key]
 
