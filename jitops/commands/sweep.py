@@ -319,7 +319,7 @@ def failed_revokes_body(
         end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
         lines.append(
             f"| `{request.target}` | `{request.role}` | @{request.requester} | "
-            f"`{request.id}` (`{entry.path}`) | {end} | "
+            f"`{request.id}` ({table_cell(entry.path)}) | {end} | "
             f"{since.get(request.id, now):%Y-%m-%d %H:%M} | "
             f"{table_cell(revocation.detail, secrets)} |"
         )

@@ -81,3 +81,16 @@ def test_the_stamps_are_valid_json_in_an_html_comment(failed: list[Revocation]) 
     body = failed_revokes_body(failed, {}, NOW, [])
     stamps = body.split("<!-- jitops:failing-since ", 1)[1].split(" -->", 1)[0]
     assert json.loads(stamps) == {"bob-1": NOW.isoformat()}
+
+
+def test_a_hostile_file_name_stays_inside_its_cell(failed: list[Revocation]) -> None:
+    """A request file's name is the requester's to choose: a backtick, a pipe or a mention in
+    it must not end its code span, split the table row or notify anyone."""
+    from dataclasses import replace
+
+    hostile = "requests/sandbox-db/readonly/x`|@acme/security <img src=x>.yaml"
+    entries = [replace(failed[0], entry=replace(failed[0].entry, path=hostile))]
+    body = failed_revokes_body(entries, {}, NOW, [TOKEN])
+    [row] = [line for line in body.splitlines() if line.startswith("| `sandbox-db`")]
+    assert "(`requests/sandbox-db/readonly/x'\\|@acme/security <img src=x>.yaml`)" in row
+    assert row.count("`") % 2 == 0 and row.count(" | ") == 6  # seven cells, still
