@@ -322,9 +322,10 @@ def load_document(raw: bytes, path: str) -> Document:
         return Document(path=path, data=flat, text=text)
     if "&" in text or "*" in text:  # cheap filter; the precise check parses events
         _refuse_anchors(text, path)
-    # libyaml takes time quadratic in the depth of flow collections (a 64 KiB file of `[`
-    # takes seconds), but gives their first events at once: refuse deep ones from those first.
-    if _flow_depth_bound(text) > MAX_DEPTH and (deep := _shape_problem(text, path)) is not None:
+    # libyaml composes recursively and in time quadratic in the depth (a 64 KiB file of `[`
+    # or of `- ` takes seconds, and overflows the C stack: the process dies), but gives the
+    # first events of a deep file at once: refuse deep files from those, before composing.
+    if _may_nest_deep(text) and (deep := _shape_problem(text, path)) is not None:
         raise deep
     try:
         data = _load_ruamel(text)
@@ -335,10 +336,8 @@ def load_document(raw: bytes, path: str) -> Document:
     except YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", path=path, line=1, column=1) from None
     except _UnreadableValue as exc:
-        mark = exc.node.start_mark
-        raise InputError(
-            exc.message, path=path, line=mark.line + 1, column=mark.column + 1
-        ) from None
+        line, column = _position(text, exc.node.start_mark)
+        raise InputError(exc.message, path=path, line=line, column=column) from None
     except (_UnreadableShape, RecursionError) as exc:
         raise _shape_error(text, path, str(exc)) from None
     if data is None:
@@ -398,19 +397,27 @@ def _shape_error(text: str, path: str, reason: str) -> InputError:
 
 
 _BRACKETS = re.compile(r"[^\[\]{}]+")
+# Past this length a line could hold block collections nested deep enough to matter.
+_LONG_LINE = 200
 
 
-def _flow_depth_bound(text: str) -> int:
-    """An upper bound of the depth of the flow collections of ``text``, cheaply.
+def _may_nest_deep(text: str) -> bool:
+    """Whether ``text`` could nest deeper than ``MAX_DEPTH``, decided cheaply.
 
-    Brackets in strings and comments count too, so it can only overestimate; it lets a file
-    of ordinary depth skip the event scan that ``_shape_problem`` is.
+    It may say yes of a shallow file (brackets in strings count too), never no of a deep
+    one but for block nesting under ``2 * _LONG_LINE`` levels, which the parser and the check
+    after it handle fine. Flow collections nest by brackets, counted here. Block collections
+    nest by indentation or by indicators on one line (``- - x``, ``? - x``); along any chain of
+    them the column grows at least every second level (only a sequence under a mapping key
+    may start at its key's column), so their depth is at most about twice the longest line.
     """
+    if any(len(line) > _LONG_LINE for line in text.splitlines()):
+        return True
     depth = deepest = 0
     for char in _BRACKETS.sub("", text):
         depth = depth + 1 if char in "[{" else max(depth - 1, 0)
         deepest = max(deepest, depth)
-    return deepest
+    return deepest > MAX_DEPTH
 
 
 def _shape_problem(text: str, path: str) -> InputError | None:
@@ -434,6 +441,7 @@ def _shape_problem(text: str, path: str) -> InputError | None:
                 frames[-1][1] += 1
                 if isinstance(event, CollectionStartEvent) and is_mapping and count % 2 == 0:
                     return _at(
+                        text,
                         event,
                         path,
                         "a key must be a plain value, not a list or mapping — write the key as "
@@ -442,6 +450,7 @@ def _shape_problem(text: str, path: str) -> InputError | None:
             if isinstance(event, CollectionStartEvent):
                 if len(frames) >= MAX_DEPTH:
                     return _at(
+                        text,
                         event,
                         path,
                         f"the document nests deeper than {MAX_DEPTH} levels here — access files "
@@ -457,14 +466,26 @@ def _shape_problem(text: str, path: str) -> InputError | None:
     return None
 
 
-def _at(event: Any, path: str, message: str) -> InputError:
-    mark = event.start_mark
-    return InputError(message, path=path, line=mark.line + 1, column=mark.column + 1)
+def _at(text: str, event: Any, path: str, message: str) -> InputError:
+    line, column = _position(text, event.start_mark)
+    return InputError(message, path=path, line=line, column=column)
 
 
 def _line_column(text: str, index: int) -> tuple[int, int]:
     """The 1-based line and column of the character at ``index`` of ``text``."""
     return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _position(text: str, mark: Any) -> tuple[int, int]:
+    """The 1-based line and column of a parser's ``mark``, as an editor or git counts them.
+
+    The parsers count lines YAML 1.1's way, where NEL, U+2028 and U+2029 break lines too, so
+    their line numbers drift from the file's; their character index does not.
+    """
+    index = getattr(mark, "index", None)
+    if isinstance(index, int) and 0 <= index <= len(text):
+        return _line_column(text, index)
+    return mark.line + 1, mark.column + 1
 
 
 def _reader_error(exc: ReaderError, text: str, path: str) -> InputError:
@@ -492,13 +513,13 @@ def _refuse_anchors(text: str, path: str) -> None:
             if isinstance(event, AliasEvent) or (
                 isinstance(event, NodeEvent) and event.anchor is not None
             ):
-                mark = event.start_mark
+                line, column = _position(text, event.start_mark) if event.start_mark else (1, 1)
                 raise InputError(
                     "YAML anchors and aliases (&name, *name) are not allowed in access files "
                     "— write each value out in full",
                     path=path,
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
+                    line=line,
+                    column=column,
                 )
     except MarkedYAMLError as exc:
         raise _marked_error(exc, path, text) from None
@@ -573,19 +594,15 @@ def _marked_error(exc: MarkedYAMLError, path: str, text: str = "") -> InputError
         message = f"not valid YAML: {problem} — {fix}"
     else:
         message = f"{problem} — {fix}"
-    return InputError(
-        message,
-        path=path,
-        line=mark.line + 1 if mark is not None else 1,
-        column=mark.column + 1 if mark is not None else 1,
-    )
+    line, column = _position(text, mark) if mark is not None else (1, 1)
+    return InputError(message, path=path, line=line, column=column)
 
 
 def _char_at(text: str, mark: Any) -> str:
-    """The character of ``text`` at ``mark`` (the C parser's index counts bytes, so by line)."""
+    """The character of ``text`` at ``mark``."""
+    line, column = _position(text, mark)
     lines = text.split("\n")
-    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
-    return line[mark.column : mark.column + 1]
+    return lines[line - 1][column - 1 : column] if line <= len(lines) else ""
 
 
 def _yaml_type(value: object) -> str:
