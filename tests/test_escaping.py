@@ -5,11 +5,12 @@ mentions that notify, extra table cells)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from jitops.kept_issue import table_cell
-from jitops.report import markdown_code, markdown_text
+from jitops.markdown import markdown_code, markdown_text
 
 WJ = "\u2060"
 
@@ -114,3 +115,28 @@ def test_an_issue_cell_is_one_code_span() -> None:
     edges and the table's pipes need care."""
     cell = table_cell("run `<img src=x>` | @mallory\nnow")
     assert cell == "`run '<img src=x>' \\| @mallory now`"
+
+
+def test_the_apply_comment_renders_a_detail_quoting_the_request_inert(tmp_path: Path) -> None:
+    """apply's comment on the merged pull request shows each outcome's detail, which may
+    quote the requester's own words (an exec script echoing the justification): inert."""
+    from jitops.commands.apply import Action, ApplyReport, Outcome, _comment
+    from jitops.ledger import read_ledger
+    from tests.gitrepo import commit_all, make_access_repo, write_request
+
+    root = make_access_repo(tmp_path / "access")
+    hostile = "Fix INC-9 <img src=x onerror=alert(1)> cc @acme/security [go](http://evil)"
+    write_request(root, "esc-1", justification=hostile)
+    commit_all(root, "grant")
+    [entry] = read_ledger(root).entries
+    posted: list[str] = []
+
+    class Recorder:
+        def upsert_comment(self, number: int, marker: str, body: str) -> None:
+            posted.append(body)
+
+    outcome = Outcome(entry, Action.FAILED, f"the script said: {hostile}", 7)
+    _comment(Recorder(), ApplyReport((outcome,)))  # type: ignore[arg-type]
+    [body] = posted
+    assert "<img" not in body and "@acme/security" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body and "\\[go\\](http:\u2060//evil)" in body

@@ -27,6 +27,7 @@ from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
+from jitops.markdown import markdown_text
 from jitops.models import AccessRequest, login_key
 from jitops.policy import Decision, Review, Status, Verdict
 from jitops.pr_facts import gather, with_modes
@@ -520,9 +521,11 @@ def _comment(github: GitHub, report: ApplyReport) -> None:
         lines = ["<!-- jitops:apply -->", "### jitops apply", ""]
         for o in outcomes:
             request = o.entry.request
+            # the detail may quote the request's own words (a reason, a provisioner's echo)
+            detail = markdown_text(o.detail, quoting=[request.justification, request.ticket or ""])
             lines.append(
                 f"- **{o.action.value}**: @{request.requester} `{request.role}` on "
-                f"`{request.target}` ({request.id}) — {o.detail}"
+                f"`{request.target}` (`{request.id}`) — {detail}"
             )
         try:
             github.upsert_comment(number, "<!-- jitops:apply -->", "\n".join(lines) + "\n")
