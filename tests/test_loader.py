@@ -285,3 +285,11 @@ def test_validate_refuses_each_hostile_file_with_its_position_and_no_traceback(
         where = f"requests/sandbox-db/readonly/{path.name}:{line}:{column}: error: "
         assert where in output, f"{path.name} not reported at {line}:{column}:\n{output}"
         assert words in output
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_positions_count_lines_as_editors_do(separator: str) -> None:
+    # YAML 1.1 parsers also break lines at NEL, U+2028 and U+2029; editors and git do not
+    error = refused(f"a: 'x{separator}y'\nb: [c,{separator} !!bool q]\n".encode())
+    assert (error.line, error.column) == (2, 9)
+    assert "`q` is not a valid bool" in error.detail

@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=10, help="seconds one input may take")
     parser.add_argument("--keep", type=Path, help="a corpus folder to grow and keep")
     parser.add_argument("--artifacts", type=Path, help="where failing inputs are written")
+    parser.add_argument(
+        "--instrument",
+        default="jitops,ruamel",
+        help="packages whose coverage guides the search (default jitops,ruamel; instrumenting "
+        "ruamel takes some 5 s)",
+    )
     options = parser.parse_args(argv)
     try:
         import atheris
@@ -37,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # instrumented on import, so that coverage of jitops and of ruamel's Python code guides
     # the search (libyaml's C code is not instrumented; its crashes are still caught)
-    with atheris.instrument_imports(include=["jitops", "ruamel"]):
+    with atheris.instrument_imports(include=options.instrument.split(",")):
         from tests.fuzz.oracle import check_load
 
     with tempfile.TemporaryDirectory(prefix="jitops-fuzz-") as scratch:
