@@ -525,7 +525,7 @@ def _comment(github: GitHub, report: ApplyReport) -> None:
             detail = markdown_text(o.detail, quoting=[request.justification, request.ticket or ""])
             lines.append(
                 f"- **{o.action.value}**: @{request.requester} `{request.role}` on "
-                f"`{request.target}` (`{request.id}`) — {detail}"
+                f"`{request.target}` ({markdown_text(request.id)}) — {detail}"
             )
         try:
             github.upsert_comment(number, "<!-- jitops:apply -->", "\n".join(lines) + "\n")
