@@ -134,6 +134,7 @@ def test_the_workflows_init_writes_pass_zizmor_and_actionlint(generated: list[Pa
         actionlint(sorted(folder.glob("*.yml")))
 
 
+@pytest.mark.attack(7, "read the org-reading token from a branch workflow")
 def test_every_job_that_reads_a_secret_names_an_environment() -> None:
     """Attack (the org-reading token): a repository secret can be read by a workflow any
     writer pushes to their own branch; a secret of an Environment limited to the default

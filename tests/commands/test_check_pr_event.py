@@ -48,6 +48,7 @@ def test_the_relay_made_by_a_review_names_its_pull_request(tmp_path: Path) -> No
         ("event", "workflow_dispatch"),
     ],
 )
+@pytest.mark.attack(2, "a look-alike review relay cancelling a recompute")
 def test_a_look_alike_relay_run_is_refused(tmp_path: Path, field: str, value: object) -> None:
     """Attack (the review relay): a writer's workflow named "jitops review relay", or the
     relay file run by another event, would start a recompute that cancels a real one."""

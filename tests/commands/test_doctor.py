@@ -950,6 +950,7 @@ def _org_token(root: Path, setup: RepoSetup) -> list[DoctorCheck]:
     return [c for c in checks if c.name == "org-reading token"]
 
 
+@pytest.mark.attack(7, "keep the org-reading token where a branch workflow reads it")
 def test_the_org_reading_token_must_live_in_an_environment_limited_to_main(
     repo: Path, github_repo: RepoSetup
 ) -> None:

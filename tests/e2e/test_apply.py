@@ -43,6 +43,7 @@ def test_an_approved_merge_is_verified_granted_and_recorded(world: World, cli: C
     assert again.code == 0 and world.legacy.held() == {f"{world.login('alice')}/operator"}
 
 
+@pytest.mark.attack(3, "merge without approval (protection off)")
 def test_a_merge_without_approval_is_refused_and_not_granted(
     world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,6 +94,7 @@ def test_a_partly_failed_apply_is_completed_by_a_rerun(
     assert "**granted**" in comment.body
 
 
+@pytest.mark.attack(3, "push a request straight to main")
 def test_a_direct_push_without_a_pull_request_is_refused(world: World, cli: CLI) -> None:
     path, text = world.request("direct-1")
     before = git(world.base, "rev-parse", "HEAD").strip()
@@ -104,6 +106,7 @@ def test_a_direct_push_without_a_pull_request_is_refused(world: World, cli: CLI)
     assert world.legacy.held() == set()
 
 
+@pytest.mark.attack(3, "forge the jitops/approval status")
 def test_a_forged_status_does_not_grant(world: World, cli: CLI) -> None:
     path, text = world.request("forged-1")
     number = world.open_pull("forged-1", {path: text})
@@ -223,6 +226,7 @@ def test_apply_keeps_the_request_id_index(world: World, cli: CLI, tmp_path: Path
     assert ids.load(fresh).index == ids.IdIndex(third, ("ix-1", "ix-2", "ix-3"))
 
 
+@pytest.mark.attack(3, "forge the request-id index to replay an id at apply")
 def test_a_forged_index_gets_no_replay_granted(world: World, cli: CLI) -> None:
     """Someone with push access rewrites refs/jitops/ids to hide a used id. The gate's fast
     check can be fooled; apply, which judges ids against the whole history, is not, and audit

@@ -105,6 +105,7 @@ def test_under_actions_the_event_names_the_pull_request(
     assert "auto-approved" in summary.read_text()
 
 
+@pytest.mark.attack(2, "approve one's own request through a second account")
 def test_requester_cannot_approve_through_a_second_account_of_a_committer(
     world: GateWorld, check
 ) -> None:  # type: ignore[no-untyped-def]
@@ -135,6 +136,7 @@ def test_requesting_for_someone_else(world: GateWorld, check) -> None:  # type: 
     assert check(by_oncall).code == 0
 
 
+@pytest.mark.attack(2, "count an approval a later change request outweighs")
 def test_a_later_change_request_outweighs_the_approval(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     number = world.open_request("cr-1")
     world.review(number, "bob")
@@ -145,6 +147,7 @@ def test_a_later_change_request_outweighs_the_approval(world: GateWorld, check) 
     assert check(number).code == 1
 
 
+@pytest.mark.attack(2, "count a dismissed approval")
 def test_a_dismissed_approval_does_not_count(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     number = world.open_request("dm-1")
     review_id = world.review(number, "bob")
@@ -154,6 +157,7 @@ def test_a_dismissed_approval_does_not_count(world: GateWorld, check) -> None:  
     assert check(number).code == 1
 
 
+@pytest.mark.attack(2, "approve as a pending team invitee")
 def test_a_pending_team_invitation_is_not_membership(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     hub = world.server.hub
     hub.set_membership(world.org, "db-leads", world.login("carol"), state="pending")
@@ -162,6 +166,7 @@ def test_a_pending_team_invitation_is_not_membership(world: GateWorld, check) ->
     assert check(number).code == 1
 
 
+@pytest.mark.attack(2, "approve admin access alone")
 def test_admin_needs_two_people(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     number = world.open_request("adm-1", role="admin", window="duration: 1h", ticket="INC-77")
     world.review(number, "dave")  # in both db-leads and security
@@ -183,6 +188,7 @@ def test_removal_only_passes_at_once_whoever_opens_it(world: GateWorld, check) -
     assert "no approval needed" in status_of(world, removal)[1]
 
 
+@pytest.mark.attack(1, "carry a request inside a policy change")
 def test_a_mixed_pull_request_is_refused(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     number = world.open_request(
         "mix-1", extra={"policies/sandbox-db.yaml": "apiVersion: jitops/v1\n"}
@@ -194,6 +200,7 @@ def test_a_mixed_pull_request_is_refused(world: GateWorld, check) -> None:  # ty
     assert "may not carry access requests" in status_of(world, number)[1]
 
 
+@pytest.mark.attack(1, "loosen the policy in the same pull request that asks")
 def test_a_policy_change_in_the_pr_does_not_judge_the_pr(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     # The PR loosens the policy (auto-approve readwrite) and asks nothing else: it is judged by
     # the base branch's PolicyChangeRule, which needs two platform approvals.
@@ -241,6 +248,7 @@ def replay(world: GateWorld, check, request_id: str) -> tuple[int, Run]:  # type
     return number, check(number)
 
 
+@pytest.mark.attack(3, "replay a landed request id")
 def test_replaying_a_landed_request_id_is_refused(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     land_and_remove(world, "old-1")
     number, result = replay(world, check, "old-1")
@@ -280,6 +288,7 @@ def test_replaying_is_refused_through_the_index_and_after_it_moves_on(
     assert check(fresh).code == 0  # a new id passes
 
 
+@pytest.mark.attack(8, "forge the request-id index to hide a replay")
 def test_a_forged_index_can_hide_an_id_from_the_gate_and_audit_verify_finds_it(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -308,6 +317,7 @@ def test_a_forged_index_can_hide_an_id_from_the_gate_and_audit_verify_finds_it(
     assert refused.code == 1 and "already used on the base branch" in refused.out
 
 
+@pytest.mark.attack(3, "point the request-id index at another history")
 def test_an_index_outside_the_base_history_is_not_trusted(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     land_and_remove(world, "rw-old-1")
     # An index covering a commit of some other branch, claiming nothing was ever used there.
@@ -325,6 +335,7 @@ def test_an_index_outside_the_base_history_is_not_trusted(world: GateWorld, chec
     assert "not in the base branch's history" in result.err
 
 
+@pytest.mark.attack(6, "a malformed request file")
 def test_malformed_request_file_is_refused_with_its_line(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     path = "requests/sandbox-db/readonly/bad-1.yaml"
     number = world.open_pull("bad", {path: "apiVersion: jitops/v1\nkind: AccessRequest\nkind: x\n"})
@@ -334,6 +345,7 @@ def test_malformed_request_file_is_refused_with_its_line(world: GateWorld, check
     assert f"::error file={path},line=3,col=1" not in result.out  # annotations only in Actions
 
 
+@pytest.mark.attack(1, "break CODEOWNERS so GitHub asks no code owner")
 def test_codeowners_errors_fail_closed(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     hub = world.server.hub
     hub.push(
@@ -398,6 +410,7 @@ def test_request_files_come_through_the_api_when_git_cannot_fetch(world: GateWor
     assert world.server.calls["GET /repos/{owner}/{repo}/contents/{path}"] == 1
 
 
+@pytest.mark.attack(5, "make the API unreachable mid-check")
 def test_an_unreachable_api_fails_closed(world: GateWorld, check) -> None:  # type: ignore[no-untyped-def]
     number = world.open_request("down-1")
     world.review(number, "bob")
@@ -417,6 +430,7 @@ def test_an_unreachable_api_fails_closed(world: GateWorld, check) -> None:  # ty
     assert approvals == []  # never a yes
 
 
+@pytest.mark.attack(1, "hide a policy change past GitHub's 3,000-file list")
 def test_a_policy_change_hidden_past_githubs_3000_files_is_refused(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -443,6 +457,7 @@ def test_a_policy_change_hidden_past_githubs_3000_files_is_refused(
     assert check(fewer).code == 0  # 2,999 removals, all listed
 
 
+@pytest.mark.attack(2, "hide an approver's commit past GitHub's 250-commit list")
 def test_a_commit_hidden_past_githubs_250_commits_is_refused(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -485,6 +500,7 @@ def test_a_commit_hidden_past_githubs_250_commits_is_refused(
     assert f"@{world.login('bob')}" in comments_of(world, seen)[0]
 
 
+@pytest.mark.attack(2, "approve one's own request written in another case")
 def test_a_login_written_in_another_case_is_the_same_person(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -525,6 +541,7 @@ def _push_entry(world: GateWorld, branch: str, path: str, content: bytes, mode: 
     hub.refs_changed(world.repo, world.login("alice"), [(ref, before or "0" * 40, sha)])
 
 
+@pytest.mark.attack(3, "a symbolic link whose link text reads as a request")
 def test_a_link_whose_text_reads_as_a_request_is_no_request(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -549,6 +566,7 @@ def test_a_link_whose_text_reads_as_a_request_is_no_request(
     assert check(plain).code == 0
 
 
+@pytest.mark.attack(3, "a request the ledger would skip (.json, .txt)")
 def test_a_request_file_of_another_name_is_refused(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]

@@ -53,6 +53,7 @@ def status_of(world: World, cli: CLI, request_id: str) -> dict[str, object]:
     return row
 
 
+@pytest.mark.attack(4, "extend a granted request by editing it in place, merged on a forged status")
 def test_an_in_place_edit_that_extends_a_grant_revokes_it_and_grants_nothing(
     world: World, cli: CLI
 ) -> None:
@@ -87,6 +88,7 @@ def test_an_edit_that_shortens_a_grant_ends_it_now(world: World, cli: CLI) -> No
     assert entry.standing is Standing.EDITED
 
 
+@pytest.mark.attack(3, "swap the requester of a granted request")
 def test_a_requester_swap_revokes_the_original_person(world: World, cli: CLI) -> None:
     path = granted(world, cli, "swap-1")
     _, swapped = world.request("swap-1", requester="bob")
@@ -97,6 +99,7 @@ def test_a_requester_swap_revokes_the_original_person(world: World, cli: CLI) ->
     assert world.legacy.held() == set()  # and bob got nothing
 
 
+@pytest.mark.attack(3, "push an edit of a granted request straight to main")
 def test_an_edit_pushed_straight_to_the_branch_revokes_and_grants_nothing(
     world: World, cli: CLI
 ) -> None:
@@ -109,6 +112,7 @@ def test_an_edit_pushed_straight_to_the_branch_revokes_and_grants_nothing(
     assert status_of(world, cli, "push-1")["state"] == "edited after grant"
 
 
+@pytest.mark.attack(3, "change a granted file's mode")
 def test_a_mode_change_is_an_edit(world: World, cli: CLI) -> None:
     path = granted(world, cli, "mode-1")
     git(world.base, "update-index", "--chmod=+x", path)
@@ -120,6 +124,7 @@ def test_a_mode_change_is_an_edit(world: World, cli: CLI) -> None:
     assert world.legacy.held() == set()
 
 
+@pytest.mark.attack(3, "rename a granted request")
 def test_a_rename_ends_the_old_grant_and_is_judged_as_a_new_request(world: World, cli: CLI) -> None:
     old = granted(world, cli, "ren-1")
     new, text = world.request("ren-2")
@@ -141,6 +146,7 @@ def test_a_rename_ends_the_old_grant_and_is_judged_as_a_new_request(world: World
     assert world.legacy.held() == set()
 
 
+@pytest.mark.attack(3, "revert the removal of an expired request")
 def test_reverting_a_revocation_grants_nothing(world: World, cli: CLI) -> None:
     path = granted(world, cli, "back-1")
     _, text = world.request("back-1")
@@ -156,6 +162,7 @@ def test_reverting_a_revocation_grants_nothing(world: World, cli: CLI) -> None:
     assert status_of(world, cli, "back-1")["state"] == "refused"
 
 
+@pytest.mark.attack(3, "merge into an unprotected branch, then fast-forward main onto it")
 def test_a_merge_into_another_branch_grants_nothing(world: World, cli: CLI) -> None:
     hub = world.server.hub
     store = hub.git(world.repo)
@@ -177,6 +184,7 @@ def test_a_merge_into_another_branch_grants_nothing(world: World, cli: CLI) -> N
     assert status_of(world, cli, "side-1")["state"] == "refused"
 
 
+@pytest.mark.attack(3, "squash an unapproved edit into the merge")
 def test_a_squash_merge_grants_and_an_edit_squashed_in_does_not(world: World, cli: CLI) -> None:
     hub = world.server.hub
     path, text = world.request("sq-1")
@@ -258,6 +266,9 @@ def ask_unreviewed(world: World, request_id: str) -> None:
     world.merge(number)
 
 
+@pytest.mark.attack(
+    1, "loosen a role with fewer approvals than the PolicyChangeRule asks, on a forged status"
+)
 def test_a_policy_change_short_of_its_approvals_loosens_nothing(world: World, cli: CLI) -> None:
     policy_pr = loosen(world, approvers=("p1",))  # one of the two the rule asks for
     first = apply(world, cli, world.pull_base())
@@ -292,6 +303,7 @@ def test_a_policy_change_with_its_approvals_governs_what_follows(world: World, c
     assert world.legacy.held() == {f"{world.login('alice')}/operator"}
 
 
+@pytest.mark.attack(1, "push a policy change straight to main")
 def test_a_policy_pushed_straight_to_the_branch_is_distrusted_until_reverted(
     world: World, cli: CLI
 ) -> None:
@@ -329,6 +341,9 @@ def hijack_target(world: World) -> Path:
     return marker
 
 
+@pytest.mark.attack(
+    7, "change a target's exec command without approval to run it with the target's secret"
+)
 def test_a_target_changed_without_approval_never_runs_with_its_secret(
     world: World, cli: CLI
 ) -> None:
@@ -368,6 +383,7 @@ def cancelled(world: World) -> str:
     return before
 
 
+@pytest.mark.attack(5, "cancel the apply run that would revoke")
 def test_an_early_revocation_in_a_cancelled_run_is_caught_up(world: World, cli: CLI) -> None:
     path, _ = world.request("cu-1")
     grant(world, "cu-1")
@@ -391,6 +407,7 @@ def test_an_early_revocation_in_a_cancelled_run_is_caught_up(world: World, cli: 
     assert [g["request_id"] for g in state.values()] == ["cu-2"]
 
 
+@pytest.mark.attack(5, "cancel the apply run of a grant")
 def test_a_grant_in_a_cancelled_run_is_caught_up_by_the_scheduled_run(
     world: World, cli: CLI
 ) -> None:
@@ -424,6 +441,7 @@ def test_a_refusal_fails_its_run_once_not_every_later_one(world: World, cli: CLI
     assert "granted:" in later.out and "ok-1" in later.out
 
 
+@pytest.mark.attack(3, "make successful workflow runs to move the catch-up past unapplied commits")
 def test_runs_a_writer_can_make_do_not_move_the_catch_up(world: World, cli: CLI) -> None:
     hub = world.server.hub
     path, _ = world.request("mv-1")
@@ -448,6 +466,7 @@ def test_runs_a_writer_can_make_do_not_move_the_catch_up(world: World, cli: CLI)
     assert before
 
 
+@pytest.mark.attack(3, "replace the apply workflow with one that always succeeds")
 def test_runs_of_a_replaced_apply_workflow_do_not_move_the_catch_up(world: World, cli: CLI) -> None:
     """A writer replaces the apply workflow with one that always succeeds, lets it "succeed"
     and puts the real one back: the next real run catches up from the last real run."""
@@ -523,6 +542,7 @@ def test_audit_verify_keeps_one_issue_open_while_unverified_access_is_on_the_bra
     assert issues() == [] and len(issues("closed")) == 1
 
 
+@pytest.mark.attack(7, "have the sweep or reconcile run an unapproved target command")
 def test_the_sweep_and_reconcile_never_run_a_target_changed_without_approval(
     world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -545,6 +565,7 @@ def test_the_sweep_and_reconcile_never_run_a_target_changed_without_approval(
     assert marker.exists()
 
 
+@pytest.mark.attack(4, "extend a PostgreSQL grant's VALID UNTIL by an in-place edit")
 def test_on_postgresql_an_extending_edit_ends_the_grant_and_moves_no_valid_until(
     legacy: LegacySystem,
     github_server: GitHubServer,
@@ -651,6 +672,7 @@ def workflow_apply(
     return result, checkout
 
 
+@pytest.mark.attack(5, "cancel an apply run, as Actions' concurrency does")
 def test_as_the_workflow_runs_a_cancelled_run_is_caught_up(
     world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -671,6 +693,7 @@ def test_as_the_workflow_runs_a_cancelled_run_is_caught_up(
     assert "1 active grant(s)" in cli("status", "--repo", str(checkout)).err
 
 
+@pytest.mark.attack(8, "overwrite verified evidence with a later refusal")
 def test_a_later_refusal_never_overwrites_what_an_earlier_run_verified(
     world: World, cli: CLI
 ) -> None:
@@ -692,6 +715,7 @@ def test_a_later_refusal_never_overwrites_what_an_earlier_run_verified(
     assert [a.login for a in note.requests[0].approvers] == [world.login("bob")]
 
 
+@pytest.mark.attack(3, "rebase an unapproved edit in")
 def test_a_rebase_merge_grants_each_replayed_request_and_an_edit_rebased_in_does_not(
     world: World, cli: CLI
 ) -> None:
@@ -719,6 +743,7 @@ def test_a_rebase_merge_grants_each_replayed_request_and_an_edit_rebased_in_does
     assert "revoked:" in result.out and "rb-1" in result.out
 
 
+@pytest.mark.attack(3, "pass a squash merge off as a rebase to replay an id")
 def test_a_squash_merge_cannot_pass_for_a_rebase_to_replay_an_id(world: World, cli: CLI) -> None:
     """A squash merge of a pull request with as many commits as the first-parent commits
     before it that added and removed the same request: taken for a rebase, its policies and

@@ -113,6 +113,7 @@ def test_an_installation_token_is_named_by_graphql_when_get_user_refuses_it(
     assert author == world.bot.login
 
 
+@pytest.mark.attack(2, "plant a look-alike jitops comment saying ready to merge")
 @pytest.mark.parametrize("kind", ["actions", "machine user"])
 def test_a_look_alike_comment_by_anyone_else_is_never_taken_for_jitops_own(
     world: GateWorld,
@@ -169,6 +170,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.attack(6, "HTML, links and mentions in a justification")
 def test_hostile_justification_and_ticket_render_inert_in_the_posted_comment(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -203,6 +205,7 @@ def test_hostile_justification_and_ticket_render_inert_in_the_posted_comment(
         assert hub.pull(world.repo, number).state == "open"
 
 
+@pytest.mark.attack(6, "markup in a request's file name")
 def test_a_hostile_file_name_is_inert_in_the_problems(
     world: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -247,6 +250,7 @@ def unmapped(name: str) -> Identity:
     return Identity(name, f"{name}@personal.example", datetime.now(UTC))
 
 
+@pytest.mark.attack(2, "approve after committing with an unmapped email")
 @pytest.mark.parametrize("unknown", ["author and committer", "author", "committer"])
 def test_an_approver_s_unattributed_commit_in_a_pull_request_they_approve_is_refused(
     world: GateWorld,

@@ -144,6 +144,7 @@ def _assert_only_legacy_revoked(systems: Systems, result: Run, *, line: str) -> 
     assert systems.revokes() == [("legacy", "bob-legacy")]  # nothing through the broken one
 
 
+@pytest.mark.attack(4, "break one policy file to stop every revoke")
 def test_one_target_with_an_unknown_provisioner_holds_back_only_its_own_grants(
     systems: Systems, cli: CLI
 ) -> None:
@@ -216,6 +217,7 @@ def test_a_policy_naming_a_missing_target_holds_back_no_target(systems: Systems,
 # -- with the policy state verified through the API, as in the sweep workflow ----------------
 
 
+@pytest.mark.attack(4, "push an unapproved fix of a broken target")
 def test_the_verified_state_is_loaded_target_by_target_and_an_unverified_fix_is_not_used(
     legacy: LegacySystem,
     github_server: GitHubServer,

@@ -144,6 +144,7 @@ def test_sweep_revokes_then_opens_one_pull_request_with_exactly_the_expired_file
     assert world.sweep_pulls() == [number]
 
 
+@pytest.mark.attack(5, "run two sweeps at once")
 def test_two_sweeps_at_once_leave_one_pull_request(served: tuple[LegacySystem, Served]) -> None:
 
     _, world = served
@@ -374,6 +375,7 @@ def test_a_failing_revoke_keeps_one_pinned_issue_until_a_later_sweep_revokes_it(
     assert world.failed_issues() == [] and len(world.failed_issues("closed")) == 1
 
 
+@pytest.mark.attack(5, "run two failing sweeps at once")
 def test_two_failing_sweeps_at_once_leave_one_open_issue(
     served: tuple[LegacySystem, Served], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,6 +391,7 @@ def test_two_failing_sweeps_at_once_leave_one_open_issue(
         assert other.state_reason == "duplicate" and not other.pinned
 
 
+@pytest.mark.attack(5, "plant a look-alike failed-revokes issue")
 def test_an_issue_that_is_not_jitops_own_is_left_alone(
     served: tuple[LegacySystem, Served], cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
