@@ -3,7 +3,8 @@
 Keeps its state in the JSON file named by $FAKE_STATE: a mapping "requester/role" → grant. It
 needs the token in $FAKE_TOKEN to equal $FAKE_EXPECTED_TOKEN, and on a wrong token prints it on
 stderr (as careless real tools do), so the tests can check jitops redacts it. It also records
-the environment it saw, so tests can check nothing else of jitops' environment leaks in.
+the environment it saw, so tests can check nothing else of jitops' environment leaks in, and
+appends each grant and revoke to $FAKE_STATE.log.
 Grants of the request ids listed (comma-separated) in $FAKE_REFUSE fail, as a target that is
 partly down would.
 """
@@ -52,6 +53,9 @@ def main() -> int:
         print(f"unknown action {action}", file=sys.stderr)
         return 2
     state_path.write_text(json.dumps(state))
+    # every change it made, in order: tests read it to see nothing was done twice
+    with Path(str(state_path) + ".log").open("a") as log:
+        log.write(f"{action} {key} {request['request_id']}\n")
     return 0
 
 
