@@ -25,6 +25,7 @@ from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.testing.github import GitHubServer
 from tests.e2e.apply_world import World, apply, make_world
 from tests.e2e.conftest import CLI, LegacySystem, Run
+from tests.e2e.test_grant_lifecycle import workflow_apply
 from tests.faults.conftest import Flapping
 from tests.fixtures.postgres import new_password
 
@@ -197,6 +198,9 @@ def test_a_grant_that_failed_while_postgresql_was_down_is_granted_once_by_the_re
     pg.start()
     # nothing was recorded anywhere as granted: no login, no membership, no comment
     assert sandbox.state() == ([], None, None)
+    # and jitops still knows the grant is owed: reconcile sees it missing on the target
+    drift = cli("reconcile", "--repo", str(world.base), "--target", "pg", "--dry-run")
+    assert "missing" in drift.out and "down-1" in drift.out, drift.output
 
     rerun = apply(world, cli, before)
     _assert_ran(rerun, 0, sandbox.line("granted", "down-1", "readonly"))
@@ -209,6 +213,38 @@ def test_a_grant_that_failed_while_postgresql_was_down_is_granted_once_by_the_re
     assert third.code == 0, third.output
     assert sandbox.state() == granted  # the same row, the same VALID UNTIL and comment
     assert sandbox.can_read()
+
+
+@pytest.mark.attack(5, "PostgreSQL is down during a run of the apply workflow")
+def test_the_next_workflow_run_catches_up_a_grant_that_failed_while_postgresql_was_down(
+    sandbox: Sandbox, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Actions runs it: nobody reruns the failed run; the next push's run (``--catch-up``)
+    starts at the last commit a successful run completed, so it grants what failed, once."""
+    world, pg = sandbox.world, sandbox.pg
+    sandbox.land(("wf-1", "readonly"))
+    pg.stop()
+    failed, _ = workflow_apply(world, cli, monkeypatch, 1)
+    _assert_ran(failed, 3, sandbox.line("failed", "wf-1", "readonly"))
+    pg.start()
+    assert sandbox.state() == ([], None, None)
+
+    sandbox.land(("wf-2", "readwrite"))
+    caught_up, _ = workflow_apply(world, cli, monkeypatch, 2)
+    _assert_ran(
+        caught_up,
+        0,
+        sandbox.line("granted", "wf-1", "readonly"),
+        sandbox.line("granted", "wf-2", "readwrite"),
+    )
+    assert "catching up from" in caught_up.err
+    assert sandbox.members() == sorted(sandbox.roles.values())  # each once
+    _granted_for_two_hours(sandbox)
+    complete = sandbox.state()
+
+    rerun, _ = workflow_apply(world, cli, monkeypatch, 3)  # the same push, run again
+    assert rerun.code == 0, rerun.output
+    assert sandbox.state() == complete
 
 
 @pytest.mark.attack(5, "PostgreSQL stops between the grants of one apply run")
