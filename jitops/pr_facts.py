@@ -81,7 +81,7 @@ def with_modes(
     ]
     if not paths:
         return tuple(files)
-    modes = git.modes_at(root, head_sha, paths) if git.toplevel(root) is not None else None
+    modes = git.modes_at(root, head_sha, paths)  # None: no such commit, or no repository
     if modes is None:
         modes = github.modes_at(head_sha, paths)
     return tuple(replace(f, mode=modes.get(f.path, f.mode)) for f in files)

@@ -368,10 +368,19 @@ def acting_targets(
     the checked-out ones."""
     if access is None:
         return targets, None
+    trust, head = reading_trust(root, access, now, ref)
+    return verified_targets(trust, head, targets)
+
+
+def reading_trust(
+    root: Path, access: GitHubAccess, now: datetime, ref: str = "HEAD"
+) -> tuple[PolicyTrust, str]:
+    """A ``PolicyTrust`` that records nothing, its walk starting at the last completed apply
+    run, and ``ref`` resolved: what a sweep or reconcile asks before acting through targets."""
     github = GitHub(access.token, repository=access.repository, api_url=access.api_url)
     trust = PolicyTrust(
         github, root, github.repository_settings().default_branch, now, record=False
     )
     head = git.resolve(root, ref) or ref
     trust.completed(head)
-    return verified_targets(trust, head, targets)
+    return trust, head

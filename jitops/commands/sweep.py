@@ -516,20 +516,9 @@ def _acting_targets(options: SweepOptions, ref: str) -> tuple[TargetLoad, str | 
     access = options.access
     if access is None:
         return work, None
-    from jitops import git
-    from jitops.github import GitHub
-    from jitops.trust import PolicyTrust, verified_targets
+    from jitops.trust import reading_trust, verified_targets
 
-    github = GitHub(access.token, repository=access.repository, api_url=access.api_url)
-    trust = PolicyTrust(
-        github,
-        options.root,
-        github.repository_settings().default_branch,
-        options.now,
-        record=False,
-    )
-    head = git.resolve(options.root, ref) or ref
-    trust.completed(head)
+    trust, head = reading_trust(options.root, access, options.now, ref)
     _, problem = verified_targets(trust, head, work.targets)
     if problem is None:
         return work, None

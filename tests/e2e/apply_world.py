@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from jitops.testing.github import Account, GitHubServer
+from jitops.testing.github.actions import record_run
 from jitops.testing.github.state import Repository
 from tests.e2e.conftest import CLI, LegacySystem, Run
 from tests.gitrepo import git
+
+APPLY = ".github/workflows/jitops-apply.yml"
 
 
 @dataclass
@@ -110,3 +113,30 @@ def forge_status(world: World, number: int, by: str = "alice") -> None:
         description="1 of 1 request(s) ready",
         creator=world.login(by),
     )
+
+
+def workflow_apply(
+    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch, run: int
+) -> tuple[Run, Path]:
+    """One run of the apply workflow for the latest push, as Actions runs it: a fresh checkout
+    (no notes), the push event's payload, the workflow's token, `jitops apply --catch-up
+    --push-notes`; recorded in the Actions API with the conclusion its exit code gives."""
+    event = world.server.last_event("push")
+    checkout = world.base.parent / f"run-{run}"
+    url = world.server.file_url(world.repo.full_name)
+    git(world.base.parent, "clone", "-q", url, str(checkout))
+    with monkeypatch.context() as env:
+        for name, value in event.actions_env(
+            checkout.parent / f"event-{run}.json", world.bot.token
+        ).items():
+            env.setenv(name, value)
+        env.setenv("GITHUB_API_URL", world.server.base_url)
+        result = cli("apply", "--repo", str(checkout), "--catch-up", "--push-notes")
+    record_run(
+        world.server.hub,
+        world.repo,
+        APPLY,
+        event.sha,
+        conclusion="success" if result.code == 0 else "failure",
+    )
+    return result, checkout

@@ -20,7 +20,15 @@ from jitops.github import GitHub
 from jitops.ledger import Standing, read_ledger
 from jitops.testing.github import GitHubServer
 from jitops.testing.github.actions import record_run
-from tests.e2e.apply_world import World, apply, forge_status, grant, make_world
+from tests.e2e.apply_world import (
+    APPLY,
+    World,
+    apply,
+    forge_status,
+    grant,
+    make_world,
+    workflow_apply,
+)
 from tests.e2e.conftest import CLI, LegacySystem, Run
 from tests.fixtures.postgres import PostgresServer, new_password
 from tests.gitrepo import git
@@ -357,9 +365,6 @@ def test_a_target_changed_without_approval_never_runs_with_its_secret(
     assert world.legacy.held() == set()
 
 
-APPLY = ".github/workflows/jitops-apply.yml"
-
-
 def applied(world: World, cli: CLI, before: str, *extra: str) -> Run:
     """An apply run as the workflow makes it (with --catch-up), recorded in the Actions API
     with the conclusion its exit code gives."""
@@ -643,33 +648,6 @@ def test_on_postgresql_an_extending_edit_ends_the_grant_and_moves_no_valid_until
     roles, after = state()
     assert roles == []  # revoked in the same run
     assert after is None or after <= valid_until  # never extended to the edited window
-
-
-def workflow_apply(
-    world: World, cli: CLI, monkeypatch: pytest.MonkeyPatch, run: int
-) -> tuple[Run, Path]:
-    """One run of the apply workflow for the latest push, as Actions runs it: a fresh checkout
-    (no notes), the push event's payload, the workflow's token, `jitops apply --catch-up
-    --push-notes`; recorded in the Actions API with the conclusion its exit code gives."""
-    event = world.server.last_event("push")
-    checkout = world.base.parent / f"run-{run}"
-    url = world.server.file_url(world.repo.full_name)
-    git(world.base.parent, "clone", "-q", url, str(checkout))
-    with monkeypatch.context() as env:
-        for name, value in event.actions_env(
-            checkout.parent / f"event-{run}.json", world.bot.token
-        ).items():
-            env.setenv(name, value)
-        env.setenv("GITHUB_API_URL", world.server.base_url)
-        result = cli("apply", "--repo", str(checkout), "--catch-up", "--push-notes")
-    record_run(
-        world.server.hub,
-        world.repo,
-        APPLY,
-        event.sha,
-        conclusion="success" if result.code == 0 else "failure",
-    )
-    return result, checkout
 
 
 @pytest.mark.attack(5, "cancel an apply run, as Actions' concurrency does")

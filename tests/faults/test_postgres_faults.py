@@ -23,9 +23,8 @@ from jitops.commands.sweep import FAILED_LABEL, SWEEP_BRANCH
 from jitops.provisioners.interface import Grant
 from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.testing.github import GitHubServer
-from tests.e2e.apply_world import World, apply, make_world
+from tests.e2e.apply_world import World, apply, make_world, workflow_apply
 from tests.e2e.conftest import CLI, LegacySystem, Run
-from tests.e2e.test_grant_lifecycle import workflow_apply
 from tests.faults.conftest import Flapping
 from tests.fixtures.postgres import new_password
 
