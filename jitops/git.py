@@ -711,28 +711,71 @@ class BlobReader:
                 raise GitError("git is not installed or not on PATH — install git") from None
         return self._process
 
+    def _object(self, name: str) -> tuple[bytes, bytes] | None:
+        """(type, contents) of the object git names ``name``, or None when it has none."""
+        if "\n" in name:
+            return None  # no object is named so; it would end the question early
+        process = self._started()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(f"{name}\n".encode("utf-8", "surrogateescape"))
+            process.stdin.flush()
+            header = process.stdout.readline().split()
+        except OSError as exc:
+            raise GitError(f"git cat-file: {exc}") from None
+        if not header:
+            raise GitError("git cat-file: it ended without answering")
+        if header[-1] in (b"missing", b"ambiguous"):
+            return None
+        length = int(header[2])
+        data = process.stdout.read(length + 1)  # the contents and a newline
+        return header[1], data[:length]
+
     def read(self, names: Sequence[str]) -> dict[str, bytes]:
         """The contents of ``names`` (as ``read_blobs``); a name git cannot find is absent."""
         found: dict[str, bytes] = {}
         for name in names:
-            if "\n" in name:
-                continue  # no object is named so; it would end the question early
-            process = self._started()
-            assert process.stdin is not None and process.stdout is not None
-            try:
-                process.stdin.write(f"{name}\n".encode("utf-8", "surrogateescape"))
-                process.stdin.flush()
-                header = process.stdout.readline().split()
-            except OSError as exc:
-                raise GitError(f"git cat-file: {exc}") from None
-            if not header:
-                raise GitError("git cat-file: it ended without answering")
-            if header[-1] in (b"missing", b"ambiguous"):
-                continue
-            length = int(header[2])
-            data = process.stdout.read(length + 1)  # the contents and a newline
-            found[name] = data[:length]
+            answer = self._object(name)
+            if answer is not None:
+                found[name] = answer[1]
         return found
+
+    def modes_at(self, ref: str, paths: Sequence[str]) -> dict[str, str] | None:
+        """git's mode of each of ``paths`` at commit ``ref`` (absent: not there), as
+        ``modes_at``, read from the trees of their folders; None when this repository does not
+        have ``ref``."""
+        commit = self._object(ref)
+        if commit is None or commit[0] != b"commit":
+            return None
+        found: dict[str, str] = {}
+        folders: dict[str, list[str]] = {}
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            folders.setdefault(folder, []).append(name)
+        for folder, names in folders.items():
+            tree = self._object(f"{ref}:{folder}" if folder else f"{ref}^{{tree}}")
+            if tree is None or tree[0] != b"tree":
+                continue  # the folder is not there (or is a file): neither are the paths
+            wanted = {name.encode("utf-8", "surrogateescape"): name for name in names}
+            for entry, mode in _tree_modes(tree[1], set(wanted)).items():
+                found[f"{folder}/{wanted[entry]}" if folder else wanted[entry]] = mode
+        return found
+
+
+def _tree_modes(tree: bytes, names: set[bytes]) -> dict[bytes, str]:
+    """The mode of each of ``names`` in a tree object's raw contents (entries of
+    ``<mode> <name>\\0<20-byte id>``), zero-padded as ``ls-tree`` prints it; read entry by
+    entry (an id's bytes may be anything) until all are found."""
+    modes: dict[bytes, str] = {}
+    at = 0
+    while at < len(tree) and len(modes) < len(names):
+        space = tree.index(b" ", at)
+        nul = tree.index(b"\0", space)
+        name = tree[space + 1 : nul]
+        if name in names:
+            modes[name] = tree[at:space].decode().rjust(6, "0")
+        at = nul + 21
+    return modes
 
 
 def set_identity(root: Path, name: str, email: str) -> None:

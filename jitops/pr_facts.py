@@ -8,11 +8,10 @@ looked up follows from the policies: only the teams a decision may need, each pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from jitops import git, request_files
+from jitops import request_files
 from jitops.gate import ChangedFile, FileStatus, PullRequestFacts
 from jitops.github import MAX_LISTED_COMMITS, MAX_LISTED_FILES, GitHub
 from jitops.models import AccessRequest, is_team, login_key
@@ -67,13 +66,16 @@ def _unattributed(shas: Sequence[str]) -> tuple[str, ...]:
     )
 
 
+LocalModes = Callable[[str, Sequence[str]], dict[str, str] | None]
+
+
 def with_modes(
-    github: GitHub, root: Path, head_sha: str, files: Sequence[ChangedFile]
+    github: GitHub, local: LocalModes, head_sha: str, files: Sequence[ChangedFile]
 ) -> tuple[ChangedFile, ...]:
     """``files`` with git's mode at the head for those added or changed under ``requests/``
-    (GitHub's files list has none): read from the local repository when it has the head,
-    else from the head's tree through the API. A link is no request file, however its link
-    text reads."""
+    (GitHub's files list has none): read by ``local`` (as ``git.modes_at``: None when the
+    local repository does not have the head), else from the head's tree through the API. A
+    link is no request file, however its link text reads."""
     paths = [
         f.path
         for f in files
@@ -81,7 +83,7 @@ def with_modes(
     ]
     if not paths:
         return tuple(files)
-    modes = git.modes_at(root, head_sha, paths)  # None: no such commit, or no repository
+    modes = local(head_sha, paths)  # None: no such commit, or no repository
     if modes is None:
         modes = github.modes_at(head_sha, paths)
     return tuple(replace(f, mode=modes.get(f.path, f.mode)) for f in files)

@@ -229,6 +229,40 @@ def test_a_blob_reader_answers_as_one_batch_does_and_never_stalls(tmp_path: Path
     assert not any(n.endswith("nope.yaml") for n in found)
 
 
+def test_a_blob_reader_reads_modes_as_ls_tree_does(tmp_path: Path) -> None:
+    """Modes from the folders' tree objects, as ``ls-tree`` prints them: a file, an
+    executable, a link, a path through a link (no file), and nothing for what is
+    not there; None for a commit the repository does not have."""
+    root = init_repo(tmp_path / "r")
+    folder = root / "requests" / "box" / "op"
+    folder.mkdir(parents=True)
+    (folder / "plain.yaml").write_text("a\n")
+    (folder / "run.yaml").write_text("b\n")
+    (folder / "link.yaml").symlink_to("plain.yaml")
+    (root / "requests" / "through").symlink_to("box")
+    (root / "top.yaml").write_text("t\n")
+    commit_all(root, "files")
+    run_git(root, "update-index", "--chmod=+x", "requests/box/op/run.yaml")
+    run_git(root, "commit", "-q", "-m", "executable")
+    head = run_git(root, "rev-parse", "HEAD").strip()
+    paths = [
+        "requests/box/op/plain.yaml", "requests/box/op/run.yaml", "requests/box/op/link.yaml",
+        "requests/through/op/plain.yaml", "requests/box/op/none.yaml",
+        "requests/none/x.yaml", "top.yaml", "requests/box/op/plain.yaml/x",
+    ]  # fmt: skip
+    with git.BlobReader(root) as reader:
+        found = reader.modes_at(head, paths)
+        assert reader.modes_at("0" * 40, paths) is None
+        assert reader.modes_at(f"{head}:top.yaml", paths) is None  # a blob, no commit
+    assert found == git.modes_at(root, head, paths)
+    assert found == {
+        "requests/box/op/plain.yaml": "100644",
+        "requests/box/op/run.yaml": "100755",
+        "requests/box/op/link.yaml": "120000",
+        "top.yaml": "100644",
+    }
+
+
 def test_publishing_notes_wins_a_lost_race_by_merging_and_pushing_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -152,7 +152,7 @@ def verify_landing(
         return Verification(pr, {}, untrusted, base)
     policies = trust.policies_at(base)
     problems = [f.text for f in policies.findings if f.severity != "warning"]
-    files = with_modes(github, root, pr.head_sha, github.changed_files(pr.number))
+    files = with_modes(github, judging.blobs.modes_at, pr.head_sha, github.changed_files(pr.number))
     # Every request of the pull request is judged, as the check judged them: a rebase merge
     # lands them one commit at a time, and each landing is verified with all of them.
     request_paths = classify(files).request_paths

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from jitops import git, ids, request_files
@@ -131,7 +132,7 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
             git.fetch_commit(options.base_checkout, info.head_sha, token=options.token)
         except JitopsError:
             pass  # read through the API instead
-    files = with_modes(github, options.base_checkout, info.head_sha, files)
+    files = with_modes(github, partial(git.modes_at, options.base_checkout), info.head_sha, files)
     classification = classify(files)
     policies = load_policies(options.base_checkout)
     policy_commit = (

@@ -245,8 +245,10 @@ def test_jitops_reads_a_links_mode_through_the_api_where_contents_would_follow_i
 ) -> None:
     """Without the head in a local clone, jitops takes file modes from the head's tree
     (the contents API would answer a link with its target's content)."""
+    from functools import partial
     from pathlib import Path
 
+    from jitops import git
     from jitops.gate import ChangedFile, FileStatus
     from jitops.pr_facts import with_modes
     from jitops.testing.github.gitstore import TreeChange
@@ -265,7 +267,7 @@ def test_jitops_reads_a_links_mode_through_the_api_where_contents_would_follow_i
         ChangedFile("README.md", FileStatus.MODIFIED),
     ]
     not_a_clone = Path(str(tmp_path))
-    found = {f.path: f.mode for f in with_modes(github, not_a_clone, head, files)}
+    found = {f.path: f.mode for f in with_modes(github, partial(git.modes_at, not_a_clone), head, files)}
     assert found == {
         "requests/l.yaml": "120000",
         "requests/alice.yaml": "100644",
