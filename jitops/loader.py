@@ -288,6 +288,18 @@ class Document:
         return locate(self.text, loc)
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A validated file: its path (relative, POSIX), its model and its text (for positions)."""
+
+    path: str
+    text: str
+    model: Any
+
+    def locate(self, *loc: str | int) -> tuple[int, int]:
+        return locate(self.text, loc)
+
+
 def check_size(size: int, path: str) -> None:
     """Refuse a file over ``MAX_FILE_BYTES`` before reading (or parsing) it."""
     if size > MAX_FILE_BYTES:

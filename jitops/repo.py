@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from jitops import request_files
 from jitops.errors import InputError
 from jitops.findings import Finding, Severity
-from jitops.loader import MAX_FILE_BYTES, Document, check_size, load_document, locate
+from jitops.loader import MAX_FILE_BYTES, Document, Loaded, check_size, load_document, locate
 from jitops.models import (
     AccessRequest,
     Policy,
@@ -47,18 +47,6 @@ YAML_SUFFIXES = (".yaml", ".yml")
 IGNORED_NAMES = request_files.IGNORED_NAMES
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A validated file: its path (relative, POSIX), its model and its text (for positions)."""
-
-    path: str
-    text: str
-    model: Any
-
-    def locate(self, *loc: str | int) -> tuple[int, int]:
-        return locate(self.text, loc)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,10 @@ from collections.abc import Iterable
 
 from jitops.errors import JitopsError
 from jitops.findings import Finding, Severity
-from jitops.loader import locate
+from jitops.loader import Loaded, locate
 from jitops.models import Target
 from jitops.provisioners import known_kinds, load_kind
 from jitops.provisioners.interface import SettingsError, TargetConfig
-from jitops.repo import Loaded
 
 
 def target_config(target: Target) -> TargetConfig:

@@ -55,13 +55,14 @@ from jitops.github import (
     ReviewRules,
     repository_from_url,
 )
+from jitops.loader import Loaded
 from jitops.models import Target, format_duration
 from jitops.policy import named_teams
 from jitops.provisioners import create
 from jitops.provisioners._secrets import redact
 from jitops.provisioners.interface import CheckResult, Provisioner
 from jitops.provisioners.interface import Severity as CheckSeverity
-from jitops.repo import Loaded, load_policies
+from jitops.repo import load_policies
 from jitops.targets import settings_findings, target_config
 from jitops.templates import secret_variables
 

@@ -16,8 +16,8 @@ from jitops.testing.github.hub import Hub, HubError
 from jitops.testing.github.state import Repository, User
 
 if TYPE_CHECKING:
+    from jitops.testing.github.rate_limits import RateLimits
     from jitops.testing.github.render import Renderer
-    from jitops.testing.github.server import RateLimits
 
 DOCS = "https://docs.github.com/rest"
 # Path parameters that may contain slashes.

@@ -44,6 +44,7 @@ from jitops.testing.github.events import Event, build_event
 from jitops.testing.github.gitstore import GitStore, GitStoreError
 from jitops.testing.github.http import Request, Response, Route, error_body, match
 from jitops.testing.github.hub import EventRecord, Hub, HubError
+from jitops.testing.github.rate_limits import RateLimits
 from jitops.testing.github.render import Renderer
 from jitops.testing.github.state import State, User
 
@@ -168,43 +169,6 @@ class Faults:
                 rule.hits += 1
                 return rule
         return None
-
-
-class RateLimits:
-    """GitHub's primary rate limit: ``limit`` calls per hour per user."""
-
-    def __init__(self, limit: int = 5000) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}  # login -> (window reset, used)
-
-    def peek(self, login: str) -> tuple[int, int]:
-        """``(used, reset epoch)`` without counting a call."""
-        now = int(time.time())
-        with self._lock:
-            reset, used = self._windows.get(login, (now + 3600, 0))
-            return (0, now + 3600) if reset <= now else (used, reset)
-
-    def spend(self, login: str) -> tuple[int, int]:
-        """Count one call; return ``(used, reset epoch)``."""
-        now = int(time.time())
-        with self._lock:
-            reset, used = self._windows.get(login, (now + 3600, 0))
-            if reset <= now:
-                reset, used = now + 3600, 0
-            used += 1
-            self._windows[login] = (reset, used)
-            return used, reset
-
-    def refund(self, login: str) -> None:
-        """Give back one call (GitHub does not count a 304 answer to a conditional request)."""
-        with self._lock:
-            reset, used = self._windows.get(login, (0, 1))
-            self._windows[login] = (reset, max(0, used - 1))
-
-    def reset(self) -> None:
-        with self._lock:
-            self._windows.clear()
 
 
 # -- the server ------------------------------------------------------------------------------
