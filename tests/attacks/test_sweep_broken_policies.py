@@ -1,6 +1,13 @@
-"""``jitops sweep`` with a broken policy file: the other targets are still revoked through, the
-broken one's grants fail with file, line and fix (exit 3) until it is fixed, and nothing about a
-target that does not load — or loads only in an unverified state — is guessed or acted on."""
+"""Attacks on the sweep through a broken policy file (invariant 4, expiry always wins):
+``jitops sweep`` with one target's file broken (a provisioner it does not know, YAML that does
+not parse, a setting a newer jitops refuses, a policy naming a missing target) still revokes
+through every other target; the broken one's grants fail with file, line and fix (exit 3)
+until it is fixed, and nothing about a target that does not load — or loads only in an
+unverified state — is guessed or acted on.
+
+What the attacker can do: break one policy file (or push an unreviewed "fix" of it). What they
+cannot: stop the revocations through the other targets, or get the sweep to act through a
+target state nobody approved."""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ import pytest
 
 from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, FAKE_SYSTEM, LegacySystem, Run
-from tests.e2e.test_sweep_pr import Served, serve
+from tests.e2e.sweep_world import Served, serve
 from tests.gitrepo import commit_all, git, write_request
 
 NOW = "2026-11-23T12:00:00Z"

@@ -3,11 +3,14 @@ system, with people to request, approve and merge: the world of apply's end-to-e
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from jitops import ids
 from jitops.testing.github import Account, GitHubServer
 from jitops.testing.github.actions import record_run
 from jitops.testing.github.state import Repository
@@ -140,3 +143,40 @@ def workflow_apply(
         conclusion="success" if result.code == 0 else "failure",
     )
     return result, checkout
+
+
+# a window far past any role's maximum: what an attacker would extend a grant to
+FAR = (datetime.now(UTC) + timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def granted(world: World, cli: CLI, request_id: str) -> str:
+    """Grant ``request_id`` the approved way and apply it; the path of its file."""
+    path, _ = world.request(request_id)
+    grant(world, request_id)
+    result = apply(world, cli, world.pull_base())
+    assert result.code == 0, result.output
+    assert world.legacy.held() == {f"{world.login('alice')}/operator"}
+    return path
+
+
+def edit(world: World, branch: str, files: dict[str, str | None], approve: bool) -> int:
+    """A writer's pull request changing ``files``, merged on a forged status (with bob's
+    approval when ``approve``); its number."""
+    number = world.open_pull(branch, files)
+    forge_status(world, number)
+    if approve:  # a colluding approver
+        world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    return number
+
+
+def status_row(world: World, cli: CLI, request_id: str) -> dict[str, object]:
+    """What ``jitops status --format json`` says of ``request_id``."""
+    result = cli("status", "--repo", str(world.base), "--format", "json")
+    [row] = [g for g in json.loads(result.out)["grants"] if g["id"] == request_id]
+    return row
+
+
+def remote_index(world: World) -> ids.IdIndex | None:
+    """The request-id index as the remote holds it: what check-pr fetches."""
+    return ids.load(world.server.hub.repo(world.repo.full_name).path).index

@@ -19,6 +19,8 @@ from jitops.cli import main
 if TYPE_CHECKING:
     from jitops.testing.github import GitHubServer
     from tests.e2e.apply_world import World
+    from tests.e2e.gate_world import GateWorld
+    from tests.e2e.sweep_world import Served
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,63 @@ def world(
     from tests.e2e.apply_world import make_world
 
     return make_world(legacy, github_server, github_names, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def served(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[LegacySystem, Served]:
+    """The ``legacy`` system holding grants of alice (until 18:00), bob (expired at 11:00) and
+    carol (expired at 10:00), in an access repository on the GitHub test server whose token
+    the environment names (tests/e2e/sweep_world.py)."""
+    from tests.e2e.sweep_world import serve
+    from tests.gitrepo import commit_all, write_request
+
+    for who, window in (
+        ("alice", "expires_at: 2026-11-23T18:00:00Z"),
+        ("bob", "duration: 2h"),
+        ("carol", "expires_at: 2026-11-23T10:00:00Z"),
+    ):
+        key, _, value = window.partition(": ")
+        fields = {"duration": "", key: value}
+        write_request(
+            legacy.repo, f"{who}-1", target="legacy", role="operator", requester=who, **fields
+        )
+    commit_all(legacy.repo, "grants", date="2026-11-23T09:00:00Z")
+    legacy.hold(("alice", "alice-1"), ("bob", "bob-1"), ("carol", "carol-1"))
+    world = serve(github_server, github_names, legacy.repo, tmp_path)
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+    return legacy, world
+
+
+@pytest.fixture
+def gate(github_server: GitHubServer, github_names: str, tmp_path: Path) -> GateWorld:
+    """An organisation with teams and people, and an access repository holding jitops'
+    example policies, on the GitHub test server (tests/e2e/gate_world.py)."""
+    from tests.e2e.gate_world import make_world
+
+    return make_world(github_server, github_names, tmp_path)
+
+
+Check = Callable[..., Run]
+
+
+@pytest.fixture
+def check(gate: GateWorld, cli: CLI, monkeypatch: pytest.MonkeyPatch) -> Check:
+    """``jitops check-pr --pr N --post`` on ``gate``'s repository with its bot's token (or
+    ``token``), as the check workflow runs it."""
+    for name, value in gate.env().items():
+        monkeypatch.setenv(name, value)
+
+    def run(number: int, *extra: str, token: str | None = None) -> Run:
+        monkeypatch.setenv("GITHUB_TOKEN", token or gate.bot.token)
+        return cli(
+            "check-pr", "--pr", str(number), "--post", "--base-checkout", str(gate.base), *extra
+        )
+
+    return run

@@ -163,3 +163,19 @@ def make_world(server: GitHubServer, suffix: str, tmp_path: Path) -> GateWorld:
     base = tmp_path / "base"
     subprocess.run(["git", "clone", "-q", server.file_url(repo.full_name), str(base)], check=True)
     return GateWorld(server, suffix, repo, accounts, bot, base, tmp_path)
+
+
+def status_of(gate: GateWorld, number: int) -> tuple[str, str]:
+    """State and description of the newest ``jitops/approval`` status on the PR's head."""
+    hub = gate.server.hub
+    pr = hub.pull(gate.repo, number)
+    statuses = [
+        s for s in hub.statuses_for(gate.repo, pr.head_sha) if s.context == "jitops/approval"
+    ]
+    assert statuses, "no jitops/approval status was posted"
+    return statuses[0].state, statuses[0].description or ""  # newest first
+
+
+def comments_of(gate: GateWorld, number: int) -> list[str]:
+    """The bodies of the pull request's comments, oldest first."""
+    return [c.body for c in gate.server.hub.comments_of(gate.repo, number)]

@@ -20,102 +20,10 @@ from jitops.commands.sweep import (
     open_revocation_pull,
 )
 from jitops.ledger import read_ledger
-from jitops.testing.github import Account, GitHubServer
-from jitops.testing.github.state import Issue, Repository
+from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, LEGACY_TOKEN, LegacySystem
+from tests.e2e.sweep_world import NOW, Served, serve, sweep
 from tests.gitrepo import commit_all, git, write_request
-
-NOW = "2026-11-23T12:00:00Z"
-
-
-class Served:
-    def __init__(self, server: GitHubServer, repo: Repository, bot: Account, base: Path) -> None:
-        self.server, self.repo, self.bot, self.base = server, repo, bot, base
-
-    def env(self) -> dict[str, str]:
-        return {
-            "GITHUB_TOKEN": self.bot.token,
-            "GITHUB_API_URL": self.server.base_url,
-            "GITHUB_REPOSITORY": self.repo.full_name,
-        }
-
-    def sweep_pulls(self) -> list[int]:
-        hub = self.server.hub
-        return [
-            pr.number
-            for pr in hub.state.pulls_of(self.repo.id)
-            if pr.head_ref == SWEEP_BRANCH and pr.state == "open"
-        ]
-
-    def sweeps_at_once(self, count: int) -> list[tuple[int, str, str]]:
-        """Run ``count`` sweeps as processes at the same moment: (exit code, out, err) each."""
-        import os
-
-        env = {**os.environ, **self.env()}
-        command = [sys.executable, "-m", "jitops", "sweep", "--repo", str(self.base)]
-        command += ["--now", NOW, "--open-pr"]
-        runs = [
-            subprocess.Popen(
-                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            for _ in range(count)
-        ]
-        outputs = [run.communicate(timeout=120) for run in runs]
-        return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs, strict=True)]
-
-    def failed_issues(self, state: str = "open") -> list[Issue]:
-        """Issues labelled as jitops' list of failed revokes, in ``state``."""
-        return [
-            issue
-            for issue in self.server.hub.state.issues_of(self.repo.id)
-            if issue.state == state and FAILED_LABEL in {label.name for label in issue.labels}
-        ]
-
-    def files_of(self, number: int) -> list[str]:
-        hub = self.server.hub
-        pr = hub.pull(self.repo, number)
-        return sorted(c.filename for c in hub.git(self.repo).diff(pr.base_sha, pr.head_sha))
-
-
-def serve(server: GitHubServer, suffix: str, source: Path, tmp_path: Path) -> Served:
-    hub = server.hub
-    owner = hub.add_user(f"owner-{suffix}")
-    bot = hub.add_user(f"sweeper-{suffix}")
-    repo = hub.create_repo(f"{owner.login}/access", source=source)
-    hub.add_collaborator(repo, bot.login, "write")
-    base = tmp_path / "base"
-    git(tmp_path, "clone", "-q", server.file_url(repo.full_name), str(base))
-    return Served(server, repo, bot, base)
-
-
-@pytest.fixture
-def served(
-    legacy: LegacySystem,
-    github_server: GitHubServer,
-    github_names: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[LegacySystem, Served]:
-    for who, window in (
-        ("alice", "expires_at: 2026-11-23T18:00:00Z"),
-        ("bob", "duration: 2h"),
-        ("carol", "expires_at: 2026-11-23T10:00:00Z"),
-    ):
-        key, _, value = window.partition(": ")
-        fields = {"duration": "", key: value}
-        write_request(
-            legacy.repo, f"{who}-1", target="legacy", role="operator", requester=who, **fields
-        )
-    commit_all(legacy.repo, "grants", date="2026-11-23T09:00:00Z")
-    legacy.hold(("alice", "alice-1"), ("bob", "bob-1"), ("carol", "carol-1"))
-    world = serve(github_server, github_names, legacy.repo, tmp_path)
-    for name, value in world.env().items():
-        monkeypatch.setenv(name, value)
-    return legacy, world
-
-
-def sweep(world: Served, cli: CLI, *extra: str, now: str = NOW):  # type: ignore[no-untyped-def]
-    return cli("sweep", "--repo", str(world.base), "--now", now, "--open-pr", *extra)
 
 
 def test_sweep_revokes_then_opens_one_pull_request_with_exactly_the_expired_files(
@@ -142,15 +50,6 @@ def test_sweep_revokes_then_opens_one_pull_request_with_exactly_the_expired_file
     again = sweep(world, cli)  # a rerun updates the same pull request
     assert again.code == 0 and "updated revocation pull request" in again.out
     assert world.sweep_pulls() == [number]
-
-
-@pytest.mark.attack(5, "run two sweeps at once")
-def test_two_sweeps_at_once_leave_one_pull_request(served: tuple[LegacySystem, Served]) -> None:
-
-    _, world = served
-    for code, _, err in world.sweeps_at_once(2):
-        assert code == 0, err
-    assert len(world.sweep_pulls()) == 1
 
 
 def test_after_the_pull_request_merged_apply_and_sweep_do_nothing(
@@ -373,47 +272,6 @@ def test_a_failing_revoke_keeps_one_pinned_issue_until_a_later_sweep_revokes_it(
     again = sweep(world, cli, now="2026-11-23T12:45:00Z")
     assert again.code == 0 and "issue" not in again.out
     assert world.failed_issues() == [] and len(world.failed_issues("closed")) == 1
-
-
-@pytest.mark.attack(5, "run two failing sweeps at once")
-def test_two_failing_sweeps_at_once_leave_one_open_issue(
-    served: tuple[LegacySystem, Served], monkeypatch: pytest.MonkeyPatch
-) -> None:
-
-    _, world = served
-    monkeypatch.setenv("FAKE_TOKEN", "expired-" + LEGACY_TOKEN)
-    for code, out, err in world.sweeps_at_once(2):
-        assert code == 3, err
-        assert "issue #" in out
-    [kept] = world.failed_issues()
-    assert kept.pinned
-    for other in world.failed_issues("closed"):  # a loser of the race, if there was one
-        assert other.state_reason == "duplicate" and not other.pinned
-
-
-@pytest.mark.attack(5, "plant a look-alike failed-revokes issue")
-def test_an_issue_that_is_not_jitops_own_is_left_alone(
-    served: tuple[LegacySystem, Served], cli: CLI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Anyone who can label an issue could put jitops' label on it: without jitops' marker,
-    its text is never overwritten nor the issue closed."""
-    _, world = served
-    hub = world.server.hub
-    mine = hub.open_issue(
-        world.repo,
-        title="notes on revokes",
-        user=world.repo.owner,
-        body="my notes",
-        labels=[FAILED_LABEL],
-    )
-    monkeypatch.setenv("FAKE_TOKEN", "expired-" + LEGACY_TOKEN)
-    assert sweep(world, cli).code == 3
-    monkeypatch.setenv("FAKE_TOKEN", LEGACY_TOKEN)
-    assert sweep(world, cli, now="2026-11-23T12:15:00Z").code == 0
-    untouched = hub.issue(world.repo, mine.number)
-    assert (untouched.state, untouched.body, untouched.title) == ("open", "my notes", mine.title)
-    [jitops_own] = world.failed_issues("closed")
-    assert jitops_own.number != mine.number
 
 
 def test_pinning_refused_is_a_warning_and_the_issue_is_still_kept(
