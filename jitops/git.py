@@ -872,7 +872,6 @@ class RemoteRefs:
     """What a remote's default branch is, and which of the asked branches it has."""
 
     default_branch: str
-    default_sha: str
     branches: dict[str, str]  # branch name → commit, for the asked branches that exist
 
 
@@ -899,7 +898,6 @@ def remote_refs(
         raise GitError(f"git ls-remote {remote}: it has no default branch (an empty repository?)")
     return RemoteRefs(
         default,
-        shas["HEAD"],
         {b: shas[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in shas},
     )
 

@@ -556,11 +556,6 @@ def expiry(request: AccessRequest, landed_at: datetime | None) -> datetime | Non
     return request_window(request, landed_at)[1]
 
 
-def is_expired(request: AccessRequest, landed_at: datetime | None, now: datetime) -> bool:
-    end = expiry(request, landed_at)
-    return end is not None and end <= now
-
-
 def named_teams(policy_set: PolicySet) -> tuple[str, ...]:
     """Every team (``@org/team``) the policies name anywhere: requesters, requests for
     others, approvers, the policy-change rule. Reading their membership needs a token with

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -37,10 +37,6 @@ _MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.
 def finding_line(finding: Finding) -> str:
     """``file:line:col: severity: what is wrong — how to fix it``."""
     return f"{finding.location}: {finding.severity.value}: {finding.text}"
-
-
-def findings_text(findings: Iterable[Finding]) -> list[str]:
-    return [finding_line(f) for f in findings]
 
 
 def _escape_data(value: str) -> str:
@@ -99,15 +95,6 @@ def decision_text(decision: Decision, rules: Collection[str] | None = None) -> l
         if rules is None or c.rule in rules
     )
     return lines
-
-
-def decision_markdown(decision: Decision) -> str:
-    lines = [f"**{markdown_text(decision.request_id)}** — {decision.verdict.value}", ""]
-    lines.extend(
-        f"- {_MARKS[c.status]} **{c.rule}**: {markdown_text(c.detail, quoting=())}"
-        for c in decision.checks
-    )
-    return "\n".join(lines) + "\n"
 
 
 def to_json(payload: dict[str, Any]) -> str:

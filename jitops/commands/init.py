@@ -262,10 +262,6 @@ def _planned(root: Path, path: str, text: str, *, force: bool) -> PlannedFile:
     return PlannedFile(path, Action.KEEP, text, DIFFERS)
 
 
-def _kept(item: PlannedFile, note: str) -> PlannedFile:
-    return PlannedFile(item.path, Action.KEEP, item.text, note)
-
-
 def _workflow_path(root: Path, name: str) -> str:
     # GitHub runs both extensions: an existing jitops-check.yaml is the same workflow, and
     # writing jitops-check.yml beside it would run the check twice.

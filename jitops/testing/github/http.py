@@ -8,7 +8,7 @@ schema of every route the server implements.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +155,3 @@ def error_body(
     if errors is not None:
         body["errors"] = errors
     return body
-
-
-def query_flag(query: Mapping[str, str], name: str) -> bool:
-    return query.get(name, "").lower() in ("1", "true")

@@ -126,14 +126,6 @@ class Hub:
             st.tokens[token] = login
             return Account(user, token)
 
-    def add_token(self, login: str, token: str | None = None) -> str:
-        """Another token for an existing user."""
-        with self.state.lock:
-            login = self.user(login).login
-            token = token or f"ghp_{secrets.token_hex(18)}"
-            self.state.tokens[token] = login
-            return token
-
     def user(self, login: str) -> User:
         """The user or organisation ``login``; 404 if absent."""
         with self.state.lock:
