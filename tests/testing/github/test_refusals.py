@@ -267,7 +267,9 @@ def test_jitops_reads_a_links_mode_through_the_api_where_contents_would_follow_i
         ChangedFile("README.md", FileStatus.MODIFIED),
     ]
     not_a_clone = Path(str(tmp_path))
-    found = {f.path: f.mode for f in with_modes(github, partial(git.modes_at, not_a_clone), head, files)}
+    found = {
+        f.path: f.mode for f in with_modes(github, partial(git.modes_at, not_a_clone), head, files)
+    }
     assert found == {
         "requests/l.yaml": "120000",
         "requests/alice.yaml": "100644",
