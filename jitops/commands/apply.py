@@ -211,7 +211,8 @@ def verify_landing(
     decisions = {d.request_id: d for d in result.decisions}
     problem = None if result.decisions or result.allowed else result.summary
     if result.findings:
-        problem = "; ".join(f.text for f in result.findings)
+        # each with its file and position, as check-pr and validate name them
+        problem = "; ".join(f"{f.location}: {f.text}" for f in result.findings)
     return Verification(pr, decisions, problem, base, reviews)
 
 
