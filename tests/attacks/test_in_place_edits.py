@@ -55,6 +55,7 @@ def test_an_in_place_edit_that_extends_a_grant_revokes_it_and_grants_nothing(
     assert verify.code == 1 and "ext-1" in verify.out
 
 
+@pytest.mark.attack(3, "shorten a granted request in place, approved, to keep the old grant")
 def test_an_edit_that_shortens_a_grant_ends_it_now(world: World, cli: CLI) -> None:
     path = granted(world, cli, "short-1")
     _, shorter = world.request("short-1", window="duration: 1h")

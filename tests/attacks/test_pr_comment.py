@@ -183,6 +183,30 @@ def test_hostile_justification_and_ticket_render_inert_in_the_posted_comment(
         assert hub.pull(gate.repo, number).state == "open"
 
 
+@pytest.mark.attack(6, "HTML, links and mentions in a justification, in the job summary")
+def test_hostile_justification_renders_inert_in_the_job_summary(
+    gate: GateWorld,
+    check,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check's job summary renders the request as its comment does: the same hostile
+    justification and ticket reach it inert."""
+    hostile = " ".join(text for text, _ in HOSTILE).replace("ORG", gate.org)
+    text = gate.request_text("esc-sum", role="readonly", ticket=None).replace(
+        "justification: Investigate INC-1234, slow queries on the orders table",
+        "justification: 'Investigate INC-1234: " + hostile.replace("'", "''") + "'",
+    )
+    number = gate.open_pull("esc-sum", {"requests/sandbox-db/readonly/esc-sum.yaml": text})
+    summary = gate.work / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    check(number)
+    written = summary.read_text()
+    assert "esc-sum" in written and "Investigate INC-1234" in written
+    for _, live in HOSTILE:
+        assert live.replace("ORG", gate.org) not in written, (live, written)
+    assert f"@{gate.org}/security" not in written and "@mallory" not in written
+
+
 @pytest.mark.attack(6, "markup in a request's file name")
 def test_a_hostile_file_name_is_inert_in_the_problems(
     gate: GateWorld,

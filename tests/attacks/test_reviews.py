@@ -12,8 +12,13 @@ controls: the right approver still makes the check pass.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from jitops.commands.check_pr import RELAY_WORKFLOW
+from tests.e2e.conftest import CLI, Run
 from tests.e2e.gate_world import GateWorld, comments_of, status_of
 
 
@@ -161,3 +166,57 @@ def test_an_unreachable_api_fails_closed(gate: GateWorld, check) -> None:  # typ
         s for s in gate.server.hub.statuses_for(gate.repo, pr.head_sha) if s.state == "success"
     ]
     assert approvals == []  # never a yes
+
+
+@pytest.mark.attack(2, "a look-alike review relay run, to recompute or cancel the check")
+def test_only_a_run_of_the_relay_made_by_a_review_recomputes_the_check(
+    gate: GateWorld, cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Attack (the review relay): the review workflow runs, on the default branch, when any
+    workflow named "jitops review relay" completes — a writer can add one on their own branch,
+    or run the relay file by a push. check-pr, run as that workflow runs it (the
+    ``workflow_run`` payload, the workflow's token), refuses both and posts nothing; the
+    relay's own run after bob's review recomputes and posts the success (the control)."""
+    number = gate.open_request("relay-1")
+    pr = gate.server.hub.pull(gate.repo, number)
+    runs = iter(range(1, 100))
+
+    def relay_completed(path: str, event: str) -> Run:
+        run = next(runs)
+        payload = {
+            "action": "completed",
+            "workflow_run": {
+                "id": run, "name": "jitops review relay", "event": event, "path": path,
+                "head_sha": pr.head_sha, "head_branch": pr.head_ref,
+                "pull_requests": [{"number": number, "id": number, "url": "u",
+                                   "head": {"sha": pr.head_sha, "ref": pr.head_ref},
+                                   "base": {"sha": pr.base_sha, "ref": "main"}}],
+            },
+            "repository": {"full_name": gate.repo.full_name, "owner": {"login": gate.org}},
+        }  # fmt: skip
+        event_path = tmp_path / f"event-{run}.json"
+        event_path.write_text(json.dumps(payload))
+        with monkeypatch.context() as env:
+            for name, value in gate.env().items():
+                env.setenv(name, value)
+            env.setenv("GITHUB_ACTIONS", "true")
+            env.setenv("GITHUB_EVENT_NAME", "workflow_run")
+            env.setenv("GITHUB_EVENT_PATH", str(event_path))
+            return cli("check-pr", "--base-checkout", str(gate.base))
+
+    gate.review(number, "bob")
+    relay = f"{gate.repo.full_name}/{RELAY_WORKFLOW}@refs/heads/main"
+    look_alike = f"{gate.repo.full_name}/.github/workflows/look-alike.yml@refs/heads/x"
+    for path, event in (
+        (look_alike, "pull_request_review"),  # a writer's workflow of the relay's name
+        (relay, "push"),  # the relay's file, run by a push to a writer's branch
+        (relay, "workflow_dispatch"),
+    ):
+        refused = relay_completed(path, event)
+        assert refused.code == 2, refused.output
+        assert f"not a run of {RELAY_WORKFLOW} made by a review" in refused.output
+        assert gate.server.hub.statuses_for(gate.repo, pr.head_sha) == []
+        assert comments_of(gate, number) == []
+    recomputed = relay_completed(relay, "pull_request_review")
+    assert recomputed.code == 0, recomputed.output
+    assert status_of(gate, number)[0] == "success"
