@@ -1067,11 +1067,12 @@ def apply(
                 "whole history; `jitops index --rebuild --push` repairs it",
                 err=True,
             )
-    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, Status, sweep_check
+    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, sweep_check
     from jitops.commands.sweep import last_success
+    from jitops.provisioners.interface import CheckStatus
 
     stale = sweep_check(last_success(options.root), DEFAULT_SWEEP_INTERVAL, options.now)
-    if stale.status is not Status.OK:
+    if stale.status is not CheckStatus.OK:
         click.echo(f"jitops: warning: {stale.message} — {stale.fix}", err=True)
     if report.policy_problem:
         click.echo(f"jitops: error: {report.policy_problem}", err=True)

@@ -60,8 +60,7 @@ from jitops.models import Target, format_duration
 from jitops.policy import named_teams
 from jitops.provisioners import create
 from jitops.provisioners._secrets import redact
-from jitops.provisioners.interface import CheckResult, Provisioner
-from jitops.provisioners.interface import Severity as CheckSeverity
+from jitops.provisioners.interface import CheckResult, CheckStatus, Provisioner
 from jitops.repo import load_policies
 from jitops.targets import settings_findings, target_config
 from jitops.templates import secret_variables
@@ -72,12 +71,6 @@ MAX_WORKFLOW_BYTES: Final = 256 * 1024
 DEFAULT_SWEEP_INTERVAL: Final = timedelta(minutes=15)
 # Targets are checked concurrently, so one unreachable host costs its timeout once.
 MAX_CHECK_THREADS: Final = 8
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARNING = "warning"  # worth fixing; does not fail the run
-    ERROR = "error"  # jitops will not work (or not safely) until it is fixed
 
 
 class Area(StrEnum):
@@ -94,19 +87,19 @@ class Area(StrEnum):
 class ExpectedWorkflow:
     name: str  # file name under .github/workflows/ (.yml, or the same stem with .yaml)
     purpose: str
-    missing: Status  # how bad it is that the file is absent
+    missing: CheckStatus  # how bad it is that the file is absent
 
 
 # The workflows an access repository needs. Apply and sweep are not built yet: their absence
 # is a warning until they are, then an error like the others.
 EXPECTED_WORKFLOWS: Final[tuple[ExpectedWorkflow, ...]] = (
-    ExpectedWorkflow("jitops-check.yml", "checks approvals on pull requests", Status.ERROR),
+    ExpectedWorkflow("jitops-check.yml", "checks approvals on pull requests", CheckStatus.ERROR),
     ExpectedWorkflow(
-        "jitops-review-relay.yml", "hands review events to jitops-review.yml", Status.ERROR
+        "jitops-review-relay.yml", "hands review events to jitops-review.yml", CheckStatus.ERROR
     ),
-    ExpectedWorkflow("jitops-review.yml", "re-checks approvals after a review", Status.ERROR),
-    ExpectedWorkflow("jitops-apply.yml", "grants access when a request merges", Status.ERROR),
-    ExpectedWorkflow("jitops-sweep.yml", "revokes access when it expires", Status.ERROR),
+    ExpectedWorkflow("jitops-review.yml", "re-checks approvals after a review", CheckStatus.ERROR),
+    ExpectedWorkflow("jitops-apply.yml", "grants access when a request merges", CheckStatus.ERROR),
+    ExpectedWorkflow("jitops-sweep.yml", "revokes access when it expires", CheckStatus.ERROR),
 )
 
 
@@ -116,7 +109,7 @@ class DoctorCheck:
 
     area: Area
     name: str
-    status: Status
+    status: CheckStatus
     message: str
     fix: str | None = None
 
@@ -126,12 +119,12 @@ class DoctorReport:
     checks: tuple[DoctorCheck, ...]
     offline: bool
 
-    def count(self, status: Status) -> int:
+    def count(self, status: CheckStatus) -> int:
         return sum(check.status is status for check in self.checks)
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.DENIED if self.count(Status.ERROR) else ExitCode.OK
+        return ExitCode.DENIED if self.count(CheckStatus.ERROR) else ExitCode.OK
 
 
 @dataclass(frozen=True)
@@ -165,7 +158,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
             DoctorCheck(
                 Area.CODEOWNERS,
                 "CODEOWNERS",
-                Status.WARNING,
+                CheckStatus.WARNING,
                 "not checked, because the policies have errors",
                 "fix the errors in policies/ first",
             )
@@ -173,7 +166,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     else:
         found = codeowners_findings(root, policies.policy_set)
         checks += [_from_finding(Area.CODEOWNERS, f) for f in found] or [
-            DoctorCheck(Area.CODEOWNERS, "CODEOWNERS", Status.OK, "in sync with the policies")
+            DoctorCheck(Area.CODEOWNERS, "CODEOWNERS", CheckStatus.OK, "in sync with the policies")
         ]
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
     checks += workflow_checks(root, secret_variables(item.model for item in targets))
@@ -187,9 +180,9 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
 # -- policies and CODEOWNERS ----------------------------------------------------------------
 
 _STATUS_OF_SEVERITY = {
-    Severity.ERROR: Status.ERROR,
-    Severity.DENIED: Status.ERROR,
-    Severity.WARNING: Status.WARNING,
+    Severity.ERROR: CheckStatus.ERROR,
+    Severity.DENIED: CheckStatus.ERROR,
+    Severity.WARNING: CheckStatus.WARNING,
 }
 
 
@@ -203,19 +196,13 @@ def _policy_checks(findings: Sequence[Finding], files: int, *, loaded: bool) -> 
     checks = []
     if loaded:
         checks.append(
-            DoctorCheck(Area.POLICIES, "policies/", Status.OK, f"{files} policy file(s) load")
+            DoctorCheck(Area.POLICIES, "policies/", CheckStatus.OK, f"{files} policy file(s) load")
         )
     checks += [_from_finding(Area.POLICIES, f) for f in findings]
     return checks
 
 
 # -- targets --------------------------------------------------------------------------------
-
-_STATUS_OF_CHECK = {
-    CheckSeverity.OK: Status.OK,
-    CheckSeverity.WARNING: Status.WARNING,
-    CheckSeverity.ERROR: Status.ERROR,
-}
 
 
 def target_checks(
@@ -231,7 +218,7 @@ def target_checks(
             DoctorCheck(
                 Area.TARGETS,
                 "policies/",
-                Status.WARNING,
+                CheckStatus.WARNING,
                 "no Target is defined, so there is nothing to grant access to",
                 "add a `kind: Target` document under policies/",
             )
@@ -245,13 +232,13 @@ def target_checks(
             DoctorCheck(
                 Area.TARGETS,
                 f"{target.name}/settings",
-                Status.OK,
+                CheckStatus.OK,
                 f"{target.provisioner} settings are valid",
             )
         ]
         secrets = _secret_checks(target, environ, offline=offline)
         checks += secrets
-        if not problems and all(check.status is Status.OK for check in secrets):
+        if not problems and all(check.status is CheckStatus.OK for check in secrets):
             ready.append(target)
     if not offline and ready:
         with ThreadPoolExecutor(max_workers=min(MAX_CHECK_THREADS, len(ready))) as pool:
@@ -266,14 +253,14 @@ def _secret_checks(
     # Offline is how doctor runs on a laptop, where Actions secrets are not set: worth saying,
     # not a failure. Online, a missing secret means the target cannot even be checked.
     if offline:
-        missing, then = Status.WARNING, ""
+        missing, then = CheckStatus.WARNING, ""
     else:
-        missing, then = Status.ERROR, ", then run `jitops doctor` again to check the target"
+        missing, then = CheckStatus.ERROR, ", then run `jitops doctor` again to check the target"
     return [
         DoctorCheck(
             Area.TARGETS,
             f"{target.name}/secrets",
-            Status.OK,
+            CheckStatus.OK,
             f"environment variable {variable} (secret {name!r}) is set",
         )
         if environ.get(variable)
@@ -303,7 +290,7 @@ def _provisioner_checks(target: Target, environ: Mapping[str, str]) -> list[Doct
             DoctorCheck(
                 Area.TARGETS,
                 f"{target.name}/check",
-                Status.ERROR,
+                CheckStatus.ERROR,
                 f"checking the target failed: {hide(text)}",
                 "fix the cause above; if it is not a set-up problem, report it as a bug",
             )
@@ -311,7 +298,10 @@ def _provisioner_checks(target: Target, environ: Mapping[str, str]) -> list[Doct
     if not results:
         return [
             DoctorCheck(
-                Area.TARGETS, f"{target.name}/check", Status.OK, "the provisioner found no problem"
+                Area.TARGETS,
+                f"{target.name}/check",
+                CheckStatus.OK,
+                "the provisioner found no problem",
             )
         ]
     return [_from_result(target.name, result, provisioner.redact) for result in results]
@@ -321,7 +311,7 @@ def _from_result(target: str, result: CheckResult, hide: Callable[[str], str]) -
     return DoctorCheck(
         Area.TARGETS,
         f"{target}/{result.check}",
-        _STATUS_OF_CHECK[result.severity],
+        result.status,
         hide(result.message),
         None if result.fix is None else hide(result.fix),
     )
@@ -367,13 +357,13 @@ def workflow_checks(root: Path, secret_variables: Sequence[str] = ()) -> list[Do
         name = path.relative_to(root).as_posix()
         problems = list(_workflow_problems(path, secret_variables))
         checks += [
-            DoctorCheck(Area.WORKFLOWS, name, Status.ERROR, message, fix)
+            DoctorCheck(Area.WORKFLOWS, name, CheckStatus.ERROR, message, fix)
             for message, fix in problems
         ] or [
             DoctorCheck(
                 Area.WORKFLOWS,
                 name,
-                Status.OK,
+                CheckStatus.OK,
                 "least privilege, actions pinned by commit SHA, no persisted credentials, "
                 "no caches",
             )
@@ -570,7 +560,7 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
             DoctorCheck(
                 Area.GITHUB,
                 "settings",
-                Status.WARNING,
+                CheckStatus.WARNING,
                 f"not checked: no {missing} (the repository's settings on GitHub need both)",
                 "set GITHUB_TOKEN (and GITHUB_REPOSITORY=owner/name where the clone has no "
                 "origin on GitHub) to check them, or run with --offline to skip them",
@@ -585,7 +575,7 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
             DoctorCheck(
                 Area.GITHUB,
                 repository,
-                Status.WARNING,
+                CheckStatus.WARNING,
                 f"not checked: {exc.message}",
                 f"check GITHUB_REPOSITORY and that the token can read {repository} "
                 f'("Metadata: read") at {api_url}',
@@ -629,7 +619,7 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
         found = None
         checks.append(
             DoctorCheck(
-                Area.GITHUB, name, Status.WARNING,
+                Area.GITHUB, name, CheckStatus.WARNING,
                 f"not checked: the Environment {ORG_TOKEN_ENVIRONMENT} could not be read "
                 f"({_why(exc)})",
                 'run doctor with a token that can read the repository ("Metadata: read")',
@@ -637,7 +627,7 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
         )  # fmt: skip
     else:
         if found is None:
-            needed = Status.ERROR if teams else Status.WARNING
+            needed = CheckStatus.ERROR if teams else CheckStatus.WARNING
             why = (
                 f"the policies name teams ({', '.join(teams)}), so the check needs {ORG_TOKEN}"
                 if teams
@@ -660,7 +650,7 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
             )
             checks.append(
                 DoctorCheck(
-                    Area.GITHUB, name, Status.ERROR,
+                    Area.GITHUB, name, CheckStatus.ERROR,
                     f"the Environment {ORG_TOKEN_ENVIRONMENT} hands its secrets to jobs of "
                     f"{where}: a writer's workflow on such a branch that names it reads "
                     f"{ORG_TOKEN}",
@@ -671,7 +661,7 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
             limited = "protected branches" if found.protected_only else branch
             checks.append(
                 DoctorCheck(
-                    Area.GITHUB, name, Status.OK,
+                    Area.GITHUB, name, CheckStatus.OK,
                     f"the Environment {ORG_TOKEN_ENVIRONMENT} is limited to {limited}",
                 )
             )  # fmt: skip
@@ -680,7 +670,7 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
     except GitHubError as exc:
         checks.append(
             DoctorCheck(
-                Area.GITHUB, name, Status.WARNING,
+                Area.GITHUB, name, CheckStatus.WARNING,
                 f"not checked whether {ORG_TOKEN} is a repository secret ({_why(exc)})",
                 'run doctor with a token that can read the repository\'s secrets ("Secrets: '
                 'read")',
@@ -690,7 +680,7 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
         if exposed:
             checks.append(
                 DoctorCheck(
-                    Area.GITHUB, name, Status.ERROR,
+                    Area.GITHUB, name, CheckStatus.ERROR,
                     f"{ORG_TOKEN} is a repository secret: any workflow a writer pushes to a "
                     "branch of their own can read it",
                     f"delete it (Settings → Secrets and variables → Actions → Repository "
@@ -704,12 +694,12 @@ def _org_token_checks(hub: GitHub, branch: str, teams: Sequence[str]) -> list[Do
 def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
     name = "auto-merge"
     if allowed:
-        return DoctorCheck(Area.GITHUB, name, Status.OK, '"Allow auto-merge" is on')
+        return DoctorCheck(Area.GITHUB, name, CheckStatus.OK, '"Allow auto-merge" is on')
     if allowed is None:
         return DoctorCheck(
             Area.GITHUB,
             name,
-            Status.WARNING,
+            CheckStatus.WARNING,
             'not checked: GitHub shows "Allow auto-merge" only to a token that can write the '
             "repository's contents",
             'run doctor with a token that has "Contents: read and write" to check it',
@@ -717,7 +707,7 @@ def _auto_merge_check(allowed: bool | None) -> DoctorCheck:
     return DoctorCheck(
         Area.GITHUB,
         name,
-        Status.WARNING,
+        CheckStatus.WARNING,
         '"Allow auto-merge" is off: the sweep\'s revocation pull requests wait for someone to '
         "merge them (access is revoked anyway; its record in git waits)",
         f"turn it on: {AUTO_MERGE_SETTING}",
@@ -734,18 +724,18 @@ def _protection_check(
     source that could not be read turns "no" into "not checked", never into a false error.
     """
 
-    def line(status: Status, message: str, fix: str | None = None) -> DoctorCheck:
+    def line(status: CheckStatus, message: str, fix: str | None = None) -> DoctorCheck:
         return DoctorCheck(Area.GITHUB, f"{branch} protection", status, message, fix)
 
     if isinstance(classic, RequiredChecks) and classic.requires(STATUS_CONTEXT):
-        return line(Status.OK, f"requires the {STATUS_CONTEXT} status check")
+        return line(CheckStatus.OK, f"requires the {STATUS_CONTEXT} status check")
     if isinstance(rulesets, RequiredChecks) and rulesets.requires(STATUS_CONTEXT):
         unread = (
             f" (the branch protection of {branch} could not be read: {_why(classic)})"
             if isinstance(classic, GitHubError)
             else ""
         )
-        return line(Status.OK, f"a ruleset requires the {STATUS_CONTEXT} status check{unread}")
+        return line(CheckStatus.OK, f"a ruleset requires the {STATUS_CONTEXT} status check{unread}")
     if isinstance(classic, GitHubError):
         # no ruleset requires it (or the rulesets could not be read either); protection might
         rulesets_say = (
@@ -755,13 +745,13 @@ def _protection_check(
         )
         if classic.status in (403, 404):
             return line(
-                Status.WARNING,
+                CheckStatus.WARNING,
                 f"not checked: {rulesets_say}the token cannot read the branch protection of "
                 f"{branch} (HTTP {classic.status})",
                 READ_PROTECTION,
             )
         return line(
-            Status.WARNING, f"not checked: {rulesets_say}{classic.message}", "run doctor again"
+            CheckStatus.WARNING, f"not checked: {rulesets_say}{classic.message}", "run doctor again"
         )
     classic_says = (
         f"the branch protection of {branch} does not require the {STATUS_CONTEXT} status check"
@@ -770,7 +760,7 @@ def _protection_check(
     )
     if isinstance(rulesets, GitHubError):
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"not checked: {classic_says}, and {rulesets.message}; unless a ruleset requires "
             f"{STATUS_CONTEXT}, a pull request can merge without jitops' approval",
             "run doctor again, with a token that can read the repository's rulesets",
@@ -781,7 +771,7 @@ def _protection_check(
         else f"{classic_says} and no ruleset requires the {STATUS_CONTEXT} status check"
     )
     return line(
-        Status.ERROR,
+        CheckStatus.ERROR,
         f"{what}, so a pull request can merge without jitops' approval",
         PROTECTION_SETTING.format(
             rule=f"edit the rule for {branch}"
@@ -826,7 +816,7 @@ def _reviews_check(
         return DoctorCheck(
             Area.GITHUB,
             name,
-            Status.OK,
+            CheckStatus.OK,
             f"GitHub requires {rules.approvals} approving review(s), code-owner review, "
             "dismisses stale approvals and requires approval of the most recent push",
         )
@@ -834,7 +824,7 @@ def _reviews_check(
     return DoctorCheck(
         Area.GITHUB,
         name,
-        Status.WARNING,
+        CheckStatus.WARNING,
         f"{'; '.join(missing)}{unread}: GitHub lets such a pull request merge, and only apply "
         "refuses it afterwards",
         f"in a ruleset (Settings → Rules → Rulesets) or the branch protection of {branch}: "
@@ -872,19 +862,19 @@ def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
     its ids agree with history is ``jitops index --check`` (a full walk, run by the sweep).
     """
 
-    def line(status: Status, message: str, fix: str | None = None) -> DoctorCheck:
+    def line(status: CheckStatus, message: str, fix: str | None = None) -> DoctorCheck:
         return DoctorCheck(Area.INDEX, INDEX_NAME, status, message, fix)
 
     if git.toplevel(root) is None:
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"not checked: {root} is not a git repository",
             "run `jitops doctor` in a clone of the access repository",
         )
     head = git.resolve(root, branch)
     if head is None:
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"not checked: {branch!r} names no commit here",
             "run `jitops doctor` in a clone with the default branch checked out, or name it with "
             "--branch",
@@ -893,19 +883,19 @@ def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
     index = loaded.index
     if loaded.missing:
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"there is no {ids.INDEX_REF} here: {_WHOLE_HISTORY}",
             "run `jitops index --push` once, or let `jitops apply --push-notes` create it; if "
             f"origin has one, fetch it: `git fetch origin {ids.INDEX_REF}:{ids.INDEX_REF}`",
         )
     if index is None:
-        return line(Status.ERROR, f"{loaded.problem}: {_WHOLE_HISTORY}", REBUILD_HINT)
+        return line(CheckStatus.ERROR, f"{loaded.problem}: {_WHOLE_HISTORY}", REBUILD_HINT)
     covers = f"{len(index.ids):,} id(s) up to {index.covers[:12]}"
     if index.covers == head:
-        return line(Status.OK, f"covers {branch} ({covers})")
+        return line(CheckStatus.OK, f"covers {branch} ({covers})")
     if git.resolve(root, index.covers) is None:
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"it covers {index.covers[:12]}, a commit this clone does not have",
             "fetch the branch (`git fetch origin`) and run `jitops doctor` again; if the branch "
             "was rewritten, `jitops index --rebuild --push`",
@@ -913,7 +903,7 @@ def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
     if git.is_ancestor(root, index.covers, head):
         behind = git.count_commits(root, index.covers, head)
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"stale by {behind:,} commit(s) on {branch} ({covers}): the pull-request check walks "
             "those too",
             "`jitops apply --push-notes` extends it on the next push to the default branch, or "
@@ -924,13 +914,13 @@ def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
         # Either this checkout is behind, or the index was built on a branch that does not
         # grant: only the remote knows which, and doctor reads local git.
         return line(
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"it covers {ahead:,} commit(s) past {branch} here ({covers})",
             "if this checkout is behind, pull and run `jitops doctor` again; if those commits "
             "are not on the default branch, `jitops index --rebuild --push` from it",
         )
     return line(
-        Status.ERROR,
+        CheckStatus.ERROR,
         f"it covers {index.covers[:12]}, which is not in the history of {branch} (rewritten?): "
         f"{_WHOLE_HISTORY}",
         "rebuild it with `jitops index --rebuild --push`",
@@ -952,18 +942,23 @@ def sweep_check(last_success: datetime | None, interval: timedelta, now: datetim
         "schedule if GitHub disabled it"
     )
     if last_success is None:
-        return DoctorCheck(Area.SWEEP, name, Status.WARNING, "last successful sweep unknown", fix)
+        return DoctorCheck(
+            Area.SWEEP, name, CheckStatus.WARNING, "last successful sweep unknown", fix
+        )
     age = max(now - last_success, timedelta(0))
     when = f"{last_success.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     if age > 2 * interval:
         return DoctorCheck(
             Area.SWEEP,
             name,
-            Status.WARNING,
+            CheckStatus.WARNING,
             f"last successful sweep was {format_duration(age)} ago ({when}), more than two "
             f"intervals of {format_duration(interval)}",
             fix,
         )
     return DoctorCheck(
-        Area.SWEEP, name, Status.OK, f"last successful sweep {format_duration(age)} ago ({when})"
+        Area.SWEEP,
+        name,
+        CheckStatus.OK,
+        f"last successful sweep {format_duration(age)} ago ({when})",
     )

@@ -66,7 +66,7 @@ from jitops.ledger import GrantState
 from jitops.models import AccessRequest
 from jitops.policy import Status, Verdict
 from jitops.provisioners import create
-from jitops.provisioners.interface import Severity
+from jitops.provisioners.interface import CheckStatus
 from jitops.report import (
     audit_rows,
     decision_text,
@@ -243,7 +243,7 @@ class Story:
         )
         target = world.policy_set.targets[TARGET]
         checks = create(target_config(target), world.secret_env).check()
-        problems = [c.message for c in checks if c.severity is not Severity.OK]
+        problems = [c.message for c in checks if c.status is not CheckStatus.OK]
         self.expect(
             not problems,
             f"{PROVISIONER}, jitops' role in the database, is no superuser: {checks[-1].message}",

@@ -43,12 +43,12 @@ import pydantic
 
 from jitops.provisioners.interface import (
     CheckResult,
+    CheckStatus,
     Grant,
     ManagedAccess,
     Provisioner,
     ProvisionerError,
     SettingsProblem,
-    Severity,
     requester_of,
 )
 
@@ -375,18 +375,18 @@ class AwsProvisioner(Provisioner[AwsSettings]):
             return [
                 self.result(
                     "reachable",
-                    Severity.ERROR,
+                    CheckStatus.ERROR,
                     exc.message,
                     "check the credentials secrets (or the workflow's role) and endpoint_url",
                 )
             ]
         arn = str(identity.get("Arn", "?"))
-        results = [self.result("reachable", Severity.OK, f"authenticated as {arn}")]
+        results = [self.result("reachable", CheckStatus.OK, f"authenticated as {arn}")]
         if arn.endswith(":root"):
             results.append(
                 self.result(
                     "least-privilege",
-                    Severity.WARNING,
+                    CheckStatus.WARNING,
                     "these are the account's root credentials: far more than jitops needs",
                     "use a dedicated IAM role allowed only the actions listed in jitops' docs, "
                     f"on groups under {self.settings.group_path}",
@@ -401,11 +401,11 @@ class AwsProvisioner(Provisioner[AwsSettings]):
                 results.append(
                     self.result(
                         "groups",
-                        Severity.ERROR,
+                        CheckStatus.ERROR,
                         exc.message,
                         f"create {group} with path {self.settings.group_path}, or fix `roles`",
                     )
                 )
             else:
-                results.append(self.result("groups", Severity.OK, f"group {group} is ready"))
+                results.append(self.result("groups", CheckStatus.OK, f"group {group} is ready"))
         return results

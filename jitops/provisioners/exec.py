@@ -40,12 +40,12 @@ import pydantic
 from jitops.provisioners._secrets import is_env_name
 from jitops.provisioners.interface import (
     CheckResult,
+    CheckStatus,
     Grant,
     ListingNotSupported,
     ManagedAccess,
     Provisioner,
     ProvisionerError,
-    Severity,
 )
 
 __all__ = ["ExecProvisioner", "ExecSettings", "PROTOCOL_VERSION"]
@@ -166,17 +166,17 @@ class ExecProvisioner(Provisioner[ExecSettings]):
             results.append(
                 self.result(
                     "command",
-                    Severity.ERROR,
+                    CheckStatus.ERROR,
                     f"command {program!r} is not found or not executable",
                     "install it, fix `command`, or make the file executable (chmod +x)",
                 )
             )
         else:
-            results.append(self.result("command", Severity.OK, f"command found at {found}"))
+            results.append(self.result("command", CheckStatus.OK, f"command found at {found}"))
         results.extend(
             self.result(
                 "environment",
-                Severity.WARNING,
+                CheckStatus.WARNING,
                 f"environment variable {variable} (listed in `env`) is not set",
                 f"set {variable} in the workflow, or remove it from `env`",
             )
@@ -187,15 +187,17 @@ class ExecProvisioner(Provisioner[ExecSettings]):
             try:
                 self.secret(name)
             except ProvisionerError as exc:
-                results.append(self.result("secrets", Severity.ERROR, exc.message))
+                results.append(self.result("secrets", CheckStatus.ERROR, exc.message))
         if found is not None and self.settings.can_list:
             try:
                 count = len(self.list_managed())
             except ProvisionerError as exc:
-                results.append(self.result("reachable", Severity.ERROR, exc.message))
+                results.append(self.result("reachable", CheckStatus.ERROR, exc.message))
             else:
                 results.append(
-                    self.result("reachable", Severity.OK, f"list action answered: {count} managed")
+                    self.result(
+                        "reachable", CheckStatus.OK, f"list action answered: {count} managed"
+                    )
                 )
         return results
 

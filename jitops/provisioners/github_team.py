@@ -23,10 +23,10 @@ import pydantic
 from jitops.errors import JitopsError
 from jitops.provisioners.interface import (
     CheckResult,
+    CheckStatus,
     Grant,
     ManagedAccess,
     Provisioner,
-    Severity,
 )
 
 if TYPE_CHECKING:
@@ -119,22 +119,24 @@ class GitHubTeamProvisioner(Provisioner[GitHubTeamSettings]):
         try:
             client = self._client()
         except JitopsError as exc:
-            return [self.result("secrets", Severity.ERROR, exc.message)]
+            return [self.result("secrets", CheckStatus.ERROR, exc.message)]
         results: list[CheckResult] = []
         for role, team in sorted(self.roles.items()):
             name = f"@{self.settings.org}/{team}"
             try:
                 exists = client.team_exists(self.settings.org, team)
             except JitopsError as exc:
-                results.append(self.result("reachable", Severity.ERROR, exc.message))
+                results.append(self.result("reachable", CheckStatus.ERROR, exc.message))
                 continue
             if exists:
-                results.append(self.result("team", Severity.OK, f"role {role}: team {name} exists"))
+                results.append(
+                    self.result("team", CheckStatus.OK, f"role {role}: team {name} exists")
+                )
             else:
                 results.append(
                     self.result(
                         "team",
-                        Severity.ERROR,
+                        CheckStatus.ERROR,
                         f"role {role}: team {name} does not exist or the token cannot see it",
                         f"create {name} (dedicated to jitops) or map the role to another team",
                     )

@@ -23,12 +23,12 @@ Contract every provisioner keeps:
 
 from __future__ import annotations
 
-import enum
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar, Generic, TypeVar, cast
 
@@ -47,7 +47,7 @@ __all__ = [
     "SecretMissing",
     "SettingsError",
     "SettingsProblem",
-    "Severity",
+    "CheckStatus",
     "TargetConfig",
     "requester_of",
 ]
@@ -189,8 +189,9 @@ class ManagedAccess:
     request_id: str | None = None
 
 
-class Severity(enum.Enum):
-    """How bad a ``check`` result is: ``ERROR`` means grants will fail or be unsafe."""
+class CheckStatus(StrEnum):
+    """How a ``check`` came out: ``ERROR`` means grants will fail or be unsafe. ``jitops
+    doctor`` rates every check it makes, on targets or not, the same way."""
 
     OK = "ok"
     WARNING = "warning"
@@ -203,7 +204,7 @@ class CheckResult:
 
     target: str
     check: str  # short name, e.g. "reachable", "least-privilege"
-    severity: Severity
+    status: CheckStatus
     message: str
     fix: str | None = None
 
@@ -402,13 +403,13 @@ class Provisioner(ABC, Generic[SettingsT]):
         """Whether the target is reachable and set up with the least privilege jitops needs."""
 
     def result(
-        self, check: str, severity: Severity, message: str, fix: str | None = None
+        self, check: str, status: CheckStatus, message: str, fix: str | None = None
     ) -> CheckResult:
         """A ``CheckResult`` for this target, its texts redacted."""
         return CheckResult(
             target=self.target.name,
             check=check,
-            severity=severity,
+            status=status,
             message=self.redact(message),
             fix=None if fix is None else self.redact(fix),
         )

@@ -57,11 +57,11 @@ import pydantic
 
 from jitops.provisioners.interface import (
     CheckResult,
+    CheckStatus,
     Grant,
     ManagedAccess,
     Provisioner,
     ProvisionerError,
-    Severity,
     requester_of,
 )
 
@@ -576,19 +576,19 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             return [
                 self.result(
                     "reachable",
-                    Severity.ERROR,
+                    CheckStatus.ERROR,
                     exc.message,
                     "check the target's host, port, dbname, user and its password secret",
                 )
             ]
         assert row is not None
         superuser, createrole, bypassrls, replication, signal = row
-        results = [self.result("reachable", Severity.OK, f"connected as {user}")]
+        results = [self.result("reachable", CheckStatus.OK, f"connected as {user}")]
         if version < MIN_SERVER_VERSION:
             results.append(
                 self.result(
                     "server-version",
-                    Severity.ERROR,
+                    CheckStatus.ERROR,
                     f"server version {version} is older than PostgreSQL 16, which jitops needs "
                     f"for GRANT … WITH INHERIT TRUE, SET FALSE",
                     "upgrade the server to PostgreSQL 16 or newer",
@@ -598,7 +598,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             results.append(
                 self.result(
                     "least-privilege",
-                    Severity.WARNING,
+                    CheckStatus.WARNING,
                     f"{user} is a superuser: far more than jitops needs",
                     f"use a role with only: CREATEROLE, ADMIN OPTION on the grantable roles, "
                     f"and pg_signal_backend (ALTER ROLE {user} NOSUPERUSER)",
@@ -610,7 +610,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 results.append(
                     self.result(
                         "least-privilege",
-                        Severity.WARNING,
+                        CheckStatus.WARNING,
                         f"{user} has {name}, which jitops does not need",
                         f"ALTER ROLE {user} NO{name}",
                     )
@@ -619,7 +619,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             results.append(
                 self.result(
                     "least-privilege",
-                    Severity.ERROR,
+                    CheckStatus.ERROR,
                     f"{user} lacks CREATEROLE, needed to create login roles and set VALID UNTIL",
                     f"ALTER ROLE {user} CREATEROLE",
                 )
@@ -628,7 +628,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             results.append(
                 self.result(
                     "least-privilege",
-                    Severity.ERROR,
+                    CheckStatus.ERROR,
                     f"{user} is not a member of pg_signal_backend, needed to end the sessions "
                     f"of revoked logins",
                     f"GRANT pg_signal_backend TO {user}",
@@ -640,7 +640,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 results.append(
                     self.result(
                         "roles",
-                        Severity.ERROR,
+                        CheckStatus.ERROR,
                         f"grantable role {pg_role} does not exist",
                         f"CREATE ROLE {pg_role} NOLOGIN; GRANT {pg_role} TO {user} WITH ADMIN "
                         f"OPTION",
@@ -650,7 +650,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 results.append(
                     self.result(
                         "roles",
-                        Severity.ERROR,
+                        CheckStatus.ERROR,
                         f"{user} has no ADMIN OPTION on {pg_role}, so it cannot grant it",
                         f"GRANT {pg_role} TO {user} WITH ADMIN OPTION",
                     )
@@ -659,7 +659,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             results.append(
                 self.result(
                     "least-privilege",
-                    Severity.OK,
+                    CheckStatus.OK,
                     f"{user} has exactly what jitops needs: CREATEROLE, pg_signal_backend, "
                     f"ADMIN OPTION on {', '.join(sorted(administered))}",
                 )

@@ -22,10 +22,10 @@ from jitops.commands.codeowners import render_codeowners
 from jitops.commands.doctor import (
     EXPECTED_WORKFLOWS,
     Area,
+    CheckStatus,
     DoctorCheck,
     DoctorOptions,
     DoctorReport,
-    Status,
     github_checks,
     index_check,
     run_doctor,
@@ -82,7 +82,7 @@ def doctor(root: Path, *, offline: bool = True, **environ: str) -> DoctorReport:
     return run_doctor(DoctorOptions(root=root, now=NOW, environ=environ, offline=offline))
 
 
-def by_status(report: DoctorReport, status: Status, area: Area | None = None) -> list[str]:
+def by_status(report: DoctorReport, status: CheckStatus, area: Area | None = None) -> list[str]:
     return [
         f"{c.name}: {c.message}"
         for c in report.checks
@@ -98,16 +98,16 @@ def repo(tmp_path: Path) -> Path:
 def test_a_well_set_up_repository_has_no_errors(repo: Path) -> None:
     report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
     assert report.exit_code is ExitCode.OK, doctor_text(report)
-    assert by_status(report, Status.ERROR) == []
+    assert by_status(report, CheckStatus.ERROR) == []
     # offline: GitHub is not asked
     assert list(dict.fromkeys(c.area for c in report.checks)) == [
         area for area in Area if area is not Area.GITHUB
     ]
     assert "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret " in (
-        "\n".join(by_status(report, Status.OK, Area.TARGETS))
+        "\n".join(by_status(report, CheckStatus.OK, Area.TARGETS))
     )
     # no sweep has recorded its time, and no index was built yet
-    assert sorted(by_status(report, Status.WARNING)) == [
+    assert sorted(by_status(report, CheckStatus.WARNING)) == [
         "last sweep: last successful sweep unknown",
         f"request-id index: there is no {ids.INDEX_REF} here: the pull-request check stays "
         "exact but walks the whole history for every request id",
@@ -124,14 +124,14 @@ def test_broken_policies_are_reported_and_codeowners_is_not_checked(repo: Path) 
     policy.write_text(policy.read_text().replace("max_duration: 8h", "max_duraton: 8h"))
     report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
     assert report.exit_code is ExitCode.DENIED
-    errors = [c for c in report.checks if c.area is Area.POLICIES and c.status is Status.ERROR]
+    errors = [c for c in report.checks if c.area is Area.POLICIES and c.status is CheckStatus.ERROR]
     assert [e.name for e in errors] == [
         "policies/sandbox-db.yaml:9:3",
         "policies/sandbox-db.yaml:10:18",
     ]
     assert "unknown field `roles.readonly.max_duraton`" in errors[1].message
     assert errors[1].fix is not None and "fix its spelling" in errors[1].fix
-    assert by_status(report, Status.WARNING, Area.CODEOWNERS) == [
+    assert by_status(report, CheckStatus.WARNING, Area.CODEOWNERS) == [
         "CODEOWNERS: not checked, because the policies have errors"
     ]
 
@@ -140,7 +140,7 @@ def test_codeowners_out_of_date_says_how_to_regenerate(repo: Path) -> None:
     path = repo / ".github" / "CODEOWNERS"
     path.write_text(path.read_text() + "/requests/ @someone\n")
     [check] = [c for c in doctor(repo).checks if c.area is Area.CODEOWNERS]
-    assert check.status is Status.ERROR
+    assert check.status is CheckStatus.ERROR
     assert check.message == "CODEOWNERS does not match the policies"
     assert check.fix is not None and "jitops codeowners --write" in check.fix
 
@@ -151,7 +151,7 @@ def test_wrong_target_settings_are_reported_once_under_the_target(repo: Path) ->
     assert report.exit_code is ExitCode.DENIED
     mentions = [c for c in report.checks if "settings.port" in c.message]
     assert len(mentions) == 1
-    assert mentions[0].area is Area.TARGETS and mentions[0].status is Status.ERROR
+    assert mentions[0].area is Area.TARGETS and mentions[0].status is CheckStatus.ERROR
     assert mentions[0].name.startswith("policies/targets.yaml:")
 
 
@@ -159,14 +159,14 @@ def test_unknown_provisioner_kind(repo: Path) -> None:
     targets = repo / "policies" / "targets.yaml"
     targets.write_text(targets.read_text().replace("provisioner: postgres", "provisioner: vault"))
     report = doctor(repo, **{PASSWORD_VARIABLE: SECRET})
-    [error] = [c for c in report.checks if c.area is Area.TARGETS and c.status is Status.ERROR]
+    [error] = [c for c in report.checks if c.area is Area.TARGETS and c.status is CheckStatus.ERROR]
     assert error.message == "unknown provisioner 'vault'"
     assert error.fix is not None and "postgres" in error.fix
 
 
 def test_missing_secret_warns_offline_and_fails_online_without_contacting(repo: Path) -> None:
     offline = doctor(repo)
-    assert by_status(offline, Status.WARNING, Area.TARGETS) == [
+    assert by_status(offline, CheckStatus.WARNING, Area.TARGETS) == [
         "sandbox-db/secrets: environment variable JITOPS_SANDBOX_DB_PASSWORD (secret 'password') "
         "is not set here"
     ]
@@ -199,7 +199,7 @@ def test_a_check_that_raises_is_an_error_and_never_shows_the_secret(
     report = doctor(repo, offline=False, **{PASSWORD_VARIABLE: SECRET})
     assert report.exit_code is ExitCode.DENIED
     [error] = [c for c in report.checks if c.name == "sandbox-db/check"]
-    assert error.status is Status.ERROR
+    assert error.status is CheckStatus.ERROR
     assert error.message.startswith("checking the target failed: ")
     assert "***" in error.message
     rendered = "\n".join(doctor_text(report)) + json.dumps(doctor_dict(report))
@@ -209,7 +209,7 @@ def test_a_check_that_raises_is_an_error_and_never_shows_the_secret(
 def test_an_unreachable_target_is_an_error_with_a_fix(repo: Path) -> None:
     report = doctor(repo, offline=False, **{PASSWORD_VARIABLE: SECRET})
     [reachable] = [c for c in report.checks if c.name == "sandbox-db/reachable"]
-    assert reachable.status is Status.ERROR
+    assert reachable.status is CheckStatus.ERROR
     assert "cannot connect" in reachable.message and reachable.fix
     assert SECRET not in "\n".join(doctor_text(report))
 
@@ -228,7 +228,7 @@ def test_no_target_at_all_is_a_warning(tmp_path: Path) -> None:
     from jitops.commands.doctor import target_checks
 
     [check] = target_checks([], {}, {}, offline=True)
-    assert check.status is Status.WARNING and "no Target" in check.message
+    assert check.status is CheckStatus.WARNING and "no Target" in check.message
 
 
 # -- GitHub settings -------------------------------------------------------------------------
@@ -290,14 +290,14 @@ def test_github_settings_as_jitops_needs_them_are_ok(repo: Path, github_repo: Re
     add_environment(github_repo.server.hub, github_repo.repo, "jitops-read-org", branches=("main",))
     found = settings_of(repo, github_environ(github_repo, github_repo.admin.token))
     assert {name: (c.status, c.message) for name, c in found.items()} == {
-        "auto-merge": (Status.OK, '"Allow auto-merge" is on'),
-        "main protection": (Status.OK, "requires the jitops/approval status check"),
+        "auto-merge": (CheckStatus.OK, '"Allow auto-merge" is on'),
+        "main protection": (CheckStatus.OK, "requires the jitops/approval status check"),
         "main reviews": (
-            Status.OK,
+            CheckStatus.OK,
             "GitHub requires 2 approving review(s), code-owner review, dismisses stale "
             "approvals and requires approval of the most recent push",
         ),
-        "org-reading token": (Status.OK, "the Environment jitops-read-org is limited to main"),
+        "org-reading token": (CheckStatus.OK, "the Environment jitops-read-org is limited to main"),
     }
 
 
@@ -310,7 +310,7 @@ def test_reviews_github_does_not_enforce_are_a_warning_naming_each(
         BranchProtection(required_status_checks=("jitops/approval",), dismiss_stale_reviews=True),
     )
     check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))["main reviews"]
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert "0 approving review(s) required where the PolicyChangeRule asks for 2" in check.message
     assert "no review from code owners" in check.message
     assert "no approval of the most recent push" in check.message
@@ -329,13 +329,13 @@ def test_a_ruleset_pull_request_rule_counts_with_branch_protection(
     hub.add_ruleset(github_repo.repo, "stale", reviews=BranchProtection(dismiss_stale_reviews=True))
     # a token that cannot read branch protection still reads the rulesets
     check = settings_of(repo, github_environ(github_repo, github_repo.author.token))["main reviews"]
-    assert check.status is Status.OK, check.message
+    assert check.status is CheckStatus.OK, check.message
 
 
 def test_auto_merge_off_is_a_warning_naming_the_setting(repo: Path, github_repo: RepoSetup) -> None:
     protect(github_repo, "jitops/approval")
     check = settings_of(repo, github_environ(github_repo, github_repo.admin.token))["auto-merge"]
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert "revocation pull requests wait for someone to merge them" in check.message
     assert check.fix is not None and '"Allow auto-merge"' in check.fix
     assert "Settings → General → Pull Requests" in check.fix
@@ -348,7 +348,7 @@ def test_protection_without_the_approval_check_is_an_error_with_the_setting(
     github_repo.server.hub.set_allow_auto_merge(github_repo.repo)
     environ = github_environ(github_repo, github_repo.admin.token, **{PASSWORD_VARIABLE: SECRET})
     check = settings_of(repo, environ)["main protection"]
-    assert check.status is Status.ERROR
+    assert check.status is CheckStatus.ERROR
     assert check.message == (
         "the branch protection of main does not require the jitops/approval status check, nor "
         "does any ruleset, so a pull request can merge without jitops' approval"
@@ -363,7 +363,7 @@ def test_protection_without_the_approval_check_is_an_error_with_the_setting(
     report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
     assert report.exit_code is ExitCode.DENIED
     assert "main protection: the branch protection of main does not require" in "\n".join(
-        by_status(report, Status.ERROR, Area.GITHUB)
+        by_status(report, CheckStatus.ERROR, Area.GITHUB)
     )
 
 
@@ -384,12 +384,12 @@ def test_a_ruleset_requiring_the_approval_check_is_enough(
     environ = github_environ(github_repo, github_repo.admin.token, **{PASSWORD_VARIABLE: SECRET})
     check = settings_of(repo, environ)["main protection"]
     assert (check.status, check.message, check.fix) == (
-        Status.OK,
+        CheckStatus.OK,
         "a ruleset requires the jitops/approval status check",
         None,
     )
     report = run_doctor(DoctorOptions(root=repo, now=NOW, environ=environ, offline=False))
-    assert not [c for c in report.checks if c.area is Area.GITHUB and c.status is Status.ERROR]
+    assert not [c for c in report.checks if c.area is Area.GITHUB and c.status is CheckStatus.ERROR]
 
 
 def test_a_ruleset_counts_next_to_protection_that_does_not_require_the_check(
@@ -399,7 +399,7 @@ def test_a_ruleset_counts_next_to_protection_that_does_not_require_the_check(
     ruleset(github_repo, "jitops/approval")
     check = main_protection(repo, github_repo)
     assert (check.status, check.message) == (
-        Status.OK,
+        CheckStatus.OK,
         "a ruleset requires the jitops/approval status check",
     )
 
@@ -410,7 +410,7 @@ def test_a_ruleset_for_another_branch_or_check_does_not_count(
     ruleset(github_repo, "jitops/approval", branches=("release",))
     ruleset(github_repo, "ci")  # on main, but not the check jitops posts
     check = main_protection(repo, github_repo)
-    assert check.status is Status.ERROR
+    assert check.status is CheckStatus.ERROR
     assert check.message.startswith(
         "main has no branch protection and no ruleset requires the jitops/approval status check"
     )
@@ -422,7 +422,7 @@ def test_every_page_of_rules_is_read(repo: Path, github_repo: RepoSetup) -> None
     ruleset(github_repo, "jitops/approval")  # the 101st rule: page two
     before = github_repo.server.calls[RULES]
     check = main_protection(repo, github_repo)
-    assert check.status is Status.OK
+    assert check.status is CheckStatus.OK
     assert github_repo.server.calls[RULES] - before == 2
 
 
@@ -433,7 +433,7 @@ def test_a_ruleset_is_seen_by_a_token_that_cannot_read_protection(
     # a collaborator with write access: rulesets need only read access, protection admin
     check = main_protection(repo, github_repo, github_repo.author.token)
     assert (check.status, check.message) == (
-        Status.OK,
+        CheckStatus.OK,
         "a ruleset requires the jitops/approval status check (the branch protection of main "
         "could not be read: HTTP 404)",
     )
@@ -447,7 +447,7 @@ def test_rulesets_that_cannot_be_read_make_no_requirement_a_warning_not_an_error
         check = main_protection(repo, github_repo)
         protect(github_repo, "jitops/approval")
         settled = main_protection(repo, github_repo)
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert check.message.startswith(
         "not checked: the branch protection of main does not require the jitops/approval status "
         "check, and GitHub reading the rulesets of main failed"
@@ -458,14 +458,14 @@ def test_rulesets_that_cannot_be_read_make_no_requirement_a_warning_not_an_error
     )
     # branch protection requiring it settles it without the rulesets
     assert (settled.status, settled.message) == (
-        Status.OK,
+        CheckStatus.OK,
         "requires the jitops/approval status check",
     )
 
 
 def test_an_unprotected_default_branch_is_an_error(repo: Path, github_repo: RepoSetup) -> None:
     check = main_protection(repo, github_repo)
-    assert check.status is Status.ERROR
+    assert check.status is CheckStatus.ERROR
     assert check.message == (
         "main has no branch protection and no ruleset requires the jitops/approval status check, "
         "so a pull request can merge without jitops' approval"
@@ -481,13 +481,13 @@ def test_a_token_that_cannot_read_protection_gets_a_warning_with_the_permission(
     # a collaborator with write access: it sees the merge settings, not the protection
     found = settings_of(repo, github_environ(github_repo, github_repo.author.token))
     check = found["main protection"]
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert check.message == (
         "not checked: no ruleset requires the jitops/approval status check, and the token "
         "cannot read the branch protection of main (HTTP 404)"
     )
     assert check.fix is not None and '"Administration: read"' in check.fix
-    assert found["auto-merge"].status is Status.WARNING  # off, and visible to a writer
+    assert found["auto-merge"].status is CheckStatus.WARNING  # off, and visible to a writer
     assert "is off" in found["auto-merge"].message
 
 
@@ -499,11 +499,11 @@ def test_a_read_only_token_cannot_see_auto_merge_and_says_so(
     hub.add_collaborator(github_repo.repo, reader.login, "read")
     hub.set_allow_auto_merge(github_repo.repo)
     found = settings_of(repo, github_environ(github_repo, reader.token))
-    assert found["auto-merge"].status is Status.WARNING
+    assert found["auto-merge"].status is CheckStatus.WARNING
     assert found["auto-merge"].message.startswith('not checked: GitHub shows "Allow auto-merge"')
     assert found["auto-merge"].fix is not None
     assert '"Contents: read and write"' in found["auto-merge"].fix
-    assert found["main protection"].status is Status.WARNING
+    assert found["main protection"].status is CheckStatus.WARNING
 
 
 def test_the_repository_comes_from_origin_when_not_given(
@@ -513,14 +513,14 @@ def test_the_repository_comes_from_origin_when_not_given(
     run_git(repo, "remote", "add", "origin", github_repo.server.clone_url(github_repo.full_name))
     environ = github_environ(github_repo, github_repo.admin.token)
     del environ["GITHUB_REPOSITORY"]
-    assert settings_of(repo, environ)["main protection"].status is Status.OK
+    assert settings_of(repo, environ)["main protection"].status is CheckStatus.OK
 
 
 def test_without_a_token_github_is_not_asked(repo: Path, github_repo: RepoSetup) -> None:
     before = github_repo.server.calls.total()
     [check] = github_checks(repo, {"GITHUB_REPOSITORY": github_repo.full_name})
     assert (check.status, check.message) == (
-        Status.WARNING,
+        CheckStatus.WARNING,
         "not checked: no GITHUB_TOKEN (the repository's settings on GitHub need both)",
     )
     assert check.fix is not None and "--offline" in check.fix
@@ -543,7 +543,7 @@ def test_an_unreadable_repository_is_a_warning_without_the_token(
     token = github_repo.admin.token
     environ = github_environ(github_repo, token) | {"GITHUB_REPOSITORY": "nobody/nothing"}
     [check] = github_checks(repo, environ)
-    assert check.status is Status.WARNING and check.name == "nobody/nothing"
+    assert check.status is CheckStatus.WARNING and check.name == "nobody/nothing"
     assert check.message.startswith("not checked: GitHub reading the repository failed (HTTP 404")
     assert check.fix is not None and "GITHUB_REPOSITORY" in check.fix
     assert token not in check.message + check.fix
@@ -553,7 +553,7 @@ def test_github_failing_is_a_warning_never_a_crash(repo: Path, github_repo: Repo
     protect(github_repo, "jitops/approval")
     with failing(github_repo, PROTECTION):
         check = main_protection(repo, github_repo)
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert check.message.startswith(
         "not checked: no ruleset requires the jitops/approval status check, and GitHub reading "
         "the protection of main failed"
@@ -577,13 +577,13 @@ def test_an_index_covering_the_branch_is_ok(repo: Path) -> None:
     commit_all(repo, "grant a-1")
     ids.update(repo)
     check = index_line(doctor(repo))
-    assert (check.status, check.fix) == (Status.OK, None)
+    assert (check.status, check.fix) == (CheckStatus.OK, None)
     assert check.message == f"covers HEAD (1 id(s) up to {head(repo)[:12]})"
 
 
 def test_a_missing_index_is_a_warning_that_says_how_to_create_it(repo: Path) -> None:
     check = index_line(doctor(repo))
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert "walks the whole history" in check.message
     assert check.fix is not None
     assert "`jitops index --push`" in check.fix and "`jitops apply --push-notes`" in check.fix
@@ -598,7 +598,7 @@ def test_a_stale_index_says_by_how_many_commits(repo: Path) -> None:
         commit_all(repo, f"grant s-{n}")
     report = doctor(repo)
     check = index_line(report)
-    assert check.status is Status.WARNING and report.exit_code is ExitCode.OK
+    assert check.status is CheckStatus.WARNING and report.exit_code is ExitCode.OK
     assert check.message.startswith(f"stale by 3 commit(s) on HEAD (0 id(s) up to {covered[:12]})")
     assert check.fix is not None and "jitops index --push" in check.fix
 
@@ -607,7 +607,7 @@ def test_a_malformed_index_is_an_error_with_the_rebuild(repo: Path) -> None:
     git.write_file_commit(repo, ids.INDEX_REF, ids.INDEX_FILE, b"not an index\n", "forged\n")
     report = doctor(repo)
     check = index_line(report)
-    assert check.status is Status.ERROR and report.exit_code is ExitCode.DENIED
+    assert check.status is CheckStatus.ERROR and report.exit_code is ExitCode.DENIED
     assert check.message.startswith(f"the request-id index ({ids.INDEX_REF}) is malformed")
     assert check.fix is not None and "jitops index --rebuild --push" in check.fix
 
@@ -622,7 +622,7 @@ def test_an_index_outside_the_branch_history_is_an_error(repo: Path) -> None:
     commit_all(repo, "main moves on")
     report = doctor(repo)
     check = index_line(report)
-    assert check.status is Status.ERROR and report.exit_code is ExitCode.DENIED
+    assert check.status is CheckStatus.ERROR and report.exit_code is ExitCode.DENIED
     assert f"covers {elsewhere[:12]}, which is not in the history of HEAD" in check.message
     assert check.fix == "rebuild it with `jitops index --rebuild --push`"
 
@@ -634,7 +634,7 @@ def test_an_index_ahead_of_this_checkout_is_a_warning(repo: Path) -> None:
     ids.update(repo)
     run_git(repo, "checkout", "-q", "--detach", behind)
     check = index_line(doctor(repo))
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert check.message.startswith("it covers 1 commit(s) past HEAD here")
     assert check.fix is not None and "pull and run `jitops doctor` again" in check.fix
 
@@ -644,7 +644,7 @@ def test_an_index_of_a_commit_this_clone_lacks_asks_for_a_fetch(repo: Path) -> N
     index = ids.IdIndex(unknown, ("a-1",))
     git.write_file_commit(repo, ids.INDEX_REF, ids.INDEX_FILE, ids.encode(index), "index\n")
     check = index_line(doctor(repo))
-    assert check.status is Status.WARNING
+    assert check.status is CheckStatus.WARNING
     assert check.message == f"it covers {unknown[:12]}, a commit this clone does not have"
     assert check.fix is not None and check.fix.startswith("fetch the branch")
 
@@ -656,7 +656,7 @@ def test_the_index_is_checked_against_the_branch_asked_for(repo: Path) -> None:
     on_work = run_doctor(DoctorOptions(root=repo, now=NOW, offline=True))
     on_main = run_doctor(DoctorOptions(root=repo, now=NOW, offline=True, branch="main"))
     assert index_line(on_work).message.startswith("stale by 1 commit(s) on HEAD")
-    assert index_line(on_main).status is Status.OK
+    assert index_line(on_main).status is CheckStatus.OK
 
 
 def test_doctor_never_walks_the_whole_history_nor_writes_the_index(
@@ -670,16 +670,16 @@ def test_doctor_never_walks_the_whole_history_nor_writes_the_index(
 
     monkeypatch.setattr(git, "added_paths", walk)
     before = head(repo, ids.INDEX_REF)
-    assert index_line(doctor(repo)).status is Status.WARNING
+    assert index_line(doctor(repo)).status is CheckStatus.WARNING
     assert head(repo, ids.INDEX_REF) == before
 
 
 def test_outside_git_or_without_a_commit_the_index_is_not_checked(tmp_path: Path) -> None:
     plain = index_check(tmp_path)
-    assert plain.status is Status.WARNING and "is not a git repository" in plain.message
+    assert plain.status is CheckStatus.WARNING and "is not a git repository" in plain.message
     run_git(tmp_path, "init", "-q", "-b", "main")
     empty = index_check(tmp_path)
-    assert empty.status is Status.WARNING and "'HEAD' names no commit here" in empty.message
+    assert empty.status is CheckStatus.WARNING and "'HEAD' names no commit here" in empty.message
 
 
 # -- workflows -------------------------------------------------------------------------------
@@ -706,26 +706,26 @@ def check_workflow_problems(root: Path) -> list[DoctorCheck]:
     return [
         c
         for c in workflow_checks(root)
-        if c.name == ".github/workflows/jitops-check.yml" and c.status is Status.ERROR
+        if c.name == ".github/workflows/jitops-check.yml" and c.status is CheckStatus.ERROR
     ]
 
 
 def test_the_shipped_workflows_pass(tmp_path: Path) -> None:
     shutil.copytree(PROJECT / ".github" / "workflows", tmp_path / ".github" / "workflows")
-    assert [c.status for c in workflow_checks(tmp_path)[:3]] == [Status.OK] * 3
+    assert [c.status for c in workflow_checks(tmp_path)[:3]] == [CheckStatus.OK] * 3
 
 
 def test_every_missing_jitops_workflow_is_an_error(tmp_path: Path) -> None:
     statuses = {c.name.rpartition("/")[2]: c.status for c in workflow_checks(tmp_path)}
     assert statuses == {expected.name: expected.missing for expected in EXPECTED_WORKFLOWS}
-    assert statuses["jitops-check.yml"] is Status.ERROR
-    assert statuses["jitops-sweep.yml"] is Status.ERROR
+    assert statuses["jitops-check.yml"] is CheckStatus.ERROR
+    assert statuses["jitops-sweep.yml"] is CheckStatus.ERROR
 
 
 def test_a_yaml_extension_counts(tmp_path: Path) -> None:
     write_workflow(tmp_path, "permissions: {}\njobs:\n" + GOOD_JOB, "jitops-check.yaml")
     [check] = [c for c in workflow_checks(tmp_path) if "jitops-check" in c.name]
-    assert (check.name, check.status) == (".github/workflows/jitops-check.yaml", Status.OK)
+    assert (check.name, check.status) == (".github/workflows/jitops-check.yaml", CheckStatus.OK)
 
 
 def test_anchors_are_allowed_in_workflows(tmp_path: Path) -> None:
@@ -878,7 +878,7 @@ def test_a_step_that_reaches_the_targets_needs_every_target_secret(tmp_path: Pat
         write_workflow(tmp_path, text, "jitops-apply.yml")
         checks = workflow_checks(tmp_path, ["JITOPS_A", "JITOPS_B"])
         [apply] = [c for c in checks if c.name.endswith("jitops-apply.yml")]
-        assert apply.status is Status.OK, apply
+        assert apply.status is CheckStatus.OK, apply
 
     write_workflow(
         tmp_path,
@@ -891,12 +891,12 @@ def test_a_step_that_reaches_the_targets_needs_every_target_secret(tmp_path: Pat
     problems = [c for c in checks if c.name.endswith("jitops-apply.yml")]
     assert [(c.status, c.message) for c in problems] == [
         (
-            Status.ERROR,
+            CheckStatus.ERROR,
             "job 'approval', step 'Grant': `jitops apply` runs without JITOPS_B in its "
             "environment, so it cannot reach the targets whose secrets live there",
         ),
         (
-            Status.ERROR,
+            CheckStatus.ERROR,
             "job 'approval', step 'jitops reconcile': `jitops reconcile` runs without "
             "JITOPS_A, JITOPS_B in its environment, so it cannot reach the targets whose "
             "secrets live there",
@@ -908,10 +908,10 @@ def test_a_step_that_reaches_the_targets_needs_every_target_secret(tmp_path: Pat
 
 def test_doctor_checks_the_workflows_against_the_targets_secrets(tmp_path: Path) -> None:
     root = doctor_repo(tmp_path / "access")
-    assert not by_status(doctor(root), Status.ERROR, Area.WORKFLOWS)
+    assert not by_status(doctor(root), CheckStatus.ERROR, Area.WORKFLOWS)
     targets = root / "policies" / "targets.yaml"
     targets.write_text(targets.read_text().replace(PASSWORD_VARIABLE, "JITOPS_OTHER_PASSWORD"))
-    errors = by_status(doctor(root), Status.ERROR, Area.WORKFLOWS)
+    errors = by_status(doctor(root), CheckStatus.ERROR, Area.WORKFLOWS)
     # apply; and sweep, scheduled apply and reconcile in the sweep workflow
     assert len(errors) == 4
     assert all("without JITOPS_OTHER_PASSWORD" in e for e in errors)
@@ -924,14 +924,14 @@ INTERVAL = timedelta(minutes=15)
 
 def test_sweep_unknown_is_a_warning() -> None:
     check = sweep_check(None, INTERVAL, NOW)
-    assert (check.status, check.message) == (Status.WARNING, "last successful sweep unknown")
+    assert (check.status, check.message) == (CheckStatus.WARNING, "last successful sweep unknown")
     assert check.fix is not None and "jitops-sweep.yml" in check.fix
 
 
 def test_sweep_within_two_intervals_is_ok_and_older_is_a_warning() -> None:
-    assert sweep_check(NOW - 2 * INTERVAL, INTERVAL, NOW).status is Status.OK
+    assert sweep_check(NOW - 2 * INTERVAL, INTERVAL, NOW).status is CheckStatus.OK
     stale = sweep_check(NOW - 2 * INTERVAL - timedelta(minutes=1), INTERVAL, NOW)
-    assert stale.status is Status.WARNING
+    assert stale.status is CheckStatus.WARNING
     assert stale.message == (
         "last successful sweep was 31m ago (2026-11-23 11:29 UTC), more than two intervals of 15m"
     )
@@ -942,7 +942,7 @@ def test_doctor_uses_the_sweep_time_it_is_given(repo: Path) -> None:
         root=repo, now=NOW, environ={}, offline=True, last_sweep=NOW - timedelta(minutes=5)
     )
     [check] = [c for c in run_doctor(options).checks if c.area is Area.SWEEP]
-    assert check.status is Status.OK and "5m ago" in check.message
+    assert check.status is CheckStatus.OK and "5m ago" in check.message
 
 
 def _org_token(root: Path, setup: RepoSetup) -> list[DoctorCheck]:
@@ -958,19 +958,21 @@ def test_the_org_reading_token_must_live_in_an_environment_limited_to_main(
     use, hands the long-lived token to a workflow any writer pushes to their own branch."""
     hub, setup = github_repo.server.hub, github_repo
     [missing] = _org_token(repo, setup)  # the policies name teams: the token is needed
-    assert missing.status is Status.ERROR and "no Environment jitops-read-org" in missing.message
+    assert (
+        missing.status is CheckStatus.ERROR and "no Environment jitops-read-org" in missing.message
+    )
     assert missing.fix is not None and "Selected branches: main" in missing.fix
     add_environment(hub, setup.repo, "jitops-read-org")
     [anywhere] = _org_token(repo, setup)
-    assert anywhere.status is Status.ERROR and "jobs of any branch" in anywhere.message
+    assert anywhere.status is CheckStatus.ERROR and "jobs of any branch" in anywhere.message
     add_environment(hub, setup.repo, "jitops-read-org", branches=("main", "release/*"))
     [wider] = _org_token(repo, setup)
-    assert wider.status is Status.ERROR and "main, release/*" in wider.message
+    assert wider.status is CheckStatus.ERROR and "main, release/*" in wider.message
     for limit in ({"branches": ("main",)}, {"protected_branches": True}):
         add_environment(hub, setup.repo, "JITOPS-READ-ORG", **limit)  # type: ignore[arg-type]
         [ok] = _org_token(repo, setup)
-        assert ok.status is Status.OK, ok.message
+        assert ok.status is CheckStatus.OK, ok.message
     add_repo_secret(hub, setup.repo, "JITOPS_READ_ORG_TOKEN")
     [_, exposed] = _org_token(repo, setup)
-    assert exposed.status is Status.ERROR and "is a repository secret" in exposed.message
+    assert exposed.status is CheckStatus.ERROR and "is a repository secret" in exposed.message
     assert exposed.fix is not None and "delete it" in exposed.fix

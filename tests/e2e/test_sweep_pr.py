@@ -109,8 +109,9 @@ def test_a_recorded_sweep_tells_doctor_and_apply_the_schedule_runs(
 ) -> None:
     from datetime import timedelta
 
-    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, Status, sweep_check
+    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, sweep_check
     from jitops.commands.sweep import last_success
+    from jitops.provisioners.interface import CheckStatus
 
     _, world = served
     assert last_success(world.base) is None
@@ -125,7 +126,7 @@ def test_a_recorded_sweep_tells_doctor_and_apply_the_schedule_runs(
     assert last_success(clone) == recorded
     fresh = sweep_check(recorded, DEFAULT_SWEEP_INTERVAL, recorded + timedelta(minutes=20))
     stale = sweep_check(recorded, DEFAULT_SWEEP_INTERVAL, recorded + timedelta(hours=2))
-    assert fresh.status is Status.OK and stale.status is Status.WARNING
+    assert fresh.status is CheckStatus.OK and stale.status is CheckStatus.WARNING
 
 
 def test_auto_merge_is_requested_and_github_merges_the_pull_request_then_apply_is_a_no_op(

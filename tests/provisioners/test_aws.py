@@ -11,10 +11,10 @@ import pytest
 
 from jitops.provisioners.aws import TAG_PREFIX, AwsProvisioner
 from jitops.provisioners.interface import (
+    CheckStatus,
     ProvisionerError,
     SecretMissing,
     SettingsError,
-    Severity,
     TargetConfig,
 )
 from tests.fixtures.moto import MotoServer
@@ -163,7 +163,7 @@ def test_credentials_from_named_variables_and_never_shown(account: Account) -> N
         {"SANDBOX_AWS_KEY": "AKIAEXAMPLE", "SANDBOX_AWS_SECRET": secret},
     )
     results = provisioner.check()
-    assert [r.severity for r in results] == [Severity.OK] * 3
+    assert [r.status for r in results] == [CheckStatus.OK] * 3
     assert all(secret not in r.message for r in results)
     assert secret not in repr(provisioner)
     unset = AwsProvisioner(account.target(secrets=secrets), {"SANDBOX_AWS_KEY": "AKIAEXAMPLE"})
@@ -174,7 +174,7 @@ def test_credentials_from_named_variables_and_never_shown(account: Account) -> N
 def test_check_reports_a_missing_group_with_a_fix(account: Account) -> None:
     results = account.provisioner(roles={"readonly": f"missing-{account.n}"}).check()
     [group] = [r for r in results if r.check == "groups"]
-    assert group.severity is Severity.ERROR
+    assert group.status is CheckStatus.ERROR
     assert group.fix is not None and account.path in group.fix
 
 
@@ -182,7 +182,7 @@ def test_unreachable_endpoint_is_a_clear_error(account: Account) -> None:
     # A closed loopback port: connection refused at once, never a call outside this machine.
     provisioner = account.provisioner(endpoint_url="http://127.0.0.1:9", max_attempts=1)
     [result] = provisioner.check()
-    assert result.severity is Severity.ERROR
+    assert result.status is CheckStatus.ERROR
     assert "127.0.0.1:9" in result.message
 
 

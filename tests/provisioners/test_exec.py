@@ -10,9 +10,9 @@ import pytest
 
 from jitops.provisioners.exec import ExecProvisioner
 from jitops.provisioners.interface import (
+    CheckStatus,
     ListingNotSupported,
     ProvisionerError,
-    Severity,
     TargetConfig,
 )
 from tests.provisioners._grants import make_grant
@@ -114,7 +114,7 @@ def test_missing_command_is_a_clear_error(state: Path, tmp_path: Path) -> None:
     with pytest.raises(ProvisionerError, match="not found"):
         provisioner.grant(make_grant())
     [result] = provisioner.check()
-    assert result.severity is Severity.ERROR
+    assert result.status is CheckStatus.ERROR
     assert result.fix
 
 
@@ -132,12 +132,12 @@ def test_malformed_list_output_is_refused(state: Path) -> None:
 
 def test_check_reports_reachability_and_missing_environment(state: Path) -> None:
     results = {r.check: r for r in _provisioner(state).check()}
-    assert results["command"].severity is Severity.OK
-    assert results["reachable"].severity is Severity.OK
+    assert results["command"].status is CheckStatus.OK
+    assert results["reachable"].status is CheckStatus.OK
     broken = _provisioner(state, token="")
     broken_results = broken.check()
     secrets = [r for r in broken_results if r.check == "secrets"]
-    assert secrets and secrets[0].severity is Severity.ERROR
+    assert secrets and secrets[0].status is CheckStatus.ERROR
     assert "FAKE_TOKEN" in secrets[0].message
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jitops.provisioners.github_team import GitHubTeamProvisioner
-from jitops.provisioners.interface import ProvisionerError, Severity, TargetConfig
+from jitops.provisioners.interface import CheckStatus, ProvisionerError, TargetConfig
 from jitops.testing.github import GitHubServer
 from tests.provisioners._grants import make_grant
 
@@ -50,14 +50,14 @@ def test_grant_list_and_revoke_membership(team: tuple[GitHubServer, str, str, st
 def test_check_reports_a_missing_team(team: tuple[GitHubServer, str, str, str]) -> None:
     server, org, token, _ = team
     good = provisioner(server, org, token).check()
-    assert [r.severity for r in good] == [Severity.OK]
+    assert [r.status for r in good] == [CheckStatus.OK]
     target = TargetConfig(
         "deployers", "github-team",
         {"org": org, "roles": {"member": "ghosts"}, "api_url": server.base_url},
         {"token": "TEAM_TOKEN"}, roles=("member",),
     )  # fmt: skip
     [result] = GitHubTeamProvisioner(target, {"TEAM_TOKEN": token}).check()
-    assert result.severity is Severity.ERROR and "does not exist" in result.message
+    assert result.status is CheckStatus.ERROR and "does not exist" in result.message
 
 
 def test_a_token_that_may_not_manage_the_team_fails_without_leaking_it(

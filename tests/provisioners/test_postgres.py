@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 from jitops.provisioners.interface import (
+    CheckStatus,
     ProvisionerError,
     SecretMissing,
-    Severity,
     TargetConfig,
 )
 from jitops.provisioners.postgres import PostgresProvisioner
@@ -127,7 +127,7 @@ def test_provisioner_role_is_not_superuser_and_check_says_least_privilege(
     )
     assert superuser is False
     results = sandbox.provisioner().check()
-    assert [r.severity for r in results] == [Severity.OK, Severity.OK]
+    assert [r.status for r in results] == [CheckStatus.OK, CheckStatus.OK]
     assert "exactly what jitops needs" in results[-1].message
 
 
@@ -324,7 +324,7 @@ def test_wrong_password_error_never_shows_it(sandbox: Sandbox) -> None:
     assert wrong not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     [result] = provisioner.check()
-    assert result.severity is Severity.ERROR and wrong not in result.message
+    assert result.status is CheckStatus.ERROR and wrong not in result.message
     assert wrong not in repr(provisioner)
 
 
@@ -340,7 +340,7 @@ def test_check_names_each_missing_privilege(sandbox: Sandbox) -> None:
     sandbox.server.admin(f"REVOKE {sandbox.rw} FROM {user}")
     sandbox.server.admin(f"ALTER ROLE {user} NOCREATEROLE")
     results = sandbox.provisioner().check()
-    errors = {r.fix for r in results if r.severity is Severity.ERROR}
+    errors = {r.fix for r in results if r.status is CheckStatus.ERROR}
     assert errors == {
         f"ALTER ROLE {user} CREATEROLE",
         f"GRANT pg_signal_backend TO {user}",
@@ -351,7 +351,7 @@ def test_check_names_each_missing_privilege(sandbox: Sandbox) -> None:
 def test_check_warns_about_superuser(sandbox: Sandbox) -> None:
     sandbox.server.admin(f"ALTER ROLE {sandbox.provisioner_user} SUPERUSER")
     results = sandbox.provisioner().check()
-    assert any(r.severity is Severity.WARNING and "superuser" in r.message for r in results)
+    assert any(r.status is CheckStatus.WARNING and "superuser" in r.message for r in results)
 
 
 @pytest.mark.parametrize(
