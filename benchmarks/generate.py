@@ -10,7 +10,7 @@ The brief's yardstick is an access repository of 10,000 active requests, 200 pol
   domain's leads, and from security for admin roles; a ticket rule on most);
 - ``policies/policy-changes.yaml``: the one ``PolicyChangeRule``;
 - ``policies/tests/smoke.yaml``: a few ``PolicyTest`` cases, so ``jitops test`` runs too;
-- ``.github/CODEOWNERS``: rendered by jitops itself (``jitops.codeowners.render``);
+- ``.github/CODEOWNERS``: rendered by jitops itself (``jitops.owners.render``);
 - ``requests/<target>/<role>/<id>.yaml``: the active requests, every one allowed by its policy
   (or pending approval) and within its role's maximum: a ``duration`` mostly, a scheduled
   window far in the future for some.
@@ -397,8 +397,8 @@ def plan_policies(policy_count: int, rng: random.Random) -> Plan:
 
 def render_codeowners(root: Path) -> str:
     """CODEOWNERS as jitops renders it from the policies written under ``root``."""
-    from jitops.codeowners import render
     from jitops.findings import Severity
+    from jitops.owners import render
     from jitops.repo import load_policies
 
     loaded = load_policies(root)

@@ -370,7 +370,7 @@ def test_command(root: Path, verbose: bool) -> None:
     (allowed, pending or denied) with words its reason must contain — the way policy
     changes are reviewed together with their effect. Exit 1 when a case fails.
     """
-    from jitops.commands.test import run_policy_tests
+    from jitops.commands.policy_tests import run_policy_tests
     from jitops.report import decision_text
 
     run = run_policy_tests(root.resolve())
@@ -753,7 +753,7 @@ def reconcile(
     that needs a person), or the branch's policies are not verified; 3 a target could not be
     checked or a revoke failed.
     """
-    from jitops.commands.reconcile import Outcome, ReconcileOptions
+    from jitops.commands.reconcile import DriftOutcome, ReconcileOptions
     from jitops.commands.reconcile import reconcile as run_reconcile
     from jitops.trust import GitHubAccess
 
@@ -783,7 +783,7 @@ def reconcile(
             f"{drift.target}: {drift.outcome.value}: {who} {drift.role} "
             f"({drift.kind.value}) — {drift.detail}"
         )
-    failed = any(d.outcome is Outcome.FAILED for d in report.drifts) or any(
+    failed = any(d.outcome is DriftOutcome.FAILED for d in report.drifts) or any(
         p.fatal for p in report.problems
     )
     click.echo(

@@ -15,7 +15,7 @@ What gets written:
   with ``force``; CODEOWNERS and the workflows are rendered from them instead.
 - ``requests/.gitkeep`` while ``requests/`` is empty, so the folder exists in git.
 - ``.github/CODEOWNERS`` (or the CODEOWNERS file GitHub already reads), rendered by
-  ``jitops.codeowners`` from the resulting policies.
+  ``jitops.owners`` from the resulting policies.
 - ``.github/workflows/``: the five jitops workflows (``jitops.templates``), installing this
   jitops release pinned exactly, passing each target's secret variable to the steps that grant
   and revoke.
@@ -34,7 +34,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from jitops import __version__, codeowners, git
+from jitops import __version__, git, owners
 from jitops.errors import JitopsError, UsageError
 from jitops.findings import Severity
 from jitops.models import LOGIN_PATTERN
@@ -51,7 +51,7 @@ from jitops.templates import (
 WORKFLOWS_DIR: Final = ".github/workflows"
 KEEP_FILE: Final = f"{REQUESTS_DIR}/.gitkeep"
 DEFAULT_BRANCH: Final = "main"
-CODEOWNERS_DEFAULT: Final = codeowners.CODEOWNERS_LOCATIONS[0]
+CODEOWNERS_DEFAULT: Final = owners.CODEOWNERS_LOCATIONS[0]
 DIFFERS: Final = "differs from what init writes; --force replaces it"
 
 _ORG = re.compile(LOGIN_PATTERN)
@@ -137,9 +137,9 @@ def plan(options: InitOptions) -> InitReport:
     requests = root / REQUESTS_DIR
     if not requests.is_dir() or all(p.name == ".gitkeep" for p in requests.iterdir()):
         files.append(_planned(root, KEEP_FILE, "", force=options.force))
-    owners = codeowners.find(root)  # the file GitHub reads already, if there is one
-    owners_path = owners.relative_to(root).as_posix() if owners else CODEOWNERS_DEFAULT
-    files.append(_planned(root, owners_path, codeowners.render(policy_set), force=options.force))
+    found_owners = owners.find(root)  # the file GitHub reads already, if there is one
+    owners_path = found_owners.relative_to(root).as_posix() if found_owners else CODEOWNERS_DEFAULT
+    files.append(_planned(root, owners_path, owners.render(policy_set), force=options.force))
     workflows = render_workflows(
         WorkflowSettings(Install.release(options.version), branch, variables)
     )

@@ -40,7 +40,7 @@ class DriftKind(StrEnum):
     MISSING = "missing"  # an open grant the target does not hold (apply grants it)
 
 
-class Outcome(StrEnum):
+class DriftOutcome(StrEnum):
     REVOKED = "revoked"
     WOULD_REVOKE = "would revoke"
     FAILED = "failed"
@@ -54,7 +54,7 @@ class Drift:
     identity: str
     requester: str | None
     kind: DriftKind
-    outcome: Outcome
+    outcome: DriftOutcome
     detail: str = ""
 
 
@@ -75,7 +75,9 @@ class ReconcileReport:
 
     @property
     def unresolved(self) -> tuple[Drift, ...]:
-        return tuple(d for d in self.drifts if d.outcome in (Outcome.FAILED, Outcome.WOULD_REVOKE))
+        return tuple(
+            d for d in self.drifts if d.outcome in (DriftOutcome.FAILED, DriftOutcome.WOULD_REVOKE)
+        )
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def reconcile(options: ReconcileOptions, environ: Mapping[str, str]) -> Reconcil
                 requester,
                 requester,
                 DriftKind.MISSING,
-                Outcome.LEFT_TO_APPLY,
+                DriftOutcome.LEFT_TO_APPLY,
                 f"request {request_id} is open but not granted; `jitops apply` grants it",
             )
             for (role, requester), request_id in sorted(wanted.items())
@@ -158,7 +160,7 @@ def reconcile(options: ReconcileOptions, environ: Mapping[str, str]) -> Reconcil
 def _revoke(
     provisioner: Provisioner[Any], access: ManagedAccess, options: ReconcileOptions
 ) -> Drift:
-    def drift(outcome: Outcome, detail: str) -> Drift:
+    def drift(outcome: DriftOutcome, detail: str) -> Drift:
         return Drift(
             access.target,
             access.role,
@@ -171,12 +173,12 @@ def _revoke(
 
     if access.requester is None:
         return drift(
-            Outcome.FAILED,
+            DriftOutcome.FAILED,
             f"{access.identity} maps to no GitHub login, so jitops cannot revoke it; "
             "remove it by hand",
         )
     if options.dry_run:
-        return drift(Outcome.WOULD_REVOKE, "no open grant on the branch covers it")
+        return drift(DriftOutcome.WOULD_REVOKE, "no open grant on the branch covers it")
     grant = Grant(
         request_id=access.request_id or "reconcile",
         requester=access.requester,
@@ -187,5 +189,5 @@ def _revoke(
     try:
         provisioner.revoke(grant)
     except JitopsError as exc:
-        return drift(Outcome.FAILED, exc.message)
-    return drift(Outcome.REVOKED, "no open grant on the branch covered it")
+        return drift(DriftOutcome.FAILED, exc.message)
+    return drift(DriftOutcome.REVOKED, "no open grant on the branch covered it")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from jitops import codeowners, git
+from jitops import git, owners
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
 from jitops.parallel import map_in_stages
@@ -94,8 +94,8 @@ def _decision_findings(item: RequestFile, decision: Decision) -> list[Finding]:
 
 def codeowners_findings(root: Path, policy_set: PolicySet) -> list[Finding]:
     """CODEOWNERS must be exactly what the policies render, so GitHub enforces the same owners."""
-    expected = codeowners.render(policy_set)
-    found = codeowners.find(root)
+    expected = owners.render(policy_set)
+    found = owners.find(root)
     if found is None:
         return [
             Finding(
@@ -107,7 +107,7 @@ def codeowners_findings(root: Path, policy_set: PolicySet) -> list[Finding]:
         ]
     relative = found.relative_to(root).as_posix()
     actual = found.read_text(encoding="utf-8", errors="replace")
-    line = codeowners.first_difference(expected, actual)
+    line = owners.first_difference(expected, actual)
     if line is None:
         return []
     return [

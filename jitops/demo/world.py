@@ -17,9 +17,9 @@ from typing import Any
 
 import jitops
 from jitops import git
-from jitops.codeowners import render as render_codeowners
 from jitops.errors import JitopsError
 from jitops.models import is_team, login_key
+from jitops.owners import render as render_codeowners
 from jitops.policy import PolicySet
 from jitops.repo import load_policies
 from jitops.testing.github import Account, BranchProtection, Event, GitHubServer, Hub

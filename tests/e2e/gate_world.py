@@ -148,7 +148,7 @@ def make_world(server: GitHubServer, suffix: str, tmp_path: Path) -> GateWorld:
         path.write_text(text)
     (source / "requests").mkdir()
     (source / "requests" / ".gitkeep").write_text("")
-    from jitops.codeowners import render
+    from jitops.owners import render
     from jitops.repo import load_policies
 
     policy_set = load_policies(source).policy_set

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from jitops.testing.github import codeowners
+from jitops.testing.github import owner_rules
 from jitops.testing.github.gitstore import ZERO_SHA, GitStore, Identity, TreeChange
 from jitops.testing.github.state import (
     DEFAULT_BRANCH,
@@ -672,7 +672,7 @@ class Hub:
     def codeowners_file(self, repo: Repository, ref: str) -> tuple[str, str] | None:
         """``(path, text)`` of the CODEOWNERS file GitHub would use at ``ref``."""
         store = self.git(repo)
-        for path in codeowners.LOCATIONS:
+        for path in owner_rules.LOCATIONS:
             entry = store.entry_at(ref, path)
             if entry is not None and entry.type == "blob":
                 return path, store.read_blob(entry.sha).decode(errors="replace")
@@ -685,11 +685,11 @@ class Hub:
         found = self.codeowners_file(repo, f"refs/heads/{pr.base_ref}")
         if found is None:
             return {}
-        rules = codeowners.parse(found[1])
+        rules = owner_rules.parse(found[1])
         store = self.git(repo)
         base = store.branch_sha(pr.base_ref) or pr.base_sha
         return {
-            c.filename: codeowners.owners_of(rules, c.filename)
+            c.filename: owner_rules.owners_of(rules, c.filename)
             for c in store.diff(base, pr.head_sha)
         }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from jitops.testing.github import codeowners
+from jitops.testing.github import owner_rules
 from jitops.testing.github.git_data import git_commit_body
 from jitops.testing.github.gitstore import FileChange, TreeEntry
 from jitops.testing.github.http import ApiError, Request, Response, route
@@ -81,7 +81,7 @@ def codeowners_errors(req: Request) -> Response:
                     "message": e.message,
                     "path": e.path,
                 }
-                for e in codeowners.errors(text, path, known)
+                for e in owner_rules.errors(text, path, known)
             ]
         },
     )

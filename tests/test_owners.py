@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jitops.codeowners import find, first_difference, render
+from jitops.owners import find, first_difference, render
 from jitops.repo import load_policies
 from tests.gitrepo import PROJECT
 

@@ -1,6 +1,6 @@
 """CODEOWNERS as GitHub reads it: where the file lives, who owns a path, and its syntax errors.
 
-Deliberately separate from ``jitops.codeowners``: the test double plays GitHub, so a mistake in
+Deliberately separate from ``jitops.owners``: the test double plays GitHub, so a mistake in
 jitops' own reading of CODEOWNERS must not be mirrored here.
 
 GitHub's patterns look like gitignore's but are not the same. What this module follows:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jitops.testing.github import codeowners
+from jitops.testing.github import owner_rules
 
 SUITE = Path(__file__).parent / "codeowners_suite" / "patterns.json"
 
@@ -39,9 +39,9 @@ def test_the_suite_is_whole() -> None:
 
 @pytest.mark.parametrize(("pattern", "path", "expected"), SUITE_CASES)
 def test_pattern_suite(pattern: str, path: str, expected: bool) -> None:
-    rules = codeowners.parse(f"{pattern} @owner\n")
+    rules = owner_rules.parse(f"{pattern} @owner\n")
     assert [r.pattern for r in rules] == [pattern]  # the line is valid, so it is kept
-    assert (codeowners.owners_of(rules, path) == ("@owner",)) is expected
+    assert (owner_rules.owners_of(rules, path) == ("@owner",)) is expected
 
 
 # Every example of GitHub's "About code owners" page, as (CODEOWNERS text, path, owners):
@@ -110,7 +110,7 @@ DOCS_PAGE = [
     [pytest.param(t, p, o, id=f"{t.splitlines()[-1]} -> {p}") for t, p, o in DOCS_PAGE],
 )
 def test_docs_page_examples(text: str, path: str, owners: tuple[str, ...]) -> None:
-    assert codeowners.owners_of(codeowners.parse(text), path) == owners
+    assert owner_rules.owners_of(owner_rules.parse(text), path) == owners
 
 
 @pytest.mark.parametrize(
@@ -129,16 +129,16 @@ def test_docs_page_examples(text: str, path: str, owners: tuple[str, ...]) -> No
     ],
 )
 def test_line_syntax(text: str, path: str, owners: tuple[str, ...]) -> None:
-    assert codeowners.owners_of(codeowners.parse(text), path) == owners
+    assert owner_rules.owners_of(owner_rules.parse(text), path) == owners
 
 
 def test_escaped_space_keeps_the_pattern_whole() -> None:
-    [rule] = codeowners.parse("/my\\ docs/ @a @b\n")
+    [rule] = owner_rules.parse("/my\\ docs/ @a @b\n")
     assert (rule.pattern, rule.owners) == ("/my\\ docs/", ("@a", "@b"))
 
 
 def _kinds(text: str) -> list[tuple[int, int, str, str | None]]:
-    found = codeowners.errors(text, ".github/CODEOWNERS", lambda owner: owner != "@ghost")
+    found = owner_rules.errors(text, ".github/CODEOWNERS", lambda owner: owner != "@ghost")
     return [(e.line, e.column, e.kind, e.suggestion) for e in found]
 
 
@@ -154,7 +154,7 @@ def test_errors_report_invalid_patterns_and_skip_their_owners() -> None:
             "The pattern `/` will never match anything, did you mean `*` instead?",
         ),
     ]
-    [first, *_] = codeowners.errors(text, ".github/CODEOWNERS", lambda owner: True)
+    [first, *_] = owner_rules.errors(text, ".github/CODEOWNERS", lambda owner: True)
     assert first.message == (
         "Invalid pattern on line 2: Did you mean `**/*.rb`?\n\n  ***/*.rb @ghost\n  ^"
     )
