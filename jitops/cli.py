@@ -1120,7 +1120,8 @@ def index(root: Path, branch: str, rebuild: bool, push: bool, check: bool) -> No
     Exit status: 0 done (or it agrees); 1 it disagrees with history; 2 usage; 3 git failed.
     """
     from jitops import ids
-    from jitops.commands.index import IndexOptions, check_findings, describe, refresh
+    from jitops.commands.index import check_findings, describe
+    from jitops.ids import IndexOptions, refresh
 
     root = root.resolve()
     if check:

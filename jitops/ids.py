@@ -41,7 +41,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from jitops import git, request_files
-from jitops.errors import UsageError
+from jitops.errors import JitopsError, UsageError
 from jitops.models import ID_PATTERN
 from jitops.repo import REQUESTS_DIR
 
@@ -370,3 +370,42 @@ def verify(root: Path, ref: str = "HEAD", *, index_ref: str = INDEX_REF) -> Inde
         hidden=tuple(sorted(truth - listed)),
         invented=tuple(sorted(listed - truth)),
     )
+
+
+# -- keeping the index up to date (apply, and `jitops index`) ----------------------------------
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    root: Path
+    branch: str = "HEAD"
+    rebuild: bool = False  # from the whole history, ignoring the stored index
+    push: bool = False  # start from the remote's index, and publish the result
+    token: str | None = None
+    remote: str = "origin"
+
+
+@dataclass(frozen=True)
+class IndexOutcome:
+    update: IndexUpdate
+    pushed: bool
+    fetch_problem: str | None = None  # why the remote's index could not be read
+
+
+def refresh(options: IndexOptions) -> IndexOutcome:
+    """Extend (or rebuild) the index to cover ``options.branch``; publish it if asked."""
+    fetch_problem = None
+    if options.push and not options.rebuild:
+        try:
+            git.fetch_ref(options.root, INDEX_REF, token=options.token, remote=options.remote)
+        except JitopsError as exc:  # none there yet, or unreachable: build from what is here
+            fetch_problem = exc.message
+    updated = update(options.root, options.branch, rebuild=options.rebuild)
+    if options.push:
+        git.push_ref(options.root, INDEX_REF, token=options.token, remote=options.remote)
+    return IndexOutcome(updated, options.push, fetch_problem)
+
+
+REBUILD_HINT = (
+    f"rebuild it with `jitops index --rebuild --push`, and find out who pushed {INDEX_REF}"
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jitops.findings import Finding, Severity
 from jitops.models import ApprovalRule, is_team, login_key
 from jitops.policy import PolicySet
 
@@ -74,3 +75,33 @@ def first_difference(expected: str, actual: str) -> int | None:
     if len(want) != len(have):
         return min(len(want), len(have)) + 1
     return None
+
+
+def codeowners_findings(root: Path, policy_set: PolicySet) -> list[Finding]:
+    """CODEOWNERS must be exactly what the policies render, so GitHub enforces the same owners."""
+    expected = render(policy_set)
+    found = find(root)
+    if found is None:
+        return [
+            Finding(
+                ".github/CODEOWNERS",
+                Severity.DENIED,
+                "there is no CODEOWNERS file, so GitHub enforces no code-owner review",
+                "run `jitops codeowners --write` and commit .github/CODEOWNERS",
+            )
+        ]
+    relative = found.relative_to(root).as_posix()
+    actual = found.read_text(encoding="utf-8", errors="replace")
+    line = first_difference(expected, actual)
+    if line is None:
+        return []
+    return [
+        Finding(
+            relative,
+            Severity.DENIED,
+            "CODEOWNERS does not match the policies",
+            "run `jitops codeowners --write` and commit the result",
+            line,
+            1,
+        )
+    ]

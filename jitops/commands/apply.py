@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git, ids
-from jitops.commands.index import IndexOptions, IndexOutcome, refresh
-from jitops.commands.sweep import grant_of, revoke_entries
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
+from jitops.ids import IndexOptions, IndexOutcome, refresh
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.markdown import markdown_text
 from jitops.models import AccessRequest, login_key
@@ -33,6 +32,7 @@ from jitops.policy import Decision, Review, Status, Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.provisioners import create
 from jitops.repo import REQUEST_MODELS, load_policies, parse
+from jitops.revoking import grant_of, revoke_entries
 from jitops.targets import target_config
 from jitops.trust import (
     PolicyTrust,

@@ -42,8 +42,6 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from jitops import git, ids
-from jitops.commands.index import REBUILD_HINT
-from jitops.commands.validate import codeowners_findings
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding, Severity
 from jitops.github import (
@@ -55,8 +53,10 @@ from jitops.github import (
     ReviewRules,
     repository_from_url,
 )
+from jitops.ids import REBUILD_HINT
 from jitops.loader import Loaded
 from jitops.models import Target, format_duration
+from jitops.owners import codeowners_findings
 from jitops.policy import named_teams
 from jitops.provisioners import create
 from jitops.provisioners._secrets import redact

@@ -8,43 +8,9 @@ the audit of a ref that anyone with push access can write (see ``jitops.ids``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from jitops import git, ids
-from jitops.errors import JitopsError
+from jitops import ids
 from jitops.findings import Finding, Severity
-
-
-@dataclass(frozen=True)
-class IndexOptions:
-    root: Path
-    branch: str = "HEAD"
-    rebuild: bool = False  # from the whole history, ignoring the stored index
-    push: bool = False  # start from the remote's index, and publish the result
-    token: str | None = None
-    remote: str = "origin"
-
-
-@dataclass(frozen=True)
-class IndexOutcome:
-    update: ids.IndexUpdate
-    pushed: bool
-    fetch_problem: str | None = None  # why the remote's index could not be read
-
-
-def refresh(options: IndexOptions) -> IndexOutcome:
-    """Extend (or rebuild) the index to cover ``options.branch``; publish it if asked."""
-    fetch_problem = None
-    if options.push and not options.rebuild:
-        try:
-            git.fetch_ref(options.root, ids.INDEX_REF, token=options.token, remote=options.remote)
-        except JitopsError as exc:  # none there yet, or unreachable: build from what is here
-            fetch_problem = exc.message
-    update = ids.update(options.root, options.branch, rebuild=options.rebuild)
-    if options.push:
-        git.push_ref(options.root, ids.INDEX_REF, token=options.token, remote=options.remote)
-    return IndexOutcome(update, options.push, fetch_problem)
+from jitops.ids import REBUILD_HINT, IndexOutcome
 
 
 def describe(outcome: IndexOutcome) -> str:
@@ -62,11 +28,6 @@ def describe(outcome: IndexOutcome) -> str:
     else:
         text = f"request-id index rebuilt from the whole history ({update.reason}): {covers}"
     return text + (f"; pushed {ids.INDEX_REF}" if outcome.pushed else "")
-
-
-REBUILD_HINT = (
-    f"rebuild it with `jitops index --rebuild --push`, and find out who pushed {ids.INDEX_REF}"
-)
 
 
 def _listed(names: tuple[str, ...]) -> str:

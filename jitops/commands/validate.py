@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from jitops import git, owners
+from jitops import git
 from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
+from jitops.owners import codeowners_findings
 from jitops.parallel import map_in_stages
 from jitops.policy import Decision, PolicySet, Status, Verdict, decide, expiry
 from jitops.repo import (
@@ -90,36 +91,6 @@ def _decision_findings(item: RequestFile, decision: Decision) -> list[Finding]:
         message, _, hint = check.detail.partition(" — ")
         findings.append(Finding(item.path, Severity.DENIED, message, hint or None, line, column))
     return findings
-
-
-def codeowners_findings(root: Path, policy_set: PolicySet) -> list[Finding]:
-    """CODEOWNERS must be exactly what the policies render, so GitHub enforces the same owners."""
-    expected = owners.render(policy_set)
-    found = owners.find(root)
-    if found is None:
-        return [
-            Finding(
-                ".github/CODEOWNERS",
-                Severity.DENIED,
-                "there is no CODEOWNERS file, so GitHub enforces no code-owner review",
-                "run `jitops codeowners --write` and commit .github/CODEOWNERS",
-            )
-        ]
-    relative = found.relative_to(root).as_posix()
-    actual = found.read_text(encoding="utf-8", errors="replace")
-    line = owners.first_difference(expected, actual)
-    if line is None:
-        return []
-    return [
-        Finding(
-            relative,
-            Severity.DENIED,
-            "CODEOWNERS does not match the policies",
-            "run `jitops codeowners --write` and commit the result",
-            line,
-            1,
-        )
-    ]
 
 
 def _selected_paths(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list[Finding]]:

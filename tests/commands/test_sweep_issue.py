@@ -11,12 +11,11 @@ import pytest
 
 from jitops.commands.sweep import (
     FAILED_MARKER,
-    Revocation,
-    RevokeOutcome,
     failed_revokes_body,
     failing_since,
 )
 from jitops.ledger import read_ledger
+from jitops.revoking import Revocation, RevokeOutcome
 from tests.gitrepo import commit_all, make_access_repo, write_request
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

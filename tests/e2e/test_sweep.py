@@ -93,10 +93,10 @@ def _can_read(conn: psycopg.Connection[Any], table: str) -> bool:
 def test_grant_then_time_passes_then_sweep_cuts_the_postgres_user_off(
     tmp_path: Path, cli: CLI, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jitops.commands.sweep import grant_of
     from jitops.ledger import read_ledger
     from jitops.provisioners import create
     from jitops.repo import load_policies
+    from jitops.revoking import grant_of
     from jitops.targets import target_config
 
     server, password = postgres_server, new_password()

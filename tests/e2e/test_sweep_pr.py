@@ -14,12 +14,11 @@ from jitops.commands.sweep import (
     FAILED_LABEL,
     SWEEP_BRANCH,
     GitHubTarget,
-    Revocation,
-    RevokeOutcome,
     SweepReport,
     open_revocation_pull,
 )
 from jitops.ledger import read_ledger
+from jitops.revoking import Revocation, RevokeOutcome
 from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, LEGACY_TOKEN, LegacySystem
 from tests.e2e.sweep_world import NOW, Served, serve, sweep
