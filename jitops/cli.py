@@ -484,7 +484,7 @@ def request(
         requester_login,
         run_request,
     )
-    from jitops.report import request_text
+    from jitops.report import pull_texts, request_text
 
     if github_repo is not None and not open_pr:
         raise UsageError("--github-repo goes with --open-pr")
@@ -501,7 +501,7 @@ def request(
     )
     pull = environment_pull_target(os.environ, github_repo) if open_pr else None
     moment = now or datetime.now(UTC)
-    outcome = run_request(RequestOptions(root.resolve(), ask, moment, dry_run, pull))
+    outcome = run_request(RequestOptions(root.resolve(), ask, moment, dry_run, pull), pull_texts())
     if outcome.result in (Result.WOULD_WRITE, Result.WOULD_OPEN):
         click.echo(outcome.draft.text, nl=False)
     elif outcome.pull is not None:
@@ -550,7 +550,7 @@ def check_pr(
     Exit status: 0 may merge; 1 not (yet); 2 usage; 3 GitHub unreachable.
     """
     from jitops.commands.check_pr import check_pull_request, options_from_environment
-    from jitops.report import decision_text
+    from jitops.report import decision_text, gate_markdown
 
     options = options_from_environment(
         os.environ,
@@ -560,7 +560,7 @@ def check_pr(
         now=now or datetime.now(UTC),
         post=post,
     )
-    outcome = check_pull_request(options)
+    outcome = check_pull_request(options, gate_markdown)
     result = outcome.result
     click.echo(f"#{outcome.pull_request.number}: {result.verdict.value} — {result.summary}")
     _echo_findings(result.findings)  # with annotations on the PR's diff under Actions

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
-    from jitops.commands.request import RequestOutcome
+    from jitops.commands.request import Draft, PullTexts, RequestOutcome
     from jitops.commands.sweep import GitHubRecord, SweepReport
-    from jitops.demo.story import Line
+    from jitops.demo.lines import Line
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry, Standing
@@ -596,3 +596,48 @@ def demo_text(line: Line) -> str:
         break_on_hyphens=False,
         break_long_words=False,
     )
+
+
+# -- a request's pull request (jitops request --open-pr) ---------------------------------------
+
+
+def pull_title(request: AccessRequest) -> str:
+    return (
+        f"Access request: @{request.requester} {request.role} on {request.target} "
+        f"({window_text(request)})"
+    )
+
+
+def pull_body(draft: Draft) -> str:
+    """The pull request's description: the request plainly, and what the policies said."""
+    from jitops.commands.request import PR_MARKER
+
+    lines = [
+        PR_MARKER,
+        f"@{draft.request.requester} asks for access with `jitops request`.",
+        "",
+        *request_table(draft.request, draft.decision.policy),
+        "",
+        f"Judged by the policies of {draft.policies_from} before opening: "
+        f"{request_verdict(draft.decision)}.",
+        "The `jitops/approval` check on this pull request has the final word.",
+        "",
+        f"<sub>Request file: `{draft.path}`.</sub>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def commit_message(request: AccessRequest) -> str:
+    ticket = f"\nTicket: {request.ticket}" if request.ticket else ""
+    return (
+        f"Request {request.role} on {request.target} for @{request.requester} "
+        f"({window_text(request)})\n\n{request.justification}\n{ticket}\n"
+        f"Request-Id: {request.id}\n"
+    )
+
+
+def pull_texts() -> PullTexts:
+    """The texts ``jitops request --open-pr`` writes its pull request with."""
+    from jitops.commands.request import PullTexts
+
+    return PullTexts(pull_title, pull_body, commit_message)

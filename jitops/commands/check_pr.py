@@ -12,11 +12,12 @@ loader, and policies, CODEOWNERS and this code all come from the base branch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jitops import git, ids, request_files
 from jitops.errors import JitopsError, UsageError
@@ -32,7 +33,6 @@ from jitops.models import AccessRequest
 from jitops.policy import Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.repo import REQUEST_MODELS, load_policies, parse
-from jitops.report import gate_markdown
 
 COMMENT_MARKER = "<!-- jitops:approval -->"
 STATES = {Verdict.ALLOWED: "success", Verdict.PENDING: "pending", Verdict.DENIED: "failure"}
@@ -60,6 +60,12 @@ class CheckOutcome:
     posted: bool
     notes: tuple[str, ...] = ()  # how the check was made, where that is worth knowing
 
+
+# The comment's Markdown from what was decided: (the gate's result, the parsed requests, the
+# pull request, the policies' commit, notes on how the check was made)
+CommentText = Callable[
+    [GateResult, Sequence[ParsedRequest], PullRequestInfo, str | None, Sequence[str]], str
+]
 
 RELAY_WORKFLOW = ".github/workflows/jitops-review-relay.yml"
 
@@ -112,13 +118,38 @@ def head_files(
         return {p: github.file_at(head_sha, p) for p in paths}
 
 
-def check_pull_request(options: CheckOptions) -> CheckOutcome:
+def check_pull_request(options: CheckOptions, comment: CommentText) -> CheckOutcome:
+    """Judge the pull request; post its status and its comment (``comment`` renders it: the
+    report's ``gate_markdown``) when asked."""
     github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
+    info = _pull_request(github, options)
     try:
-        info = github.pull_request(options.number)
+        return _check(github, options, info, comment)
+    except GitHubError as exc:
+        # a fact could not be read: no verdict, and no earlier one left standing
+        raise CheckFailed(_not_judged(github, options, info, exc)) from None
+
+
+class CheckFailed(JitopsError):
+    """GitHub did not answer what the check reads, or what it posts (exit 3): nothing is
+    judged on facts that could not be read. The message says what was done."""
+
+
+def _rerun(options: CheckOptions, said: str) -> str:
+    host = urlsplit(options.api_url).netloc or options.api_url
+    where = "" if host in said else f" at {host}"
+    return f"rerun the check (re-run its workflow) once GitHub{where} answers"
+
+
+def _pull_request(github: GitHub, options: CheckOptions) -> PullRequestInfo:
+    try:
+        return github.pull_request(options.number)
     except GitHubError as exc:
         if exc.status != 404:
-            raise
+            raise CheckFailed(
+                f"could not judge pull request #{options.number}: {exc.message}; nothing was "
+                f"posted — {_rerun(options, exc.message)}"
+            ) from None
         # an input mistake (a wrong --pr or repository, an event about something else), not
         # a failure of the system
         raise UsageError(
@@ -126,6 +157,64 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
             f"{options.api_url}: check --pr and --repo (or the event), and that the token can "
             "read the repository"
         ) from None
+
+
+def _not_judged(
+    github: GitHub, options: CheckOptions, info: PullRequestInfo, exc: GitHubError
+) -> str:
+    """What to say when a fact could not be read, after setting the status to ``error`` (a
+    ``success`` an earlier run posted on this head must not stand on facts that may have
+    changed: a dismissed review, a new commit author)."""
+    done = "nothing was posted"
+    if options.post:
+        try:
+            github.set_status(
+                info.head_sha,
+                "error",
+                "GitHub did not answer what the check reads: rerun it",
+                target_url=options.run_url,
+            )
+            done = (
+                f"the jitops/approval status of {info.head_sha[:7]} is set to error, so no "
+                "earlier verdict lets it merge"
+            )
+        except GitHubError as again:
+            done = (
+                f"setting the jitops/approval status to error failed too ({again.message}): "
+                "it may still show an earlier verdict"
+            )
+    return (
+        f"could not judge pull request #{info.number}: {exc.message}; {done} — "
+        f"{_rerun(options, exc.message)}"
+    )
+
+
+def _post(
+    github: GitHub, options: CheckOptions, info: PullRequestInfo, result: GateResult, text: str
+) -> None:
+    """The status, then the comment; each failure says what is already posted."""
+    state = STATES[result.verdict]
+    try:
+        github.set_status(info.head_sha, state, result.summary, target_url=options.run_url)
+    except GitHubError as exc:
+        raise CheckFailed(
+            f"pull request #{info.number} was judged ({state}), but posting its "
+            f"jitops/approval status failed: {exc.message}; the status may still show an "
+            f"earlier verdict — {_rerun(options, exc.message)}"
+        ) from None
+    try:
+        github.upsert_comment(info.number, COMMENT_MARKER, text)
+    except GitHubError as exc:
+        raise CheckFailed(
+            f"pull request #{info.number} was judged ({state}) and its jitops/approval status "
+            f"posted, but its comment was not: {exc.message} — {_rerun(options, exc.message)} "
+            "to post it"
+        ) from None
+
+
+def _check(
+    github: GitHub, options: CheckOptions, info: PullRequestInfo, comment: CommentText
+) -> CheckOutcome:
     files = github.changed_files(options.number)
     if any(request_files.under_requests(f.path) for f in files):
         try:  # the head's objects, for the modes and bytes of its request files
@@ -144,6 +233,8 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
     try:
         codeowners_errors = github.codeowners_errors(info.base_ref)
     except GitHubError as exc:
+        if exc.status is None or exc.status >= 500:
+            raise  # GitHub failing is no CODEOWNERS problem: the check cannot judge now
         codeowners_errors = [exc.message]
     if codeowners_errors:
         problems.append("GitHub reports CODEOWNERS errors: " + "; ".join(codeowners_errors))
@@ -179,15 +270,12 @@ def check_pull_request(options: CheckOptions) -> CheckOutcome:
         policy_problems=problems,
     )
     notes = (used.note,) if used.note else ()
-    markdown = COMMENT_MARKER + "\n" + gate_markdown(result, parsed, info, policy_commit, notes)
-    if options.post:
-        github.set_status(
-            info.head_sha, STATES[result.verdict], result.summary, target_url=options.run_url
-        )
-        github.upsert_comment(info.number, COMMENT_MARKER, markdown)
+    markdown = COMMENT_MARKER + "\n" + comment(result, parsed, info, policy_commit, notes)
     if options.summary_path is not None:
         with options.summary_path.open("a", encoding="utf-8") as summary:
             summary.write(markdown + "\n")
+    if options.post:
+        _post(github, options, info, result, markdown)
     return CheckOutcome(info, result, policy_commit, markdown, options.post, notes)
 
 

@@ -27,7 +27,8 @@ import jitops
 from jitops.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from jitops.demo.story import Inject, Line, StepResult
+    from jitops.demo.lines import Line
+    from jitops.demo.story import Inject, StepResult
 
 # (module, the requirement that provides it), all in the `demo` extra.
 REQUIREMENTS = (

@@ -107,6 +107,16 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class PullTexts:
+    """What a request's pull request says (the report renders them): its title, its
+    description, and the message of the commit that adds the file."""
+
+    title: Callable[[AccessRequest], str]
+    body: Callable[[Draft], str]
+    commit_message: Callable[[AccessRequest], str]
+
+
+@dataclass(frozen=True)
 class RequestOutcome:
     draft: Draft
     result: Result
@@ -354,45 +364,6 @@ def branch_for(request_id: str) -> str:
     return f"{BRANCH_PREFIX}{request_id}"
 
 
-def pull_title(request: AccessRequest) -> str:
-    from jitops.report import window_text
-
-    return (
-        f"Access request: @{request.requester} {request.role} on {request.target} "
-        f"({window_text(request)})"
-    )
-
-
-def pull_body(draft: Draft) -> str:
-    """The pull request's description: the request plainly, and what the policies said."""
-    from jitops.report import request_table, request_verdict
-
-    lines = [
-        PR_MARKER,
-        f"@{draft.request.requester} asks for access with `jitops request`.",
-        "",
-        *request_table(draft.request, draft.decision.policy),
-        "",
-        f"Judged by the policies of {draft.policies_from} before opening: "
-        f"{request_verdict(draft.decision)}.",
-        "The `jitops/approval` check on this pull request has the final word.",
-        "",
-        f"<sub>Request file: `{draft.path}`.</sub>",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def commit_message(request: AccessRequest) -> str:
-    from jitops.report import window_text
-
-    ticket = f"\nTicket: {request.ticket}" if request.ticket else ""
-    return (
-        f"Request {request.role} on {request.target} for @{request.requester} "
-        f"({window_text(request)})\n\n{request.justification}\n{ticket}\n"
-        f"Request-Id: {request.id}\n"
-    )
-
-
 def _repository(pull: PullTarget, url: str) -> str:
     from jitops.github import repository_from_url
 
@@ -404,7 +375,7 @@ def _repository(pull: PullTarget, url: str) -> str:
     return repository
 
 
-def open_request(options: RequestOptions) -> RequestOutcome:
+def open_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
     """Publish the request as a pull request of its own, leaving the work tree alone."""
     from jitops.github import GitHub, serves_git_for
 
@@ -458,14 +429,14 @@ def open_request(options: RequestOptions) -> RequestOutcome:
                 "git config --global user.email you@example.com"
             )
         data = draft.text.encode("utf-8")
-        commit = git.commit_file(root, base, draft.path, data, commit_message(draft.request))
+        commit = git.commit_file(root, base, draft.path, data, texts.commit_message(draft.request))
         git.push_branch(root, commit, branch, token=token, remote=pull.remote)
     github = GitHub(pull.token, repository=repository, api_url=pull.api_url)
     opened = github.find_or_open_pull(
         head=branch,
         base=remote.default_branch,
-        title=pull_title(draft.request),
-        body=pull_body(draft),
+        title=texts.title(draft.request),
+        body=texts.body(draft),
     )
     result = Result.OPENED if opened.created else Result.ALREADY_OPEN
     return RequestOutcome(draft, result, branch, opened, tuple(notes))
@@ -478,9 +449,12 @@ def _branch_holds(root: Path, commit: str, draft: Draft, token: str | None, remo
     return git.read_blobs(root, [name]).get(name) == draft.text.encode("utf-8")
 
 
-def run_request(options: RequestOptions) -> RequestOutcome:
-    """Write the request, or (with ``options.pull``) open its pull request."""
-    return open_request(options) if options.pull is not None else write_request(options)
+def run_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
+    """Write the request, or (with ``options.pull``) open its pull request, written with
+    ``texts``."""
+    if options.pull is not None:
+        return open_request(options, texts)
+    return write_request(options)
 
 
 def environment_pull_target(

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from jitops.commands.sweep import (
     record_on_github,
     sweep,
 )
+from jitops.demo.lines import Line, Tone
 from jitops.demo.world import (
     CAST,
     DATABASE,
@@ -70,6 +70,8 @@ from jitops.provisioners.interface import CheckStatus
 from jitops.report import (
     audit_rows,
     decision_text,
+    gate_markdown,
+    pull_texts,
     request_text,
     status_rows,
     sweep_markdown,
@@ -77,24 +79,6 @@ from jitops.report import (
 )
 from jitops.targets import target_config
 from jitops.testing.github import Event, GitHubServer, HubError
-
-
-class Tone(StrEnum):
-    TITLE = "title"
-    HEADING = "heading"
-    SAY = "say"  # narration
-    SHOW = "show"  # what a person or a job sees, verbatim
-    OK = "ok"  # a check of what happened, passed
-    FAIL = "fail"  # a check of what happened, failed
-    SKIP = "skip"  # a step not run
-    SUMMARY = "summary"
-
-
-@dataclass(frozen=True)
-class Line:
-    tone: Tone
-    text: str
-
 
 Say = Callable[[Line], None]
 Inject = Callable[[str, World], None]  # called before each step after the first (tests)
@@ -278,7 +262,8 @@ class Story:
         outcome = run_request(
             RequestOptions(
                 clone.resolve(), ask, self.clock.now(), pull=environment_pull_target(env, None)
-            )
+            ),
+            pull_texts(),
         )
         # As her terminal shows it: the pull request's URL on stdout, then the rest on stderr.
         self.show([outcome.pull.html_url] if outcome.pull else [])
@@ -650,7 +635,7 @@ class Story:
             now=self.clock.now(),
             post=False,
         )
-        outcome = check_pull_request(options)
+        outcome = check_pull_request(options, gate_markdown)
         # The first time in full, as the comment on the pull request shows it; after that what
         # the step is about.
         rules = None if not self.verdicts else ("window", "approval")

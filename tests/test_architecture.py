@@ -1,0 +1,115 @@
+"""The layout holds: no import cycles in ``jitops/``, no command imports another, and no command
+imports the report (commands return values; the CLI and the demo render them).
+
+The graph is read from the source with ``ast``, every import counted wherever it stands (in a
+function, or under ``TYPE_CHECKING``): a cycle of lazy imports is still a cycle to a reader.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "jitops"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(name: str, path: Path, known: set[str]) -> Iterator[str]:
+    """The jitops modules ``name`` imports (``from jitops import git`` is ``jitops.git``)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                if f"{base}.{alias.name}" in known:
+                    yield f"{base}.{alias.name}"
+                elif base in known:
+                    yield base
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {
+        name: {i for i in _imports(name, path, known) if i != name}
+        for name, path in modules.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_graph_reader_sees_imports_of_every_kind() -> None:
+    """Against known edges: a top-level import, a lazy one, one under TYPE_CHECKING, and
+    ``from jitops import <module>``."""
+    graph = import_graph()
+    assert "jitops.git" in graph["jitops.ids"]  # from jitops import git, request_files
+    assert "jitops.commands.apply" in graph["jitops.report"]  # under TYPE_CHECKING
+    assert "jitops.targets" in graph["jitops.repo"]  # imported inside a function
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_there_is_no_import_cycle() -> None:
+    found = cycles(import_graph())
+    assert found == [], "import cycles: " + "; ".join(" ↔ ".join(c) for c in found)
+
+
+@pytest.mark.parametrize("forbidden", ["jitops.commands.", "jitops.report"])
+def test_no_command_imports_another_command_or_the_report(forbidden: str) -> None:
+    graph = import_graph()
+    wrong = sorted(
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name.startswith("jitops.commands.")
+        for target in targets
+        if target.startswith(forbidden) and target != name
+    )
+    assert wrong == []
