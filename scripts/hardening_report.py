@@ -1,9 +1,11 @@
 """Print what the hardening suites prove: attacks tried and refused, per invariant of the
-brief, and fuzz tests with the inputs each tried and what crashed.
+brief; faults injected (GitHub and PostgreSQL failing under jitops) and survived; and fuzz
+tests with the inputs each tried and what crashed.
 
 Runs the tests marked ``attack`` and those under tests/fuzz/ (one pytest run, with
 tests/hardening_plugin.py recording each outcome), then prints one table. Exit status: 0
-when every attack was refused and no fuzz test failed, 1 otherwise.
+when every attack was refused and no fuzz test failed, 1 otherwise, 2 when pytest could not
+run them at all (nothing is counted as proven then).
 
     python3 scripts/hardening_report.py [--examples N]   # fuzz inputs per property (100)
 """
@@ -47,12 +49,19 @@ def main() -> int:
             sys.executable, "-m", "pytest", "-q", "-p", "tests.hardening_plugin",
             "-m", "attack", "tests",  # the attacks
         ]  # fmt: skip
-        subprocess.run(command, cwd=PROJECT, env=env, check=False)
+        ran = subprocess.run(command, cwd=PROJECT, env=env, check=False)
         attacks = json.loads(out.read_text()) if out.exists() else {}
+        if ran.returncode not in (0, 1) or not attacks:
+            print(f"pytest could not run the attacks (exit {ran.returncode})", file=sys.stderr)
+            return 2
         fuzz_command = [sys.executable, "-m", "pytest", "-q", "-p", "tests.hardening_plugin",
                         "tests/fuzz"]  # fmt: skip
-        subprocess.run(fuzz_command, cwd=PROJECT, env=env, check=False)
+        out.unlink()
+        ran = subprocess.run(fuzz_command, cwd=PROJECT, env=env, check=False)
         fuzz = json.loads(out.read_text()) if out.exists() else {}
+        if ran.returncode not in (0, 1) or not fuzz:
+            print(f"pytest could not run the fuzz tests (exit {ran.returncode})", file=sys.stderr)
+            return 2
     rows = [("invariant", "attacks tried", "refused", "not refused")]
     tried: Counter[int] = Counter()
     refused: Counter[int] = Counter()
@@ -71,6 +80,9 @@ def main() -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    faults = [r for r in attacks.values() if r["kind"] == "attack" and r.get("fault")]
+    survived = sum(r["outcome"] == "passed" for r in faults)
+    print(f"faults: {len(faults)} injected, {survived} survived")
     print(
         f"fuzz: {len(fuzz_tests)} tests, up to {args.examples} inputs per property, "
         f"{len(crashed)} failed{': ' + ', '.join(crashed) if crashed else ''}"

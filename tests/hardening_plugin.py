@@ -1,6 +1,7 @@
 """A pytest plugin for ``scripts/hardening_report.py``: which attack each test makes (its
-``attack`` marker), and how each attack and fuzz test ended, written as JSON to the file
-named by ``JITOPS_HARDENING_JSON`` when the session ends."""
+``attack`` marker), whether it injects a fault (an attack in tests/faults/ or in a module named
+``test_*faults*``: GitHub or PostgreSQL failing under jitops), and how each attack and fuzz test
+ended, written as JSON to the file named by ``JITOPS_HARDENING_JSON`` when the session ends."""
 
 from __future__ import annotations
 
@@ -20,12 +21,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fuzz = "tests/fuzz/" in item.nodeid
         if marker is None and not fuzz:
             continue
+        module = item.nodeid.split("::", 1)[0]
         _RESULTS[item.nodeid] = {
             "kind": "attack" if marker is not None else "fuzz",
+            "fault": marker is not None and _injects_a_fault(module),
             "invariant": marker.args[0] if marker is not None else None,
             "what": marker.args[1] if marker is not None else item.name,
             "outcome": "not run",
         }
+
+
+def _injects_a_fault(module: str) -> bool:
+    name = module.rsplit("/", 1)[-1]
+    return "tests/faults/" in module or (name.startswith("test_") and "faults" in name)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -36,11 +36,22 @@ def test_the_plugin_records_each_attack_and_how_it_ended(tmp_path: Path) -> None
     assert found == {
         "test_refused": {
             "kind": "attack", "invariant": 2, "what": "approve alone", "outcome": "passed",
+            "fault": False,
         },
         "test_not_refused": {
             "kind": "attack", "invariant": 3, "what": "grant unverified", "outcome": "failed",
+            "fault": False,
         },
     }  # fmt: skip
+
+
+def test_an_attack_in_a_faults_module_injects_a_fault(tmp_path: Path) -> None:
+    from tests.hardening_plugin import _injects_a_fault
+
+    assert _injects_a_fault("tests/faults/test_postgres_faults.py")
+    assert _injects_a_fault("tests/e2e/test_api_faults.py")
+    assert not _injects_a_fault("tests/attacks/test_landing.py")
+    assert not _injects_a_fault("tests/e2e/faults_world.py")  # not a test module
 
 
 def test_the_readme_table_counts_the_attacks_the_suite_makes(tmp_path: Path) -> None:
@@ -65,3 +76,6 @@ def test_the_readme_table_counts_the_attacks_the_suite_makes(tmp_path: Path) -> 
         for number, tried in re.findall(r"^\| (\d)\. [^|]+\| (\d+) \|", readme, re.M)
     }
     assert table == dict(counted), "rerun scripts/hardening_report.py and update the README"
+    faults = sum(bool(r["fault"]) for r in found if r["kind"] == "attack")
+    injected = re.search(r"^Faults: (\d+) injected", readme, re.M)
+    assert injected is not None and int(injected.group(1)) == faults
