@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,8 +41,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from jitops import git, ids
+from jitops.commands.doctor.checks import WORKFLOWS_DIR, Area, DoctorCheck, from_finding
 from jitops.errors import ExitCode, JitopsError, UsageError
-from jitops.findings import Finding, Severity
+from jitops.findings import Finding
 from jitops.github import (
     DEFAULT_API_URL,
     STATUS_CONTEXT,
@@ -65,22 +65,28 @@ from jitops.repo import load_policies
 from jitops.targets import settings_findings, target_config
 from jitops.templates import secret_variables
 
-WORKFLOWS_DIR: Final = ".github/workflows"
+# What callers import from here: the public face, whatever module each name lives in.
+__all__ = [
+    "DEFAULT_SWEEP_INTERVAL",
+    "EXPECTED_WORKFLOWS",
+    "Area",
+    "CheckStatus",
+    "DoctorCheck",
+    "DoctorOptions",
+    "DoctorReport",
+    "github_checks",
+    "index_check",
+    "run_doctor",
+    "sweep_check",
+    "target_checks",
+    "workflow_checks",
+]
+
 # Workflow files are small; anything far bigger is not one of ours.
 MAX_WORKFLOW_BYTES: Final = 256 * 1024
 DEFAULT_SWEEP_INTERVAL: Final = timedelta(minutes=15)
 # Targets are checked concurrently, so one unreachable host costs its timeout once.
 MAX_CHECK_THREADS: Final = 8
-
-
-class Area(StrEnum):
-    POLICIES = "policies"
-    CODEOWNERS = "codeowners"
-    TARGETS = "targets"
-    WORKFLOWS = "workflows"
-    GITHUB = "github"
-    INDEX = "index"
-    SWEEP = "sweep"
 
 
 @dataclass(frozen=True)
@@ -101,17 +107,6 @@ EXPECTED_WORKFLOWS: Final[tuple[ExpectedWorkflow, ...]] = (
     ExpectedWorkflow("jitops-apply.yml", "grants access when a request merges", CheckStatus.ERROR),
     ExpectedWorkflow("jitops-sweep.yml", "revokes access when it expires", CheckStatus.ERROR),
 )
-
-
-@dataclass(frozen=True)
-class DoctorCheck:
-    """One line of the report: what was checked, the outcome and, if wrong, how to fix it."""
-
-    area: Area
-    name: str
-    status: CheckStatus
-    message: str
-    fix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +160,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         )
     else:
         found = codeowners_findings(root, policies.policy_set)
-        checks += [_from_finding(Area.CODEOWNERS, f) for f in found] or [
+        checks += [from_finding(Area.CODEOWNERS, f) for f in found] or [
             DoctorCheck(Area.CODEOWNERS, "CODEOWNERS", CheckStatus.OK, "in sync with the policies")
         ]
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
@@ -179,18 +174,6 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
 
 # -- policies and CODEOWNERS ----------------------------------------------------------------
 
-_STATUS_OF_SEVERITY = {
-    Severity.ERROR: CheckStatus.ERROR,
-    Severity.DENIED: CheckStatus.ERROR,
-    Severity.WARNING: CheckStatus.WARNING,
-}
-
-
-def _from_finding(area: Area, finding: Finding) -> DoctorCheck:
-    return DoctorCheck(
-        area, finding.location, _STATUS_OF_SEVERITY[finding.severity], finding.message, finding.hint
-    )
-
 
 def _policy_checks(findings: Sequence[Finding], files: int, *, loaded: bool) -> list[DoctorCheck]:
     checks = []
@@ -198,7 +181,7 @@ def _policy_checks(findings: Sequence[Finding], files: int, *, loaded: bool) -> 
         checks.append(
             DoctorCheck(Area.POLICIES, "policies/", CheckStatus.OK, f"{files} policy file(s) load")
         )
-    checks += [_from_finding(Area.POLICIES, f) for f in findings]
+    checks += [from_finding(Area.POLICIES, f) for f in findings]
     return checks
 
 
@@ -228,7 +211,7 @@ def target_checks(
     for item in targets:
         target: Target = item.model
         problems = settings.get(item.path, ())
-        checks += [_from_finding(Area.TARGETS, f) for f in problems] or [
+        checks += [from_finding(Area.TARGETS, f) for f in problems] or [
             DoctorCheck(
                 Area.TARGETS,
                 f"{target.name}/settings",
