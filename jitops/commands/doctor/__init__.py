@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,6 +42,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from jitops import git, ids
 from jitops.commands.doctor.checks import WORKFLOWS_DIR, Area, DoctorCheck, from_finding
+from jitops.commands.doctor.sweep_schedule import DEFAULT_SWEEP_INTERVAL, sweep_check
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding
 from jitops.github import (
@@ -55,7 +56,7 @@ from jitops.github import (
 )
 from jitops.ids import REBUILD_HINT
 from jitops.loader import Loaded
-from jitops.models import Target, format_duration
+from jitops.models import Target
 from jitops.owners import codeowners_findings
 from jitops.policy import named_teams
 from jitops.provisioners import create
@@ -84,7 +85,6 @@ __all__ = [
 
 # Workflow files are small; anything far bigger is not one of ours.
 MAX_WORKFLOW_BYTES: Final = 256 * 1024
-DEFAULT_SWEEP_INTERVAL: Final = timedelta(minutes=15)
 # Targets are checked concurrently, so one unreachable host costs its timeout once.
 MAX_CHECK_THREADS: Final = 8
 
@@ -907,41 +907,4 @@ def index_check(root: Path, branch: str = "HEAD") -> DoctorCheck:
         f"it covers {index.covers[:12]}, which is not in the history of {branch} (rewritten?): "
         f"{_WHOLE_HISTORY}",
         "rebuild it with `jitops index --rebuild --push`",
-    )
-
-
-# -- sweep ----------------------------------------------------------------------------------
-
-
-def sweep_check(last_success: datetime | None, interval: timedelta, now: datetime) -> DoctorCheck:
-    """A warning when the last successful sweep is unknown or older than two intervals.
-
-    Schedules are delayed under load and disabled after 60 days without activity in public
-    repositories; native expiry and ``jitops reconcile`` bound the damage, this says it.
-    """
-    name = "last sweep"
-    fix = (
-        f"check the runs of {WORKFLOWS_DIR}/jitops-sweep.yml in the Actions tab, and enable its "
-        "schedule if GitHub disabled it"
-    )
-    if last_success is None:
-        return DoctorCheck(
-            Area.SWEEP, name, CheckStatus.WARNING, "last successful sweep unknown", fix
-        )
-    age = max(now - last_success, timedelta(0))
-    when = f"{last_success.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    if age > 2 * interval:
-        return DoctorCheck(
-            Area.SWEEP,
-            name,
-            CheckStatus.WARNING,
-            f"last successful sweep was {format_duration(age)} ago ({when}), more than two "
-            f"intervals of {format_duration(interval)}",
-            fix,
-        )
-    return DoctorCheck(
-        Area.SWEEP,
-        name,
-        CheckStatus.OK,
-        f"last successful sweep {format_duration(age)} ago ({when})",
     )
