@@ -43,6 +43,9 @@ class RequestEvidence(_Evidence):
     policy: str | None = None
     approvers: list[Approver] = Field(default_factory=list)
     auto_approved: bool = False
+    # Verified, but the grant through the target failed (the run says why): no access exists.
+    # The run that later grants it records its evidence again, without this.
+    grant_failed: str | None = None
 
 
 class ApprovalEvidence(_Evidence):

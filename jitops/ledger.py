@@ -42,6 +42,7 @@ class Standing(StrEnum):
     """What apply's evidence says of a request file's current content."""
 
     GRANTED = "granted"  # apply verified this exact content, landed by this commit
+    GRANT_FAILED = "grant failed"  # verified, but granting through the target failed
     REFUSED = "refused"  # apply judged it and refused it
     EDITED = "edited after grant"  # changed in place on the branch: content no one approved
     NEVER_GRANTED = "never granted"  # apply has no record of it
@@ -86,6 +87,16 @@ class Ledger:
     def in_state(self, state: GrantState, now: datetime) -> list[LedgerEntry]:
         """Granted entries whose window is in ``state`` at ``now``."""
         return [entry for entry in self.entries if entry.granted and entry.state(now) is state]
+
+    def approved(self, state: GrantState, now: datetime) -> list[LedgerEntry]:
+        """Entries apply verified whose window is in ``state`` at ``now``, granted or not (a
+        grant that failed at the target is still owed)."""
+        return [
+            entry
+            for entry in self.entries
+            if entry.standing in (Standing.GRANTED, Standing.GRANT_FAILED)
+            and entry.state(now) is state
+        ]
 
     def not_granted(self) -> list[LedgerEntry]:
         return [entry for entry in self.entries if not entry.granted]
@@ -155,6 +166,8 @@ def standing_of(
         and found.verdict == "allowed"
         and (found.blob is None or found.blob == blob)
     ):
+        if found.grant_failed is not None:
+            return Standing.GRANT_FAILED, found.grant_failed
         return Standing.GRANTED, ""
     reason = ""
     if isinstance(note, str):

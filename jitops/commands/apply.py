@@ -405,6 +405,7 @@ def _act_on(
     root = options.root
     outcomes: list[Outcome] = []
     number = verification.pull_request.number if verification.pull_request else None
+    recorded: evidence.ApprovalEvidence | None = None
     if not options.dry_run:
         found = _evidence_of(verification, entries, options.now)
         earlier = evidence.read_for(root, [commit]).get(commit)
@@ -416,7 +417,10 @@ def _act_on(
             and isinstance(earlier, evidence.ApprovalEvidence)
             and earlier.verdict == "allowed"
         ):
+            # recorded before granting: a run that stops mid-grant leaves access with its
+            # evidence, never access without it
             evidence.record(root, commit, found)
+            recorded = found
     for entry in entries:
         decision = verification.decisions.get(entry.request.id)
         if verification.problem or decision is None or not decision.allowed:
@@ -428,7 +432,22 @@ def _act_on(
             outcomes.append(Outcome(entry, Action.WOULD_GRANT, "verified", number))
         else:
             outcomes.append(_grant(entry, targets, environ, number))
+    failed = {o.entry.request.id: o.detail for o in outcomes if o.action is Action.FAILED}
+    if recorded is not None and failed:
+        # no access exists for these: readers say "grant failed", and the run that grants
+        # them later records the evidence again without it
+        evidence.record(root, commit, _with_failed_grants(recorded, failed))
     return outcomes
+
+
+def _with_failed_grants(
+    found: evidence.ApprovalEvidence, failed: Mapping[str, str]
+) -> evidence.ApprovalEvidence:
+    requests = [
+        r.model_copy(update={"grant_failed": failed[r.id]}) if r.id in failed else r
+        for r in found.requests
+    ]
+    return found.model_copy(update={"requests": requests})
 
 
 def catch_up_start(trust: PolicyTrust, after: str, before: str | None) -> tuple[str, str] | None:

@@ -39,6 +39,7 @@ class AuditRecord:
     auto_approved: bool = False
     problem: str | None = None  # why this grant has no valid approval evidence
     refused: bool = False  # apply judged it and refused it: it never granted anything
+    grant_failed: bool = False  # apply verified it, but granting through the target failed
 
     @property
     def held_until(self) -> datetime | None:
@@ -113,9 +114,12 @@ def _with_evidence(
     problem = None
     if found.verdict != "allowed":
         problem = f"apply refused it: {found.reason}"
+    elif found.grant_failed is not None:
+        problem = f"apply verified it, but granting it failed: {found.grant_failed}"
     return replace(
         record,
         refused=found.verdict != "allowed",
+        grant_failed=found.verdict == "allowed" and found.grant_failed is not None,
         pull_request=note.pull_request,
         policy_commit=note.policy_commit,
         approvers=tuple(a.login for a in found.approvers),
@@ -134,13 +138,23 @@ def unverified_findings(report: AuditReport) -> list[Finding]:
             f"{r.request.id} (landed {r.landed_commit[:7]} {r.landed_at:%Y-%m-%d %H:%M} UTC): "
             f"{r.problem}"
         )
-        if r.refused and r.removed_commit is not None:
+        if (r.refused or r.grant_failed) and r.removed_commit is not None:
             findings.append(
                 Finding(
                     r.path,
                     Severity.WARNING,
                     f"{text}; it never granted anything, and left the branch in "
                     f"{r.removed_commit[:7]}",
+                )
+            )
+        elif r.grant_failed:
+            findings.append(
+                Finding(
+                    r.path,
+                    Severity.DENIED,
+                    f"{text}; no access exists for it",
+                    "fix the target, then rerun the apply workflow (its catch-up grants it); "
+                    "or remove the file with a pull request",
                 )
             )
         elif r.refused:

@@ -113,7 +113,8 @@ def reconcile(options: ReconcileOptions, environ: Mapping[str, str]) -> Reconcil
             f"fetch them first: {FETCH_NOTES}"
         )
     open_grants: dict[str, dict[tuple[str, str], str]] = {}
-    for entry in ledger.in_state(GrantState.ACTIVE, options.now):  # granted, window open
+    # approved and within its window: held at the target, or (its grant failed) still owed
+    for entry in ledger.approved(GrantState.ACTIVE, options.now):
         request = entry.request
         open_grants.setdefault(request.target, {})[_key(request.role, request.requester)] = (
             request.id

@@ -200,9 +200,17 @@ def test_a_grant_that_failed_while_postgresql_was_down_is_granted_once_by_the_re
     # and jitops still knows the grant is owed: reconcile sees it missing on the target
     drift = cli("reconcile", "--repo", str(world.base), "--target", "pg", "--dry-run")
     assert "missing" in drift.out and "down-1" in drift.out, drift.output
+    # every reader says no access exists, not that it is active
+    shown = cli("status", "--repo", str(world.base))
+    assert "down-1" in shown.out and "grant failed" in shown.out, shown.output
+    audit = cli("audit", "--repo", str(world.base), "verify")
+    assert audit.code == 1 and "granting it failed" in audit.out, audit.output
 
     rerun = apply(world, cli, before)
     _assert_ran(rerun, 0, sandbox.line("granted", "down-1", "readonly"))
+    shown = cli("status", "--repo", str(world.base))
+    assert "grant failed" not in shown.out and "active" in shown.out, shown.output
+    assert cli("audit", "--repo", str(world.base), "verify").code == 0
     assert sandbox.members() == [sandbox.roles["readonly"]]  # exactly one membership
     assert sandbox.state()[0][0][1] == sandbox.provisioner
     _granted_for_two_hours(sandbox)
