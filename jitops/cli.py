@@ -849,7 +849,8 @@ def sweep(
 
     \b
     Exit status: 0 all expired access revoked; 1 the branch's policies are not verified;
-    3 a revoke failed or a target did not load (retried next run).
+    3 a revoke failed or a target did not load (retried next run), or GitHub failed while
+    the sweep was recorded there (the access is gone; the next run records it).
     """
     from jitops.commands.sweep import (
         AutoMerge,
@@ -909,6 +910,17 @@ def sweep(
             )
         for warning in on_github.warnings:
             click.echo(f"jitops: warning: {warning}", err=True)
+        for failure in on_github.failures:
+            done = (
+                f"{len(report.revoked)} expired grant(s) were revoked, but "
+                if report.revoked
+                else ""
+            )
+            click.echo(
+                f"jitops: error: {done}{failure} — rerun the sweep once GitHub answers; it "
+                "records what this run could not",
+                err=True,
+            )
     if warn_before and not dry_run:
         from jitops.commands.sweep import warn_before_expiry
         from jitops.models import parse_duration
@@ -926,11 +938,11 @@ def sweep(
             click.echo(
                 f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
             )
-    if report.revocations or on_github.issue or on_github.warnings:
+    if report.revocations or on_github.issue or on_github.warnings or on_github.failures:
         from jitops.report import sweep_markdown
 
         _append_summary(sweep_markdown(report, on_github))
-    if record and not dry_run and not report.failed:
+    if record and not dry_run and not report.failed and not on_github.failures:
         from jitops import git
         from jitops.commands.sweep import record_success
 
@@ -945,7 +957,7 @@ def sweep(
         f"{failed} failed{retried}",
         err=True,
     )
-    if failed:
+    if failed or on_github.failures:
         sys.exit(ExitCode.SYSTEM)
     sys.exit(ExitCode.DENIED if report.policy_problem else ExitCode.OK)
 

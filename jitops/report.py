@@ -538,6 +538,11 @@ def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> s
             "",
         ]
     if record is not None:
+        lines += [
+            f"> [!CAUTION]\n> Not recorded on GitHub: {markdown_text(failure, quoting=())} — "
+            "the next sweep records it\n"
+            for failure in record.failures
+        ]
         lines += [f"> [!WARNING]\n> {warning}\n" for warning in record.warnings]
         issue = record.issue
         if issue is not None and issue.failing:

@@ -324,11 +324,14 @@ def report_failed_revokes(
 
 @dataclass(frozen=True)
 class GitHubRecord:
-    """What a sweep recorded on GitHub, and what GitHub refused (warnings, not failures)."""
+    """What a sweep recorded on GitHub; what GitHub refused by its settings (warnings, with
+    the fix); and what it failed to do while failing itself (5xx, no answer, a rate limit:
+    the run fails, and the next sweep records it)."""
 
     pull: RevocationPull | None = None
     issue: FailedRevokeIssue | None = None
     warnings: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
 
 
 def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -> GitHubRecord:
@@ -336,21 +339,30 @@ def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -
     and the issue of failed revokes (opened, updated or closed)."""
     from jitops.github import GitHubError
 
-    pull = open_revocation_pull(report, target, now)
+    failures: list[str] = []
+    pull: RevocationPull | None = None
+    try:
+        pull = open_revocation_pull(report, target, now)
+    except GitHubError as exc:
+        # the access is gone already; only its record is missing, so the issue is still kept
+        failures.append(f"the revocation pull request was not opened or updated: {exc.message}")
     warnings = [pull.warning] if pull is not None and pull.warning else []
     try:
         issue = report_failed_revokes(report, target, now)
     except GitHubError as exc:
-        # The failures are reported loudly already (exit status, output, job summary): the
-        # issue is one more place, so GitHub refusing it is a warning, not a failed sweep.
         issue = None
-        warnings.append(
-            f"the issue of failed revokes could not be kept ({exc.message}) — turn Issues on "
-            "for the repository and give the sweep workflow issues: write"
-        )
+        if exc.status is None or exc.status >= 500:
+            failures.append(f"the issue of failed revokes was not kept: {exc.message}")
+        else:
+            # The failures are reported loudly already (exit status, output, job summary):
+            # the issue is one more place, so GitHub refusing it is a warning.
+            warnings.append(
+                f"the issue of failed revokes could not be kept ({exc.message}) — turn Issues "
+                "on for the repository and give the sweep workflow issues: write"
+            )
     if issue is not None:
         warnings += issue.warnings
-    return GitHubRecord(pull, issue, tuple(warnings))
+    return GitHubRecord(pull, issue, tuple(warnings), tuple(failures))
 
 
 WARNING_MARKER = "<!-- jitops:expiry-warning -->"

@@ -4,7 +4,7 @@ Keeps its state in the JSON file named by $FAKE_STATE: a mapping "requester/role
 needs the token in $FAKE_TOKEN to equal $FAKE_EXPECTED_TOKEN, and on a wrong token prints it on
 stderr (as careless real tools do), so the tests can check jitops redacts it. It also records
 the environment it saw, so tests can check nothing else of jitops' environment leaks in, and
-appends each grant and revoke to $FAKE_STATE.log.
+appends each grant and revoke that changed something to $FAKE_STATE.log.
 Grants of the request ids listed (comma-separated) in $FAKE_REFUSE fail, as a target that is
 partly down would.
 """
@@ -46,16 +46,19 @@ def main() -> int:
         print(f"cannot grant {key}: the system is unavailable for it", file=sys.stderr)
         return 5
     if action == "grant":
+        changed = state.get(key) != request
         state[key] = request
     elif action == "revoke":
-        state.pop(key, None)
+        changed = state.pop(key, None) is not None
     else:
         print(f"unknown action {action}", file=sys.stderr)
         return 2
     state_path.write_text(json.dumps(state))
-    # every change it made, in order: tests read it to see nothing was done twice
-    with Path(str(state_path) + ".log").open("a") as log:
-        log.write(f"{action} {key} {request['request_id']}\n")
+    # every change it made, in order: tests read it to see nothing was done twice (granting
+    # what it holds as it is, or revoking what it does not hold, changes nothing)
+    if changed:
+        with Path(str(state_path) + ".log").open("a") as log:
+            log.write(f"{action} {key} {request['request_id']}\n")
     return 0
 
 
