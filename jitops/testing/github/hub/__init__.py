@@ -12,11 +12,19 @@ from __future__ import annotations
 import secrets
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from jitops.testing.github import owner_rules
 from jitops.testing.github.gitstore import ZERO_SHA, GitStore, Identity, TreeChange
+from jitops.testing.github.hub.base import (
+    Account,
+    EventRecord,
+    FileContent,
+    HubBase,
+    HubError,
+    validation_failed,
+)
 from jitops.testing.github.state import (
     DEFAULT_BRANCH,
     PERMISSIONS,
@@ -37,59 +45,21 @@ from jitops.testing.github.state import (
     User,
 )
 
+# What other modules import from here, wherever it lives in the package.
+__all__ = [
+    "MAX_PINNED",
+    "Account",
+    "EventRecord",
+    "FileContent",
+    "Hub",
+    "HubError",
+    "validation_failed",
+]
+
 MAX_PINNED = 3  # pinned issues per repository
 
 
-class HubError(Exception):
-    """An operation GitHub would refuse; ``status`` is the HTTP status it would answer with,
-    ``errors`` the ``[{resource, field, code}]`` details GitHub gives a 422 "Validation
-    Failed"."""
-
-    def __init__(
-        self, status: int, message: str, errors: list[dict[str, str]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-
-
-def validation_failed(**error: str) -> HubError:
-    """GitHub's 422 for a request it understood but will not do, with the field at fault."""
-    return HubError(422, "Validation Failed", [error])
-
-
-@dataclass(frozen=True)
-class Account:
-    """A user and the token that authenticates as them."""
-
-    user: User
-    token: str
-
-    @property
-    def login(self) -> str:
-        return self.user.login
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """Something happened that GitHub would deliver a webhook for."""
-
-    name: str  # pull_request | pull_request_review | push
-    action: str | None
-    repo_id: int
-    sender: str
-    number: int | None = None
-    review_id: int | None = None
-    ref: str | None = None
-    before: str | None = None
-    after: str | None = None
-
-
-FileContent = str | bytes | None
-
-
-class Hub:
+class Hub(HubBase):
     """Users, organisations, repositories and pull requests, backed by real git repositories."""
 
     def __init__(self, root: Path, state: State | None = None) -> None:

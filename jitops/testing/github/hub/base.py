@@ -1,0 +1,71 @@
+"""What every part of the test server's ``Hub`` shares: the error GitHub would answer with, the
+records it hands out, and ``HubBase``, which declares for the type checker the attributes the
+parts keep and the operations one part calls in another.
+
+The parts (one mixin per module of this package) subclass ``HubBase``; ``Hub`` composes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jitops.testing.github.state import State, User
+
+
+class HubError(Exception):
+    """An operation GitHub would refuse; ``status`` is the HTTP status it would answer with,
+    ``errors`` the ``[{resource, field, code}]`` details GitHub gives a 422 "Validation
+    Failed"."""
+
+    def __init__(
+        self, status: int, message: str, errors: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+
+def validation_failed(**error: str) -> HubError:
+    """GitHub's 422 for a request it understood but will not do, with the field at fault."""
+    return HubError(422, "Validation Failed", [error])
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user and the token that authenticates as them."""
+
+    user: User
+    token: str
+
+    @property
+    def login(self) -> str:
+        return self.user.login
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """Something happened that GitHub would deliver a webhook for."""
+
+    name: str  # pull_request | pull_request_review | push
+    action: str | None
+    repo_id: int
+    sender: str
+    number: int | None = None
+    review_id: int | None = None
+    ref: str | None = None
+    before: str | None = None
+    after: str | None = None
+
+
+FileContent = str | bytes | None
+
+
+class HubBase:
+    """The state every part of the hub works on (set by ``Hub.__init__``)."""
+
+    root: Path
+    state: State
+    event_sink: Callable[[EventRecord], None] | None
