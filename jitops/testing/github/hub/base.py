@@ -7,11 +7,12 @@ The parts (one mixin per module of this package) subclass ``HubBase``; ``Hub`` c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jitops.testing.github.state import State, User
+from jitops.testing.github.state import PullRequest, Repository, State, User
 
 
 class HubError(Exception):
@@ -69,3 +70,23 @@ class HubBase:
     root: Path
     state: State
     event_sink: Callable[[EventRecord], None] | None
+
+    if TYPE_CHECKING:
+        # What one part calls in another, for the type checker; each is defined by the part
+        # named above it, which Hub composes.
+
+        # Hub (__init__.py)
+        def push(
+            self,
+            repo: Repository,
+            branch: str,
+            files: Mapping[str, FileContent],
+            *,
+            author: str,
+            message: str = "Update files",
+            base: str | None = None,
+        ) -> str: ...
+        def settle_auto_merges(self, repo: Repository) -> list[PullRequest]: ...
+
+        # PeopleMixin (people.py)
+        def user(self, login: str) -> User: ...
