@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jitops.testing.github.state import PullRequest, Repository, State, User
+from jitops.testing.github.gitstore import GitStore
+from jitops.testing.github.state import BranchProtection, PullRequest, Repository, State, User
 
 
 class HubError(Exception):
@@ -75,7 +76,15 @@ class HubBase:
         # What one part calls in another, for the type checker; each is defined by the part
         # named above it, which Hub composes.
 
-        # Hub (__init__.py)
+        # PeopleMixin (people.py)
+        def user(self, login: str) -> User: ...
+
+        # RepositoriesMixin (repositories.py)
+        def git(self, repo: Repository) -> GitStore: ...
+        def can(self, repo: Repository, login: str, needed: str) -> bool: ...
+        def review_rules(self, repo: Repository, branch: str) -> BranchProtection | None: ...
+
+        # PushingMixin (pushing.py)
         def push(
             self,
             repo: Repository,
@@ -86,7 +95,6 @@ class HubBase:
             message: str = "Update files",
             base: str | None = None,
         ) -> str: ...
-        def settle_auto_merges(self, repo: Repository) -> list[PullRequest]: ...
 
-        # PeopleMixin (people.py)
-        def user(self, login: str) -> User: ...
+        # Hub (__init__.py)
+        def settle_auto_merges(self, repo: Repository) -> list[PullRequest]: ...
