@@ -7,13 +7,13 @@ The parts (one mixin per module of this package) subclass ``HubBase``; ``Hub`` c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jitops.testing.github.gitstore import GitStore
-from jitops.testing.github.state import BranchProtection, PullRequest, Repository, State, User
+from jitops.testing.github.gitstore import GitStore, Identity
+from jitops.testing.github.state import BranchProtection, PullRequest, Repository, State, Team, User
 
 
 class HubError(Exception):
@@ -78,13 +78,16 @@ class HubBase:
 
         # PeopleMixin (people.py)
         def user(self, login: str) -> User: ...
+        def team(self, org: str, slug: str) -> Team: ...
 
         # RepositoriesMixin (repositories.py)
         def git(self, repo: Repository) -> GitStore: ...
         def can(self, repo: Repository, login: str, needed: str) -> bool: ...
         def review_rules(self, repo: Repository, branch: str) -> BranchProtection | None: ...
+        def required_status_checks(self, repo: Repository, branch: str) -> tuple[str, ...]: ...
 
         # PushingMixin (pushing.py)
+        def identity(self, login: str) -> Identity: ...
         def push(
             self,
             repo: Repository,
@@ -95,6 +98,12 @@ class HubBase:
             message: str = "Update files",
             base: str | None = None,
         ) -> str: ...
+        def refs_changed(
+            self, repo: Repository, pusher: str, changes: Sequence[tuple[str, str, str]]
+        ) -> None: ...
+        def write_pull_refs(self, repo: Repository, pr: PullRequest) -> str | None: ...
+        def _emit(self, record: EventRecord) -> None: ...
 
         # Hub (__init__.py)
         def settle_auto_merges(self, repo: Repository) -> list[PullRequest]: ...
+        def check_states(self, repo: Repository, sha: str) -> dict[str, str]: ...
