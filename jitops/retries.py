@@ -136,11 +136,11 @@ class GitHubRetry(Retry):
             message = _message(response)
             wait = rate_limit_wait(response.status, headers, message, time.time())
         if wait is None:
-            # not a rate limit (a missing permission): the answer goes on as it is, and PyGithub
-            # raises it; the body is used up, so it is raised here the way PyGithub would
+            # not a rate limit (a missing permission): its body is used up, so it is raised
+            # here as PyGithub would raise it, with GitHub's whole answer
             from github.Requester import Requester
 
-            raise Requester.createException(response.status, headers, {"message": message})
+            raise Requester.createException(response.status, headers, _body(response))
         if wait > self.max_wait:
             raise RateLimited(response.status, headers, message or _message(response))
         try:
@@ -157,11 +157,16 @@ class GitHubRetry(Retry):
             super().sleep(response)
 
 
-def _message(response: BaseHTTPResponse) -> str:
-    """GitHub's ``message`` in an answer's JSON body ("" when there is none)."""
+def _body(response: BaseHTTPResponse) -> dict[str, Any]:
+    """An answer's JSON object ({} when it is none); urllib3 keeps it once read."""
     try:
         data = json.loads(response.data or b"{}")
     except ValueError:
-        return ""
-    message = data.get("message") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _message(response: BaseHTTPResponse) -> str:
+    """GitHub's ``message`` in an answer's JSON body ("" when there is none)."""
+    message = _body(response).get("message")
     return str(message) if message else ""

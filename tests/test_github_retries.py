@@ -102,3 +102,14 @@ def test_the_client_always_has_a_bounded_timeout(github_repo: RepoSetup) -> None
 
     github = _github(github_repo)
     assert github.timeout == retries.TIMEOUT == 30.0
+
+
+def test_a_refusal_that_is_no_rate_limit_is_not_asked_again(github_repo: RepoSetup) -> None:
+    setup, server = github_repo, github_repo.server
+    stranger = server.hub.add_user(f"stranger-{setup.repo.name}")
+    github = GitHub(stranger.token, repository=setup.full_name, api_url=server.base_url)
+    before = server.calls[POST_STATUS]
+    with pytest.raises(GitHubError) as failed:
+        github.set_status(setup.feature_sha, "success", "d")
+    assert failed.value.status == 403 and "rate limit" not in failed.value.message
+    assert server.calls[POST_STATUS] - before == 1
