@@ -8,10 +8,7 @@ from dataclasses import replace
 
 from jitops.testing.github import owner_rules
 from jitops.testing.github.hub.base import EventRecord, HubBase, HubError, validation_failed
-from jitops.testing.github.state import (
-    PullRequest,
-    Repository,
-)
+from jitops.testing.github.state import PullRequest, Repository
 
 
 class PullRequestsMixin(HubBase):
