@@ -625,11 +625,28 @@ def _yaml_type(value: object) -> str:
     return type(value).__name__
 
 
+def _flat_position(text: str, key: str, *, at_key: bool) -> tuple[int, int] | None:
+    """``locate`` of a top-level key in a file of the flat subset (``_flat_mapping``), without
+    the positional parser: every such line is ``key: value`` from column 1. None for any other
+    file, or a key it does not hold."""
+    if _flat_mapping(text) is None:
+        return None
+    prefix = f"{key}: "
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith(prefix):
+            return (number, 1 if at_key else len(prefix) + 1)
+    return None
+
+
 def locate(text: str, loc: Sequence[str | int], *, at_key: bool = False) -> tuple[int, int]:
     """The 1-based (line, column) of ``loc`` in ``text``, as close as the document allows.
 
     A scalar is located at its value, unless ``at_key`` asks for the key that holds it.
     """
+    if len(loc) == 1 and isinstance(loc[0], str):
+        found = _flat_position(text, loc[0], at_key=at_key)
+        if found is not None:
+            return found
     try:
         node: Any = _positional_yaml().load(text)
     except YAMLError:

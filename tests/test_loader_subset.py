@@ -292,3 +292,38 @@ def test_an_ordinary_request_takes_the_recogniser_and_matches_ruamel() -> None:
 )
 def test_anything_outside_the_subset_goes_to_ruamel(text: str) -> None:
     assert _flat_mapping(text) is None
+
+
+@st.composite
+def flat_documents(draw: st.DrawFn) -> str:
+    """Files of the flat subset, with comments between their lines: what ``locate``'s fast
+    path reads (most generated ``documents()`` fall outside it)."""
+    keys = draw(st.lists(identifiers | st.sampled_from(KEYS[:11]), min_size=1, max_size=8))
+    lines = []
+    for key in dict.fromkeys(keys):
+        lines += draw(st.lists(st.sampled_from(["#", "# key: x", "#: x"]), max_size=1))
+        lines.append(f"{key}: {draw(st.sampled_from(VALUES[:15]) | timestamps())}")
+    return "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
+
+
+@settings(max_examples=int(os.environ.get("JITOPS_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(documents() | flat_documents(), st.data(), st.booleans())
+def test_locating_a_key_of_a_flat_file_answers_as_the_positional_parser(
+    text: str, data: st.DataObject, at_key: bool
+) -> None:
+    """``locate`` skips the positional parser for flat files: same line and column for every
+    key the file holds; any other file, or a key it does not hold, goes to the parser."""
+    flat = _flat_mapping(text)
+    keys = sorted(flat) if flat else []
+    key = data.draw(st.sampled_from(keys) if keys else st.sampled_from(KEYS))
+    fast = loader._flat_position(text, key, at_key=at_key)
+    assert (fast is not None) == (key in keys)
+    if fast is not None:
+        with mock.patch.object(loader, "_flat_position", return_value=None):
+            assert fast == loader.locate(text, (key,), at_key=at_key)
+
+
+def test_locating_in_a_request_file_needs_no_positional_parse() -> None:
+    with mock.patch.object(loader, "_positional_yaml", side_effect=AssertionError):
+        assert loader.locate(REQUEST, ("duration",)) == (10, 11)
+        assert loader.locate(REQUEST, ("justification",), at_key=True) == (8, 1)
