@@ -26,6 +26,7 @@ from jitops.testing.github.hub.people import PeopleMixin
 from jitops.testing.github.hub.pull_requests import PullRequestsMixin
 from jitops.testing.github.hub.pushing import PushingMixin
 from jitops.testing.github.hub.repositories import RepositoriesMixin
+from jitops.testing.github.hub.reviewing import ReviewsMixin
 from jitops.testing.github.state import (
     CheckRun,
     CommitStatus,
@@ -34,7 +35,6 @@ from jitops.testing.github.state import (
     Label,
     PullRequest,
     Repository,
-    Review,
     State,
 )
 
@@ -52,106 +52,21 @@ __all__ = [
 MAX_PINNED = 3  # pinned issues per repository
 
 
-class Hub(PeopleMixin, RepositoriesMixin, PushingMixin, PullRequestsMixin, AutoMergeMixin, HubBase):
+class Hub(
+    PeopleMixin,
+    RepositoriesMixin,
+    PushingMixin,
+    PullRequestsMixin,
+    AutoMergeMixin,
+    ReviewsMixin,
+    HubBase,
+):
     """Users, organisations, repositories and pull requests, backed by real git repositories."""
 
     def __init__(self, root: Path, state: State | None = None) -> None:
         self.root = root
         self.state = state or State()
         self.event_sink: Callable[[EventRecord], None] | None = None
-
-    # -- reviews -----------------------------------------------------------------------------
-
-    def review(
-        self,
-        repo: Repository,
-        number: int,
-        *,
-        user: str,
-        event: str,
-        body: str = "",
-        commit_id: str | None = None,
-    ) -> Review:
-        """Submit a review: ``APPROVE``, ``REQUEST_CHANGES`` or ``COMMENT``."""
-        states = {
-            "APPROVE": "APPROVED",
-            "REQUEST_CHANGES": "CHANGES_REQUESTED",
-            "COMMENT": "COMMENTED",
-        }
-        if event not in states:
-            raise HubError(422, f"Unprocessable Entity: event {event!r}")
-        st = self.state
-        with st.lock:
-            user = self.user(user).login  # the reviewer as the account spells it
-            pr = self.pull(repo, number)
-            if event in ("APPROVE", "REQUEST_CHANGES") and user == pr.user:
-                verb = "approve" if event == "APPROVE" else "request changes on"
-                raise HubError(422, f"Unprocessable Entity: Can not {verb} your own pull request")
-            if event in ("REQUEST_CHANGES", "COMMENT") and not body:
-                raise HubError(
-                    422, f"Unprocessable Entity: Review Comment is missing (event {event})"
-                )
-            commit_id = commit_id or pr.head_sha
-            if self.git(repo).object_type(commit_id) != "commit":
-                raise HubError(
-                    422, "Unprocessable Entity: commit_id is not part of the pull request"
-                )
-            review = Review(
-                st.new_id(), repo.id, number, user, body, states[event], commit_id, st.now()
-            )
-            st.reviews[review.id] = review
-        self._emit(
-            EventRecord(
-                "pull_request_review",
-                "submitted",
-                repo.id,
-                user,
-                number=number,
-                review_id=review.id,
-            )
-        )
-        self.settle_auto_merges(repo)
-        return review
-
-    def get_review(self, repo: Repository, number: int, review_id: int) -> Review:
-        with self.state.lock:
-            review = self.state.reviews.get(review_id)
-            if review is None or (review.repo_id, review.number) != (repo.id, number):
-                raise HubError(404, "Not Found")
-            return review
-
-    def dismiss_review(
-        self, repo: Repository, number: int, review_id: int, *, user: str, message: str
-    ) -> Review:
-        """Dismiss an approval or change request. It needs write access (without it GitHub
-        answers 404: the operation documents 200, 404 and 422 only) and, when branch
-        protection governs the base branch, an administrator ("To dismiss a pull request
-        review on a protected branch, you must be a repository administrator or be included
-        in the list of people or teams who can dismiss pull request reviews"; no such list
-        is modelled)."""
-        st = self.state
-        with st.lock:
-            review = self.get_review(repo, number, review_id)
-            if not self.can(repo, user, "write"):
-                raise HubError(404, "Not Found")
-            base = self.pull(repo, number).base_ref
-            if self.protection(repo, base) is not None and not self.can(repo, user, "admin"):
-                raise HubError(422, "Branch protections do not permit dismissing this review")
-            if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
-                raise HubError(422, "Can not dismiss a commented pull request review")
-            review = replace(review, state="DISMISSED")
-            st.reviews[review_id] = review
-        self._emit(
-            EventRecord(
-                "pull_request_review",
-                "dismissed",
-                repo.id,
-                user,
-                number=number,
-                review_id=review_id,
-            )
-        )
-        return review
 
     # -- issues ------------------------------------------------------------------------------
 
