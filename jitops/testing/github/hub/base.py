@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jitops.testing.github.gitstore import GitStore, Identity
-from jitops.testing.github.state import BranchProtection, PullRequest, Repository, State, Team, User
+from jitops.testing.github.state import (
+    BranchProtection,
+    Label,
+    PullRequest,
+    Repository,
+    State,
+    Team,
+    User,
+)
 
 
 class HubError(Exception):
@@ -127,4 +135,5 @@ class HubBase:
         def settle_auto_merges(self, repo: Repository) -> list[PullRequest]: ...
 
         # Hub (__init__.py)
+        def _labels(self, repo: Repository, names: Sequence[str]) -> tuple[Label, ...]: ...
         def check_states(self, repo: Repository, sha: str) -> dict[str, str]: ...
