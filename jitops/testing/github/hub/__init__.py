@@ -9,7 +9,7 @@ on merge, dismissing stale approvals on push) are enforced here and raise ``HubE
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,21 +22,14 @@ from jitops.testing.github.hub.base import (
     HubError,
     validation_failed,
 )
+from jitops.testing.github.hub.comments_labels import CommentsMixin
 from jitops.testing.github.hub.issue_tracking import MAX_PINNED, IssuesMixin
 from jitops.testing.github.hub.people import PeopleMixin
 from jitops.testing.github.hub.pull_requests import PullRequestsMixin
 from jitops.testing.github.hub.pushing import PushingMixin
 from jitops.testing.github.hub.repositories import RepositoriesMixin
 from jitops.testing.github.hub.reviewing import ReviewsMixin
-from jitops.testing.github.state import (
-    CheckRun,
-    CommitStatus,
-    Issue,
-    IssueComment,
-    Label,
-    Repository,
-    State,
-)
+from jitops.testing.github.state import CheckRun, CommitStatus, Repository, State
 
 # What other modules import from here, wherever it lives in the package.
 __all__ = [
@@ -58,6 +51,7 @@ class Hub(
     AutoMergeMixin,
     ReviewsMixin,
     IssuesMixin,
+    CommentsMixin,
     HubBase,
 ):
     """Users, organisations, repositories and pull requests, backed by real git repositories."""
@@ -66,81 +60,6 @@ class Hub(
         self.root = root
         self.state = state or State()
         self.event_sink: Callable[[EventRecord], None] | None = None
-
-    # -- comments and labels -----------------------------------------------------------------
-
-    def comment(self, repo: Repository, number: int, *, user: str, body: str) -> IssueComment:
-        """Comment on an issue or a pull request."""
-        st = self.state
-        with st.lock:
-            self.issue_or_pull(repo, number)
-            now = st.now()
-            comment = IssueComment(st.new_id(), repo.id, number, user, body, now, now)
-            st.comments[comment.id] = comment
-            return comment
-
-    def get_comment(self, repo: Repository, comment_id: int) -> IssueComment:
-        with self.state.lock:
-            found = self.state.comments.get(comment_id)
-            if found is None or found.repo_id != repo.id:
-                raise HubError(404, "Not Found")
-            return found
-
-    def edit_comment(
-        self, repo: Repository, comment_id: int, *, user: str, body: str
-    ) -> IssueComment:
-        st = self.state
-        with st.lock:
-            comment = self.get_comment(repo, comment_id)
-            if comment.user != user and not self.can(repo, user, "write"):
-                raise HubError(403, "Resource not accessible by personal access token")
-            comment = replace(comment, body=body, updated_at=st.now())
-            st.comments[comment_id] = comment
-            return comment
-
-    def comments_of(self, repo: Repository, number: int) -> list[IssueComment]:
-        with self.state.lock:
-            self.issue_or_pull(repo, number)
-            return sorted(
-                (
-                    c
-                    for c in self.state.comments.values()
-                    if (c.repo_id, c.number) == (repo.id, number)
-                ),
-                key=lambda c: c.id,
-            )
-
-    def _labels(self, repo: Repository, names: Sequence[str]) -> tuple[Label, ...]:
-        """The repository's labels named ``names``, created on first use, without repeats."""
-        st = self.state
-        with st.lock:
-            labels: list[Label] = []
-            for name in names:
-                label = st.labels.get((repo.id, name))
-                if label is None:
-                    label = Label(st.new_id(), name)
-                    st.labels[(repo.id, name)] = label
-                if label not in labels:
-                    labels.append(label)
-            return tuple(labels)
-
-    def add_labels(self, repo: Repository, number: int, names: Sequence[str]) -> tuple[Label, ...]:
-        """Add labels to an issue or a pull request; return all of its labels."""
-        with self.state.lock:
-            item = self.issue_or_pull(repo, number)
-            return self.set_labels(repo, number, [*(label.name for label in item.labels), *names])
-
-    def set_labels(self, repo: Repository, number: int, names: Sequence[str]) -> tuple[Label, ...]:
-        """Replace the labels of an issue or a pull request."""
-        st = self.state
-        with st.lock:
-            item = self.issue_or_pull(repo, number)
-            labels = self._labels(repo, names)
-            if isinstance(item, Issue):
-                st.issues[(repo.id, number)] = replace(item, labels=labels)
-            else:
-                st.pulls[(repo.id, number)] = replace(item, labels=labels)
-            return labels
 
     # -- statuses and checks -----------------------------------------------------------------
 

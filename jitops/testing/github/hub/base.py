@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from jitops.testing.github.gitstore import GitStore, Identity
 from jitops.testing.github.state import (
     BranchProtection,
+    Issue,
     Label,
     PullRequest,
     Repository,
@@ -134,6 +135,11 @@ class HubBase:
         # AutoMergeMixin (auto_merge.py)
         def settle_auto_merges(self, repo: Repository) -> list[PullRequest]: ...
 
-        # Hub (__init__.py)
+        # IssuesMixin (issue_tracking.py)
+        def issue_or_pull(self, repo: Repository, number: int) -> Issue | PullRequest: ...
+
+        # CommentsMixin (comments_labels.py)
         def _labels(self, repo: Repository, names: Sequence[str]) -> tuple[Label, ...]: ...
+
+        # Hub (__init__.py)
         def check_states(self, repo: Repository, sha: str) -> dict[str, str]: ...
