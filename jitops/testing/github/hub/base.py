@@ -141,5 +141,5 @@ class HubBase:
         # CommentsMixin (comments_labels.py)
         def _labels(self, repo: Repository, names: Sequence[str]) -> tuple[Label, ...]: ...
 
-        # Hub (__init__.py)
+        # StatusesMixin (statuses_checks.py)
         def check_states(self, repo: Repository, sha: str) -> dict[str, str]: ...
