@@ -163,6 +163,19 @@ class _Login:
         return any(g["pg_role"] == pg_role for g in self.grants.values())
 
 
+@dataclass(frozen=True)
+class _Privileges:
+    """What ``PostgresProvisioner.check`` reads from the server, in one connection."""
+
+    version: int  # server_version_num
+    superuser: bool
+    createrole: bool
+    bypassrls: bool
+    replication: bool
+    signal_backend: bool  # a member of pg_signal_backend
+    administered: dict[str, bool]  # grantable role that exists -> holds ADMIN OPTION on it
+
+
 def _parse_comment(comment: str | None) -> dict[str, dict[str, str]]:
     # A comment that is not ours (or damaged) records nothing: memberships still show in
     # pg_auth_members, so list_managed reports them without a request id.
@@ -550,28 +563,10 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return managed
 
     def check(self) -> list[CheckResult]:
-        user = self.settings.user
+        """Reachable, and with the least privilege jitops needs: one small check per thing,
+        from what one connection reads (``_read_privileges``)."""
         try:
-            with self._connect() as conn:
-                version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
-                row = conn.execute(
-                    """
-                    SELECT rolsuper, rolcreaterole, rolbypassrls, rolreplication,
-                           pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
-                    FROM pg_roles WHERE rolname = current_user
-                    """
-                ).fetchone()
-                admin_rows = conn.execute(
-                    """
-                    SELECT r.rolname,
-                           EXISTS (SELECT 1 FROM pg_auth_members a
-                                   WHERE a.roleid = r.oid AND a.admin_option
-                                     AND a.member = (SELECT oid FROM pg_roles
-                                                     WHERE rolname = current_user))
-                    FROM pg_roles r WHERE r.rolname = ANY(%s)
-                    """,
-                    (sorted(set(self.roles.values())),),
-                ).fetchall()
+            found = self._read_privileges()
         except ProvisionerError as exc:
             return [
                 self.result(
@@ -581,60 +576,108 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                     "check the target's host, port, dbname, user and its password secret",
                 )
             ]
+        results = [self.result("reachable", CheckStatus.OK, f"connected as {self.settings.user}")]
+        results += self._check_server_version(found.version)
+        if found.superuser:
+            # Nothing else matters while it is a superuser: it can do everything below.
+            return [*results, self._superuser_warning()]
+        results += self._check_unneeded_attributes(found)
+        results += self._check_needed_privileges(found)
+        results += self._check_grantable_roles(found.administered)
+        if len(results) == 1:
+            results.append(self._least_privilege_ok(found.administered))
+        return results
+
+    def _read_privileges(self) -> _Privileges:
+        """The server's version and what the provisioner's role may do, in one connection."""
+        with self._connect() as conn:
+            version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+            row = conn.execute(
+                """
+                SELECT rolsuper, rolcreaterole, rolbypassrls, rolreplication,
+                       pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
+                FROM pg_roles WHERE rolname = current_user
+                """
+            ).fetchone()
+            admin_rows = conn.execute(
+                """
+                SELECT r.rolname,
+                       EXISTS (SELECT 1 FROM pg_auth_members a
+                               WHERE a.roleid = r.oid AND a.admin_option
+                                 AND a.member = (SELECT oid FROM pg_roles
+                                                 WHERE rolname = current_user))
+                FROM pg_roles r WHERE r.rolname = ANY(%s)
+                """,
+                (sorted(set(self.roles.values())),),
+            ).fetchall()
         assert row is not None
-        superuser, createrole, bypassrls, replication, signal = row
-        results = [self.result("reachable", CheckStatus.OK, f"connected as {user}")]
-        if version < MIN_SERVER_VERSION:
-            results.append(
-                self.result(
-                    "server-version",
-                    CheckStatus.ERROR,
-                    f"server version {version} is older than PostgreSQL 16, which jitops needs "
-                    f"for GRANT … WITH INHERIT TRUE, SET FALSE",
-                    "upgrade the server to PostgreSQL 16 or newer",
-                )
+        superuser, createrole, bypassrls, replication, signal_backend = row
+        return _Privileges(
+            version, superuser, createrole, bypassrls, replication, signal_backend, dict(admin_rows)
+        )
+
+    def _check_server_version(self, version: int) -> list[CheckResult]:
+        if version >= MIN_SERVER_VERSION:
+            return []
+        return [
+            self.result(
+                "server-version",
+                CheckStatus.ERROR,
+                f"server version {version} is older than PostgreSQL 16, which jitops needs "
+                f"for GRANT … WITH INHERIT TRUE, SET FALSE",
+                "upgrade the server to PostgreSQL 16 or newer",
             )
-        if superuser:
-            results.append(
-                self.result(
-                    "least-privilege",
-                    CheckStatus.WARNING,
-                    f"{user} is a superuser: far more than jitops needs",
-                    f"use a role with only: CREATEROLE, ADMIN OPTION on the grantable roles, "
-                    f"and pg_signal_backend (ALTER ROLE {user} NOSUPERUSER)",
-                )
+        ]
+
+    def _superuser_warning(self) -> CheckResult:
+        user = self.settings.user
+        return self.result(
+            "least-privilege",
+            CheckStatus.WARNING,
+            f"{user} is a superuser: far more than jitops needs",
+            f"use a role with only: CREATEROLE, ADMIN OPTION on the grantable roles, "
+            f"and pg_signal_backend (ALTER ROLE {user} NOSUPERUSER)",
+        )
+
+    def _check_unneeded_attributes(self, found: _Privileges) -> list[CheckResult]:
+        user = self.settings.user
+        return [
+            self.result(
+                "least-privilege",
+                CheckStatus.WARNING,
+                f"{user} has {name}, which jitops does not need",
+                f"ALTER ROLE {user} NO{name}",
             )
-            return results
-        for flag, name in ((bypassrls, "BYPASSRLS"), (replication, "REPLICATION")):
-            if flag:
-                results.append(
-                    self.result(
-                        "least-privilege",
-                        CheckStatus.WARNING,
-                        f"{user} has {name}, which jitops does not need",
-                        f"ALTER ROLE {user} NO{name}",
-                    )
-                )
-        if not createrole:
-            results.append(
-                self.result(
-                    "least-privilege",
-                    CheckStatus.ERROR,
-                    f"{user} lacks CREATEROLE, needed to create login roles and set VALID UNTIL",
-                    f"ALTER ROLE {user} CREATEROLE",
-                )
-            )
-        if not signal:
-            results.append(
-                self.result(
-                    "least-privilege",
-                    CheckStatus.ERROR,
-                    f"{user} is not a member of pg_signal_backend, needed to end the sessions "
-                    f"of revoked logins",
-                    f"GRANT pg_signal_backend TO {user}",
-                )
-            )
-        administered = dict(admin_rows)
+            for flag, name in ((found.bypassrls, "BYPASSRLS"), (found.replication, "REPLICATION"))
+            if flag
+        ]
+
+    def _check_needed_privileges(self, found: _Privileges) -> list[CheckResult]:
+        """CREATEROLE and pg_signal_backend: without either, grants or revokes fail."""
+        user = self.settings.user
+        needed = (
+            (
+                found.createrole,
+                f"{user} lacks CREATEROLE, needed to create login roles and set VALID UNTIL",
+                f"ALTER ROLE {user} CREATEROLE",
+            ),
+            (
+                found.signal_backend,
+                f"{user} is not a member of pg_signal_backend, needed to end the sessions "
+                f"of revoked logins",
+                f"GRANT pg_signal_backend TO {user}",
+            ),
+        )
+        return [
+            self.result("least-privilege", CheckStatus.ERROR, message, fix)
+            for held, message, fix in needed
+            if not held
+        ]
+
+    def _check_grantable_roles(self, administered: Mapping[str, bool]) -> list[CheckResult]:
+        """Each grantable role exists, and the provisioner's role holds ADMIN OPTION on it."""
+        user = self.settings.user
+        results = []
         for pg_role in sorted(set(self.roles.values())):
             if pg_role not in administered:
                 results.append(
@@ -655,13 +698,12 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                         f"GRANT {pg_role} TO {user} WITH ADMIN OPTION",
                     )
                 )
-        if len(results) == 1:
-            results.append(
-                self.result(
-                    "least-privilege",
-                    CheckStatus.OK,
-                    f"{user} has exactly what jitops needs: CREATEROLE, pg_signal_backend, "
-                    f"ADMIN OPTION on {', '.join(sorted(administered))}",
-                )
-            )
         return results
+
+    def _least_privilege_ok(self, administered: Mapping[str, bool]) -> CheckResult:
+        return self.result(
+            "least-privilege",
+            CheckStatus.OK,
+            f"{self.settings.user} has exactly what jitops needs: CREATEROLE, pg_signal_backend, "
+            f"ADMIN OPTION on {', '.join(sorted(administered))}",
+        )
