@@ -957,7 +957,7 @@ def sweep(
         f"{failed} failed{retried}",
         err=True,
     )
-    if failed or on_github.failures:
+    if failed or on_github.failures or report.unverifiable:
         sys.exit(ExitCode.SYSTEM)
     sys.exit(ExitCode.DENIED if report.policy_problem else ExitCode.OK)
 

@@ -195,9 +195,7 @@ class PolicyTrust:
         """The installation commit of ``commit``'s history (found once per run: every commit
         apply asks about descends from it)."""
         if self._installed is None or not self._is_ancestor(self._installed, commit):
-            self._installed = git.first_commit_with(
-                self.root, commit, APPLY_WORKFLOW
-            ) or git.root_commit(self.root, commit)
+            self._installed = installation_commit(self.root, commit)
         return self._installed
 
     def completed(self, head: str) -> str | None:
@@ -323,6 +321,12 @@ class PolicyTrust:
                 ),
             )
         return None
+
+
+def installation_commit(root: Path, commit: str) -> str:
+    """The first commit of ``commit``'s history holding the apply workflow (or its root): the
+    policy state trusted without asking GitHub, since jitops was installed on it."""
+    return git.first_commit_with(root, commit, APPLY_WORKFLOW) or git.root_commit(root, commit)
 
 
 def verified_targets(

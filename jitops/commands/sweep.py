@@ -43,6 +43,7 @@ class SweepReport:
     revocations: tuple[Revocation, ...]
     findings: tuple[Finding, ...]
     policy_problem: str | None = None  # the branch's policies are not verified (see trust)
+    unverifiable: bool = False  # GitHub could not answer: the targets as installed were used
 
     @property
     def failed(self) -> tuple[Revocation, ...]:
@@ -424,32 +425,48 @@ def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
     # One broken policy file must not keep every expired grant in place: revoking needs no
     # approval, so each target that loads on its own is revoked through, and the grants of a
     # target that does not load fail (exit 3, the issue of failed revokes) until it is fixed.
-    loaded, problem = _acting_targets(options, ledger.commit)
+    loaded, problem, unverifiable = _acting_targets(options, ledger.commit)
     revocations = revoke_entries(
         expired, loaded.targets, environ, missing=lambda name: _not_loaded(name, loaded)
     )
     # the policies' own warnings (a role nobody can request) are validate's to report
     broken = tuple(f for f in loaded.findings if f.severity is not Severity.WARNING)
-    return SweepReport(ledger.commit, tuple(revocations), ledger.findings + broken, problem)
+    return SweepReport(
+        ledger.commit, tuple(revocations), ledger.findings + broken, problem, unverifiable
+    )
 
 
-def _acting_targets(options: SweepOptions, ref: str) -> tuple[TargetLoad, str | None]:
+def _acting_targets(options: SweepOptions, ref: str) -> tuple[TargetLoad, str | None, bool]:
     """The targets to revoke through, each loaded on its own: those of the work tree, or with
     ``options.access`` those of ``ref``'s policy state when it is verified, else those of the
     newest verified state, with why (as ``jitops.trust.acting_targets`` chooses them). A
-    target defined only in an unverified state is never acted through, loadable or not."""
+    target defined only in an unverified state is never acted through, loadable or not.
+
+    When GitHub cannot answer whether a state is verified (down, a rate limit, a token that
+    may not read), expiry still wins: the targets as installed, trusted without asking, with
+    why, and True (the run fails so it is run again)."""
     work = load_targets(options.root)
     access = options.access
     if access is None:
-        return work, None
-    from jitops.trust import reading_trust, verified_targets
+        return work, None, False
+    from jitops.github import GitHubError
+    from jitops.trust import installation_commit, reading_trust, verified_targets
 
-    trust, head = reading_trust(options.root, access, options.now, ref)
-    _, problem = verified_targets(trust, head, work.targets)
-    if problem is None:
-        return work, None
-    # each policy commit is checked once per run, so asking again costs no API call
-    return load_targets_at(options.root, trust.state_at(head).trusted_commit), problem
+    try:
+        trust, head = reading_trust(options.root, access, options.now, ref)
+        _, problem = verified_targets(trust, head, work.targets)
+        if problem is None:
+            return work, None, False
+        # each policy commit is checked once per run, so asking again costs no API call
+        return load_targets_at(options.root, trust.state_at(head).trusted_commit), problem, False
+    except GitHubError as exc:
+        installed = installation_commit(options.root, ref)
+        problem = (
+            f"GitHub could not say whether the branch's policies are verified ({exc.message}); "
+            f"revoked through the targets as installed at {installed[:12]}, which need no "
+            "verification — rerun the sweep once GitHub answers, for any target added since"
+        )
+        return load_targets_at(options.root, installed), problem, True
 
 
 def _not_loaded(name: str, loaded: TargetLoad) -> str:

@@ -134,3 +134,22 @@ def test_a_rate_limit_far_from_its_reset_fails_at_once_saying_when_to_rerun(
     _unrecorded(failed, "the revocation pull request was not opened or updated")
     assert "rate limit (HTTP 403" in failed.err and "(in 60 min) — rerun after that" in failed.err
     _converges(legacy, world, cli)
+
+
+@pytest.mark.attack(4, "GitHub down while the sweep asks whether the policies are verified")
+def test_expiry_wins_while_github_cannot_say_whether_the_policies_are_verified(
+    served: tuple[LegacySystem, Served], cli: CLI, faults: Faults
+) -> None:
+    """The policy check needs GitHub; revoking must not. The sweep revokes through the targets
+    as installed (trusted without asking), fails the run saying so, and the rerun once GitHub
+    answers records it without revoking anything twice."""
+    legacy, world = served
+    faults.inject("server_error", "GET /repos/{owner}/{repo}", status=502, times=None)
+    failed = sweep(world, cli)
+    assert failed.code == 3, failed.output
+    assert "Traceback" not in failed.output
+    assert "GitHub could not say whether the branch's policies are verified" in failed.err
+    assert "revoked through the targets as installed at" in failed.err
+    assert legacy.held() == {"alice/operator"} and _done(legacy) == REVOKED
+    faults.clear()
+    _converges(legacy, world, cli)
