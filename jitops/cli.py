@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from jitops import __version__
+from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.findings import Finding, Severity, exit_code
 
@@ -63,14 +64,19 @@ def _echo_findings(findings: Sequence[Finding]) -> None:
 
     for finding in findings:
         click.echo(finding_line(finding))
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if _actions().in_actions:
         for finding in findings:
             click.echo(github_annotation(finding))
 
 
+def _actions() -> ActionsContext:
+    """The GitHub Actions settings of this run (its environment), read in one place."""
+    return ActionsContext.from_environ(os.environ)
+
+
 def _append_summary(markdown: str) -> None:
     """Add to the job summary under GitHub Actions ($GITHUB_STEP_SUMMARY); nothing elsewhere."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    path = _actions().step_summary
     if path:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(markdown)
@@ -226,7 +232,7 @@ def validate(
                 }
             )
         )
-        if os.environ.get("GITHUB_ACTIONS") == "true":
+        if _actions().in_actions:
             _echo_findings([])
     else:
         _echo_findings(result.findings)
@@ -492,14 +498,14 @@ def request(
         target=target,
         role=role,
         justification=why,
-        requester=requester_login(requester, os.environ),
+        requester=requester_login(requester, _actions()),
         ticket=ticket,
         duration=duration,
         expires_at=until,
         starts_at=starts_at,
         request_id=request_id,
     )
-    pull = environment_pull_target(os.environ, github_repo) if open_pr else None
+    pull = environment_pull_target(_actions(), github_repo) if open_pr else None
     moment = now or datetime.now(UTC)
     outcome = run_request(RequestOptions(root.resolve(), ask, moment, dry_run, pull), pull_texts())
     if outcome.result in (Result.WOULD_WRITE, Result.WOULD_OPEN):
@@ -549,11 +555,11 @@ def check_pr(
     \b
     Exit status: 0 may merge; 1 not (yet); 2 usage; 3 GitHub unreachable.
     """
-    from jitops.commands.check_pr import check_pull_request, options_from_environment
+    from jitops.commands.check_pr import check_pull_request, options_from_actions
     from jitops.report import decision_text, gate_markdown
 
-    options = options_from_environment(
-        os.environ,
+    options = options_from_actions(
+        _actions(),
         repository=repository,
         number=number,
         base_checkout=base_checkout.resolve(),
@@ -719,7 +725,7 @@ def fetch_notes_option(function: Any) -> Any:
 def _fetch_notes(root: Path) -> None:
     from jitops import git
 
-    if not git.pull_notes(root, token=os.environ.get("GITHUB_TOKEN") or None):
+    if not git.pull_notes(root, token=_actions().token):
         click.echo("jitops: origin has no evidence notes yet", err=True)
 
 
@@ -767,7 +773,7 @@ def reconcile(
             branch=branch,
             dry_run=dry_run,
             only_target=only_target,
-            access=GitHubAccess.from_environment(os.environ),
+            access=GitHubAccess.from_context(_actions()),
         ),
         os.environ,
     )
@@ -871,7 +877,7 @@ def sweep(
             now=moment,
             branch=branch,
             dry_run=dry_run,
-            access=GitHubAccess.from_environment(os.environ),
+            access=GitHubAccess.from_context(_actions()),
         ),
         os.environ,
     )
@@ -887,13 +893,11 @@ def sweep(
         )
         click.echo(line + (f" — {revocation.detail}" if revocation.detail else ""))
     if open_pr is None:
-        open_pr = os.environ.get("GITHUB_ACTIONS") == "true"
+        open_pr = _actions().in_actions
     on_github = GitHubRecord()
     if open_pr and not dry_run:
-        token, repository = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
-        if not token or not repository:
-            raise UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY")
-        api_url = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+        token, repository = _actions().needs_api("--open-pr")
+        api_url = _actions().api_url
         on_github = record_on_github(
             report, GitHubTarget(repository, token, api_url, base_branch), moment
         )
@@ -929,10 +933,8 @@ def sweep(
             within = parse_duration(warn_before)
         except ValueError as exc:
             raise UsageError(f"--warn-before: {exc}") from None
-        token, repository = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY")
-        if not token or not repository:
-            raise UsageError("--warn-before needs GITHUB_TOKEN and GITHUB_REPOSITORY")
-        api_url = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+        token, repository = _actions().needs_api("--warn-before")
+        api_url = _actions().api_url
         target = GitHubTarget(repository, token, api_url, base_branch)
         for entry, number in warn_before_expiry(root.resolve(), target, moment, within, branch):
             click.echo(
@@ -947,9 +949,7 @@ def sweep(
         from jitops.commands.sweep import record_success
 
         record_success(root.resolve(), moment, branch)
-        git.push_notes(
-            root.resolve(), token=os.environ.get("GITHUB_TOKEN"), ref=git.SWEEP_NOTES_REF
-        )
+        git.push_notes(root.resolve(), token=_actions().token, ref=git.SWEEP_NOTES_REF)
     failed = len(report.failed)
     retried = " — they stay on the branch and are retried next run" if failed else ""
     click.echo(
@@ -964,14 +964,11 @@ def sweep(
 
 def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]:
     """The pushed range: the flags, else the push event of GitHub Actions, else HEAD alone."""
-    event_path = os.environ.get("GITHUB_EVENT_PATH")
-    if (before is None or after is None) and os.environ.get("GITHUB_EVENT_NAME") == "push":
-        import json
-
-        if event_path:
-            payload = json.loads(Path(event_path).read_text(encoding="utf-8"))
-            before = before or payload.get("before")
-            after = after or payload.get("after")
+    actions = _actions()
+    if (before is None or after is None) and actions.event_name == "push":
+        payload = actions.event() or {}
+        before = before or payload.get("before")
+        after = after or payload.get("after")
     return before, after or "HEAD"
 
 
@@ -1031,16 +1028,17 @@ def apply(
     from jitops.commands.apply import apply as run_apply
 
     before, after = _push_range(before, after)
+    actions = _actions()
     options = ApplyOptions(
         root=root.resolve(),
         now=now or datetime.now(UTC),
         after=after,
         before=before,
         dry_run=dry_run,
-        repository=os.environ.get("GITHUB_REPOSITORY", ""),
-        token=os.environ.get("GITHUB_TOKEN", ""),
-        api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
-        comment=not dry_run and bool(os.environ.get("GITHUB_TOKEN")),
+        repository=actions.repository or "",
+        token=actions.token or "",
+        api_url=actions.api_url,
+        comment=not dry_run and bool(actions.token),
         scheduled=scheduled,
         catch_up=catch_up,
     )
@@ -1157,7 +1155,7 @@ def index(root: Path, branch: str, rebuild: bool, push: bool, check: bool) -> No
             branch=branch,
             rebuild=rebuild,
             push=push,
-            token=os.environ.get("GITHUB_TOKEN") or None,
+            token=_actions().token,
         )
     )
     if outcome.fetch_problem:
@@ -1240,19 +1238,14 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     if open_issue:
         from jitops.commands.audit import report_on_github
 
-        token, repository = (
-            os.environ.get("GITHUB_TOKEN", ""),
-            os.environ.get("GITHUB_REPOSITORY", ""),
-        )
-        if not token or not repository:
-            raise UsageError("--open-issue needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        token, repository = _actions().needs_api("--open-issue")
         kept = report_on_github(
             findings,
             report.commit,
             datetime.now(UTC),
             repository=repository,
             token=token,
-            api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+            api_url=_actions().api_url,
         )
         if kept is not None:
             click.echo(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from jitops.actions_context import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
 from jitops.errors import JitopsError
 from jitops.gate import ChangedFile, FileStatus
 from jitops.policy import Review, ReviewState
@@ -30,7 +31,6 @@ from jitops.policy import Review, ReviewState
 if TYPE_CHECKING:
     from github.Repository import Repository
 
-DEFAULT_API_URL = "https://api.github.com"
 STATUS_CONTEXT = "jitops/approval"
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git
+from jitops.actions_context import ActionsContext
 from jitops.gate import ChangeKind, evaluate
-from jitops.github import DEFAULT_API_URL, GitHub, PullRequestInfo
+from jitops.github import GitHub, PullRequestInfo
 from jitops.pr_facts import gather
 from jitops.repo import PolicyLoad, load_policies_at
 
@@ -351,12 +352,11 @@ class GitHubAccess:
     api_url: str
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> GitHubAccess | None:
-        """GITHUB_TOKEN and GITHUB_REPOSITORY (as Actions sets them), or None without them."""
-        token, repository = environ.get("GITHUB_TOKEN", ""), environ.get("GITHUB_REPOSITORY", "")
-        if not token or not repository:
+    def from_context(cls, actions: ActionsContext) -> GitHubAccess | None:
+        """The run's token and repository (as Actions sets them), or None without them."""
+        if not actions.token or not actions.repository:
             return None
-        return cls(token, repository, environ.get("GITHUB_API_URL", DEFAULT_API_URL))
+        return cls(actions.token, actions.repository, actions.api_url)
 
 
 def acting_targets(

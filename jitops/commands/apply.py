@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git, ids
+from jitops.actions_context import DEFAULT_API_URL
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
@@ -73,7 +74,7 @@ class ApplyOptions:
     dry_run: bool = False
     repository: str = ""
     token: str = ""
-    api_url: str = "https://api.github.com"
+    api_url: str = DEFAULT_API_URL
     comment: bool = False  # report back on each pull request
     scheduled: bool = False  # also grant landed scheduled requests whose window has opened
     # start at the last commit a successful apply run completed, when that is older than

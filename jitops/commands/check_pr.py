@@ -12,7 +12,7 @@ loader, and policies, CODEOWNERS and this code all come from the base branch.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jitops import git, ids, request_files
+from jitops.actions_context import ActionsContext
 from jitops.errors import JitopsError, UsageError
 from jitops.gate import (
     ChangeKind,
@@ -294,8 +295,8 @@ def used_ids(options: CheckOptions, request_ids: list[str]) -> ids.UsedIds:
     return ids.used_request_ids(options.base_checkout, request_ids)
 
 
-def options_from_environment(
-    environ: Mapping[str, str],
+def options_from_actions(
+    actions: ActionsContext,
     *,
     repository: str | None,
     number: int | None,
@@ -303,37 +304,30 @@ def options_from_environment(
     now: datetime,
     post: bool,
 ) -> CheckOptions:
-    """Build options from flags, falling back to the GitHub Actions environment."""
-    in_actions = environ.get("GITHUB_ACTIONS") == "true"
-    repository = repository or environ.get("GITHUB_REPOSITORY")
+    """Build options from flags, falling back to the GitHub Actions settings."""
+    repository = repository or actions.repository
     if not repository:
         raise UsageError(
             "which repository? pass --repo OWNER/NAME (Actions sets GITHUB_REPOSITORY)"
         )
     if number is None:
-        event_path = environ.get("GITHUB_EVENT_PATH")
-        if not event_path:
+        if actions.event_path is None:
             raise UsageError("which pull request? pass --pr N (Actions sets GITHUB_EVENT_PATH)")
-        number = pr_number_from_event(
-            environ.get("GITHUB_EVENT_NAME", ""), Path(event_path), repository
-        )
-    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
-    if not token:
+        number = pr_number_from_event(actions.event_name or "", actions.event_path, repository)
+    if not actions.token:
         raise UsageError(
             "no GitHub token: set GITHUB_TOKEN (in Actions: `GITHUB_TOKEN: ${{ github.token }}`)"
         )
-    summary = environ.get("GITHUB_STEP_SUMMARY")
-    server = environ.get("GITHUB_SERVER_URL")
-    run_id = environ.get("GITHUB_RUN_ID")
+    server, run_id = actions.server_url, actions.run_id
     run_url = f"{server}/{repository}/actions/runs/{run_id}" if server and run_id else None
     return CheckOptions(
         repository=repository,
         number=number,
-        token=token,
-        api_url=environ.get("GITHUB_API_URL", "https://api.github.com"),
+        token=actions.token,
+        api_url=actions.api_url,
         base_checkout=base_checkout,
         now=now,
-        post=post or in_actions,
-        summary_path=Path(summary) if summary else None,
+        post=post or actions.in_actions,
+        summary_path=actions.step_summary,
         run_url=run_url,
     )

@@ -15,7 +15,7 @@ branch are left alone: the commit is built with git plumbing on the default bran
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from jitops import git, ids
+from jitops.actions_context import ActionsContext
 from jitops.errors import PolicyDenied, UsageError
 from jitops.github import OpenedPull
 from jitops.loader import dump_document
@@ -125,9 +126,9 @@ class RequestOutcome:
     notes: tuple[str, ...] = ()
 
 
-def requester_login(given: str | None, environ: Mapping[str, str]) -> str:
+def requester_login(given: str | None, actions: ActionsContext) -> str:
     """``--requester``, else ``GITHUB_ACTOR`` (set in Actions, or by hand); else a clear no."""
-    login = given or environ.get("GITHUB_ACTOR")
+    login = given or actions.actor
     if not login:
         raise UsageError(
             "who is asking? pass --requester LOGIN (your GitHub login), "
@@ -458,10 +459,10 @@ def run_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
 
 
 def environment_pull_target(
-    environ: Mapping[str, str], repository: str | None, remote: str = "origin"
+    actions: ActionsContext, repository: str | None, remote: str = "origin"
 ) -> PullTarget:
     """``--open-pr``'s GitHub: ``GITHUB_TOKEN`` (or ``GH_TOKEN``), ``GITHUB_API_URL``."""
-    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    token = actions.token
     if not token:
         raise UsageError(
             "--open-pr needs a GitHub token that may push branches and open pull requests: "
@@ -469,5 +470,4 @@ def environment_pull_target(
         )
     if repository is not None and "/" not in repository:
         raise UsageError(f"--github-repo {repository!r} is not OWNER/NAME")
-    api_url = environ.get("GITHUB_API_URL", "https://api.github.com")
-    return PullTarget(token, api_url, repository, remote)
+    return PullTarget(token, actions.api_url, repository, remote)

@@ -24,9 +24,10 @@ from typing import Any
 import psycopg
 
 from jitops import git
+from jitops.actions_context import ActionsContext
 from jitops.commands.apply import Action, ApplyOptions, apply, publish
 from jitops.commands.audit import audit
-from jitops.commands.check_pr import CheckOutcome, check_pull_request, options_from_environment
+from jitops.commands.check_pr import CheckOutcome, check_pull_request, options_from_actions
 from jitops.commands.request import (
     Ask,
     RequestOptions,
@@ -250,7 +251,7 @@ class Story:
             target=TARGET,
             role=ROLE,
             justification=WHY,
-            requester=requester_login(REQUESTER, env),
+            requester=requester_login(REQUESTER, ActionsContext.from_environ(env)),
             ticket=TICKET,
             duration=ASKED,
         )
@@ -261,7 +262,10 @@ class Story:
         self.show(f"$ {command_line(ask)}")
         outcome = run_request(
             RequestOptions(
-                clone.resolve(), ask, self.clock.now(), pull=environment_pull_target(env, None)
+                clone.resolve(),
+                ask,
+                self.clock.now(),
+                pull=environment_pull_target(ActionsContext.from_environ(env), None),
             ),
             pull_texts(),
         )
@@ -627,8 +631,8 @@ class Story:
         }[event.name]
         self.say(f"`jitops check-pr` runs with main's code ({workflow}):")
         checkout = world.checkout("check")
-        options = options_from_environment(
-            world.job_env(event),
+        options = options_from_actions(
+            ActionsContext.from_environ(world.job_env(event)),
             repository=None,
             number=None,
             base_checkout=checkout,

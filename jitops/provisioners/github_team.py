@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pydantic
 
+from jitops.actions_context import DEFAULT_API_URL
 from jitops.errors import JitopsError
 from jitops.provisioners.interface import (
     CheckResult,
@@ -49,7 +50,7 @@ class GitHubTeamSettings(pydantic.BaseModel):
         default_factory=dict, description="role → team slug (default: a team named as the role)"
     )
     api_url: str = pydantic.Field(
-        "https://api.github.com", description="GitHub Enterprise: https://HOST/api/v3"
+        DEFAULT_API_URL, description="GitHub Enterprise: https://HOST/api/v3"
     )
 
     @pydantic.field_validator("roles")

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jitops import ids
+from jitops.actions_context import ActionsContext
 from jitops.commands.request import (
     Ask,
     RequestOptions,
@@ -269,10 +270,11 @@ def test_a_linked_folder_is_never_written_through(repo: Path, tmp_path: Path) ->
 
 
 def test_the_requester_is_given_or_comes_from_github_actor() -> None:
-    assert requester_login("bob", {"GITHUB_ACTOR": "alice"}) == "bob"
-    assert requester_login(None, {"GITHUB_ACTOR": "alice"}) == "alice"
+    alice = ActionsContext.from_environ({"GITHUB_ACTOR": "alice"})
+    assert requester_login("bob", alice) == "bob"
+    assert requester_login(None, alice) == "alice"
     with pytest.raises(UsageError, match="pass --requester LOGIN"):
-        requester_login(None, {})
+        requester_login(None, ActionsContext())
 
 
 # -- judged before it is written -----------------------------------------------------------------
