@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from jitops.actions_context import DEFAULT_API_URL as DEFAULT_API_URL  # re-exported
+from jitops.actions_context import DEFAULT_API_URL
 from jitops.errors import JitopsError
 from jitops.gate import ChangedFile, FileStatus
 from jitops.policy import Review, ReviewState

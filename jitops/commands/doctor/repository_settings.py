@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Final
 
 from jitops import git
+from jitops.actions_context import ActionsContext
 from jitops.commands.doctor.checks import Area, DoctorCheck
 from jitops.github import (
-    DEFAULT_API_URL,
     STATUS_CONTEXT,
     GitHub,
     GitHubError,
@@ -50,8 +50,8 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
     Nothing here fails the run for want of access: a setting the token cannot read is a
     warning that says which permission would let doctor read it.
     """
-    token = environ.get("GITHUB_TOKEN", "")
-    repository = environ.get("GITHUB_REPOSITORY", "")
+    actions = ActionsContext.from_environ(environ)
+    token, repository = actions.token or "", actions.repository or ""
     if not repository and git.toplevel(root) is not None:
         url = git.remote_url(root)
         repository = (repository_from_url(url) if url else None) or ""
@@ -71,9 +71,8 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
                 "origin on GitHub) to check them, or run with --offline to skip them",
             )
         ]
-    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
     try:
-        hub = GitHub(token, repository=repository, api_url=api_url, retries=1, timeout=15)
+        hub = GitHub(token, repository=repository, api_url=actions.api_url, retries=1, timeout=15)
         settings = hub.repository_settings()
     except GitHubError as exc:
         return [
@@ -83,7 +82,7 @@ def github_checks(root: Path, environ: Mapping[str, str]) -> list[DoctorCheck]:
                 CheckStatus.WARNING,
                 f"not checked: {exc.message}",
                 f"check GITHUB_REPOSITORY and that the token can read {repository} "
-                f'("Metadata: read") at {api_url}',
+                f'("Metadata: read") at {actions.api_url}',
             )
         ]
     branch = settings.default_branch
