@@ -11,7 +11,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -858,108 +858,51 @@ def sweep(
     3 a revoke failed or a target did not load (retried next run), or GitHub failed while
     the sweep was recorded there (the access is gone; the next run records it).
     """
-    from jitops.commands.sweep import (
-        AutoMerge,
-        GitHubRecord,
-        GitHubTarget,
-        SweepOptions,
-        record_on_github,
-    )
-    from jitops.commands.sweep import sweep as run_sweep
+    from jitops.commands.sweep import GitHubTarget, SweepJobOptions, SweepOptions, run_sweep_job
+    from jitops.report import sweep_markdown, sweep_text
     from jitops.trust import GitHubAccess
 
     if fetch_notes:
         _fetch_notes(root)
-    moment = now or datetime.now(UTC)
-    report = run_sweep(
-        SweepOptions(
-            root=root.resolve(),
-            now=moment,
-            branch=branch,
-            dry_run=dry_run,
-            access=GitHubAccess.from_context(_actions()),
+    actions = _actions()
+    open_pr = actions.in_actions if open_pr is None else open_pr
+    github = None
+    if (open_pr or warn_before) and not dry_run:
+        token, repository = actions.needs_api("--open-pr" if open_pr else "--warn-before")
+        github = GitHubTarget(repository, token, actions.api_url, base_branch)
+    sweep_options = SweepOptions(
+        root=root.resolve(),
+        now=now or datetime.now(UTC),
+        branch=branch,
+        dry_run=dry_run,
+        access=GitHubAccess.from_context(actions),
+    )
+    job = run_sweep_job(
+        SweepJobOptions(
+            sweep_options, github, open_pr, _duration("--warn-before", warn_before), record,
+            actions.token,
         ),
         os.environ,
-    )
-    if report.policy_problem:
-        click.echo(f"jitops: error: {report.policy_problem}", err=True)
-    _echo_findings(report.findings)
-    for revocation in report.revocations:
-        request = revocation.entry.request
-        end = revocation.entry.expires_at
-        line = (
-            f"{revocation.outcome.value}: @{request.requester} {request.target}/{request.role} "
-            f"({request.id}, expired {end:%Y-%m-%d %H:%M} UTC)"
-        )
-        click.echo(line + (f" — {revocation.detail}" if revocation.detail else ""))
-    if open_pr is None:
-        open_pr = _actions().in_actions
-    on_github = GitHubRecord()
-    if open_pr and not dry_run:
-        token, repository = _actions().needs_api("--open-pr")
-        api_url = _actions().api_url
-        on_github = record_on_github(
-            report, GitHubTarget(repository, token, api_url, base_branch), moment
-        )
-        pull = on_github.pull
-        if pull is not None:
-            verb = "opened" if pull.created else "updated"
-            click.echo(f"{verb} revocation pull request #{pull.number} {pull.html_url}")
-            if pull.auto_merge is not AutoMerge.REFUSED:
-                click.echo(f"auto-merge {pull.auto_merge.value} on #{pull.number}")
-        issue = on_github.issue
-        if issue is not None:
-            click.echo(
-                f"{issue.action.value} issue #{issue.number} of failed revokes {issue.html_url}"
-            )
-        for warning in on_github.warnings:
-            click.echo(f"jitops: warning: {warning}", err=True)
-        for failure in on_github.failures:
-            done = (
-                f"{len(report.revoked)} expired grant(s) were revoked, but "
-                if report.revoked
-                else ""
-            )
-            click.echo(
-                f"jitops: error: {done}{failure} — rerun the sweep once GitHub answers; it "
-                "records what this run could not",
-                err=True,
-            )
-    if warn_before and not dry_run:
-        from jitops.commands.sweep import warn_before_expiry
-        from jitops.models import parse_duration
+    )  # fmt: skip
+    out, err = sweep_text(job)
+    _echo_findings(job.report.findings)
+    for line in out:
+        click.echo(line)
+    on_github = job.on_github
+    if job.report.revocations or on_github.issue or on_github.warnings or on_github.failures:
+        _append_summary(sweep_markdown(job.report, on_github))
+    for line in err:
+        click.echo(line, err=True)
+    sys.exit(job.exit_code)
 
-        try:
-            within = parse_duration(warn_before)
-        except ValueError as exc:
-            raise UsageError(f"--warn-before: {exc}") from None
-        token, repository = _actions().needs_api("--warn-before")
-        api_url = _actions().api_url
-        target = GitHubTarget(repository, token, api_url, base_branch)
-        for entry, number in warn_before_expiry(root.resolve(), target, moment, within, branch):
-            click.echo(
-                f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
-            )
-    if report.revocations or on_github.issue or on_github.warnings or on_github.failures:
-        from jitops.report import sweep_markdown
 
-        _append_summary(sweep_markdown(report, on_github))
-    if record and not dry_run and not report.failed and not on_github.failures:
-        from jitops import git
-        from jitops.commands.sweep import record_success
+def _duration(option: str, value: str | None) -> timedelta | None:
+    from jitops.models import parse_duration
 
-        record_success(root.resolve(), moment, branch)
-        git.push_notes(root.resolve(), token=_actions().token, ref=git.SWEEP_NOTES_REF)
-    failed = len(report.failed)
-    retried = " — they stay on the branch and are retried next run" if failed else ""
-    click.echo(
-        f"jitops: {len(report.revocations)} expired, {len(report.revoked)} revoked, "
-        f"{failed} failed{retried}",
-        err=True,
-    )
-    if failed or on_github.failures or report.unverifiable:
-        sys.exit(ExitCode.SYSTEM)
-    sys.exit(ExitCode.DENIED if report.policy_problem else ExitCode.OK)
+    try:
+        return parse_duration(value) if value else None
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
     from jitops.commands.request import Draft, PullTexts, RequestOutcome
-    from jitops.commands.sweep import GitHubRecord, SweepReport
+    from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
     from jitops.demo.lines import Line
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
@@ -525,6 +525,49 @@ def audit_rows(report: AuditReport, *, json: bool = False) -> list[Any]:
             )
         )
     return rows
+
+
+def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
+    """What ``jitops sweep`` prints: (lines for stdout, lines for stderr). Findings are the
+    CLI's to print, with their annotations."""
+    report, on_github = job.report, job.on_github
+    out: list[str] = []
+    err = [f"jitops: error: {report.policy_problem}"] if report.policy_problem else []
+    for revocation in report.revocations:
+        request = revocation.entry.request
+        end = revocation.entry.expires_at
+        line = (
+            f"{revocation.outcome.value}: @{request.requester} {request.target}/{request.role} "
+            f"({request.id}, expired {end:%Y-%m-%d %H:%M} UTC)"
+        )
+        out.append(line + (f" — {revocation.detail}" if revocation.detail else ""))
+    pull = on_github.pull
+    if pull is not None:
+        verb = "opened" if pull.created else "updated"
+        out.append(f"{verb} revocation pull request #{pull.number} {pull.html_url}")
+        if pull.auto_merge.value != "refused":
+            out.append(f"auto-merge {pull.auto_merge.value} on #{pull.number}")
+    issue = on_github.issue
+    if issue is not None:
+        out.append(f"{issue.action.value} issue #{issue.number} of failed revokes {issue.html_url}")
+    err += [f"jitops: warning: {warning}" for warning in on_github.warnings]
+    done = f"{len(report.revoked)} expired grant(s) were revoked, but " if report.revoked else ""
+    err += [
+        f"jitops: error: {done}{failure} — rerun the sweep once GitHub answers; it records "
+        "what this run could not"
+        for failure in on_github.failures
+    ]
+    out += [
+        f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
+        for entry, number in job.warned
+    ]
+    failed = len(report.failed)
+    retried = " — they stay on the branch and are retried next run" if failed else ""
+    err.append(
+        f"jitops: {len(report.revocations)} expired, {len(report.revoked)} revoked, "
+        f"{failed} failed{retried}"
+    )
+    return out, err
 
 
 def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> str:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity
 from jitops.kept_issue import IssueAction, table_cell
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
@@ -517,3 +518,66 @@ def last_success(root: Path) -> datetime | None:
         if moment.tzinfo is not None and (latest is None or moment > latest):
             latest = moment
     return latest
+
+
+# -- the sweep as its workflow runs it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepJobOptions:
+    sweep: SweepOptions
+    github: GitHubTarget | None = None  # the repository on GitHub, for what follows
+    open_pr: bool = False  # record the sweep there: its pull request, the failed-revokes issue
+    warn_within: timedelta | None = None  # comment on grants expiring this soon
+    record: bool = False  # note a successful sweep in git, and push the note (doctor reads it)
+    token: str | None = None  # for pushing that note
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """A whole run of ``jitops sweep``: what was revoked, what was recorded on GitHub, the
+    warnings of grants about to expire, and whether the run's success was noted."""
+
+    report: SweepReport
+    on_github: GitHubRecord = GitHubRecord()
+    warned: tuple[tuple[LedgerEntry, int], ...] = ()
+    recorded: bool = False
+
+    @property
+    def exit_code(self) -> ExitCode:
+        report = self.report
+        if report.failed or self.on_github.failures or report.unverifiable:
+            return ExitCode.SYSTEM  # retried (or recorded) by the next run
+        return ExitCode.DENIED if report.policy_problem else ExitCode.OK
+
+
+def run_sweep_job(options: SweepJobOptions, environ: Mapping[str, str]) -> SweepJob:
+    """Revoke what expired, then record it on GitHub, warn of what expires soon, and note the
+    run's success: revoking comes first and needs none of the rest."""
+    sweep_options = options.sweep
+    report = sweep(sweep_options, environ)
+    if sweep_options.dry_run:
+        return SweepJob(report)
+    on_github = GitHubRecord()
+    if options.open_pr:
+        if options.github is None:
+            raise UsageError("recording the sweep needs the repository on GitHub")
+        on_github = record_on_github(report, options.github, sweep_options.now)
+    warned: list[tuple[LedgerEntry, int]] = []
+    if options.warn_within is not None:
+        if options.github is None:
+            raise UsageError("warning of grants about to expire needs the repository on GitHub")
+        warned = warn_before_expiry(
+            sweep_options.root,
+            options.github,
+            sweep_options.now,
+            options.warn_within,
+            sweep_options.branch,
+        )
+    recorded = options.record and not report.failed and not on_github.failures
+    if recorded:
+        from jitops import git
+
+        record_success(sweep_options.root, sweep_options.now, sweep_options.branch)
+        git.push_notes(sweep_options.root, token=options.token, ref=git.SWEEP_NOTES_REF)
+    return SweepJob(report, on_github, tuple(warned), recorded)
