@@ -80,6 +80,7 @@ def test_audit_verify_keeps_one_issue_open_while_unverified_access_is_on_the_bra
     assert issues() == [] and len(issues("closed")) == 1
 
 
+@pytest.mark.attack(8, "a fresh clone without the evidence notes reads as no evidence")
 def test_status_without_the_notes_says_how_to_fetch_them(world: World, cli: CLI) -> None:
     granted(world, cli, "fresh-1")
     assert cli("apply", "--repo", str(world.base), "--before", "HEAD", "--push-notes").code == 0

@@ -142,6 +142,7 @@ def test_request_files_come_through_the_api_when_git_cannot_fetch(gate: GateWorl
     assert gate.server.calls["GET /repos/{owner}/{repo}/contents/{path}"] == 1
 
 
+@pytest.mark.attack(6, "an event or --pr for a pull request GitHub does not know")
 def test_a_pull_request_github_does_not_know_is_an_input_error(
     gate: GateWorld,
     check,  # type: ignore[no-untyped-def]
@@ -155,6 +156,7 @@ def test_a_pull_request_github_does_not_know_is_an_input_error(
     assert "internal error" not in result.out + result.err
 
 
+@pytest.mark.attack(6, "GitHub out of reach while check-pr runs")
 def test_github_out_of_reach_is_named_and_exits_3(
     gate: GateWorld,
     cli: CLI,
