@@ -313,8 +313,16 @@ def check_size(size: int, path: str) -> None:
 def decode(raw: bytes, path: str) -> str:
     """Decode a file's bytes as UTF-8 text, refusing oversized, binary and non-UTF-8 input."""
     check_size(len(raw), path)
-    if b"\x00" in raw:  # a refusal of the whole file, as its size is: no line of it is text
-        raise InputError("file is binary (it contains NUL bytes) — it must be YAML text", path=path)
+    nul = raw.find(b"\x00")
+    if nul >= 0:  # the whole file is refused, at its first NUL byte
+        line = raw[:nul].count(b"\n") + 1
+        column = len(raw[raw.rfind(b"\n", 0, nul) + 1 : nul].decode("utf-8", "replace")) + 1
+        raise InputError(
+            "file is binary (it contains NUL bytes) — it must be YAML text",
+            path=path,
+            line=line,
+            column=column,
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

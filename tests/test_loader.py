@@ -83,8 +83,11 @@ def test_oversized_file_is_refused_before_parsing() -> None:
     assert "KiB limit" in refused(raw).message
 
 
-def test_binary_is_refused() -> None:
-    assert "binary" in refused(b"a: 1\n\x00\x01\x02").message
+def test_binary_is_refused_at_its_first_nul_byte() -> None:
+    error = refused(b"a: 1\nbb\x00\x01\x02")
+    assert "binary" in error.message and (error.line, error.column) == (2, 3)
+    assert (refused(b"\x00").line, refused(b"\x00").column) == (1, 1)
+    assert refused("é\x00".encode()).column == 2  # counted in characters, not bytes
 
 
 def test_non_utf8_is_refused_with_its_position() -> None:
