@@ -8,6 +8,7 @@ function, or under ``TYPE_CHECKING``): a cycle of lazy imports is still a cycle 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,20 @@ def test_a_command_is_its_module_or_its_package() -> None:
 @pytest.mark.parametrize("forbidden", ["jitops.commands.", "jitops.report"])
 def test_no_command_imports_another_command_or_the_report(forbidden: str) -> None:
     assert wrong_imports(import_graph(), forbidden) == []
+
+
+def test_the_readme_module_map_names_every_module_and_package() -> None:
+    """Every top-level module and package of jitops/ has its line in README's map."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\njitops/\n")
+    drawn = readme[start : readme.index("\n```", start + 4)]
+    # `name.py`, `name/`, and the first part of `name/more` or `name/more.py`
+    named = {entry.split("/")[0] for entry in re.findall(r"[\w/]+\.py|[\w/]+/", drawn)}
+    named |= {entry.removesuffix(".py") for entry in named}
+    missing = sorted(
+        p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and not p.name.startswith("__")) or (p / "__init__.py").exists()
+        if p.name.removesuffix(".py") not in named
+    )
+    assert missing == [], f"README's module map leaves out: {', '.join(missing)}"
