@@ -967,8 +967,8 @@ def apply(
     Exit status: 0 all applied; 1 something was refused, or the branch's policies are not
     verified; 3 a target or GitHub failed (a rerun, or the next catching-up run, completes it).
     """
-    from jitops.commands.apply import Action, ApplyOptions
-    from jitops.commands.apply import apply as run_apply
+    from jitops.commands.apply import ApplyOptions, run_apply_job
+    from jitops.report import apply_markdown, apply_text
 
     before, after = _push_range(before, after)
     actions = _actions()
@@ -985,55 +985,28 @@ def apply(
         scheduled=scheduled,
         catch_up=catch_up,
     )
-    if push_notes:
-        # what earlier runs verified: the standing of every request, before judging any
-        from jitops import git
+    job = run_apply_job(options, os.environ, push_notes=push_notes)
+    out, err = apply_text(job)
+    for line in out:
+        click.echo(line)
+    _append_summary(apply_markdown(job.report))
+    for line in [*err, *_stale_sweep(options.root, options.now)]:
+        click.echo(line, err=True)
+    sys.exit(job.exit_code)
 
-        git.pull_notes(options.root, token=options.token or None)
-    report = run_apply(options, os.environ)
-    if report.caught_up_from:
-        click.echo(
-            f"jitops: catching up from {report.caught_up_from[:12]} ({report.caught_up_reason})",
-            err=True,
-        )
-    for outcome in report.outcomes:
-        request = outcome.entry.request
-        pr = f" (#{outcome.pull_request})" if outcome.pull_request else ""
-        click.echo(
-            f"{outcome.action.value}: @{request.requester} {request.target}/{request.role} "
-            f"{request.id}{pr} — {outcome.detail}"
-        )
-    from jitops.report import apply_markdown
 
-    _append_summary(apply_markdown(report))
-    if not dry_run:
-        from jitops.commands.apply import publish
-        from jitops.commands.index import describe
-
-        published = publish(options.root, after, push=push_notes, token=options.token or None)
-        if published.index is not None:
-            click.echo(f"jitops: {describe(published.index)}", err=True)
-        else:
-            click.echo(
-                f"jitops: warning: the request-id index was not updated "
-                f"({published.index_problem}) — pull-request checks stay exact but search the "
-                "whole history; `jitops index --rebuild --push` repairs it",
-                err=True,
-            )
+def _stale_sweep(root: Path, now: datetime) -> list[str]:
+    """A warning when no sweep has succeeded lately: granting goes on, revoking may not."""
     from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, sweep_check
     from jitops.commands.sweep import last_success
     from jitops.provisioners.interface import CheckStatus
 
-    stale = sweep_check(last_success(options.root), DEFAULT_SWEEP_INTERVAL, options.now)
-    if stale.status is not CheckStatus.OK:
-        click.echo(f"jitops: warning: {stale.message} — {stale.fix}", err=True)
-    if report.policy_problem:
-        click.echo(f"jitops: error: {report.policy_problem}", err=True)
-    refused = len(report.with_action(Action.REFUSED, Action.FAILED))
-    click.echo(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed", err=True)
-    if report.with_action(Action.FAILED):
-        sys.exit(ExitCode.SYSTEM)  # a target or GitHub failed: the next run retries it
-    sys.exit(ExitCode.DENIED if report.failed else ExitCode.OK)
+    stale = sweep_check(last_success(root), DEFAULT_SWEEP_INTERVAL, now)
+    return (
+        []
+        if stale.status is CheckStatus.OK
+        else [f"jitops: warning: {stale.message} — {stale.fix}"]
+    )
 
 
 @cli.command()

@@ -19,7 +19,7 @@ from jitops.policy import Decision, Status, Verdict
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from jitops.commands.apply import ApplyReport
+    from jitops.commands.apply import ApplyJob, ApplyReport
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
@@ -608,6 +608,41 @@ def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> s
             f"`{request.target}` ({markdown_text(request.id)}){detail}"
         )
     return "\n".join(lines) + "\n"
+
+
+def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
+    """What ``jitops apply`` prints: (lines for stdout, lines for stderr)."""
+    from jitops.commands.apply import Action
+    from jitops.commands.index import describe
+
+    report = job.report
+    err = []
+    if report.caught_up_from:
+        err.append(
+            f"jitops: catching up from {report.caught_up_from[:12]} ({report.caught_up_reason})"
+        )
+    out = []
+    for outcome in report.outcomes:
+        request = outcome.entry.request
+        pr = f" (#{outcome.pull_request})" if outcome.pull_request else ""
+        out.append(
+            f"{outcome.action.value}: @{request.requester} {request.target}/{request.role} "
+            f"{request.id}{pr} — {outcome.detail}"
+        )
+    published = job.published
+    if published is not None and published.index is not None:
+        err.append(f"jitops: {describe(published.index)}")
+    elif published is not None:
+        err.append(
+            f"jitops: warning: the request-id index was not updated "
+            f"({published.index_problem}) — pull-request checks stay exact but search the "
+            "whole history; `jitops index --rebuild --push` repairs it"
+        )
+    if report.policy_problem:
+        err.append(f"jitops: error: {report.policy_problem}")
+    refused = len(report.with_action(Action.REFUSED, Action.FAILED))
+    err.append(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed")
+    return out, err
 
 
 def apply_markdown(report: ApplyReport) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from jitops import __version__, evidence, git, ids
 from jitops.actions_context import DEFAULT_API_URL
-from jitops.errors import JitopsError, UsageError
+from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ids import IndexOptions, IndexOutcome, refresh
@@ -552,3 +552,32 @@ def _comment(github: GitHub, report: ApplyReport) -> None:
             github.upsert_comment(number, "<!-- jitops:apply -->", "\n".join(lines) + "\n")
         except JitopsError:
             continue  # the exit code and the job summary still report it
+
+
+@dataclass(frozen=True)
+class ApplyJob:
+    """A whole run of ``jitops apply``: what it granted and revoked, and what it published."""
+
+    report: ApplyReport
+    published: Published | None = None  # None: a dry run publishes nothing
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.report.with_action(Action.FAILED):
+            return ExitCode.SYSTEM  # a target or GitHub failed: the next run retries it
+        return ExitCode.DENIED if self.report.failed else ExitCode.OK
+
+
+def run_apply_job(
+    options: ApplyOptions, environ: Mapping[str, str], *, push_notes: bool
+) -> ApplyJob:
+    """Apply as the workflow runs it: with ``push_notes``, fetch what earlier runs verified
+    first (the standing of every request, before judging any) and push this run's evidence
+    and the request-id index after."""
+    token = options.token or None
+    if push_notes:
+        git.pull_notes(options.root, token=token)
+    report = apply(options, environ)
+    if options.dry_run:
+        return ApplyJob(report)
+    return ApplyJob(report, publish(options.root, options.after, push=push_notes, token=token))
