@@ -713,6 +713,11 @@ class BlobReader:
 
     def _object(self, name: str) -> tuple[bytes, bytes] | None:
         """(type, contents) of the object git names ``name``, or None when it has none."""
+        answer = self._identified(name)
+        return None if answer is None else (answer[1], answer[2])
+
+    def _identified(self, name: str) -> tuple[bytes, bytes, bytes] | None:
+        """(id in hex, type, contents) of the object git names ``name``, or None."""
         if "\n" in name:
             return None  # no object is named so; it would end the question early
         process = self._started()
@@ -729,7 +734,7 @@ class BlobReader:
             return None
         length = int(header[2])
         data = process.stdout.read(length + 1)  # the contents and a newline
-        return header[1], data[:length]
+        return header[0], header[1], data[:length]
 
     def read(self, names: Sequence[str]) -> dict[str, bytes]:
         """The contents of ``names`` (as ``read_blobs``); a name git cannot find is absent."""
@@ -756,10 +761,45 @@ class BlobReader:
             tree = self._object(f"{ref}:{folder}" if folder else f"{ref}^{{tree}}")
             if tree is None or tree[0] != b"tree":
                 continue  # the folder is not there (or is a file): neither are the paths
-            wanted = {name.encode("utf-8", "surrogateescape"): name for name in names}
-            for entry, mode in _tree_modes(tree[1], set(wanted)).items():
-                found[f"{folder}/{wanted[entry]}" if folder else wanted[entry]] = mode
+            slow: dict[bytes, str] = {}
+            for name in names:
+                path = f"{folder}/{name}" if folder else name
+                entry = self._identified(f"{ref}:{path}")
+                if entry is None:
+                    continue  # not there
+                raw = name.encode("utf-8", "surrogateescape")
+                mode = _entry_mode(tree[1], raw, bytes.fromhex(entry[0].decode()))
+                if mode is None:
+                    slow[raw] = path
+                else:
+                    found[path] = mode
+            if slow:
+                for raw, mode in _tree_modes(tree[1], set(slow)).items():
+                    found[slow[raw]] = mode
         return found
+
+
+# Every mode git writes in a tree, as its raw trees spell them (a folder without its 0).
+_TREE_MODES = {b"100644", b"100755", b"120000", b"160000"}
+
+
+def _entry_mode(tree: bytes, name: bytes, object_id: bytes) -> str | None:
+    """The mode of the entry ``name`` → ``object_id`` in a tree object's raw contents, found by
+    one search (no walk over the folder's other entries); None when the search cannot be sure
+    (another entry's name ends in " <name>" with the same object, or an unusual mode), and the
+    caller reads the tree entry by entry.
+
+    Only the real entry and an entry named ``<anything> <name>`` holding the same object can
+    contain `` <name>\\0<id>`` (a name holds no NUL): one match is the real entry."""
+    needle = b" " + name + b"\0" + object_id
+    at = tree.find(needle)
+    if at < 0 or tree.find(needle, at + 1) >= 0:
+        return None
+    if tree[max(0, at - 6) : at] in _TREE_MODES:
+        return tree[at - 6 : at].decode()
+    if tree[max(0, at - 5) : at] == b"40000":
+        return "040000"
+    return None
 
 
 def _tree_modes(tree: bytes, names: set[bytes]) -> dict[bytes, str]:

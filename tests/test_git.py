@@ -263,6 +263,31 @@ def test_a_blob_reader_reads_modes_as_ls_tree_does(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.attack(3, "a look-alike file lends a regular file's mode to a link")
+def test_a_look_alike_entry_cannot_lend_its_mode_to_a_link(tmp_path: Path) -> None:
+    """A regular file named ``100644 link.yaml`` holding the link text's bytes sits beside the
+    link ``link.yaml``: the one-search reading of a mode is not sure, reads the folder entry by
+    entry, and the link is still a link."""
+    root = init_repo(tmp_path / "r")
+    folder = root / "requests"
+    folder.mkdir()
+    (folder / "target.yaml").write_text("a\n")
+    (folder / "link.yaml").symlink_to("target.yaml")
+    (folder / "100644 link.yaml").write_text("target.yaml")  # the link's blob, as a file
+    (folder / "x 120000 plain.yaml").write_text("p\n")
+    (folder / "plain.yaml").write_text("p\n")
+    head = commit_all(root, "look-alikes")
+    paths = ["requests/link.yaml", "requests/plain.yaml", "requests/100644 link.yaml"]
+    with git.BlobReader(root) as reader:
+        found = reader.modes_at(head, paths)
+    assert found == git.modes_at(root, head, paths)
+    assert found == {
+        "requests/link.yaml": "120000",
+        "requests/plain.yaml": "100644",
+        "requests/100644 link.yaml": "100644",
+    }
+
+
 def test_publishing_notes_wins_a_lost_race_by_merging_and_pushing_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
