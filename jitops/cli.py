@@ -601,63 +601,20 @@ def status(
     """
     from jitops.commands.status import StatusOptions
     from jitops.commands.status import status as run_status
-    from jitops.ledger import GrantState
-    from jitops.report import status_rows, table, to_json
+    from jitops.report import status_json, status_text, to_json
 
     moment = at or datetime.now(UTC)
     report = run_status(
         StatusOptions(root=root.resolve(), at=moment, branch=branch, historical=at is not None)
     )
-    # Besides active grants, every file that looks like one but is not (refused, edited after
-    # its grant, never granted) while its window is open: that is what a reader would mistake
-    # for access.
-    shown = [
-        (entry, state)
-        for entry, state in report.entries
-        if show_all
-        or state is GrantState.ACTIVE
-        or (not entry.granted and entry.state(moment) is not GrantState.EXPIRED)
-    ]
     if output_format == "json":
-        click.echo(
-            to_json(
-                {
-                    "at": moment.isoformat(),
-                    "commit": report.commit,
-                    "grants": [
-                        {
-                            "id": e.request.id,
-                            "state": s.value,
-                            "standing": e.standing.value,
-                            "why": e.standing_detail or None,
-                            "requester": e.request.requester,
-                            "target": e.request.target,
-                            "role": e.request.role,
-                            "starts_at": e.starts_at.isoformat() if e.starts_at else None,
-                            "expires_at": e.expires_at.isoformat() if e.expires_at else None,
-                            "landed_commit": e.landing.commit if e.landing else None,
-                            "path": e.path,
-                        }
-                        for e, s in shown
-                    ],
-                }
-            )
-        )
+        click.echo(to_json(status_json(report, show_all)))
     else:
         _echo_findings(report.findings)
-        rows = status_rows(shown, moment)
-        if rows:
-            header = ("state", "who", "access", "until (UTC)", "left", "request")
-            for line in table(header, rows):
-                click.echo(line)
-        for entry, state in shown:
-            if not entry.granted:
-                click.echo(f"  {entry.request.id}: {state.value} — {entry.standing_detail}")
-        click.echo(
-            f"jitops: {len(report.in_state(GrantState.ACTIVE))} active grant(s) at "
-            f"{moment:%Y-%m-%d %H:%M} UTC (commit {report.commit[:7]})",
-            err=True,
-        )
+        out, summary = status_text(report, show_all)
+        for line in out:
+            click.echo(line)
+        click.echo(summary, err=True)
     sys.exit(exit_code(report.findings))
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
     from jitops.commands.request import Draft, PullTexts, RequestOutcome
+    from jitops.commands.status import StatusReport
     from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
     from jitops.demo.lines import Line
     from jitops.gate import GateResult, ParsedRequest
@@ -294,6 +295,51 @@ def status_rows(
             )
         )
     return rows
+
+
+def status_json(report: StatusReport, show_all: bool = False) -> dict[str, Any]:
+    """``jitops status --format json``: the moment, the commit, and each grant shown."""
+    return {
+        "at": report.at.isoformat(),
+        "commit": report.commit,
+        "grants": [
+            {
+                "id": e.request.id,
+                "state": s.value,
+                "standing": e.standing.value,
+                "why": e.standing_detail or None,
+                "requester": e.request.requester,
+                "target": e.request.target,
+                "role": e.request.role,
+                "starts_at": e.starts_at.isoformat() if e.starts_at else None,
+                "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+                "landed_commit": e.landing.commit if e.landing else None,
+                "path": e.path,
+            }
+            for e, s in report.shown(show_all)
+        ],
+    }
+
+
+def status_text(report: StatusReport, show_all: bool = False) -> tuple[list[str], str]:
+    """``jitops status``: (the table and why each file not granted is not, the summary)."""
+    from jitops.ledger import GrantState
+
+    shown = report.shown(show_all)
+    rows = status_rows(shown, report.at)
+    lines = []
+    if rows:
+        lines = table(("state", "who", "access", "until (UTC)", "left", "request"), rows)
+    lines += [
+        f"  {entry.request.id}: {state.value} — {entry.standing_detail}"
+        for entry, state in shown
+        if not entry.granted
+    ]
+    summary = (
+        f"jitops: {len(report.in_state(GrantState.ACTIVE))} active grant(s) at "
+        f"{report.at:%Y-%m-%d %H:%M} UTC (commit {report.commit[:7]})"
+    )
+    return lines, summary
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -30,6 +30,18 @@ class StatusReport:
     def in_state(self, state: GrantState | Standing) -> list[LedgerEntry]:
         return [entry for entry, s in self.entries if s is state]
 
+    def shown(self, show_all: bool = False) -> list[tuple[LedgerEntry, GrantState | Standing]]:
+        """What to list: active grants, and every file that looks like one but is not
+        (refused, edited after its grant, never granted, its grant failed) while its window is
+        open — what a reader would mistake for access; with ``show_all``, everything."""
+        return [
+            (entry, state)
+            for entry, state in self.entries
+            if show_all
+            or state is GrantState.ACTIVE
+            or (not entry.granted and entry.state(self.at) is not GrantState.EXPIRED)
+        ]
+
 
 def status(options: StatusOptions) -> StatusReport:
     ref = options.branch
