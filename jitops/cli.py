@@ -203,37 +203,15 @@ def validate(
     """
     from jitops.commands.validate import ValidateOptions
     from jitops.commands.validate import validate as run_validate
-    from jitops.report import decision_dict, finding_dict, to_json
+    from jitops.report import to_json, validate_json
 
     root = root.resolve()
     relative = tuple(_relative(root, p) for p in paths)
     result = run_validate(
         ValidateOptions(root=root, now=now or datetime.now(UTC), base=base, paths=relative)
     )
-    code = exit_code(result.findings)
     if output_format == "json":
-        click.echo(
-            to_json(
-                {
-                    "exit_code": int(code),
-                    "request_count": result.request_count,
-                    "policy_files": result.policy_file_count,
-                    "findings": [finding_dict(f) for f in result.findings],
-                    "requests": [
-                        {
-                            "path": v.path,
-                            "id": v.request_id,
-                            "verdict": v.verdict.value if v.verdict else None,
-                            "reason": v.reason,
-                        }
-                        for v in result.verdicts
-                    ],
-                    "denied": [decision_dict(d) for d in result.denied],
-                }
-            )
-        )
-        if _actions().in_actions:
-            _echo_findings([])
+        click.echo(to_json(validate_json(result)))
     else:
         _echo_findings(result.findings)
         click.echo(
@@ -241,7 +219,7 @@ def validate(
             f"policy file(s): {_counts(result.findings)}",
             err=True,
         )
-    sys.exit(code)
+    sys.exit(result.exit_code)
 
 
 def _relative(root: Path, path: Path) -> str:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from jitops.commands.request import Draft, PullTexts, RequestOutcome
     from jitops.commands.status import StatusReport
     from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
+    from jitops.commands.validate import ValidateResult
     from jitops.demo.lines import Line
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
@@ -96,6 +97,27 @@ def decision_text(decision: Decision, rules: Collection[str] | None = None) -> l
         if rules is None or c.rule in rules
     )
     return lines
+
+
+def validate_json(result: ValidateResult) -> dict[str, Any]:
+    """``jitops validate --format json``: the exit code, the counts, every finding, each
+    request's verdict, and the whole decision of each request the policies refuse."""
+    return {
+        "exit_code": int(result.exit_code),
+        "request_count": result.request_count,
+        "policy_files": result.policy_file_count,
+        "findings": [finding_dict(f) for f in result.findings],
+        "requests": [
+            {
+                "path": v.path,
+                "id": v.request_id,
+                "verdict": v.verdict.value if v.verdict else None,
+                "reason": v.reason,
+            }
+            for v in result.verdicts
+        ],
+        "denied": [decision_dict(d) for d in result.denied],
+    }
 
 
 def to_json(payload: dict[str, Any]) -> str:

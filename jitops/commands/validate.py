@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from jitops import git
-from jitops.errors import UsageError
-from jitops.findings import Finding, Severity
+from jitops.errors import ExitCode, UsageError
+from jitops.findings import Finding, Severity, exit_code
 from jitops.owners import codeowners_findings
 from jitops.parallel import map_in_stages
 from jitops.policy import Decision, PolicySet, Status, Verdict, decide, expiry
@@ -71,6 +71,11 @@ class ValidateResult:
     @property
     def request_count(self) -> int:
         return len(self.verdicts)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """2 when a file is malformed, else 1 when anything is denied, else 0."""
+        return exit_code(self.findings)
 
 
 def _window_field(item: RequestFile) -> tuple[str, ...]:
