@@ -694,13 +694,13 @@ def reconcile(
     that needs a person), or the branch's policies are not verified; 3 a target could not be
     checked or a revoke failed.
     """
-    from jitops.commands.reconcile import DriftOutcome, ReconcileOptions
+    from jitops.commands.reconcile import ReconcileOptions
     from jitops.commands.reconcile import reconcile as run_reconcile
+    from jitops.report import reconcile_text
     from jitops.trust import GitHubAccess
 
     if fetch_notes:
         _fetch_notes(root)
-
     report = run_reconcile(
         ReconcileOptions(
             root=root.resolve(),
@@ -715,26 +715,11 @@ def reconcile(
     if report.policy_problem:
         click.echo(f"jitops: error: {report.policy_problem}", err=True)
     _echo_findings(report.findings)
-    for problem in report.problems:
-        level = "error" if problem.fatal else "warning"
-        click.echo(f"{problem.target}: {level}: {problem.message}")
-    for drift in report.drifts:
-        who = f"@{drift.requester}" if drift.requester else drift.identity
-        click.echo(
-            f"{drift.target}: {drift.outcome.value}: {who} {drift.role} "
-            f"({drift.kind.value}) — {drift.detail}"
-        )
-    failed = any(d.outcome is DriftOutcome.FAILED for d in report.drifts) or any(
-        p.fatal for p in report.problems
-    )
-    click.echo(
-        f"jitops: {report.targets_checked} target(s) checked, {len(report.drifts)} drift(s), "
-        f"{len(report.unresolved)} unresolved",
-        err=True,
-    )
-    if failed:
-        sys.exit(ExitCode.SYSTEM)
-    sys.exit(ExitCode.DENIED if report.unresolved or report.policy_problem else ExitCode.OK)
+    out, summary = reconcile_text(report)
+    for line in out:
+        click.echo(line)
+    click.echo(summary, err=True)
+    sys.exit(report.exit_code)
 
 
 @cli.command()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
+    from jitops.commands.reconcile import ReconcileReport
     from jitops.commands.request import Draft, PullTexts, RequestOutcome
     from jitops.commands.status import StatusReport
     from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
@@ -360,6 +361,24 @@ def status_text(report: StatusReport, show_all: bool = False) -> tuple[list[str]
     summary = (
         f"jitops: {len(report.in_state(GrantState.ACTIVE))} active grant(s) at "
         f"{report.at:%Y-%m-%d %H:%M} UTC (commit {report.commit[:7]})"
+    )
+    return lines, summary
+
+
+def reconcile_text(report: ReconcileReport) -> tuple[list[str], str]:
+    """``jitops reconcile``: (a line per target problem and per drift, the summary)."""
+    lines = [
+        f"{p.target}: {'error' if p.fatal else 'warning'}: {p.message}" for p in report.problems
+    ]
+    for drift in report.drifts:
+        who = f"@{drift.requester}" if drift.requester else drift.identity
+        lines.append(
+            f"{drift.target}: {drift.outcome.value}: {who} {drift.role} "
+            f"({drift.kind.value}) — {drift.detail}"
+        )
+    summary = (
+        f"jitops: {report.targets_checked} target(s) checked, {len(report.drifts)} drift(s), "
+        f"{len(report.unresolved)} unresolved"
     )
     return lines, summary
 

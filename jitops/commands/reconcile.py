@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jitops.errors import JitopsError, UsageError
+from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.evidence import FETCH_NOTES
 from jitops.findings import Finding
 from jitops.ledger import GrantState, read_ledger
@@ -78,6 +78,15 @@ class ReconcileReport:
         return tuple(
             d for d in self.drifts if d.outcome in (DriftOutcome.FAILED, DriftOutcome.WOULD_REVOKE)
         )
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """3 when a revoke or a target failed (the next run retries), else 1 while anything is
+        unresolved or the policies are not verified, else 0."""
+        failed = any(d.outcome is DriftOutcome.FAILED for d in self.drifts)
+        if failed or any(p.fatal for p in self.problems):
+            return ExitCode.SYSTEM
+        return ExitCode.DENIED if self.unresolved or self.policy_problem else ExitCode.OK
 
 
 @dataclass(frozen=True)
