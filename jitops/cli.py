@@ -966,8 +966,8 @@ def index(root: Path, branch: str, rebuild: bool, push: bool, check: bool) -> No
     Exit status: 0 done (or it agrees); 1 it disagrees with history; 2 usage; 3 git failed.
     """
     from jitops import ids
-    from jitops.commands.index import check_findings, describe
-    from jitops.ids import IndexOptions, refresh
+    from jitops.commands.index import describe
+    from jitops.ids import IndexOptions, check_findings, refresh
 
     root = root.resolve()
     if check:
@@ -1053,36 +1053,24 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     or invents ids is a finding too. A request apply refused that has since left the branch
     is history, shown as a warning: it never granted anything.
     """
-    from jitops import ids
-    from jitops.commands.audit import audit as run_audit
-    from jitops.commands.audit import unverified_findings
-    from jitops.commands.index import check_findings
+    from jitops.commands.audit import report_on_github, verify
 
     root, branch = obj
-    report = run_audit(root, branch)
-    findings = [
-        *report.findings,
-        *unverified_findings(report),
-        *check_findings(ids.verify(root, branch)),
-    ]
-    _echo_findings(findings)
+    verified = verify(root, branch)
+    _echo_findings(verified.findings)
+    report = verified.report
     click.echo(
         f"jitops: {len(report.records)} grant(s) checked, "
         f"{len(report.unverified)} without approval evidence",
         err=True,
     )
     if open_issue:
-        from jitops.commands.audit import report_on_github
-
-        token, repository = _actions().needs_api("--open-issue")
+        actions = _actions()
+        token, repository = actions.needs_api("--open-issue")
         kept = report_on_github(
-            findings,
-            report.commit,
-            datetime.now(UTC),
-            repository=repository,
-            token=token,
-            api_url=_actions().api_url,
-        )
+            verified.findings, report.commit, datetime.now(UTC), repository=repository,
+            token=token, api_url=actions.api_url,
+        )  # fmt: skip
         if kept is not None:
             click.echo(
                 f"jitops: {kept.action.value} issue #{kept.issue.number}: {kept.issue.html_url}",
@@ -1090,7 +1078,7 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
             )
             for warning in kept.warnings:
                 click.echo(f"jitops: warning: {warning}", err=True)
-    sys.exit(exit_code(findings))
+    sys.exit(verified.exit_code)
 
 
 def _crash(exc: BaseException) -> NoReturn:

@@ -42,6 +42,7 @@ from pathlib import Path, PurePosixPath
 
 from jitops import git, request_files
 from jitops.errors import JitopsError, UsageError
+from jitops.findings import Finding, Severity
 from jitops.models import ID_PATTERN
 from jitops.repo import REQUESTS_DIR
 
@@ -409,3 +410,55 @@ def refresh(options: IndexOptions) -> IndexOutcome:
 REBUILD_HINT = (
     f"rebuild it with `jitops index --rebuild --push`, and find out who pushed {INDEX_REF}"
 )
+
+
+# -- what `jitops index --check` and `audit verify` report of it --------------------------------
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    shown = ", ".join(names[:10])
+    return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def check_findings(check: IndexCheck | None) -> list[Finding]:
+    """Findings for an index that disagrees with history (none when it agrees or is absent).
+
+    Hidden ids (used, but not in the index) are what a forged index would use to let a replay
+    through the gate's fast check; invented ids would refuse fresh requests. An index the gate
+    cannot use at all (malformed, not in the branch's history) weakens nothing — the check
+    falls back to the whole history — so it is a warning.
+    """
+    if check is None:
+        return []
+    where = INDEX_REF
+    if check.problem is not None:
+        return [
+            Finding(
+                where,
+                Severity.WARNING,
+                f"not used by the replay check: {check.problem}",
+                "rebuild it with `jitops index --rebuild --push`",
+            )
+        ]
+    findings = []
+    if check.hidden:
+        findings.append(
+            Finding(
+                where,
+                Severity.DENIED,
+                f"hides {len(check.hidden)} request id(s) used in the history of "
+                f"{(check.covers or '')[:12]}: {_listed(check.hidden)}",
+                REBUILD_HINT,
+            )
+        )
+    if check.invented:
+        findings.append(
+            Finding(
+                where,
+                Severity.DENIED,
+                f"lists {len(check.invented)} request id(s) never used in the history of "
+                f"{(check.covers or '')[:12]}: {_listed(check.invented)}",
+                REBUILD_HINT,
+            )
+        )
+    return findings

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from jitops import evidence, git, request_files
-from jitops.errors import UsageError
-from jitops.findings import Finding, Severity
+from jitops.errors import ExitCode, UsageError
+from jitops.findings import Finding, Severity, exit_code
 from jitops.kept_issue import KeptIssue, table_cell
 from jitops.models import AccessRequest
 from jitops.policy import request_window
@@ -230,3 +230,29 @@ def report_on_github(
     return kept_issue.keep(
         github, AUDIT_LABEL, AUDIT_MARKER, title, body, what="listing audit problems"
     )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """``jitops audit verify``: the history read, and every problem found in it (grants
+    without valid approval evidence, a request-id index that disagrees with history)."""
+
+    report: AuditReport
+    findings: tuple[Finding, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return exit_code(self.findings)
+
+
+def verify(root: Path, ref: str = "HEAD") -> Verification:
+    """Audit ``ref`` and check its request-id index (``report_on_github`` keeps the issue)."""
+    from jitops import ids
+
+    report = audit(root, ref)
+    findings = (
+        *report.findings,
+        *unverified_findings(report),
+        *ids.check_findings(ids.verify(root, ref)),
+    )
+    return Verification(report, findings)
