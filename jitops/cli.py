@@ -888,7 +888,7 @@ def apply(
     verified; 3 a target or GitHub failed (a rerun, or the next catching-up run, completes it).
     """
     from jitops.commands.apply import ApplyOptions, run_apply_job
-    from jitops.report import apply_markdown, apply_text
+    from jitops.report import apply_comment, apply_markdown, apply_text
 
     before, after = _push_range(before, after)
     actions = _actions()
@@ -905,7 +905,7 @@ def apply(
         scheduled=scheduled,
         catch_up=catch_up,
     )
-    job = run_apply_job(options, os.environ, push_notes=push_notes)
+    job = run_apply_job(options, os.environ, push_notes=push_notes, comment=apply_comment)
     out, err = apply_text(job)
     for line in out:
         click.echo(line)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from jitops.commands.apply import ApplyJob, ApplyReport
+    from jitops.commands.apply import Outcome as ApplyOutcome
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
@@ -730,6 +731,19 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
     refused = len(report.with_action(Action.REFUSED, Action.FAILED))
     err.append(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed")
     return out, err
+
+
+def apply_comment(outcomes: Sequence[ApplyOutcome]) -> str:
+    """apply's comment on a merged pull request: what was done for each of its requests."""
+    lines = ["### jitops apply", ""]
+    for o in outcomes:
+        request = o.entry.request
+        # the detail may quote the request's own words (a reason, a provisioner's echo)
+        lines.append(
+            f"- **{o.action.value}**: @{request.requester} `{request.role}` on "
+            f"`{request.target}` ({markdown_text(request.id)}) — {_detail(o.detail, request)}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def apply_markdown(report: ApplyReport) -> str:

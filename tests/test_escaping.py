@@ -120,8 +120,9 @@ def test_an_issue_cell_is_one_code_span() -> None:
 def test_the_apply_comment_renders_a_detail_quoting_the_request_inert(tmp_path: Path) -> None:
     """apply's comment on the merged pull request shows each outcome's detail, which may
     quote the requester's own words (an exec script echoing the justification): inert."""
-    from jitops.commands.apply import Action, ApplyReport, Outcome, _comment
+    from jitops.commands.apply import Action, Outcome
     from jitops.ledger import read_ledger
+    from jitops.report import apply_comment
     from tests.gitrepo import commit_all, make_access_repo, write_request
 
     root = make_access_repo(tmp_path / "access")
@@ -129,14 +130,6 @@ def test_the_apply_comment_renders_a_detail_quoting_the_request_inert(tmp_path: 
     write_request(root, "esc-1", justification=hostile)
     commit_all(root, "grant")
     [entry] = read_ledger(root).entries
-    posted: list[str] = []
-
-    class Recorder:
-        def upsert_comment(self, number: int, marker: str, body: str) -> None:
-            posted.append(body)
-
-    outcome = Outcome(entry, Action.FAILED, f"the script said: {hostile}", 7)
-    _comment(Recorder(), ApplyReport((outcome,)))  # type: ignore[arg-type]
-    [body] = posted
+    body = apply_comment([Outcome(entry, Action.FAILED, f"the script said: {hostile}", 7)])
     assert "<img" not in body and "@acme/security" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body and "\\[go\\](http:\u2060//evil)" in body

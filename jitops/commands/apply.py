@@ -13,7 +13,7 @@ Provisioning is idempotent, so a rerun completes whatever a failed run left.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,7 +27,6 @@ from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ids import IndexOptions, IndexOutcome, refresh
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
-from jitops.markdown import markdown_text
 from jitops.models import AccessRequest, login_key
 from jitops.policy import Decision, Review, Status, Verdict
 from jitops.pr_facts import gather, with_modes
@@ -389,8 +388,6 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
                 continue
             outcomes += _act_on(verification, commit, entries, targets, environ, options)
     report = ApplyReport(tuple(outcomes), policy_problem, *caught)
-    if options.comment and not options.dry_run:
-        _comment(github, report)
     return report
 
 
@@ -533,23 +530,24 @@ def _grant(
     return Outcome(entry, Action.GRANTED, f"until {until}", number)
 
 
-def _comment(github: GitHub, report: ApplyReport) -> None:
+APPLY_MARKER = "<!-- jitops:apply -->"
+# The Markdown of apply's comment on one merged pull request, from what was done for it (the
+# report's ``apply_comment``)
+CommentText = Callable[[Sequence[Outcome]], str]
+
+
+def _comment(options: ApplyOptions, report: ApplyReport, text: CommentText) -> None:
+    """One comment per merged pull request, edited in place by later runs."""
     by_pr: dict[int, list[Outcome]] = {}
     for outcome in report.outcomes:
         if outcome.pull_request is not None:
             by_pr.setdefault(outcome.pull_request, []).append(outcome)
+    if not by_pr:
+        return
+    github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
     for number, outcomes in by_pr.items():
-        lines = ["<!-- jitops:apply -->", "### jitops apply", ""]
-        for o in outcomes:
-            request = o.entry.request
-            # the detail may quote the request's own words (a reason, a provisioner's echo)
-            detail = markdown_text(o.detail, quoting=[request.justification, request.ticket or ""])
-            lines.append(
-                f"- **{o.action.value}**: @{request.requester} `{request.role}` on "
-                f"`{request.target}` ({markdown_text(request.id)}) — {detail}"
-            )
         try:
-            github.upsert_comment(number, "<!-- jitops:apply -->", "\n".join(lines) + "\n")
+            github.upsert_comment(number, APPLY_MARKER, f"{APPLY_MARKER}\n{text(outcomes)}")
         except JitopsError:
             continue  # the exit code and the job summary still report it
 
@@ -569,15 +567,18 @@ class ApplyJob:
 
 
 def run_apply_job(
-    options: ApplyOptions, environ: Mapping[str, str], *, push_notes: bool
+    options: ApplyOptions, environ: Mapping[str, str], *, push_notes: bool, comment: CommentText
 ) -> ApplyJob:
     """Apply as the workflow runs it: with ``push_notes``, fetch what earlier runs verified
     first (the standing of every request, before judging any) and push this run's evidence
-    and the request-id index after."""
+    and the request-id index after; with ``options.comment``, tell each merged pull request
+    what was done for it (``comment`` renders it)."""
     token = options.token or None
     if push_notes:
         git.pull_notes(options.root, token=token)
     report = apply(options, environ)
     if options.dry_run:
         return ApplyJob(report)
+    if options.comment and options.token and options.repository:
+        _comment(options, report, comment)
     return ApplyJob(report, publish(options.root, options.after, push=push_notes, token=token))

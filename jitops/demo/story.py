@@ -25,7 +25,7 @@ import psycopg
 
 from jitops import git
 from jitops.actions_context import ActionsContext
-from jitops.commands.apply import Action, ApplyOptions, apply, publish
+from jitops.commands.apply import Action, ApplyOptions, run_apply_job
 from jitops.commands.audit import audit
 from jitops.commands.check_pr import CheckOutcome, check_pull_request, options_from_actions
 from jitops.commands.request import (
@@ -69,6 +69,7 @@ from jitops.policy import Status, Verdict
 from jitops.provisioners import create
 from jitops.provisioners.interface import CheckStatus
 from jitops.report import (
+    apply_comment,
     audit_rows,
     decision_text,
     gate_markdown,
@@ -409,7 +410,8 @@ class Story:
         )
         checkout = world.checkout("apply")
         env = world.job_env(push, secrets=True)
-        report = apply(
+        # --push-notes: the evidence for the auditor, and the request-id index for later checks
+        job = run_apply_job(
             ApplyOptions(
                 root=checkout,
                 now=self.clock.now(),
@@ -421,13 +423,13 @@ class Story:
                 comment=True,
             ),
             env,
+            push_notes=True,
+            comment=apply_comment,
         )
-        # --push-notes: the evidence for the auditor, and the request-id index for later checks
-        published = publish(
-            checkout, str(push.payload["after"]), push=True, token=env["GITHUB_TOKEN"]
-        )
-        if published.index is None:
-            raise StepFailed(f"the request-id index was not updated: {published.index_problem}")
+        report, published = job.report, job.published
+        if published is None or published.index is None:
+            why = published.index_problem if published is not None else "nothing was published"
+            raise StepFailed(f"the request-id index was not updated: {why}")
         granted = report.with_action(Action.GRANTED)
         self.say(f"{REQUESTER} sees on pull request #{self.pr}:")
         comments = world.hub.comments_of(world.repo, self.pr)
