@@ -618,6 +618,8 @@ def audit_rows(report: AuditReport, *, json: bool = False) -> list[Any]:
 def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
     """What ``jitops sweep`` prints: (lines for stdout, lines for stderr). Findings are the
     CLI's to print, with their annotations."""
+    from jitops.commands.sweep import AutoMerge
+
     report, on_github = job.report, job.on_github
     out: list[str] = []
     err = [f"jitops: error: {report.policy_problem}"] if report.policy_problem else []
@@ -633,7 +635,7 @@ def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
     if pull is not None:
         verb = "opened" if pull.created else "updated"
         out.append(f"{verb} revocation pull request #{pull.number} {pull.html_url}")
-        if pull.auto_merge.value != "refused":
+        if pull.auto_merge is not AutoMerge.REFUSED:
             out.append(f"auto-merge {pull.auto_merge.value} on #{pull.number}")
     issue = on_github.issue
     if issue is not None:

@@ -2,7 +2,7 @@
 
 Each check says what it found and, when something is wrong, how to fix it. The checks are
 grouped by area, in the order a platform team would fix them; each area is a module of this
-package, whose docstring says what it checks (``checks`` holds the types they share):
+package, whose docstring says what it checks (``jitops.doctor_checks`` holds the types they share):
 
 - ``policies`` and ``codeowners`` (``policy_files``): the files under ``policies/`` load, and
   ``.github/CODEOWNERS`` is what they render;
@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jitops.commands.doctor.checks import Area, DoctorCheck
 from jitops.commands.doctor.policy_files import codeowners_checks, policy_checks
 from jitops.commands.doctor.repository_settings import github_checks
 from jitops.commands.doctor.request_index import index_check
 from jitops.commands.doctor.sweep_schedule import DEFAULT_SWEEP_INTERVAL, sweep_check
 from jitops.commands.doctor.target_access import target_checks
 from jitops.commands.doctor.workflow_files import EXPECTED_WORKFLOWS, workflow_checks
+from jitops.doctor_checks import Area, DoctorCheck
 from jitops.errors import ExitCode, UsageError
 from jitops.models import Target
 from jitops.provisioners.interface import CheckStatus

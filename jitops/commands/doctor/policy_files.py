@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from jitops.commands.doctor.checks import Area, DoctorCheck, from_finding
+from jitops.doctor_checks import Area, DoctorCheck, from_finding
 from jitops.findings import Finding
 from jitops.owners import codeowners_findings
 from jitops.policy import PolicySet

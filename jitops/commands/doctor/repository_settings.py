@@ -13,7 +13,7 @@ from typing import Final
 
 from jitops import git
 from jitops.actions_context import ActionsContext
-from jitops.commands.doctor.checks import Area, DoctorCheck
+from jitops.doctor_checks import Area, DoctorCheck
 from jitops.github import (
     STATUS_CONTEXT,
     GitHub,

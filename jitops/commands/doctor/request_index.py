@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from jitops import git, ids
-from jitops.commands.doctor.checks import Area, DoctorCheck
+from jitops.doctor_checks import Area, DoctorCheck
 from jitops.ids import REBUILD_HINT
 from jitops.provisioners.interface import CheckStatus
 

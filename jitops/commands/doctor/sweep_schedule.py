@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from jitops.commands.doctor.checks import WORKFLOWS_DIR, Area, DoctorCheck
+from jitops.doctor_checks import WORKFLOWS_DIR, Area, DoctorCheck
 from jitops.models import format_duration
 from jitops.provisioners.interface import CheckStatus
 

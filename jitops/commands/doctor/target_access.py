@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
-from jitops.commands.doctor.checks import Area, DoctorCheck, from_finding
+from jitops.doctor_checks import Area, DoctorCheck, from_finding
 from jitops.errors import JitopsError
 from jitops.findings import Finding
 from jitops.loader import Loaded

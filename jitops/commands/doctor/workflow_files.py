@@ -14,7 +14,7 @@ from typing import Any, Final
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from jitops.commands.doctor.checks import WORKFLOWS_DIR, Area, DoctorCheck
+from jitops.doctor_checks import WORKFLOWS_DIR, Area, DoctorCheck
 from jitops.provisioners.interface import CheckStatus
 
 # Workflow files are small; anything far bigger is not one of ours.

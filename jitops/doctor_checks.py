@@ -1,7 +1,8 @@
-"""The types every doctor check area shares: the areas, one line of the report, and a finding of
-the loader or validate as such a line.
+"""What ``jitops doctor`` reports, shared by its check areas (``jitops.commands.doctor``): the
+areas, one line of the report, and a finding of the loader or validate as such a line.
 
-The area modules import this one, never the package's ``__init__``, which imports them.
+It sits below the commands, as other result types do, so the area modules share it without
+importing one another or the package's ``__init__``, which imports them.
 """
 
 from __future__ import annotations
