@@ -1,0 +1,139 @@
+"""Pull requests jitops opens: the revocation branch's one commit (Git Data API: a constant number
+of calls whatever the number of files), one open pull request per branch however many runs race
+to open it, and auto-merge (GraphQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from jitops.github.client import GitHubBase
+from jitops.github.errors import error_from
+from jitops.github.values import OpenedPull, opened_pull
+
+
+class OpeningPullsMixin(GitHubBase):
+    """The revocation commit, finding or opening a pull request, and auto-merge."""
+
+    def commit_removals(self, base_branch: str, branch: str, paths: list[str], message: str) -> str:
+        """Point ``branch`` at a new commit on top of ``base_branch`` that deletes ``paths``.
+
+        Four calls whatever the number of paths (five the first time): the base branch with
+        its commit's tree, one tree, one commit, the branch ref (force-moved, or created).
+        """
+        base = self._raw("GET", f"/branches/{quote(base_branch, safe='')}", f"branch {base_branch}")
+        base_sha = base["commit"]["sha"]
+        tree = self._raw(
+            "POST",
+            "/git/trees",
+            "revocation tree",
+            input={
+                "base_tree": base["commit"]["commit"]["tree"]["sha"],
+                "tree": [
+                    {"path": path, "mode": "100644", "type": "blob", "sha": None} for path in paths
+                ],
+            },
+        )
+        commit = self._raw(
+            "POST",
+            "/git/commits",
+            "revocation commit",
+            input={"message": message, "tree": tree["sha"], "parents": [base_sha]},
+        )
+        sha = str(commit["sha"])
+        from github import GithubException
+
+        try:
+            self.repo.requester.requestJsonAndCheck(
+                "PATCH",
+                f"{self.repo.url}/git/refs/heads/{branch}",
+                input={"sha": sha, "force": True},
+            )
+        except GithubException as exc:
+            if exc.status not in (404, 422):
+                raise error_from(exc, f"moving {branch}") from None
+            try:
+                self.repo.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{self.repo.url}/git/refs",
+                    input={"ref": f"refs/heads/{branch}", "sha": sha},
+                )
+            except GithubException as again:
+                if again.status != 422:  # 422: another sweep created it a moment ago
+                    raise error_from(again, f"creating {branch}") from None
+                self._raw(
+                    "PATCH",
+                    f"/git/refs/heads/{branch}",
+                    f"moving {branch}",
+                    input={"sha": sha, "force": True},
+                )
+        except OSError as exc:
+            raise self._unreachable(f"moving {branch}", exc) from None
+        return sha
+
+    def _open_pull_data(self, head: str, base: str) -> dict[str, Any] | None:
+        owner = self.repository.split("/")[0]
+        found = self._raw(
+            "GET",
+            "/pulls",
+            "open pull requests",
+            parameters={"head": f"{owner}:{head}", "base": base, "state": "open"},
+        )
+        return found[0] if isinstance(found, list) and found else None
+
+    def _find_or_open_pull(
+        self, head: str, base: str, title: str, body: str, what: str
+    ) -> tuple[dict[str, Any], bool]:
+        """The open pull request from ``head`` into ``base``, or a new one (True). Never two:
+        a 422 because another run opened it a moment ago yields that one."""
+        current = self._open_pull_data(head, base)
+        if current is not None:
+            return current, False
+        from github import GithubException
+
+        try:
+            _, created = self.repo.requester.requestJsonAndCheck(
+                "POST",
+                f"{self.repo.url}/pulls",
+                input={"title": title, "head": head, "base": base, "body": body},
+            )
+            return created, True
+        except GithubException as exc:
+            current = self._open_pull_data(head, base) if exc.status == 422 else None
+            if current is None:
+                raise error_from(exc, f"opening {what}") from None
+            return current, False
+        except OSError as exc:
+            raise self._unreachable(f"opening {what}", exc) from None
+
+    def find_or_open_pull(self, *, head: str, base: str, title: str, body: str) -> OpenedPull:
+        """The open pull request from branch ``head`` into ``base`` as it is, or a new one."""
+        data, created = self._find_or_open_pull(head, base, title, body, "the pull request")
+        return opened_pull(data, created)
+
+    def open_or_update_pull(
+        self, *, head: str, base: str, title: str, body: str, labels: list[str]
+    ) -> OpenedPull:
+        """The open pull request from ``head``, updated; or a new one. Never two."""
+        current, created = self._find_or_open_pull(
+            head, base, title, body, "the revocation pull request"
+        )
+        number = int(current["number"])
+        if not created and (current.get("title") != title or current.get("body") != body):
+            self._raw(
+                "PATCH",
+                f"/pulls/{number}",
+                "updating the pull request",
+                input={"title": title, "body": body},
+            )
+        if labels:
+            self._raw("POST", f"/issues/{number}/labels", "labels", input={"labels": labels})
+        return opened_pull(current, created)
+
+    def enable_auto_merge(self, number: int, node_id: str, *, method: str = "MERGE") -> None:
+        """Ask GitHub to merge pull request #``number`` itself once its base branch's
+        protection is satisfied. Only GraphQL can (``enablePullRequestAutoMerge``); GitHub's
+        refusal (auto-merge not allowed on the repository, no branch protection, a pull
+        request that could merge now) raises ``GraphQLRefusal`` with its reason."""
+        pull = self._pull(number, node_id=node_id)
+        self._call(f"auto-merge of #{number}", pull.enable_automerge, merge_method=method)
