@@ -60,7 +60,8 @@ repo_option = click.option(
 
 
 def _echo_findings(findings: Sequence[Finding]) -> None:
-    from jitops.report import finding_line, github_annotation
+    from jitops.report.annotations import github_annotation
+    from jitops.report.text import finding_line
 
     for finding in findings:
         click.echo(finding_line(finding))
@@ -83,7 +84,7 @@ def _append_summary(markdown: str) -> None:
 
 
 def _counts(findings: Sequence[Finding]) -> str:
-    from jitops.report import summary_line
+    from jitops.report.text import summary_line
 
     return summary_line(
         [
@@ -141,7 +142,7 @@ def demo(keep: Path | None) -> None:
     3 a step did not behave as expected (the output names it); 130 interrupted.
     """
     from jitops.commands.demo import DemoOptions, run_demo
-    from jitops.report import demo_text
+    from jitops.report.text import demo_text
 
     # (colour, bold) by tone; click drops the styles when the output is not a terminal
     styles: dict[str, tuple[str | None, bool]] = {
@@ -203,7 +204,7 @@ def validate(
     """
     from jitops.commands.validate import ValidateOptions
     from jitops.commands.validate import validate as run_validate
-    from jitops.report import to_json, validate_json
+    from jitops.report.json import to_json, validate_json
 
     root = root.resolve()
     relative = tuple(_relative(root, p) for p in paths)
@@ -244,7 +245,7 @@ def schema(kind: str | None) -> None:
     `# yaml-language-server: $schema=...` line in request files.
     """
     from jitops.commands.schema import schema as build_schema
-    from jitops.report import to_json
+    from jitops.report.json import to_json
 
     click.echo(to_json(build_schema(kind)))
 
@@ -327,7 +328,7 @@ def init(
     Exit status: 0 done; 2 bad input (nothing written); 3 writing failed (undone).
     """
     from jitops.commands.init import InitOptions, run_init
-    from jitops.report import init_next_steps, init_summary, init_text
+    from jitops.report.text import init_next_steps, init_summary, init_text
 
     report = run_init(
         InitOptions(
@@ -355,7 +356,7 @@ def test_command(root: Path, verbose: bool) -> None:
     changes are reviewed together with their effect. Exit 1 when a case fails.
     """
     from jitops.commands.policy_tests import run_policy_tests
-    from jitops.report import decision_text
+    from jitops.report.text import decision_text
 
     run = run_policy_tests(root.resolve())
     _echo_findings(run.findings)
@@ -468,7 +469,8 @@ def request(
         requester_login,
         run_request,
     )
-    from jitops.report import pull_texts, request_text
+    from jitops.report.comments import pull_texts
+    from jitops.report.text import request_text
 
     if github_repo is not None and not open_pr:
         raise UsageError("--github-repo goes with --open-pr")
@@ -534,7 +536,8 @@ def check_pr(
     Exit status: 0 may merge; 1 not (yet); 2 usage; 3 GitHub unreachable.
     """
     from jitops.commands.check_pr import check_pull_request, options_from_actions
-    from jitops.report import decision_text, gate_markdown
+    from jitops.report.comments import gate_markdown
+    from jitops.report.text import decision_text
 
     options = options_from_actions(
         _actions(),
@@ -579,7 +582,8 @@ def status(
     """
     from jitops.commands.status import StatusOptions
     from jitops.commands.status import status as run_status
-    from jitops.report import status_json, status_text, to_json
+    from jitops.report.json import status_json, to_json
+    from jitops.report.text import status_text
 
     moment = at or datetime.now(UTC)
     report = run_status(
@@ -625,7 +629,8 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     """
     from jitops.commands.doctor import DoctorOptions, run_doctor
     from jitops.commands.sweep import last_success
-    from jitops.report import doctor_dict, doctor_summary, doctor_text, to_json
+    from jitops.report.json import doctor_dict, to_json
+    from jitops.report.text import doctor_summary, doctor_text
 
     report = run_doctor(
         DoctorOptions(
@@ -696,7 +701,7 @@ def reconcile(
     """
     from jitops.commands.reconcile import ReconcileOptions
     from jitops.commands.reconcile import reconcile as run_reconcile
-    from jitops.report import reconcile_text
+    from jitops.report.text import reconcile_text
     from jitops.trust import GitHubAccess
 
     if fetch_notes:
@@ -779,7 +784,8 @@ def sweep(
     the sweep was recorded there (the access is gone; the next run records it).
     """
     from jitops.commands.sweep import GitHubTarget, SweepJobOptions, SweepOptions, run_sweep_job
-    from jitops.report import sweep_markdown, sweep_text
+    from jitops.report.comments import sweep_markdown
+    from jitops.report.text import sweep_text
     from jitops.trust import GitHubAccess
 
     if fetch_notes:
@@ -888,7 +894,8 @@ def apply(
     verified; 3 a target or GitHub failed (a rerun, or the next catching-up run, completes it).
     """
     from jitops.commands.apply import ApplyOptions, run_apply_job
-    from jitops.report import apply_comment, apply_markdown, apply_text
+    from jitops.report.comments import apply_comment, apply_markdown
+    from jitops.report.text import apply_text
 
     before, after = _push_range(before, after)
     actions = _actions()
@@ -1018,11 +1025,12 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
     if ctx.invoked_subcommand is not None:
         return
     from jitops.commands.audit import audit as run_audit
-    from jitops.report import audit_rows, table, to_json
+    from jitops.report.json import audit_json, to_json
+    from jitops.report.text import audit_rows, table
 
     report = run_audit(root.resolve(), branch)
     if output_format == "json":
-        click.echo(to_json({"commit": report.commit, "grants": audit_rows(report, json=True)}))
+        click.echo(to_json(audit_json(report)))
     else:
         _echo_findings(report.findings)
         header = ("request", "who", "access", "from (UTC)", "until (UTC)", "approved by", "PR")

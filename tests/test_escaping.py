@@ -122,7 +122,7 @@ def test_the_apply_comment_renders_a_detail_quoting_the_request_inert(tmp_path: 
     quote the requester's own words (an exec script echoing the justification): inert."""
     from jitops.commands.apply import Action, Outcome
     from jitops.ledger import read_ledger
-    from jitops.report import apply_comment
+    from jitops.report.comments import apply_comment
     from tests.gitrepo import commit_all, make_access_repo, write_request
 
     root = make_access_repo(tmp_path / "access")

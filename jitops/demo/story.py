@@ -8,7 +8,8 @@ in ``GITHUB_EVENT_PATH``, the workflow token, and the target secret only where t
 it. Every step ends with checks of what actually happened (a status on GitHub, a row read from
 PostgreSQL, a merged pull request); one that fails stops the story with ``StepFailed``.
 
-Narration goes out as ``Line`` values through ``say``; ``jitops.report.demo_text`` renders them.
+Narration goes out as ``Line`` values through ``say``; ``jitops.report.text.demo_text``
+renders them.
 """
 
 from __future__ import annotations
@@ -68,17 +69,8 @@ from jitops.models import AccessRequest
 from jitops.policy import Status, Verdict
 from jitops.provisioners import create
 from jitops.provisioners.interface import CheckStatus
-from jitops.report import (
-    apply_comment,
-    audit_rows,
-    decision_text,
-    gate_markdown,
-    pull_texts,
-    request_text,
-    status_rows,
-    sweep_markdown,
-    table,
-)
+from jitops.report.comments import apply_comment, gate_markdown, pull_texts, sweep_markdown
+from jitops.report.text import audit_rows, decision_text, request_text, status_rows, table
 from jitops.targets import target_config
 from jitops.testing.github import Event, GitHubServer, HubError
 

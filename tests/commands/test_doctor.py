@@ -35,7 +35,8 @@ from jitops.commands.doctor import (
 from jitops.errors import ExitCode, UsageError
 from jitops.provisioners.interface import ProvisionerError
 from jitops.provisioners.postgres import PostgresProvisioner
-from jitops.report import doctor_dict, doctor_text
+from jitops.report.json import doctor_dict
+from jitops.report.text import doctor_text
 from jitops.testing.github import BranchProtection
 from jitops.testing.github.environments import add_environment, add_repo_secret
 from tests.fixtures.github_server import RepoSetup

@@ -1,41 +1,33 @@
-"""Rendering: findings and decisions as text, JSON, GitHub annotations and Markdown.
-
-The only place that formats output. Commands return values; the CLI picks a renderer.
-"""
+"""Text for a terminal: findings, decisions, tables and each command's summary lines."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Collection, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from jitops.findings import Finding, Severity
-from jitops.markdown import markdown_code, markdown_text
+from jitops.findings import Finding
 from jitops.models import format_duration
 from jitops.policy import Decision, Status, Verdict
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from jitops.commands.apply import ApplyJob, ApplyReport
-    from jitops.commands.apply import Outcome as ApplyOutcome
+    from jitops.commands.apply import ApplyJob
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.init import InitReport
     from jitops.commands.reconcile import ReconcileReport
-    from jitops.commands.request import Draft, PullTexts, RequestOutcome
+    from jitops.commands.request import RequestOutcome
     from jitops.commands.status import StatusReport
-    from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
-    from jitops.commands.validate import ValidateResult
+    from jitops.commands.sweep import SweepJob
     from jitops.demo.lines import Line
-    from jitops.gate import GateResult, ParsedRequest
-    from jitops.github import PullRequestInfo
     from jitops.ledger import GrantState, LedgerEntry, Standing
     from jitops.models import AccessRequest
 
-_MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
+
+CHECK_MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
 
 
 def finding_line(finding: Finding) -> str:
@@ -43,117 +35,20 @@ def finding_line(finding: Finding) -> str:
     return f"{finding.location}: {finding.severity.value}: {finding.text}"
 
 
-def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
-def github_annotation(finding: Finding) -> str:
-    """A workflow command that shows the finding on the pull request's diff."""
-    level = "warning" if finding.severity is Severity.WARNING else "error"
-    props = [f"file={_escape_property(finding.path)}"]
-    if finding.line is not None:
-        props.append(f"line={finding.line}")
-        props.append(f"col={finding.column or 1}")
-    props.append(f"title={_escape_property('jitops ' + finding.severity.value)}")
-    return f"::{level} {','.join(props)}::{_escape_data(finding.text)}"
-
-
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "path": finding.path,
-        "line": finding.line,
-        "column": finding.column,
-        "severity": finding.severity.value,
-        "message": finding.message,
-        "hint": finding.hint,
-    }
-
-
-def decision_dict(decision: Decision) -> dict[str, Any]:
-    return {
-        "request": decision.request_id,
-        "verdict": decision.verdict.value,
-        "policy": decision.policy,
-        "reason": decision.reason,
-        "window": {
-            "start": decision.window_start.isoformat() if decision.window_start else None,
-            "end": decision.window_end.isoformat() if decision.window_end else None,
-        },
-        "checks": [
-            {"rule": c.rule, "status": c.status.value, "detail": c.detail} for c in decision.checks
-        ],
-    }
-
-
 def decision_text(decision: Decision, rules: Collection[str] | None = None) -> list[str]:
     """A decision, one check per line (only those of ``rules`` when given): the same words the
     PR comment uses."""
     lines = [f"{decision.request_id}: {decision.verdict.value} — {decision.reason}"]
     lines.extend(
-        f"  {_MARKS[c.status]} {c.rule}: {c.detail}"
+        f"  {CHECK_MARKS[c.status]} {c.rule}: {c.detail}"
         for c in decision.checks
         if rules is None or c.rule in rules
     )
     return lines
 
 
-def validate_json(result: ValidateResult) -> dict[str, Any]:
-    """``jitops validate --format json``: the exit code, the counts, every finding, each
-    request's verdict, and the whole decision of each request the policies refuse."""
-    return {
-        "exit_code": int(result.exit_code),
-        "request_count": result.request_count,
-        "policy_files": result.policy_file_count,
-        "findings": [finding_dict(f) for f in result.findings],
-        "requests": [
-            {
-                "path": v.path,
-                "id": v.request_id,
-                "verdict": v.verdict.value if v.verdict else None,
-                "reason": v.reason,
-            }
-            for v in result.verdicts
-        ],
-        "denied": [decision_dict(d) for d in result.denied],
-    }
-
-
-def to_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, indent=2, sort_keys=False)
-
-
 def summary_line(counts: Sequence[tuple[str, int]]) -> str:
     return ", ".join(f"{n} {label}" for label, n in counts)
-
-
-_HEADLINES = {
-    Verdict.ALLOWED: "✅ ready to merge",
-    Verdict.PENDING: "⏳ waiting",
-    Verdict.DENIED: "❌ cannot merge",
-}
-
-
-def _detail(text: str, request: AccessRequest) -> str:
-    """A grant's or revoke's outcome, which a provisioner's error may fill with the request's
-    own words (an ``exec`` script echoing the justification)."""
-    return markdown_text(text, quoting=[request.justification, request.ticket or ""])
-
-
-def _quoted_input(result: GateResult, parsed: Sequence[ParsedRequest]) -> list[str]:
-    """What a pull request's author wrote that jitops' sentences about it may quote."""
-    kinds = result.classification
-    found = [*kinds.request_paths, *kinds.removed_requests, *kinds.other_paths]
-    found += kinds.not_requests
-    for item in parsed:
-        found.append(item.path)
-        if item.request is not None:
-            request = item.request
-            found += [request.id, request.justification, request.ticket or ""]
-    return found
 
 
 def window_text(request: AccessRequest) -> str:
@@ -164,21 +59,6 @@ def window_text(request: AccessRequest) -> str:
     start = request.starts_at.strftime("%Y-%m-%d %H:%M UTC") if request.starts_at else "merge"
     assert request.expires_at is not None
     return f"{start} → {request.expires_at:%Y-%m-%d %H:%M} UTC"
-
-
-def request_table(request: AccessRequest, policy: str | None) -> list[str]:
-    """A request plainly, as Markdown table lines: who, what, until when, why, which policy."""
-    lines = [
-        "| | |",
-        "|---|---|",
-        f"| who | @{request.requester} |",
-        f"| what | `{request.role}` on `{request.target}` |",
-        f"| until | {window_text(request)} |",
-        f"| why | {markdown_text(request.justification)} |",
-    ]
-    if request.ticket:
-        lines.append(f"| ticket | {markdown_text(request.ticket)} |")
-    return [*lines, f"| policy | {markdown_text(policy or '—', quoting=())} |"]
 
 
 def request_verdict(decision: Decision) -> str:
@@ -224,7 +104,7 @@ def request_text(outcome: RequestOutcome) -> list[str]:
     if any(c.rule == "ticket" and c.status is Status.FAIL for c in draft.decision.checks):
         lines.append("  give the ticket with --ticket")
     lines.append(f"  judged by the policies of {draft.policies_from}:")
-    lines.extend(f"    {_MARKS[c.status]} {c.rule}: {c.detail}" for c in draft.decision.checks)
+    lines.extend(f"    {CHECK_MARKS[c.status]} {c.rule}: {c.detail}" for c in draft.decision.checks)
     lines.extend(f"jitops: note: {note}" for note in outcome.notes)
     if outcome.result is Result.WRITTEN:
         lines.append(
@@ -232,63 +112,6 @@ def request_text(outcome: RequestOutcome) -> list[str]:
             "(or run this again with --open-pr)"
         )
     return lines
-
-
-def gate_markdown(
-    result: GateResult,
-    parsed: Sequence[ParsedRequest],
-    pull_request: PullRequestInfo,
-    policy_commit: str | None,
-    notes: Sequence[str] = (),
-) -> str:
-    """The PR comment and job summary: each request plainly, and what is still missing.
-
-    ``notes`` say how the check was made where that matters (the replay check walked the
-    whole history because the request-id index could not be used).
-    """
-    quoting = _quoted_input(result, parsed)
-    lines = [
-        f"### jitops: {_HEADLINES[result.verdict]}",
-        "",
-        f"{result.classification.kind.value.capitalize()}: "
-        + markdown_text(result.summary, quoting=quoting),
-        "",
-    ]
-    by_id = {p.request.id: p for p in parsed if p.request is not None}
-    for decision in result.decisions:
-        item = by_id.get(decision.request_id)
-        if item is None or item.request is None:
-            continue
-        request = item.request
-        lines += [f"#### {markdown_code(request.id)} — {_HEADLINES[decision.verdict]}", ""]
-        lines += [*request_table(request, decision.policy), ""]
-        lines += [
-            f"- {_MARKS[c.status]} **{c.rule}**: {markdown_text(c.detail, quoting=quoting)}"
-            for c in decision.checks
-        ]
-        lines.append("")
-    if result.findings:
-        # a finding is about the author's file and may quote any of it: all of it is input
-        lines.append("#### Problems")
-        lines += [
-            f"- {markdown_code(f.location)}: {markdown_text(f.text)}" for f in result.findings
-        ]
-        lines.append("")
-    for check in result.checks:
-        if check.status is not Status.PASS:
-            detail = markdown_text(check.detail, quoting=quoting)
-            lines.append(f"- {_MARKS[check.status]} **{check.rule}**: {detail}")
-    if notes:
-        lines.append("")
-    # notes are jitops' own Markdown (`jitops index --push`), about the index, never input
-    lines += [f"> **Note:** {' '.join(note.split())}" for note in notes]
-    base = f"`{policy_commit[:7]}`" if policy_commit else "the base branch"
-    lines += [
-        "",
-        f"<sub>Judged at head `{pull_request.head_sha[:7]}` by the policies of {base}. "
-        "A push voids approvals; approve again after it.</sub>",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _left(entry: LedgerEntry, at: datetime) -> str:
@@ -319,30 +142,6 @@ def status_rows(
             )
         )
     return rows
-
-
-def status_json(report: StatusReport, show_all: bool = False) -> dict[str, Any]:
-    """``jitops status --format json``: the moment, the commit, and each grant shown."""
-    return {
-        "at": report.at.isoformat(),
-        "commit": report.commit,
-        "grants": [
-            {
-                "id": e.request.id,
-                "state": s.value,
-                "standing": e.standing.value,
-                "why": e.standing_detail or None,
-                "requester": e.request.requester,
-                "target": e.request.target,
-                "role": e.request.role,
-                "starts_at": e.starts_at.isoformat() if e.starts_at else None,
-                "expires_at": e.expires_at.isoformat() if e.expires_at else None,
-                "landed_commit": e.landing.commit if e.landing else None,
-                "path": e.path,
-            }
-            for e, s in report.shown(show_all)
-        ],
-    }
 
 
 def status_text(report: StatusReport, show_all: bool = False) -> tuple[list[str], str]:
@@ -550,52 +349,14 @@ def init_next_steps(report: InitReport) -> list[str]:
     return lines
 
 
-def doctor_dict(report: DoctorReport) -> dict[str, Any]:
-    return {
-        "exit_code": int(report.exit_code),
-        "offline": report.offline,
-        "checks": [
-            {
-                "area": c.area.value,
-                "name": c.name,
-                "status": c.status.value,
-                "message": c.message,
-                "fix": c.fix,
-            }
-            for c in report.checks
-        ],
-    }
-
-
 def _moment(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
 
 
-def audit_rows(report: AuditReport, *, json: bool = False) -> list[Any]:
-    """Audit records as table rows, or (``json``) as dictionaries."""
-    rows: list[Any] = []
+def audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
+    """Audit records as table rows: request, who, access, from, until, approved by, PR."""
+    rows: list[tuple[str, ...]] = []
     for r in report.records:
-        if json:
-            rows.append(
-                {
-                    "id": r.request.id,
-                    "requester": r.request.requester,
-                    "target": r.request.target,
-                    "role": r.request.role,
-                    "justification": r.request.justification,
-                    "ticket": r.request.ticket,
-                    "landed_commit": r.landed_commit,
-                    "from": r.window_start.isoformat() if r.window_start else None,
-                    "until": r.held_until.isoformat() if r.held_until else None,
-                    "removed_commit": r.removed_commit,
-                    "pull_request": r.pull_request,
-                    "approvers": list(r.approvers),
-                    "auto_approved": r.auto_approved,
-                    "policy_commit": r.policy_commit,
-                    "problem": r.problem,
-                }
-            )
-            continue
         approved = (
             "auto-approved"
             if r.auto_approved
@@ -660,46 +421,6 @@ def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
     return out, err
 
 
-def sweep_markdown(report: SweepReport, record: GitHubRecord | None = None) -> str:
-    """The sweep's job summary: failed revokes first and loud, then what GitHub refused (with
-    the fix), the revocation pull request, and every revocation."""
-    lines = ["### jitops sweep", ""]
-    if report.failed:
-        lines += [
-            f"**{len(report.failed)} revoke(s) failed**: the access is still there; every "
-            "sweep retries until it works.",
-            "",
-        ]
-    if record is not None:
-        lines += [
-            f"> [!CAUTION]\n> Not recorded on GitHub: {markdown_text(failure, quoting=())} — "
-            "the next sweep records it\n"
-            for failure in record.failures
-        ]
-        lines += [f"> [!WARNING]\n> {warning}\n" for warning in record.warnings]
-        issue = record.issue
-        if issue is not None and issue.failing:
-            lines += [f"Failed revokes are listed in issue #{issue.number}: {issue.html_url}", ""]
-        elif issue is not None:
-            lines += [f"Nothing is failing any more: issue #{issue.number} closed.", ""]
-        pull = record.pull
-        if pull is not None:
-            verb = "opened" if pull.created else "updated"
-            merging = f", auto-merge {pull.auto_merge.value}" if not pull.warning else ""
-            lines += [
-                f"Revocation pull request #{pull.number} {verb}{merging}: {pull.html_url}",
-                "",
-            ]
-    for revocation in report.revocations:
-        request = revocation.entry.request
-        detail = f" — {_detail(revocation.detail, request)}" if revocation.detail else ""
-        lines.append(
-            f"- **{revocation.outcome.value}**: @{request.requester} `{request.role}` on "
-            f"`{request.target}` ({markdown_text(request.id)}){detail}"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
     """What ``jitops apply`` prints: (lines for stdout, lines for stderr)."""
     from jitops.commands.apply import Action
@@ -735,34 +456,6 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
     return out, err
 
 
-def apply_comment(outcomes: Sequence[ApplyOutcome]) -> str:
-    """apply's comment on a merged pull request: what was done for each of its requests."""
-    lines = ["### jitops apply", ""]
-    for o in outcomes:
-        request = o.entry.request
-        # the detail may quote the request's own words (a reason, a provisioner's echo)
-        lines.append(
-            f"- **{o.action.value}**: @{request.requester} `{request.role}` on "
-            f"`{request.target}` ({markdown_text(request.id)}) — {_detail(o.detail, request)}"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def apply_markdown(report: ApplyReport) -> str:
-    """Apply's job summary: one line per grant, revocation or refusal."""
-    lines = ["### jitops apply", ""]
-    if report.policy_problem:
-        lines += [f"> **Error:** {markdown_text(report.policy_problem, quoting=())}", ""]
-    for outcome in report.outcomes:
-        request = outcome.entry.request
-        lines.append(
-            f"- **{outcome.action.value}**: @{request.requester} `{request.role}` on "
-            f"`{request.target}` ({markdown_text(request.id)}) — "
-            + _detail(outcome.detail, request)
-        )
-    return "\n".join(lines) + "\n"
-
-
 _DEMO_PREFIX = {"say": "  ", "show": "    │ ", "ok": "  ✓ ", "fail": "  ✗ ", "skip": "  · "}
 
 
@@ -782,48 +475,3 @@ def demo_text(line: Line) -> str:
         break_on_hyphens=False,
         break_long_words=False,
     )
-
-
-# -- a request's pull request (jitops request --open-pr) ---------------------------------------
-
-
-def pull_title(request: AccessRequest) -> str:
-    return (
-        f"Access request: @{request.requester} {request.role} on {request.target} "
-        f"({window_text(request)})"
-    )
-
-
-def pull_body(draft: Draft) -> str:
-    """The pull request's description: the request plainly, and what the policies said."""
-    from jitops.commands.request import PR_MARKER
-
-    lines = [
-        PR_MARKER,
-        f"@{draft.request.requester} asks for access with `jitops request`.",
-        "",
-        *request_table(draft.request, draft.decision.policy),
-        "",
-        f"Judged by the policies of {draft.policies_from} before opening: "
-        f"{request_verdict(draft.decision)}.",
-        "The `jitops/approval` check on this pull request has the final word.",
-        "",
-        f"<sub>Request file: `{draft.path}`.</sub>",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def commit_message(request: AccessRequest) -> str:
-    ticket = f"\nTicket: {request.ticket}" if request.ticket else ""
-    return (
-        f"Request {request.role} on {request.target} for @{request.requester} "
-        f"({window_text(request)})\n\n{request.justification}\n{ticket}\n"
-        f"Request-Id: {request.id}\n"
-    )
-
-
-def pull_texts() -> PullTexts:
-    """The texts ``jitops request --open-pr`` writes its pull request with."""
-    from jitops.commands.request import PullTexts
-
-    return PullTexts(pull_title, pull_body, commit_message)
