@@ -70,6 +70,14 @@ def _echo_findings(findings: Sequence[Finding]) -> None:
             click.echo(github_annotation(finding))
 
 
+def _echo_lines(out: Sequence[str], err: Sequence[str]) -> None:
+    """Print a renderer's (stdout, stderr) lines."""
+    for line in out:
+        click.echo(line)
+    for line in err:
+        click.echo(line, err=True)
+
+
 def _actions() -> ActionsContext:
     """The GitHub Actions settings of this run (its environment), read in one place."""
     return ActionsContext.from_environ(os.environ)
@@ -972,40 +980,15 @@ def index(root: Path, branch: str, rebuild: bool, push: bool, check: bool) -> No
     \b
     Exit status: 0 done (or it agrees); 1 it disagrees with history; 2 usage; 3 git failed.
     """
-    from jitops import ids
-    from jitops.commands.index import describe
-    from jitops.ids import IndexOptions, check_findings, refresh
+    from jitops.commands.index import run_index
+    from jitops.ids import IndexOptions
+    from jitops.report.text import index_text
 
-    root = root.resolve()
-    if check:
-        if rebuild or push:
-            raise UsageError("--check writes nothing: give it without --rebuild and --push")
-        result = ids.verify(root, branch)
-        findings = check_findings(result)
-        _echo_findings(findings)
-        if result is None:
-            click.echo(f"jitops: there is no request-id index ({ids.INDEX_REF})", err=True)
-        elif result.agrees:
-            click.echo(
-                f"jitops: the request-id index agrees with the history of "
-                f"{(result.covers or '')[:12]}",
-                err=True,
-            )
-        sys.exit(exit_code(findings))
-    outcome = refresh(
-        IndexOptions(
-            root=root,
-            branch=branch,
-            rebuild=rebuild,
-            push=push,
-            token=_actions().token,
-        )
-    )
-    if outcome.fetch_problem:
-        click.echo(
-            f"jitops: note: the remote's index was not read: {outcome.fetch_problem}", err=True
-        )
-    click.echo(describe(outcome))
+    options = IndexOptions(root.resolve(), branch, rebuild, push, _actions().token)
+    run = run_index(options, check=check)
+    _echo_findings(run.findings)
+    _echo_lines(*index_text(run))
+    sys.exit(run.exit_code)
 
 
 @cli.group(invoke_without_command=True)

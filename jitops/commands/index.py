@@ -8,22 +8,35 @@ the audit of a ref that anyone with push access can write (see ``jitops.ids``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from jitops import ids
-from jitops.ids import IndexOutcome
+from jitops.errors import ExitCode, UsageError
+from jitops.findings import Finding, exit_code
+from jitops.ids import IndexCheck, IndexOptions, IndexOutcome
 
 
-def describe(outcome: IndexOutcome) -> str:
-    """One line: what happened to the index."""
-    update = outcome.update
-    index = update.index
-    covers = f"{len(index.ids):,} id(s) up to {index.covers[:12]}"
-    if update.how is ids.Update.UNCHANGED:
-        text = f"request-id index unchanged: {covers}"
-    elif update.how is ids.Update.EXTENDED:
-        text = (
-            f"request-id index extended over {(update.previous or '')[:12]}..{index.covers[:12]}"
-            f": {covers}, {update.added:,} new"
-        )
-    else:
-        text = f"request-id index rebuilt from the whole history ({update.reason}): {covers}"
-    return text + (f"; pushed {ids.INDEX_REF}" if outcome.pushed else "")
+@dataclass(frozen=True)
+class IndexRun:
+    """What ``jitops index`` did: the update (extend, rebuild, push), or, with ``--check``,
+    how the stored index compares with history and the findings where it disagrees."""
+
+    outcome: IndexOutcome | None = None
+    checked: bool = False
+    check: IndexCheck | None = None  # None when checked: there is no index
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return exit_code(self.findings) if self.checked else ExitCode.OK
+
+
+def run_index(options: IndexOptions, *, check: bool = False) -> IndexRun:
+    """Update the index as ``options`` say, or (``check``) compare it with history, writing
+    nothing."""
+    if not check:
+        return IndexRun(outcome=ids.refresh(options))
+    if options.rebuild or options.push:
+        raise UsageError("--check writes nothing: give it without --rebuild and --push")
+    found = ids.verify(options.root, options.branch)
+    return IndexRun(checked=True, check=found, findings=tuple(ids.check_findings(found)))

@@ -17,12 +17,14 @@ if TYPE_CHECKING:
     from jitops.commands.apply import ApplyJob
     from jitops.commands.audit import AuditReport
     from jitops.commands.doctor import DoctorCheck, DoctorReport
+    from jitops.commands.index import IndexRun
     from jitops.commands.init import InitReport
     from jitops.commands.reconcile import ReconcileReport
     from jitops.commands.request import RequestOutcome
     from jitops.commands.status import StatusReport
     from jitops.commands.sweep import SweepJob
     from jitops.demo.lines import Line
+    from jitops.ids import IndexOutcome
     from jitops.ledger import GrantState, LedgerEntry, Standing
     from jitops.models import AccessRequest
 
@@ -424,7 +426,6 @@ def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
 def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
     """What ``jitops apply`` prints: (lines for stdout, lines for stderr)."""
     from jitops.commands.apply import Action
-    from jitops.commands.index import describe
 
     report = job.report
     err = []
@@ -442,7 +443,7 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
         )
     published = job.published
     if published is not None and published.index is not None:
-        err.append(f"jitops: {describe(published.index)}")
+        err.append(f"jitops: {index_line(published.index)}")
     elif published is not None:
         err.append(
             f"jitops: warning: the request-id index was not updated "
@@ -475,3 +476,40 @@ def demo_text(line: Line) -> str:
         break_on_hyphens=False,
         break_long_words=False,
     )
+
+
+def index_line(outcome: IndexOutcome) -> str:
+    """One line: what happened to the request-id index."""
+    from jitops import ids
+
+    update = outcome.update
+    index = update.index
+    covers = f"{len(index.ids):,} id(s) up to {index.covers[:12]}"
+    if update.how is ids.Update.UNCHANGED:
+        text = f"request-id index unchanged: {covers}"
+    elif update.how is ids.Update.EXTENDED:
+        text = (
+            f"request-id index extended over {(update.previous or '')[:12]}..{index.covers[:12]}"
+            f": {covers}, {update.added:,} new"
+        )
+    else:
+        text = f"request-id index rebuilt from the whole history ({update.reason}): {covers}"
+    return text + (f"; pushed {ids.INDEX_REF}" if outcome.pushed else "")
+
+
+def index_text(run: IndexRun) -> tuple[list[str], list[str]]:
+    """What ``jitops index`` prints: (lines for stdout, lines for stderr). Findings are the
+    CLI's to print, with their annotations."""
+    from jitops import ids
+
+    if run.checked:
+        if run.check is None:
+            return [], [f"jitops: there is no request-id index ({ids.INDEX_REF})"]
+        if run.check.agrees:
+            covers = (run.check.covers or "")[:12]
+            return [], [f"jitops: the request-id index agrees with the history of {covers}"]
+        return [], []
+    assert run.outcome is not None
+    problem = run.outcome.fetch_problem
+    err = [f"jitops: note: the remote's index was not read: {problem}"] if problem else []
+    return [index_line(run.outcome)], err
