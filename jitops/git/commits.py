@@ -1,0 +1,41 @@
+"""Naming commits and their ancestry: what a ref names, a commit's parents, whether one commit is
+in another's history, and how many commits one has that another has not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jitops.git.running import run
+
+
+def resolve(root: Path, ref: str) -> str | None:
+    """The commit ``ref`` names, or None when it names nothing (e.g. HEAD before any commit)."""
+    result = run(root, ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is in ``descendant``'s history (a commit is its own ancestor).
+
+    False, too, when either is not a commit this repository has.
+    """
+    result = run(root, ["merge-base", "--is-ancestor", ancestor, descendant], check=False)
+    return result.returncode == 0
+
+
+def count_commits(root: Path, since: str, until: str) -> int:
+    """How many commits ``until`` has that ``since`` does not (``git rev-list --count``): a walk
+    of ``since..until`` only."""
+    result = run(root, ["rev-list", "--count", f"{since}..{until}"])
+    return int(result.stdout.strip() or 0)
+
+
+def parents(root: Path, commit: str) -> list[str]:
+    """The parents of ``commit``, first parent first."""
+    result = run(root, ["rev-list", "--parents", "-n", "1", commit], check=False)
+    return result.stdout.split()[1:]
+
+
+def parent(root: Path, commit: str) -> str | None:
+    """The first parent of ``commit`` (the branch before a merge), or None for a root."""
+    return resolve(root, f"{commit}^1")

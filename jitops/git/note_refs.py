@@ -1,0 +1,66 @@
+"""jitops' git notes: their refs, adding one, reading them, and merging the remote's into this
+clone's (``push_notes``, which publishes them, is in the package's ``__init__``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from jitops.errors import GitError
+from jitops.git.commits import resolve
+from jitops.git.objects import read_blobs
+from jitops.git.remotes import run_remote
+from jitops.git.running import JITOPS_IDENTITY, run, run_bytes
+
+NOTES_REF = "refs/notes/jitops"
+
+
+SWEEP_NOTES_REF = "refs/notes/jitops-sweep"
+
+
+def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> None:
+    """Attach ``text`` to ``commit`` under ``ref`` (replacing an earlier note there)."""
+    run_bytes(
+        root,
+        ["notes", f"--ref={ref}", "add", "-f", "-F", "-", commit],
+        text.encode(),
+        options=JITOPS_IDENTITY,
+    )
+
+
+def notes(
+    root: Path, *, ref: str = NOTES_REF, commits: Iterable[str] | None = None
+) -> dict[str, bytes]:
+    """Every note under ``ref`` (or only those of ``commits``): annotated commit → note bytes
+    (empty when there are none)."""
+    if resolve(root, ref) is None:
+        return {}
+    listing = run(root, ["notes", f"--ref={ref}", "list"])
+    pairs = [line.split() for line in listing.stdout.splitlines() if line.strip()]
+    if commits is not None:
+        wanted = set(commits)
+        pairs = [pair for pair in pairs if pair[1] in wanted]
+    blobs = read_blobs(root, [blob for blob, _ in pairs])
+    return {commit: blobs[blob] for blob, commit in pairs}
+
+
+def pull_notes(
+    root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
+) -> bool:
+    """Merge the remote's notes under ``ref`` into this clone's (a note of this clone wins
+    where both have one). False when the remote has none (yet)."""
+    try:
+        run_remote(
+            root,
+            ["fetch", "--quiet", "--no-tags", remote, f"+{ref}:{ref}-remote"],
+            token,
+            "git fetch notes",
+        )
+    except GitError:
+        return False  # no notes on the remote yet
+    run(
+        root,
+        [*JITOPS_IDENTITY, "notes", f"--ref={ref}", "merge", "-s", "ours", f"{ref}-remote"],
+        check=False,
+    )
+    return True
