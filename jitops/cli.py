@@ -469,42 +469,19 @@ def request(
     Exit status: 0 written or opened; 1 refused by policy, or an id used before;
     2 bad input; 3 git or GitHub failed.
     """
-    from jitops.commands.request import (
-        Ask,
-        RequestOptions,
-        Result,
-        environment_pull_target,
-        requester_login,
-        run_request,
-    )
+    from jitops.commands import request as ask_for
     from jitops.report.comments import pull_texts
-    from jitops.report.text import request_text
+    from jitops.report.text import request_output
 
     if github_repo is not None and not open_pr:
         raise UsageError("--github-repo goes with --open-pr")
-    ask = Ask(
-        target=target,
-        role=role,
-        justification=why,
-        requester=requester_login(requester, _actions()),
-        ticket=ticket,
-        duration=duration,
-        expires_at=until,
-        starts_at=starts_at,
-        request_id=request_id,
-    )
-    pull = environment_pull_target(_actions(), github_repo) if open_pr else None
-    moment = now or datetime.now(UTC)
-    outcome = run_request(RequestOptions(root.resolve(), ask, moment, dry_run, pull), pull_texts())
-    if outcome.result in (Result.WOULD_WRITE, Result.WOULD_OPEN):
-        click.echo(outcome.draft.text, nl=False)
-    elif outcome.pull is not None:
-        click.echo(outcome.pull.html_url)
-    elif outcome.result is not Result.REFUSED:
-        click.echo(outcome.draft.path)
-    for line in request_text(outcome):
-        click.echo(line, err=True)
-    sys.exit(ExitCode.DENIED if outcome.result is Result.REFUSED else ExitCode.OK)
+    login = ask_for.requester_login(requester, _actions())
+    ask = ask_for.Ask(target, role, why, login, ticket, duration, until, starts_at, request_id)
+    pull = ask_for.environment_pull_target(_actions(), github_repo) if open_pr else None
+    options = ask_for.RequestOptions(root.resolve(), ask, now or datetime.now(UTC), dry_run, pull)
+    outcome = ask_for.run_request(options, pull_texts())
+    _echo_lines(*request_output(outcome))
+    sys.exit(outcome.exit_code)
 
 
 @cli.command("check-pr")

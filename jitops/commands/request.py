@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from jitops import git, ids
 from jitops.actions_context import ActionsContext
-from jitops.errors import PolicyDenied, UsageError
+from jitops.errors import ExitCode, PolicyDenied, UsageError
 from jitops.github import OpenedPull
 from jitops.loader import dump_document
 from jitops.models import API_VERSION, AccessRequest
@@ -124,6 +124,10 @@ class RequestOutcome:
     branch: str | None = None
     pull: OpenedPull | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.DENIED if self.result is Result.REFUSED else ExitCode.OK
 
 
 def requester_login(given: str | None, actions: ActionsContext) -> str:

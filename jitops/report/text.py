@@ -75,6 +75,21 @@ def request_verdict(decision: Decision) -> str:
     return f"allowed by policy {decision.policy}; {needs}{confirm}"
 
 
+def request_output(outcome: RequestOutcome) -> tuple[list[str], list[str]]:
+    """What ``jitops request`` prints: (on stdout the file (a dry run), the pull request's URL
+    or the file's path; on stderr what it did and what the request still needs)."""
+    from jitops.commands.request import Result
+
+    out: list[str] = []
+    if outcome.result in (Result.WOULD_WRITE, Result.WOULD_OPEN):
+        out = [outcome.draft.text.removesuffix("\n")]
+    elif outcome.pull is not None:
+        out = [outcome.pull.html_url]
+    elif outcome.result is not Result.REFUSED:
+        out = [str(outcome.draft.path)]
+    return out, request_text(outcome)
+
+
 def request_text(outcome: RequestOutcome) -> list[str]:
     """What ``jitops request`` did, the request plainly, and what it still needs."""
     from jitops.commands.request import Result
