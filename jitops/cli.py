@@ -364,22 +364,12 @@ def test_command(root: Path, verbose: bool) -> None:
     changes are reviewed together with their effect. Exit 1 when a case fails.
     """
     from jitops.commands.policy_tests import run_policy_tests
-    from jitops.report.text import decision_text
+    from jitops.report.text import policy_tests_text
 
     run = run_policy_tests(root.resolve())
     _echo_findings(run.findings)
-    for result in run.results:
-        mark = "PASS" if result.passed else "FAIL"
-        click.echo(f"{mark} {result.path}:{result.line}: {result.name}")
-        if result.decision is not None and (verbose or not result.passed):
-            if not result.passed:
-                click.echo(f"  expected {result.expected}")
-            for line in decision_text(result.decision):
-                click.echo(f"  {line}")
-    failed = len(run.failed)
-    click.echo(f"jitops: {len(run.results) - failed} passed, {failed} failed", err=True)
-    code = exit_code(run.findings)
-    sys.exit(code or (ExitCode.DENIED if failed else ExitCode.OK))
+    _echo_lines(*policy_tests_text(run, verbose))
+    sys.exit(run.exit_code)
 
 
 @cli.command()

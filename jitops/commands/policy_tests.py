@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from jitops.findings import Finding, Severity
+from jitops.errors import ExitCode
+from jitops.findings import Finding, Severity, exit_code
 from jitops.models import PolicyTest, PolicyTestCase
 from jitops.policy import Decision, PolicySet, PullRequestContext, Review, ReviewState, decide
 from jitops.repo import load_policies, load_policy_tests
@@ -38,6 +39,11 @@ class TestRun:
     @property
     def failed(self) -> tuple[CaseResult, ...]:
         return tuple(r for r in self.results if not r.passed)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """A test file that does not load is bad input (2); a failing case is a no (1)."""
+        return exit_code(self.findings) or (ExitCode.DENIED if self.failed else ExitCode.OK)
 
 
 def run_case(case: PolicyTestCase, policy_set: PolicySet) -> tuple[Decision, bool]:

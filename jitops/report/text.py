@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.index import IndexRun
     from jitops.commands.init import InitReport
+    from jitops.commands.policy_tests import TestRun
     from jitops.commands.reconcile import ReconcileReport
     from jitops.commands.request import RequestOutcome
     from jitops.commands.status import StatusReport
@@ -528,3 +529,19 @@ def index_text(run: IndexRun) -> tuple[list[str], list[str]]:
     problem = run.outcome.fetch_problem
     err = [f"jitops: note: the remote's index was not read: {problem}"] if problem else []
     return [index_line(run.outcome)], err
+
+
+def policy_tests_text(run: TestRun, verbose: bool = False) -> tuple[list[str], list[str]]:
+    """``jitops test``: (a PASS or FAIL line per case, with the decision of each failing case
+    (of every case when ``verbose``) and what was expected; the count of passed and failed)."""
+    out = []
+    for result in run.results:
+        out.append(
+            f"{'PASS' if result.passed else 'FAIL'} {result.path}:{result.line}: {result.name}"
+        )
+        if result.decision is not None and (verbose or not result.passed):
+            if not result.passed:
+                out.append(f"  expected {result.expected}")
+            out += [f"  {line}" for line in decision_text(result.decision)]
+    failed = len(run.failed)
+    return out, [f"jitops: {len(run.results) - failed} passed, {failed} failed"]
