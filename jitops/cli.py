@@ -20,7 +20,7 @@ import click
 from jitops import __version__
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, JitopsError, UsageError
-from jitops.findings import Finding, Severity, exit_code
+from jitops.findings import Finding, exit_code
 
 
 class Timestamp(click.ParamType):  # type: ignore[type-arg]
@@ -89,22 +89,6 @@ def _append_summary(markdown: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(markdown)
-
-
-def _counts(findings: Sequence[Finding]) -> str:
-    from jitops.report.text import summary_line
-
-    return summary_line(
-        [
-            ("errors" if n != 1 else "error", n)
-            for n in [sum(f.severity is Severity.ERROR for f in findings)]
-        ]
-        + [("denied", sum(f.severity is Severity.DENIED for f in findings))]
-        + [
-            ("warnings" if n != 1 else "warning", n)
-            for n in [sum(f.severity is Severity.WARNING for f in findings)]
-        ]
-    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -213,21 +197,16 @@ def validate(
     from jitops.commands.validate import ValidateOptions
     from jitops.commands.validate import validate as run_validate
     from jitops.report.json import to_json, validate_json
+    from jitops.report.text import validate_summary
 
     root = root.resolve()
     relative = tuple(_relative(root, p) for p in paths)
-    result = run_validate(
-        ValidateOptions(root=root, now=now or datetime.now(UTC), base=base, paths=relative)
-    )
+    result = run_validate(ValidateOptions(root, now or datetime.now(UTC), base, relative))
     if output_format == "json":
         click.echo(to_json(validate_json(result)))
     else:
         _echo_findings(result.findings)
-        click.echo(
-            f"jitops: checked {result.request_count} request(s) and {result.policy_file_count} "
-            f"policy file(s): {_counts(result.findings)}",
-            err=True,
-        )
+        click.echo(validate_summary(result), err=True)
     sys.exit(result.exit_code)
 
 
@@ -560,19 +539,15 @@ def status(
     from jitops.report.json import status_json, to_json
     from jitops.report.text import status_text
 
-    moment = at or datetime.now(UTC)
-    report = run_status(
-        StatusOptions(root=root.resolve(), at=moment, branch=branch, historical=at is not None)
-    )
+    moment, historical = at or datetime.now(UTC), at is not None
+    report = run_status(StatusOptions(root.resolve(), moment, branch, historical))
     if output_format == "json":
         click.echo(to_json(status_json(report, show_all)))
     else:
         _echo_findings(report.findings)
         out, summary = status_text(report, show_all)
-        for line in out:
-            click.echo(line)
-        click.echo(summary, err=True)
-    sys.exit(exit_code(report.findings))
+        _echo_lines(out, [summary])
+    sys.exit(report.exit_code)
 
 
 @cli.command()

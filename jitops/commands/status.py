@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from jitops.errors import UsageError
-from jitops.findings import Finding
+from jitops.errors import ExitCode, UsageError
+from jitops.findings import Finding, exit_code
 from jitops.ledger import GrantState, LedgerEntry, Standing, commit_at, read_ledger
 
 
@@ -26,6 +26,10 @@ class StatusReport:
     # a grant's window state, or — for a file apply did not verify as it stands — why not
     entries: tuple[tuple[LedgerEntry, GrantState | Standing], ...]
     findings: tuple[Finding, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return exit_code(self.findings)
 
     def in_state(self, state: GrantState | Standing) -> list[LedgerEntry]:
         return [entry for entry, s in self.entries if s is state]

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from jitops.findings import Finding
+from jitops.findings import Finding, Severity
 from jitops.models import format_duration
 from jitops.policy import Decision, Status, Verdict
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from jitops.commands.request import RequestOutcome
     from jitops.commands.status import StatusReport
     from jitops.commands.sweep import SweepJob
+    from jitops.commands.validate import ValidateResult
     from jitops.demo.lines import Line
     from jitops.ids import IndexOutcome
     from jitops.ledger import GrantState, LedgerEntry, Standing
@@ -545,3 +546,22 @@ def policy_tests_text(run: TestRun, verbose: bool = False) -> tuple[list[str], l
             out += [f"  {line}" for line in decision_text(result.decision)]
     failed = len(run.failed)
     return out, [f"jitops: {len(run.results) - failed} passed, {failed} failed"]
+
+
+def validate_summary(result: ValidateResult) -> str:
+    """``jitops validate``'s last line: what it checked, and the count of each kind of problem."""
+    findings = result.findings
+    errors, warnings = (
+        sum(f.severity is s for f in findings) for s in (Severity.ERROR, Severity.WARNING)
+    )
+    counts = summary_line(
+        [
+            ("errors" if errors != 1 else "error", errors),
+            ("denied", sum(f.severity is Severity.DENIED for f in findings)),
+            ("warnings" if warnings != 1 else "warning", warnings),
+        ]
+    )
+    return (
+        f"jitops: checked {result.request_count} request(s) and {result.policy_file_count} "
+        f"policy file(s): {counts}"
+    )

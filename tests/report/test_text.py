@@ -66,3 +66,17 @@ def test_a_verdict_before_review_says_what_it_still_needs_or_why_not() -> None:
 def test_a_text_table_aligns_every_column_to_its_widest_cell() -> None:
     lines = report.table(("id", "who", "until"), [("db-1", "@alice", "—"), ("x", "@b", "later")])
     assert lines == ["id    who     until", "db-1  @alice  —", "x     @b      later"]
+
+
+def test_validates_last_line_counts_each_kind_of_problem_in_words_that_agree() -> None:
+    from jitops.commands.validate import ValidateResult
+
+    found = (
+        Finding("requests/a.yaml", Severity.ERROR, "bad", None, 1),
+        Finding("requests/b.yaml", Severity.WARNING, "old", None, 2),
+        Finding("requests/c.yaml", Severity.WARNING, "old", None, 3),
+    )
+    result = ValidateResult(found, (), (), 4)
+    assert report.validate_summary(result) == (
+        "jitops: checked 0 request(s) and 4 policy file(s): 1 error, 0 denied, 2 warnings"
+    )
