@@ -577,8 +577,8 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     \b
     Exit status: 0 no errors (warnings allowed); 1 something needs fixing; 2 usage.
     """
+    from jitops import sweep_record
     from jitops.commands.doctor import DoctorOptions, run_doctor
-    from jitops.commands.sweep import last_success
     from jitops.report.json import doctor_dict, to_json
     from jitops.report.text import doctor_summary, doctor_text
 
@@ -589,7 +589,7 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
             environ=os.environ,
             offline=offline,
             branch=branch,
-            last_sweep=last_success(root.resolve()),
+            last_sweep=sweep_record.last_success(root.resolve()),
         )
     )
     if output_format == "json":
@@ -867,23 +867,9 @@ def apply(
     for line in out:
         click.echo(line)
     _append_summary(apply_markdown(job.report))
-    for line in [*err, *_stale_sweep(options.root, options.now)]:
+    for line in err:
         click.echo(line, err=True)
     sys.exit(job.exit_code)
-
-
-def _stale_sweep(root: Path, now: datetime) -> list[str]:
-    """A warning when no sweep has succeeded lately: granting goes on, revoking may not."""
-    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, sweep_check
-    from jitops.commands.sweep import last_success
-    from jitops.provisioners.interface import CheckStatus
-
-    stale = sweep_check(last_success(root), DEFAULT_SWEEP_INTERVAL, now)
-    return (
-        []
-        if stale.status is CheckStatus.OK
-        else [f"jitops: warning: {stale.message} — {stale.fix}"]
-    )
 
 
 @cli.command()

@@ -33,6 +33,7 @@ from jitops.pr_facts import gather, with_modes
 from jitops.provisioners import create
 from jitops.repo import REQUEST_MODELS, load_policies, parse
 from jitops.revoking import grant_of, revoke_entries
+from jitops.sweep_record import stale_warning
 from jitops.targets import target_config
 from jitops.trust import (
     PolicyTrust,
@@ -558,6 +559,7 @@ class ApplyJob:
 
     report: ApplyReport
     published: Published | None = None  # None: a dry run publishes nothing
+    stale_sweep: str | None = None  # no sweep succeeded lately: what to do about it
 
     @property
     def exit_code(self) -> ExitCode:
@@ -578,7 +580,8 @@ def run_apply_job(
         git.pull_notes(options.root, token=token)
     report = apply(options, environ)
     if options.dry_run:
-        return ApplyJob(report)
+        return ApplyJob(report, stale_sweep=stale_warning(options.root, options.now))
     if options.comment and options.token and options.repository:
         _comment(options, report, comment)
-    return ApplyJob(report, publish(options.root, options.after, push=push_notes, token=token))
+    published = publish(options.root, options.after, push=push_notes, token=token)
+    return ApplyJob(report, published, stale_warning(options.root, options.now))

@@ -494,32 +494,6 @@ def _not_loaded(name: str, loaded: TargetLoad) -> str:
     return removed_target(name)
 
 
-def record_success(root: Path, now: datetime, branch: str = "HEAD") -> None:
-    """Note on the swept commit that a sweep succeeded, so doctor can tell a stale schedule."""
-    from jitops import git
-
-    commit = git.resolve(root, branch)
-    if commit is not None:
-        git.add_note(
-            root, commit, json.dumps({"swept_at": now.isoformat()}) + "\n", ref=git.SWEEP_NOTES_REF
-        )
-
-
-def last_success(root: Path) -> datetime | None:
-    """When the newest recorded successful sweep ran (from git notes), if any."""
-    from jitops import git
-
-    latest: datetime | None = None
-    for raw in git.notes(root, ref=git.SWEEP_NOTES_REF).values():
-        try:
-            moment = datetime.fromisoformat(json.loads(raw)["swept_at"])
-        except (ValueError, KeyError, TypeError):
-            continue
-        if moment.tzinfo is not None and (latest is None or moment > latest):
-            latest = moment
-    return latest
-
-
 # -- the sweep as its workflow runs it ------------------------------------------------------------
 
 
@@ -576,8 +550,8 @@ def run_sweep_job(options: SweepJobOptions, environ: Mapping[str, str]) -> Sweep
         )
     recorded = options.record and not report.failed and not on_github.failures
     if recorded:
-        from jitops import git
+        from jitops import git, sweep_record
 
-        record_success(sweep_options.root, sweep_options.now, sweep_options.branch)
+        sweep_record.record_success(sweep_options.root, sweep_options.now, sweep_options.branch)
         git.push_notes(sweep_options.root, token=options.token, ref=git.SWEEP_NOTES_REF)
     return SweepJob(report, on_github, tuple(warned), recorded)

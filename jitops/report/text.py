@@ -471,6 +471,8 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
         err.append(f"jitops: error: {report.policy_problem}")
     refused = len(report.with_action(Action.REFUSED, Action.FAILED))
     err.append(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed")
+    if job.stale_sweep:
+        err.append(f"jitops: warning: {job.stale_sweep}")
     return out, err
 
 

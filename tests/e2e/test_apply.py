@@ -4,15 +4,17 @@ granted, its evidence lands in git, and what cannot be verified is refused loudl
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from jitops import evidence, ids
 from jitops.commands.audit import audit
+from jitops.sweep_record import record_success
 from tests.e2e.apply_world import World, apply, grant, remote_index
 from tests.e2e.conftest import CLI
-from tests.gitrepo import git
+from tests.gitrepo import git, make_access_repo
 
 
 def test_an_approved_merge_is_verified_granted_and_recorded(world: World, cli: CLI) -> None:
@@ -174,3 +176,13 @@ def test_apply_keeps_the_request_id_index(world: World, cli: CLI, tmp_path: Path
     assert result.code == 0, result.output
     assert remote_index(world) == ids.IdIndex(second, ("ix-1", "ix-2"))
     assert ids.load(fresh).index == ids.IdIndex(third, ("ix-1", "ix-2", "ix-3"))
+
+
+def test_apply_says_when_the_sweep_is_stale_and_still_exits_0(tmp_path: Path, cli: CLI) -> None:
+    repo = make_access_repo(tmp_path / "access")
+    result = cli("apply", "--repo", str(repo), "--dry-run", "--before", "HEAD", "--after", "HEAD")
+    assert result.code == 0, result.output
+    assert "jitops: warning: last successful sweep unknown" in result.err
+    record_success(repo, datetime.now(UTC) - timedelta(minutes=1))
+    fresh = cli("apply", "--repo", str(repo), "--dry-run", "--before", "HEAD", "--after", "HEAD")
+    assert fresh.code == 0 and "last successful sweep" not in fresh.err

@@ -108,9 +108,8 @@ def test_a_recorded_sweep_tells_doctor_and_apply_the_schedule_runs(
 ) -> None:
     from datetime import timedelta
 
-    from jitops.commands.doctor import DEFAULT_SWEEP_INTERVAL, sweep_check
-    from jitops.commands.sweep import last_success
     from jitops.provisioners.interface import CheckStatus
+    from jitops.sweep_record import DEFAULT_SWEEP_INTERVAL, last_success, sweep_check
 
     _, world = served
     assert last_success(world.base) is None

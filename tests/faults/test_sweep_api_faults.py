@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jitops.commands.sweep import last_success
+from jitops.sweep_record import last_success
 from jitops.testing.github import Faults
 from tests.e2e.conftest import CLI, LEGACY_TOKEN, LegacySystem, Run
 from tests.e2e.sweep_world import Served, sweep

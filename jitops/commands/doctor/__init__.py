@@ -30,7 +30,6 @@ from pathlib import Path
 from jitops.commands.doctor.policy_files import codeowners_checks, policy_checks
 from jitops.commands.doctor.repository_settings import github_checks
 from jitops.commands.doctor.request_index import index_check
-from jitops.commands.doctor.sweep_schedule import DEFAULT_SWEEP_INTERVAL, sweep_check
 from jitops.commands.doctor.target_access import target_checks
 from jitops.commands.doctor.workflow_files import EXPECTED_WORKFLOWS, workflow_checks
 from jitops.doctor_checks import Area, DoctorCheck
@@ -38,6 +37,7 @@ from jitops.errors import ExitCode, UsageError
 from jitops.models import Target
 from jitops.provisioners.interface import CheckStatus
 from jitops.repo import load_policies
+from jitops.sweep_record import DEFAULT_SWEEP_INTERVAL, sweep_check
 from jitops.targets import settings_findings
 from jitops.templates import secret_variables
 
