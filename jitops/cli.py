@@ -315,21 +315,10 @@ def init(
     Exit status: 0 done; 2 bad input (nothing written); 3 writing failed (undone).
     """
     from jitops.commands.init import InitOptions, run_init
-    from jitops.report.text import init_next_steps, init_summary, init_text
+    from jitops.report.text import init_output
 
-    report = run_init(
-        InitOptions(
-            root=directory,
-            org=org,
-            security_team=security_team,
-            default_branch=default_branch,
-            force=force,
-            dry_run=dry_run,
-        )
-    )
-    for line in [*init_text(report), "", *init_next_steps(report)]:
-        click.echo(line)
-    click.echo(f"jitops init: {init_summary(report)}", err=True)
+    options = InitOptions(directory, org, security_team, default_branch, force, dry_run)
+    _echo_lines(*init_output(run_init(options)))
 
 
 @cli.command("test")
@@ -580,24 +569,15 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     from jitops import sweep_record
     from jitops.commands.doctor import DoctorOptions, run_doctor
     from jitops.report.json import doctor_dict, to_json
-    from jitops.report.text import doctor_summary, doctor_text
+    from jitops.report.text import doctor_output
 
-    report = run_doctor(
-        DoctorOptions(
-            root=root.resolve(),
-            now=datetime.now(UTC),
-            environ=os.environ,
-            offline=offline,
-            branch=branch,
-            last_sweep=sweep_record.last_success(root.resolve()),
-        )
-    )
+    root, now = root.resolve(), datetime.now(UTC)
+    last_sweep = sweep_record.last_success(root)
+    report = run_doctor(DoctorOptions(root, now, os.environ, offline, branch, last_sweep))
     if output_format == "json":
         click.echo(to_json(doctor_dict(report)))
     else:
-        for line in doctor_text(report):
-            click.echo(line)
-        click.echo(f"jitops doctor: {doctor_summary(report)}", err=True)
+        _echo_lines(*doctor_output(report))
     sys.exit(report.exit_code)
 
 

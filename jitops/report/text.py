@@ -567,3 +567,15 @@ def validate_summary(result: ValidateResult) -> str:
         f"jitops: checked {result.request_count} request(s) and {result.policy_file_count} "
         f"policy file(s): {counts}"
     )
+
+
+def init_output(report: InitReport) -> tuple[list[str], list[str]]:
+    """``jitops init``: (each file and the next steps; the summary)."""
+    return [*init_text(report), "", *init_next_steps(report)], [
+        f"jitops init: {init_summary(report)}"
+    ]
+
+
+def doctor_output(report: DoctorReport) -> tuple[list[str], list[str]]:
+    """``jitops doctor``: (the checks by area; the summary)."""
+    return doctor_text(report), [f"jitops doctor: {doctor_summary(report)}"]
