@@ -636,24 +636,12 @@ def reconcile(
 
     if fetch_notes:
         _fetch_notes(root)
-    report = run_reconcile(
-        ReconcileOptions(
-            root=root.resolve(),
-            now=now or datetime.now(UTC),
-            branch=branch,
-            dry_run=dry_run,
-            only_target=only_target,
-            access=GitHubAccess.from_context(_actions()),
-        ),
-        os.environ,
-    )
-    if report.policy_problem:
-        click.echo(f"jitops: error: {report.policy_problem}", err=True)
+    access = GitHubAccess.from_context(_actions())
+    when = now or datetime.now(UTC)
+    options = ReconcileOptions(root.resolve(), when, branch, dry_run, only_target, access)
+    report = run_reconcile(options, os.environ)
     _echo_findings(report.findings)
-    out, summary = reconcile_text(report)
-    for line in out:
-        click.echo(line)
-    click.echo(summary, err=True)
+    _echo_lines(*reconcile_text(report))
     sys.exit(report.exit_code)
 
 

@@ -184,8 +184,9 @@ def status_text(report: StatusReport, show_all: bool = False) -> tuple[list[str]
     return lines, summary
 
 
-def reconcile_text(report: ReconcileReport) -> tuple[list[str], str]:
-    """``jitops reconcile``: (a line per target problem and per drift, the summary)."""
+def reconcile_text(report: ReconcileReport) -> tuple[list[str], list[str]]:
+    """``jitops reconcile``: (a line per target problem and per drift; why the policies are
+    not trusted, and the summary). Findings are the CLI's to print, with their annotations."""
     lines = [
         f"{p.target}: {'error' if p.fatal else 'warning'}: {p.message}" for p in report.problems
     ]
@@ -199,7 +200,8 @@ def reconcile_text(report: ReconcileReport) -> tuple[list[str], str]:
         f"jitops: {report.targets_checked} target(s) checked, {len(report.drifts)} drift(s), "
         f"{len(report.unresolved)} unresolved"
     )
-    return lines, summary
+    problem = [f"jitops: error: {report.policy_problem}"] if report.policy_problem else []
+    return lines, [*problem, summary]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
