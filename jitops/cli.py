@@ -905,21 +905,14 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
         return
     from jitops.commands.audit import audit as run_audit
     from jitops.report.json import audit_json, to_json
-    from jitops.report.text import audit_rows, table
+    from jitops.report.text import audit_output
 
     report = run_audit(root.resolve(), branch)
     if output_format == "json":
         click.echo(to_json(audit_json(report)))
     else:
         _echo_findings(report.findings)
-        header = ("request", "who", "access", "from (UTC)", "until (UTC)", "approved by", "PR")
-        for line in table(header, audit_rows(report)):
-            click.echo(line)
-        click.echo(
-            f"jitops: {len(report.records)} grant(s) in history, "
-            f"{len(report.unverified)} without approval evidence",
-            err=True,
-        )
+        _echo_lines(*audit_output(report))
     sys.exit(exit_code(report.findings))
 
 

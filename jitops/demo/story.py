@@ -70,7 +70,7 @@ from jitops.policy import Status, Verdict
 from jitops.provisioners import create
 from jitops.provisioners.interface import CheckStatus
 from jitops.report.comments import apply_comment, gate_markdown, pull_texts, sweep_markdown
-from jitops.report.text import audit_rows, decision_text, request_text, status_rows, table
+from jitops.report.text import audit_output, decision_text, request_text, status_rows, table
 from jitops.targets import target_config
 from jitops.testing.github import Event, GitHubServer, HubError
 
@@ -561,12 +561,7 @@ class Story:
         checkout = world.checkout("audit")
         git.fetch_ref(checkout, git.NOTES_REF, token=world.bot.token)
         report = audit(checkout)
-        self.show(
-            table(
-                ("request", "who", "access", "from (UTC)", "until (UTC)", "approved by", "PR"),
-                audit_rows(report),
-            )
-        )
+        self.show(audit_output(report)[0])
         records = [r for r in report.records if r.request.id == self.request_id]
         record = records[0] if records else None
         self.expect(

@@ -581,3 +581,15 @@ def init_output(report: InitReport) -> tuple[list[str], list[str]]:
 def doctor_output(report: DoctorReport) -> tuple[list[str], list[str]]:
     """``jitops doctor``: (the checks by area; the summary)."""
     return doctor_text(report), [f"jitops doctor: {doctor_summary(report)}"]
+
+
+AUDIT_HEADER = ("request", "who", "access", "from (UTC)", "until (UTC)", "approved by", "PR")
+
+
+def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
+    """``jitops audit``: (the table of grants; how many lack approval evidence). Findings are
+    the CLI's to print, with their annotations."""
+    return table(AUDIT_HEADER, audit_rows(report)), [
+        f"jitops: {len(report.records)} grant(s) in history, "
+        f"{len(report.unverified)} without approval evidence"
+    ]

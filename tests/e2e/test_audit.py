@@ -22,6 +22,8 @@ def test_audit_cli(tmp_path: Path, cli: CLI) -> None:
         "ok-1     @alice  sandbox-db/readonly  2026-11-23 09:00  2026-11-23 13:00  @bob"
         in result.out
     )
+    assert result.out.startswith("request  who     access               from (UTC)")
+    assert "jitops: 1 grant(s) in history, 0 without approval evidence" in result.err
     assert cli("audit", "--repo", str(repo), "verify").code == 0
 
     write_request(repo, "sneaky-1", duration="1h")
