@@ -934,30 +934,19 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     is history, shown as a warning: it never granted anything.
     """
     from jitops.commands.audit import report_on_github, verify
+    from jitops.report.text import audit_verify_text, kept_issue_text
 
-    root, branch = obj
-    verified = verify(root, branch)
+    verified = verify(*obj)
     _echo_findings(verified.findings)
-    report = verified.report
-    click.echo(
-        f"jitops: {len(report.records)} grant(s) checked, "
-        f"{len(report.unverified)} without approval evidence",
-        err=True,
-    )
+    _echo_lines([], audit_verify_text(verified))
     if open_issue:
         actions = _actions()
         token, repository = actions.needs_api("--open-issue")
         kept = report_on_github(
-            verified.findings, report.commit, datetime.now(UTC), repository=repository,
+            verified.findings, verified.report.commit, datetime.now(UTC), repository=repository,
             token=token, api_url=actions.api_url,
         )  # fmt: skip
-        if kept is not None:
-            click.echo(
-                f"jitops: {kept.action.value} issue #{kept.issue.number}: {kept.issue.html_url}",
-                err=True,
-            )
-            for warning in kept.warnings:
-                click.echo(f"jitops: warning: {warning}", err=True)
+        _echo_lines([], kept_issue_text(kept))
     sys.exit(verified.exit_code)
 
 

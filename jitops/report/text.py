@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from jitops.commands.apply import ApplyJob
-    from jitops.commands.audit import AuditReport
+    from jitops.commands.audit import AuditReport, Verification
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.index import IndexRun
     from jitops.commands.init import InitReport
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from jitops.commands.validate import ValidateResult
     from jitops.demo.lines import Line
     from jitops.ids import IndexOutcome
+    from jitops.kept_issue import KeptIssue
     from jitops.ledger import GrantState, LedgerEntry, Standing
     from jitops.models import AccessRequest
 
@@ -592,4 +593,23 @@ def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
     return table(AUDIT_HEADER, audit_rows(report)), [
         f"jitops: {len(report.records)} grant(s) in history, "
         f"{len(report.unverified)} without approval evidence"
+    ]
+
+
+def audit_verify_text(verified: Verification) -> list[str]:
+    """``jitops audit verify``'s count, for stderr. Findings are the CLI's to print."""
+    report = verified.report
+    return [
+        f"jitops: {len(report.records)} grant(s) checked, "
+        f"{len(report.unverified)} without approval evidence"
+    ]
+
+
+def kept_issue_text(kept: KeptIssue | None) -> list[str]:
+    """What happened to the issue kept open for the problems, and what GitHub refused."""
+    if kept is None:
+        return []
+    return [
+        f"jitops: {kept.action.value} issue #{kept.issue.number}: {kept.issue.html_url}",
+        *(f"jitops: warning: {warning}" for warning in kept.warnings),
     ]
