@@ -11,7 +11,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -83,10 +83,10 @@ def _actions() -> ActionsContext:
     return ActionsContext.from_environ(os.environ)
 
 
-def _append_summary(markdown: str) -> None:
+def _append_summary(markdown: str | None) -> None:
     """Add to the job summary under GitHub Actions ($GITHUB_STEP_SUMMARY); nothing elsewhere."""
     path = _actions().step_summary
-    if path:
+    if path and markdown:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(markdown)
 
@@ -701,52 +701,28 @@ def sweep(
     3 a revoke failed or a target did not load (retried next run), or GitHub failed while
     the sweep was recorded there (the access is gone; the next run records it).
     """
-    from jitops.commands.sweep import GitHubTarget, SweepJobOptions, SweepOptions, run_sweep_job
-    from jitops.report.comments import sweep_markdown
+    from jitops.commands.sweep import SweepOptions, job_options_from_actions, run_sweep_job
+    from jitops.report.comments import sweep_job_summary
     from jitops.report.text import sweep_text
     from jitops.trust import GitHubAccess
 
     if fetch_notes:
         _fetch_notes(root)
-    actions = _actions()
-    open_pr = actions.in_actions if open_pr is None else open_pr
-    github = None
-    if (open_pr or warn_before) and not dry_run:
-        token, repository = actions.needs_api("--open-pr" if open_pr else "--warn-before")
-        github = GitHubTarget(repository, token, actions.api_url, base_branch)
-    sweep_options = SweepOptions(
-        root=root.resolve(),
-        now=now or datetime.now(UTC),
-        branch=branch,
-        dry_run=dry_run,
-        access=GitHubAccess.from_context(actions),
+    actions, when = _actions(), now or datetime.now(UTC)
+    sweeping = SweepOptions(
+        root.resolve(), when, branch, dry_run, GitHubAccess.from_context(actions)
     )
-    job = run_sweep_job(
-        SweepJobOptions(
-            sweep_options, github, open_pr, _duration("--warn-before", warn_before), record,
-            actions.token,
-        ),
-        os.environ,
+    options = job_options_from_actions(
+        actions, sweeping, open_pr=open_pr, base_branch=base_branch, warn_before=warn_before,
+        record=record,
     )  # fmt: skip
-    out, err = sweep_text(job)
+    job = run_sweep_job(options, os.environ)
     _echo_findings(job.report.findings)
-    for line in out:
-        click.echo(line)
-    on_github = job.on_github
-    if job.report.revocations or on_github.issue or on_github.warnings or on_github.failures:
-        _append_summary(sweep_markdown(job.report, on_github))
-    for line in err:
-        click.echo(line, err=True)
+    out, err = sweep_text(job)
+    _echo_lines(out, [])
+    _append_summary(sweep_job_summary(job))
+    _echo_lines([], err)
     sys.exit(job.exit_code)
-
-
-def _duration(option: str, value: str | None) -> timedelta | None:
-    from jitops.models import parse_duration
-
-    try:
-        return parse_duration(value) if value else None
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
 
 
 def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]:

@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity
 from jitops.kept_issue import IssueAction, table_cell
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
+from jitops.models import parse_duration
 from jitops.repo import TargetLoad, load_targets, load_targets_at
 from jitops.revoking import Revocation, RevokeOutcome, removed_target, revoke_entries
 from jitops.trust import GitHubAccess
@@ -523,6 +525,30 @@ class SweepJob:
         if report.failed or self.on_github.failures or report.unverifiable:
             return ExitCode.SYSTEM  # retried (or recorded) by the next run
         return ExitCode.DENIED if report.policy_problem else ExitCode.OK
+
+
+def job_options_from_actions(
+    actions: ActionsContext,
+    sweep: SweepOptions,
+    *,
+    open_pr: bool | None,
+    base_branch: str,
+    warn_before: str | None,
+    record: bool,
+) -> SweepJobOptions:
+    """The sweep job's options from its flags, falling back to the GitHub Actions settings:
+    recording on GitHub is on under Actions unless ``open_pr`` says otherwise, and needs the
+    token and the repository, as warning before expiry does."""
+    open_pr = actions.in_actions if open_pr is None else open_pr
+    try:
+        warn_within = parse_duration(warn_before) if warn_before else None
+    except ValueError as exc:
+        raise UsageError(f"--warn-before: {exc}") from None
+    github = None
+    if (open_pr or warn_before) and not sweep.dry_run:
+        token, repository = actions.needs_api("--open-pr" if open_pr else "--warn-before")
+        github = GitHubTarget(repository, token, actions.api_url, base_branch)
+    return SweepJobOptions(sweep, github, open_pr, warn_within, record, actions.token)
 
 
 def run_sweep_job(options: SweepJobOptions, environ: Mapping[str, str]) -> SweepJob:

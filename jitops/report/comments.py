@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.apply import Outcome as ApplyOutcome
     from jitops.commands.request import Draft, PullTexts
-    from jitops.commands.sweep import GitHubRecord, SweepReport
+    from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.models import AccessRequest
@@ -229,3 +229,11 @@ def pull_texts() -> PullTexts:
     from jitops.commands.request import PullTexts
 
     return PullTexts(pull_title, pull_body, commit_message)
+
+
+def sweep_job_summary(job: SweepJob) -> str | None:
+    """The sweep's job summary, when there is anything to say (None on a quiet run)."""
+    on_github = job.on_github
+    if job.report.revocations or on_github.issue or on_github.warnings or on_github.failures:
+        return sweep_markdown(job.report, on_github)
+    return None
