@@ -725,16 +725,6 @@ def sweep(
     sys.exit(job.exit_code)
 
 
-def _push_range(before: str | None, after: str | None) -> tuple[str | None, str]:
-    """The pushed range: the flags, else the push event of GitHub Actions, else HEAD alone."""
-    actions = _actions()
-    if (before is None or after is None) and actions.event_name == "push":
-        payload = actions.event() or {}
-        before = before or payload.get("before")
-        after = after or payload.get("after")
-    return before, after or "HEAD"
-
-
 @cli.command()
 @repo_option
 @click.option(
@@ -787,32 +777,19 @@ def apply(
     Exit status: 0 all applied; 1 something was refused, or the branch's policies are not
     verified; 3 a target or GitHub failed (a rerun, or the next catching-up run, completes it).
     """
-    from jitops.commands.apply import ApplyOptions, run_apply_job
+    from jitops.commands.apply import options_from_actions, run_apply_job
     from jitops.report.comments import apply_comment, apply_markdown
     from jitops.report.text import apply_text
 
-    before, after = _push_range(before, after)
-    actions = _actions()
-    options = ApplyOptions(
-        root=root.resolve(),
-        now=now or datetime.now(UTC),
-        after=after,
-        before=before,
-        dry_run=dry_run,
-        repository=actions.repository or "",
-        token=actions.token or "",
-        api_url=actions.api_url,
-        comment=not dry_run and bool(actions.token),
-        scheduled=scheduled,
-        catch_up=catch_up,
-    )
+    options = options_from_actions(
+        _actions(), root=root.resolve(), now=now or datetime.now(UTC), before=before,
+        after=after, dry_run=dry_run, scheduled=scheduled, catch_up=catch_up,
+    )  # fmt: skip
     job = run_apply_job(options, os.environ, push_notes=push_notes, comment=apply_comment)
     out, err = apply_text(job)
-    for line in out:
-        click.echo(line)
+    _echo_lines(out, [])
     _append_summary(apply_markdown(job.report))
-    for line in err:
-        click.echo(line, err=True)
+    _echo_lines([], err)
     sys.exit(job.exit_code)
 
 

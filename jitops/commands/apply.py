@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jitops import __version__, evidence, git, ids
-from jitops.actions_context import DEFAULT_API_URL
+from jitops.actions_context import DEFAULT_API_URL, ActionsContext
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
@@ -80,6 +80,39 @@ class ApplyOptions:
     # start at the last commit a successful apply run completed, when that is older than
     # ``before``: a cancelled, failed or never-run apply loses nothing
     catch_up: bool = False
+
+
+def options_from_actions(
+    actions: ActionsContext,
+    *,
+    root: Path,
+    now: datetime,
+    before: str | None,
+    after: str | None,
+    dry_run: bool,
+    scheduled: bool,
+    catch_up: bool,
+) -> ApplyOptions:
+    """Apply's options from its flags, falling back to the GitHub Actions settings: the pushed
+    range of a push event (else ``after`` alone, HEAD by default), the repository and token,
+    and a comment on each merged pull request when there is a token and this is no dry run."""
+    if (before is None or after is None) and actions.event_name == "push":
+        payload = actions.event() or {}
+        before = before or payload.get("before")
+        after = after or payload.get("after")
+    return ApplyOptions(
+        root=root,
+        now=now,
+        after=after or "HEAD",
+        before=before,
+        dry_run=dry_run,
+        repository=actions.repository or "",
+        token=actions.token or "",
+        api_url=actions.api_url,
+        comment=not dry_run and bool(actions.token),
+        scheduled=scheduled,
+        catch_up=catch_up,
+    )
 
 
 @dataclass(frozen=True)
