@@ -84,10 +84,7 @@ def read_for(root: Path, commits: Iterable[str]) -> dict[str, ApprovalEvidence |
     wanted = set(commits)
     found: dict[str, ApprovalEvidence | str] = {}
     for commit, raw in git.notes(root, commits=wanted).items():
-        try:
-            found[commit] = ApprovalEvidence.model_validate(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
-            found[commit] = f"unreadable evidence note: {str(exc).splitlines()[0]}"
+        found[commit] = parse_note(raw)
     return found
 
 
@@ -96,8 +93,17 @@ def read_all(root: Path) -> tuple[dict[str, ApprovalEvidence], dict[str, str]]:
     found: dict[str, ApprovalEvidence] = {}
     broken: dict[str, str] = {}
     for commit, raw in git.notes(root).items():
-        try:
-            found[commit] = ApprovalEvidence.model_validate(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
-            broken[commit] = f"unreadable evidence note: {str(exc).splitlines()[0]}"
+        parsed = parse_note(raw)
+        if isinstance(parsed, str):
+            broken[commit] = parsed
+        else:
+            found[commit] = parsed
     return found, broken
+
+
+def parse_note(raw: bytes) -> ApprovalEvidence | str:
+    """One evidence note's bytes as evidence, or why they cannot be read as evidence."""
+    try:
+        return ApprovalEvidence.model_validate(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        return f"unreadable evidence note: {str(exc).splitlines()[0]}"

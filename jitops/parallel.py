@@ -1,8 +1,10 @@
 """Per-file work on all cores: a repository of 10,000 requests is checked in chunks.
 
-Two shapes, both returning one result per item, in order, whichever process computed it:
+Three shapes, each returning one result per item, in order, whichever process computed it:
 
 - ``map_chunks(worker, context, items)``: ``worker(context, chunk)`` on a pool of processes.
+- ``map_streamed(worker, context, chunks)``: the same for chunks that come one by one from a
+  producer (a ``git log`` as it streams), the workers at work while it produces the next.
 - ``map_in_stages(first, context, items, second, later)``: ``second(later(), first(context,
   chunk))``, where the first stage (read and parse files) starts on every core at once and the
   main process works out ``later()`` (load the policies, ask git) meanwhile. Each process then
@@ -10,13 +12,14 @@ Two shapes, both returning one result per item, in order, whichever process comp
   processes.
 
 Workers are forked on Linux, so they start with everything the main process has imported and
-loaded. In both shapes the main process works too, and its results skip the pipe. Functions
+loaded. In every shape the main process works too, and its results skip the pipe. Functions
 passed here must be module-level (other start methods send them to the workers by name).
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -25,8 +28,8 @@ import os
 import pickle
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -96,8 +99,43 @@ def map_chunks(
     cpus = usable_cpus()
     if len(items) < PARALLEL_THRESHOLD or cpus == 1:
         return worker(context, items)
-    chunks = _chunked(items, cpus)
-    results: list[list[R] | None] = [None] * len(chunks)
+    return _on_a_pool(worker, context, _chunked(items, cpus), cpus)
+
+
+def map_streamed(
+    worker: Callable[[C, Sequence[T]], list[R]], context: C, chunks: Iterable[Sequence[T]]
+) -> list[R]:
+    """``worker(context, chunk)`` for each chunk ``chunks`` yields, while it yields the next.
+
+    For a producer that is slow itself (a chunk ready as ``git log`` streams): the workers
+    start on the second chunk, before the producer is done, and the main process takes the
+    chunks no worker has started once it is. One chunk in all, or one CPU: no process is
+    started. Results in order, one per item.
+    """
+    iterator = iter(chunks)
+    first = next(iterator, None)
+    if first is None:
+        return []
+    second = next(iterator, None)
+    cpus = usable_cpus()
+    if second is None or cpus == 1:
+        done = worker(context, first)
+        for chunk in () if second is None else itertools.chain([second], iterator):
+            done.extend(worker(context, chunk))
+        return done
+    return _on_a_pool(worker, context, itertools.chain([first, second], iterator), cpus)
+
+
+def _on_a_pool(
+    worker: Callable[[C, Sequence[T]], list[R]],
+    context: C,
+    chunks: Iterable[Sequence[T]],
+    cpus: int,
+) -> list[R]:
+    """Each chunk submitted to ``cpus - 1`` workers as ``chunks`` yields it; then the main
+    process takes the chunks no worker has started, from the end, while they take the rest."""
+    started: list[tuple[Sequence[T], Future[list[R]]]] = []
+    results: list[list[R]] = []
     # Workers inherit the main process's objects; frozen, their garbage collector neither
     # scans them nor, by touching them, copies the pages that hold them.
     gc.freeze()
@@ -108,16 +146,21 @@ def map_chunks(
             initializer=_set_worker_context,
             initargs=(context,),
         ) as pool:
-            futures = [pool.submit(_run_chunk, worker, chunk) for chunk in chunks]
-            for index in reversed(range(len(chunks))):
-                if futures[index].cancel():  # no worker has taken it yet: do it here
-                    results[index] = worker(context, chunks[index])
-            for index, future in enumerate(futures):
-                if results[index] is None:
-                    results[index] = future.result()
+            try:
+                started.extend((chunk, pool.submit(_run_chunk, worker, chunk)) for chunk in chunks)
+            except BaseException:  # the producer failed: no more work for its chunks
+                pool.shutdown(cancel_futures=True)
+                raise
+            mine: dict[int, list[R]] = {}
+            for index in reversed(range(len(started))):
+                chunk, future = started[index]
+                if future.cancel():  # no worker has taken it yet: do it here
+                    mine[index] = worker(context, chunk)
+            for index, (_, future) in enumerate(started):
+                results.append(mine[index] if index in mine else future.result())
     finally:
         gc.unfreeze()
-    return [item for part in results if part is not None for item in part]
+    return [item for part in results for item in part]
 
 
 # -- map_in_stages: the first stage starts before the second's input is known ---------------

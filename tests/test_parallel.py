@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from jitops.errors import InputError
-from jitops.parallel import CHUNKS_PER_PROCESS, WorkerFailed, map_chunks, map_in_stages
+from jitops.parallel import (
+    CHUNKS_PER_PROCESS,
+    WorkerFailed,
+    map_chunks,
+    map_in_stages,
+    map_streamed,
+)
 
 ITEMS = list(range(1000))
 
@@ -109,3 +116,50 @@ def test_few_items_run_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 400)
     here = os.getpid()
     assert map_in_stages(_scaled, 2, [1, 2], _plus, lambda: 5) == [(7, here, here), (9, here, here)]
+
+
+# -- map_streamed: chunks as a producer yields them ------------------------------------------
+
+
+def _produced(count: int, size: int, fail_at: int | None = None) -> Iterator[list[int]]:
+    for start in range(0, count * size, size):
+        if fail_at is not None and start // size == fail_at:
+            raise RuntimeError("git log failed")
+        time.sleep(0.002)  # a producer slower than the workers
+        yield list(range(start, start + size))
+
+
+def test_streamed_chunks_keep_their_order_and_run_where_there_is_room() -> None:
+    results = map_streamed(_scaled, 3, _produced(40, 25))
+    assert [value for value, _ in results] == [3 * item for item in range(1000)]
+    for start in range(0, 1000, 25):  # each chunk runs whole in one process
+        assert len({pid for _, pid in results[start : start + 25]}) == 1
+    assert {pid for _, pid in results} - {os.getpid()}  # workers took some
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("cpus", [1, 3])
+def test_one_chunk_or_one_cpu_starts_no_process(monkeypatch: pytest.MonkeyPatch, cpus: int) -> None:
+    monkeypatch.setattr("jitops.parallel.usable_cpus", lambda: cpus)
+    chunks = 1 if cpus == 3 else 5
+    results = map_streamed(_scaled, 2, _produced(chunks, 10))
+    assert results == [(2 * item, os.getpid()) for item in range(chunks * 10)]
+    assert map_streamed(_scaled, 2, iter([])) == []
+
+
+def test_a_producer_that_fails_stops_the_workers() -> None:
+    with pytest.raises(RuntimeError, match="git log failed"):
+        map_streamed(_scaled, 1, _produced(40, 25, fail_at=20))
+    assert multiprocessing.active_children() == []
+
+
+def _poisoned_chunk(factor: int, items: Sequence[int]) -> list[tuple[int, int]]:
+    if POISON in items:
+        raise ValueError(f"item {POISON} is poisoned")
+    return _scaled(factor, items)
+
+
+def test_an_error_in_a_streamed_chunk_is_raised_wherever_it_ran() -> None:
+    with pytest.raises(ValueError, match="item 500 is poisoned"):
+        map_streamed(_poisoned_chunk, 1, _produced(40, 25))
+    assert multiprocessing.active_children() == []

@@ -9,7 +9,9 @@ evidence that ``jitops apply`` recorded as git notes. No GitHub API is involved 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +21,12 @@ from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
 from jitops.kept_issue import KeptIssue, table_cell
 from jitops.models import AccessRequest
+from jitops.parallel import map_streamed
 from jitops.policy import request_window
 from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     path: str
     request: AccessRequest
@@ -60,72 +63,205 @@ class AuditReport:
 
 
 def audit(root: Path, ref: str = "HEAD") -> AuditReport:
+    """Every request that landed on ``ref``'s first-parent history, with its approval evidence.
+
+    The history is one ``git log`` read as it streams, newest first: going backwards, the
+    change that ends a grant (the next change at its path) is known when the grant is met.
+    While git walks on, the landed requests and their merges' evidence notes are read by object
+    id in chunks (one ``git cat-file --batch`` each) and parsed on the other cores, each blob
+    once and each note once per chunk; each record is built once, oldest first."""
     commit = git.resolve(root, ref)
     if commit is None:
         raise UsageError(f"{ref!r} names no commit in {root}")
-    changes = git.first_parent_changes(root, commit, [REQUESTS_DIR])
-    wanted = [f"{c.commit}:{c.path}" for c in changes if c.status in ("A", "M")]
-    contents = git.read_blobs(root, wanted)
-    notes, broken = evidence.read_all(root)
+    landings: list[_Landing] = []  # newest first
+    reading = _Reading(root, git.note_objects(root))
+    with _no_cycle_collection():
+        judged = map_streamed(_judge, reading, _chunks(root, commit, landings))
+        return _report(commit, landings, judged)
+
+
+def _report(commit: str, landings: list[_Landing], judged: list[_Judged]) -> AuditReport:
+    """The records and findings, oldest first, of ``landings`` (newest first) and what was
+    found in each."""
     records: list[AuditRecord] = []
     findings: list[Finding] = []
-    open_records: dict[str, int] = {}  # path → index in records
-
-    def close(path: str, change: git.Change) -> None:
-        index = open_records.pop(path, None)
-        if index is not None:
-            records[index] = replace(
-                records[index], removed_commit=change.commit, removed_at=change.at
-            )
-
-    for change in changes:
-        close(change.path, change)  # a change replaces the request: the old grant ends
-        if change.status == "D" or not request_files.has_request_name(change.path):
+    for (landed, at, path, _, removed), result in zip(
+        reversed(landings), reversed(judged), strict=True
+    ):
+        if result is None:  # git has no such blob
             continue
-        raw = contents.get(f"{change.commit}:{change.path}")
-        if raw is None:
-            continue
-        _, model, problems = parse(raw, change.path, REQUEST_MODELS, "requests/")
-        if not isinstance(model, AccessRequest):
+        request, problems, fields = result
+        if request is None:
             findings.extend(
-                replace(f, message=f"{f.message} (as landed in {change.commit[:7]})")
-                for f in problems
+                replace(f, message=f"{f.message} (as landed in {landed[:7]})") for f in problems
             )
             continue
-        start, end = request_window(model, change.at)
-        record = AuditRecord(change.path, model, change.commit, change.at, start, end)
-        records.append(_with_evidence(record, notes.get(change.commit), broken.get(change.commit)))
-        open_records[change.path] = len(records) - 1
+        start, end = request_window(request, at)
+        pull_request, policy_commit, approvers, auto_approved, problem, refused, failed = fields
+        records.append(
+            AuditRecord(
+                path,
+                request,
+                landed,
+                at,
+                start,
+                end,
+                removed_commit=removed[0] if removed is not None else None,
+                removed_at=removed[1] if removed is not None else None,
+                pull_request=pull_request,
+                policy_commit=policy_commit,
+                approvers=approvers,
+                auto_approved=auto_approved,
+                problem=problem,
+                refused=refused,
+                grant_failed=failed,
+            )
+        )
     return AuditReport(commit, tuple(records), tuple(findings))
 
 
-def _with_evidence(
-    record: AuditRecord, note: evidence.ApprovalEvidence | None, broken: str | None
-) -> AuditRecord:
-    if note is None:
-        return replace(record, problem=broken or "no approval evidence: apply never verified it")
-    found = note.for_request(record.request.id)
-    if found is None:
-        return replace(
-            record,
-            pull_request=note.pull_request,
-            problem="the evidence note of its merge does not mention this request",
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the report's objects are many, live to the end and
+    form no cycles, and scanning them again and again as they grow cost a fifth of the run's
+    time (the workers, forked meanwhile, pause it too). Memory is still freed as it is
+    released; only cycles wait for the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# A request file's content landing: (commit, time, path, blob, the next change at the path).
+_Landing = tuple[str, datetime, str, str, tuple[str, datetime] | None]
+
+# Landings per chunk (cut between commits): what one ``git cat-file`` reads, one process parses.
+_CHUNK = 1500
+
+
+def _chunks(
+    root: Path, commit: str, landings: list[_Landing]
+) -> Iterator[list[tuple[str, str, str]]]:
+    """The (commit, path, blob) of each landing in ``commit``'s history, newest first, in
+    chunks as ``git log`` streams; each landing is appended to ``landings`` too."""
+    later: dict[str, tuple[str, datetime]] = {}  # path → the next change there (commit, time)
+    chunk: list[tuple[str, str, str]] = []
+    for logged in git.first_parent_log(root, commit, [REQUESTS_DIR]):
+        for change in reversed(logged.changes):
+            removed = later.get(change.path)  # a change replaces the request: its grant ends
+            later[change.path] = (logged.commit, logged.at)
+            if _landed(change):
+                landings.append((logged.commit, logged.at, change.path, change.object_id, removed))
+                chunk.append((logged.commit, change.path, change.object_id))
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _landed(change: git.RawChange) -> bool:
+    """A request file added or changed: content that lands (a deletion, or a change of type to
+    a link or submodule, lands nothing)."""
+    return change.status in ("A", "M") and request_files.has_request_name(change.path)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What every chunk of landings needs: the repository, and which commits have a note."""
+
+    root: Path
+    note_ids: dict[str, str]  # commit → its note's blob
+
+
+# A record's evidence: pull_request, policy_commit, approvers, auto_approved, problem, refused,
+# grant_failed (tuples: they travel back from the workers by the ten thousand).
+_Fields = tuple[int | None, str | None, tuple[str, ...], bool, str | None, bool, bool]
+# What a landing's blob holds: its request (or None and why not), and its note's fields.
+_Judged = tuple[AccessRequest | None, list[Finding], _Fields] | None
+
+
+def _judge(reading: _Reading, landings: Sequence[tuple[str, str, str]]) -> list[_Judged]:
+    """For each (commit, path, blob) landing: the request it holds and its evidence (run on
+    every core, a chunk at a time)."""
+    note_ids = {c: reading.note_ids.get(c) for c, _, _ in landings}
+    wanted = [blob for _, _, blob in landings] + [n for n in note_ids.values() if n is not None]
+    objects = git.read_blobs(reading.root, list(dict.fromkeys(wanted)))
+    notes = {commit: _Note.of(note_id, objects) for commit, note_id in note_ids.items()}
+    parsed: dict[tuple[str, str], tuple[AccessRequest | None, list[Finding]]] = {}
+    results: list[_Judged] = []
+    for commit, path, blob in landings:
+        raw = objects.get(blob)
+        if raw is None:
+            results.append(None)
+            continue
+        key = (path, blob)
+        if key not in parsed:
+            _, model, problems = parse(raw, path, REQUEST_MODELS, "requests/")
+            parsed[key] = (model if isinstance(model, AccessRequest) else None, problems)
+        request, problems = parsed[key]
+        if request is None:
+            results.append((None, problems, _NO_FIELDS))
+        else:
+            results.append((request, [], notes[commit].fields(request.id)))
+    return results
+
+
+_NO_FIELDS: _Fields = (None, None, (), False, None, False, False)
+
+
+@dataclass(frozen=True)
+class _Note:
+    """The evidence note of one merge, read once, its requests found by id at once."""
+
+    parsed: evidence.ApprovalEvidence | None
+    broken: str | None  # why the note cannot be read
+    requests: dict[str, evidence.RequestEvidence]  # by id: the first the note names
+
+    @classmethod
+    def of(cls, note_id: str | None, objects: dict[str, bytes]) -> _Note:
+        """The note ``note_id`` (None: the merge has none), read among ``objects``."""
+        if note_id is None:
+            return cls(None, None, {})
+        raw = objects.get(note_id)
+        if raw is None:  # listed, but not in the repository
+            return cls(None, f"unreadable evidence note: git has no object {note_id}", {})
+        parsed = evidence.parse_note(raw)
+        if isinstance(parsed, str):
+            return cls(None, parsed, {})
+        found: dict[str, evidence.RequestEvidence] = {}
+        for request in parsed.requests:
+            found.setdefault(request.id, request)
+        return cls(parsed, None, found)
+
+    def fields(self, request_id: str) -> _Fields:
+        """What the note says of ``request_id``'s grant, as fields of its record."""
+        note = self.parsed
+        if note is None:
+            missing = self.broken or "no approval evidence: apply never verified it"
+            return (None, None, (), False, missing, False, False)
+        found = self.requests.get(request_id)
+        if found is None:
+            unnamed = "the evidence note of its merge does not mention this request"
+            return (note.pull_request, None, (), False, unnamed, False, False)
+        allowed = found.verdict == "allowed"
+        problem: str | None = None
+        if not allowed:
+            problem = f"apply refused it: {found.reason}"
+        elif found.grant_failed is not None:
+            problem = f"apply verified it, but granting it failed: {found.grant_failed}"
+        return (
+            note.pull_request,
+            note.policy_commit,
+            tuple(a.login for a in found.approvers),
+            found.auto_approved,
+            problem,
+            not allowed,
+            allowed and found.grant_failed is not None,
         )
-    problem = None
-    if found.verdict != "allowed":
-        problem = f"apply refused it: {found.reason}"
-    elif found.grant_failed is not None:
-        problem = f"apply verified it, but granting it failed: {found.grant_failed}"
-    return replace(
-        record,
-        refused=found.verdict != "allowed",
-        grant_failed=found.verdict == "allowed" and found.grant_failed is not None,
-        pull_request=note.pull_request,
-        policy_commit=note.policy_commit,
-        approvers=tuple(a.login for a in found.approvers),
-        auto_approved=found.auto_approved,
-        problem=problem,
-    )
 
 
 def unverified_findings(report: AuditReport) -> list[Finding]:

@@ -4,8 +4,9 @@ Small, typed wrappers over git plumbing. Each call is one ``git`` process; calle
 they need in bulk (one ``git log`` for all landing times) so cost does not grow per file.
 
 Its modules: ``running`` (running git, what every other module builds on), ``commits`` (what a
-ref names, ancestry), ``history`` (walks of a branch's history), ``branch_history`` (one run's
-reads of a range, each once), ``objects`` (reading blobs and trees), ``blob_reader`` (one
+ref names, ancestry), ``history`` (walks of a branch's history), ``log_stream`` (a long
+first-parent history streamed as git writes it), ``branch_history`` (one run's reads of a range,
+each once), ``objects`` (reading blobs and trees), ``blob_reader`` (one
 ``cat-file`` process for a run), ``committing`` (commits made with plumbing), ``note_refs``
 (jitops' git notes), ``remotes`` (clone, fetch, push, with a token kept off command lines) and
 ``checkout`` (a person's checkout). Callers use them through this package: ``git.resolve(...)``.
@@ -32,18 +33,24 @@ from jitops.git.commits import count_commits, is_ancestor, parent, parents, reso
 from jitops.git.committing import commit_file, write_file_commit
 from jitops.git.history import (
     HISTORY_OPTIONS,
-    Change,
     Landing,
     added_paths,
     first_commit_with,
     first_parent_chain,
-    first_parent_changes,
     first_parent_commits_changing,
     first_parent_order,
     landings,
     root_commit,
 )
-from jitops.git.note_refs import NOTES_REF, SWEEP_NOTES_REF, add_note, notes, pull_notes
+from jitops.git.log_stream import LoggedCommit, RawChange, first_parent_log
+from jitops.git.note_refs import (
+    NOTES_REF,
+    SWEEP_NOTES_REF,
+    add_note,
+    note_objects,
+    notes,
+    pull_notes,
+)
 from jitops.git.objects import (
     TreeFiles,
     blob_size,
@@ -76,9 +83,10 @@ __all__ = [
     "SWEEP_NOTES_REF",
     "BlobReader",
     "BranchHistory",
-    "Change",
     "CheckoutState",
     "Landing",
+    "LoggedCommit",
+    "RawChange",
     "RemoteRefs",
     "TreeFiles",
     "add_note",
@@ -95,7 +103,7 @@ __all__ = [
     "files_at",
     "first_commit_with",
     "first_parent_chain",
-    "first_parent_changes",
+    "first_parent_log",
     "first_parent_commits_changing",
     "first_parent_order",
     "identity_problem",
@@ -103,6 +111,7 @@ __all__ = [
     "is_ancestor",
     "landings",
     "modes_at",
+    "note_objects",
     "notes",
     "parent",
     "parents",

@@ -1,6 +1,6 @@
 """Walking a branch's history, each question one ``git log`` or ``git rev-list`` whatever the
-number of files: when each file's content landed, every file ever added, every change along the
-first-parent history, and the first-parent commits in order."""
+number of files: when each file's content landed, every file ever added, and the first-parent
+commits in order (every change along the first-parent history, streamed, is ``log_stream``)."""
 
 from __future__ import annotations
 
@@ -125,48 +125,6 @@ def added_paths(
         ],
     )
     return {name.strip("\n") for name in log.stdout.split("\0") if name.strip("\n")}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One file added, modified or deleted by a first-parent commit of a branch."""
-
-    commit: str
-    at: datetime
-    status: str  # "A", "M" or "D"
-    path: str
-
-
-def first_parent_changes(root: Path, ref: str, paths: Sequence[str]) -> list[Change]:
-    """Every change to ``paths`` along ``ref``'s first-parent history, oldest first."""
-    log = run(
-        root,
-        [
-            "log",
-            "--first-parent",
-            "-m",
-            "--no-renames",
-            "--name-status",
-            "-z",
-            "--reverse",
-            "--format=%x01%H %ct",
-            ref,
-            "--",
-            *paths,
-        ],
-    )
-    changes: list[Change] = []
-    for block in log.stdout.split("\x01"):
-        header, *fields = block.split("\0")
-        if not header.strip():
-            continue
-        sha, _, stamp = header.strip().partition(" ")
-        at = datetime.fromtimestamp(int(stamp), UTC)
-        fields = [f.strip("\n") for f in fields]
-        for status, path in zip(fields[0::2], fields[1::2], strict=False):
-            if status and path:
-                changes.append(Change(sha, at, status[0], path))
-    return changes
 
 
 def first_parent_commits_changing(

@@ -33,15 +33,22 @@ def notes(
 ) -> dict[str, bytes]:
     """Every note under ``ref`` (or only those of ``commits``): annotated commit → note bytes
     (empty when there are none)."""
+    pairs = note_objects(root, ref)
+    if commits is not None:
+        wanted = set(commits)
+        pairs = {commit: blob for commit, blob in pairs.items() if commit in wanted}
+    blobs = read_blobs(root, list(pairs.values()))
+    return {commit: blobs[blob] for commit, blob in pairs.items()}
+
+
+def note_objects(root: Path, ref: str = NOTES_REF) -> dict[str, str]:
+    """Every note under ``ref``: annotated commit → the id of its note's blob (one ``git notes
+    list``; no note read), for a reader that reads the notes it meets, and only those."""
     if resolve(root, ref) is None:
         return {}
     listing = run(root, ["notes", f"--ref={ref}", "list"])
-    pairs = [line.split() for line in listing.stdout.splitlines() if line.strip()]
-    if commits is not None:
-        wanted = set(commits)
-        pairs = [pair for pair in pairs if pair[1] in wanted]
-    blobs = read_blobs(root, [blob for blob, _ in pairs])
-    return {commit: blobs[blob] for blob, commit in pairs}
+    pairs = (line.split() for line in listing.stdout.splitlines() if line.strip())
+    return {commit: blob for blob, commit in pairs}
 
 
 def pull_notes(
