@@ -414,7 +414,9 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
             entries = by_commit[commit]
             landed_at = entries[0].landing.at if entries[0].landing else options.now
             try:
-                verification = verify_landing(judging, commit, entries, landed_at)
+                # one landing's modes, head files and landed blobs: one set of questions
+                with blobs.remembering():
+                    verification = verify_landing(judging, commit, entries, landed_at)
             except JitopsError as exc:
                 outcomes += [
                     Outcome(e, Action.FAILED, f"could not verify: {exc.message}") for e in entries
