@@ -229,6 +229,45 @@ def test_a_blob_reader_answers_as_one_batch_does_and_never_stalls(tmp_path: Path
     assert not any(n.endswith("nope.yaml") for n in found)
 
 
+def test_a_blob_reader_asks_many_names_in_chunks_and_answers_each(tmp_path: Path) -> None:
+    """One read of far more questions than a chunk holds (and than a pipe's buffer: some
+    hundred kilobytes of names, megabytes of answers) answers every name as git does, in
+    order, missing ones absent, without either side waiting on the other for ever."""
+    root, _, chain = _merged_history(tmp_path)
+    (root / "big.txt").write_bytes(b"x" * 200_000)
+    big = commit_all(root, "a big file")
+    names = [f"{c}:requests/{n}" for c in chain for n in ("a-1.yaml", "b-1.yaml", "nope.yaml")]
+    names = [*names, f"{big}:big.txt"] * 300
+    assert len("\n".join(names)) > 10 * 16384
+    with git.BlobReader(root) as reader:
+        found = reader.read(names)
+    assert found == git.read_blobs(root, sorted(set(names)))
+    assert found[f"{big}:big.txt"] == b"x" * 200_000
+
+
+def test_a_blob_reader_remembers_only_names_that_cannot_change(tmp_path: Path) -> None:
+    """Within ``remembering`` an answer to a full id (or a full id and a path) is kept, and the
+    same object asked by its id is answered from it; a name that moves ("HEAD:…") is asked
+    again, so a commit made inside the scope is seen; outside the scope nothing is kept."""
+    root = init_repo(tmp_path / "r")
+    (root / "f.txt").write_text("one\n")
+    first = commit_all(root, "one")
+    blob = run_git(root, "rev-parse", f"{first}:f.txt").strip()
+    with git.BlobReader(root) as reader:
+        with reader.remembering():
+            assert reader.read([f"{first}:f.txt", "HEAD:f.txt"]) == {
+                f"{first}:f.txt": b"one\n",
+                "HEAD:f.txt": b"one\n",
+            }
+            (root / "f.txt").write_text("two\n")
+            commit_all(root, "two")
+            assert reader.read(["HEAD:f.txt"]) == {"HEAD:f.txt": b"two\n"}
+            assert reader._recent[blob][2] == b"one\n"  # the blob by its id, from the path
+            assert reader.read([blob]) == {blob: b"one\n"}
+        assert reader._recent == {}
+        assert reader.read([f"{first}:f.txt"]) == {f"{first}:f.txt": b"one\n"}
+
+
 def test_a_blob_reader_reads_modes_as_ls_tree_does(tmp_path: Path) -> None:
     """Modes from the folders' tree objects, as ``ls-tree`` prints them: a file, an
     executable, a link, a path through a link (no file), and nothing for what is
