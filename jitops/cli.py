@@ -702,7 +702,7 @@ def sweep(
     the sweep was recorded there (the access is gone; the next run records it).
     """
     from jitops.commands.sweep import SweepOptions, job_options_from_actions, run_sweep_job
-    from jitops.report.comments import sweep_job_summary
+    from jitops.report.comments import sweep_job_summary, sweep_texts
     from jitops.report.text import sweep_text
     from jitops.trust import GitHubAccess
 
@@ -716,7 +716,7 @@ def sweep(
         actions, sweeping, open_pr=open_pr, base_branch=base_branch, warn_before=warn_before,
         record=record,
     )  # fmt: skip
-    job = run_sweep_job(options, os.environ)
+    job = run_sweep_job(options, os.environ, sweep_texts())
     _echo_findings(job.report.findings)
     out, err = sweep_text(job)
     _echo_lines(out, [])
@@ -887,6 +887,7 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     is history, shown as a warning: it never granted anything.
     """
     from jitops.commands.audit import report_on_github, verify
+    from jitops.report.comments import audit_issue_texts
     from jitops.report.text import audit_verify_text, kept_issue_text
 
     verified = verify(*obj)
@@ -897,7 +898,7 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
         token, repository = actions.needs_api("--open-issue")
         kept = report_on_github(
             verified.findings, verified.report.commit, datetime.now(UTC), repository=repository,
-            token=token, api_url=actions.api_url,
+            token=token, api_url=actions.api_url, texts=audit_issue_texts(),
         )  # fmt: skip
         _echo_lines([], kept_issue_text(kept))
     sys.exit(verified.exit_code)

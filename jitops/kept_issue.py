@@ -8,7 +8,6 @@ again, keeps the oldest and closes the others as duplicates, so one stays open.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -69,15 +68,3 @@ def close(github: GitHub, found: list[IssueInfo], comment: str) -> KeptIssue | N
         github.comment(issue.number, comment)
         github.edit_issue(issue.number, state="closed", state_reason="completed")
     return KeptIssue(found[0], IssueAction.CLOSED) if found else None
-
-
-def table_cell(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` as a Markdown table cell of an issue: secrets masked (a second line of
-    defence: the provisioners' messages are redacted already), on one line, short, as code —
-    so nothing in it (a file name, a login) renders as markup or mentions anyone."""
-    from jitops.provisioners._secrets import redact
-
-    flat = " ".join(redact(text, list(secrets)).split()).replace("`", "'")
-    if len(flat) > 300:
-        flat = flat[:299] + "…"
-    return "`" + flat.replace("|", "\\|") + "`" if flat else "—"

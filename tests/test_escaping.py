@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jitops.kept_issue import table_cell
 from jitops.markdown import markdown_code, markdown_text
+from jitops.report.comments import table_cell
 
 WJ = "\u2060"
 

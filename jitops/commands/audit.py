@@ -10,7 +10,7 @@ evidence that ``jitops apply`` recorded as git notes. No GitHub API is involved 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,7 +19,7 @@ from pathlib import Path
 from jitops import evidence, git, request_files
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
-from jitops.kept_issue import KeptIssue, table_cell
+from jitops.kept_issue import KeptIssue
 from jitops.models import AccessRequest
 from jitops.parallel import map_streamed
 from jitops.policy import request_window
@@ -318,23 +318,14 @@ AUDIT_LABEL = "jitops:audit"
 AUDIT_MARKER = "<!-- jitops:audit-verify -->"
 
 
-def audit_issue_body(findings: Sequence[Finding], commit: str, now: datetime) -> str:
-    """The issue listing what ``jitops audit verify`` found, and what to do about each."""
-    lines = [
-        AUDIT_MARKER,
-        "`jitops audit verify` found access on the branch that apply did not verify, or a",
-        "record that disagrees with history. Every scheduled run checks again, keeps this issue",
-        "up to date, and closes it once nothing is found.",
-        "",
-        "| file | what | what to do |",
-        "|---|---|---|",
-    ]
-    lines += [
-        f"| {table_cell(f.location)} | {table_cell(f.message)} | {table_cell(f.hint or '')} |"
-        for f in findings
-    ]
-    lines += ["", f"<sub>Checked {commit[:12]} at {now:%Y-%m-%d %H:%M} UTC.</sub>"]
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class AuditIssueTexts:
+    """The Markdown of the audit issue, given by ``jitops.report.comments.audit_issue_texts``
+    (commands render nothing): the body listing the problems, found at ``commit`` at ``now``,
+    and the comment that closes it."""
+
+    body: Callable[[Sequence[Finding], str, datetime], str]
+    closing_comment: Callable[[str, datetime], str]
 
 
 def report_on_github(
@@ -345,6 +336,7 @@ def report_on_github(
     repository: str,
     token: str,
     api_url: str,
+    texts: AuditIssueTexts,
 ) -> KeptIssue | None:
     """Keep one issue open listing the problems ``findings`` name (warnings are history, not
     problems), closed with a comment once there are none. None: nothing found, nothing open."""
@@ -355,14 +347,9 @@ def report_on_github(
     github = GitHub(token, repository=repository, api_url=api_url)
     if not problems:
         found = kept_issue.ours(github, AUDIT_LABEL, AUDIT_MARKER)
-        return kept_issue.close(
-            github,
-            found,
-            f"`jitops audit verify` finds nothing at {commit[:12]} "
-            f"({now:%Y-%m-%d %H:%M} UTC): closing.\n",
-        )
+        return kept_issue.close(github, found, texts.closing_comment(commit, now))
     title = f"jitops audit verify: {len(problems)} problem(s) on the branch"
-    body = audit_issue_body(problems, commit, now)
+    body = f"{AUDIT_MARKER}\n{texts.body(problems, commit, now)}"
     return kept_issue.keep(
         github, AUDIT_LABEL, AUDIT_MARKER, title, body, what="listing audit problems"
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,7 +22,7 @@ from pathlib import Path
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity
-from jitops.kept_issue import IssueAction, table_cell
+from jitops.kept_issue import IssueAction
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
 from jitops.models import parse_duration
 from jitops.repo import TargetLoad, load_targets, load_targets_at
@@ -71,24 +71,22 @@ class GitHubTarget:
     base_branch: str
 
 
-def revocation_body(revoked: list[LedgerEntry], now: datetime) -> str:
-    lines = [
-        "Access that expired has been revoked by `jitops sweep`; merging this pull request",
-        "removes the request files to record it. It only deletes request files, so it needs",
-        "no approval. Access is already gone whether or not this merges.",
-        "",
-        "| who | access | expired (UTC) | request |",
-        "|---|---|---|---|",
+@dataclass(frozen=True)
+class SweepTexts:
+    """The Markdown a sweep writes on GitHub, given by ``jitops.report.comments.sweep_texts``:
+    commands decide and act, and render nothing. The markers and stamps later runs read back
+    are the sweep's own, added around these texts."""
+
+    # the revocation pull request's description: the grants revoked, at ``now``
+    revocation_body: Callable[[Sequence[LedgerEntry], datetime], str]
+    # the failed-revokes issue: the failing revokes, when each began failing, secrets to mask
+    failed_revokes_body: Callable[
+        [Sequence[Revocation], Mapping[str, datetime], datetime, Sequence[str]], str
     ]
-    for entry in sorted(revoked, key=lambda e: (e.expires_at or now, e.request.id)):
-        request = entry.request
-        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
-        lines.append(
-            f"| @{request.requester} | `{request.role}` on `{request.target}` | {end} | "
-            f"`{request.id}` |"
-        )
-    lines += ["", f"<sub>Swept at {now:%Y-%m-%d %H:%M} UTC.</sub>"]
-    return "\n".join(lines) + "\n"
+    # the comment closing that issue: what was revoked (by id) of the ids it listed
+    closing_comment: Callable[[Mapping[str, LedgerEntry], Sequence[str], datetime], str]
+    # the comment on a pull request whose grants expire soon
+    expiry_warning: Callable[[Sequence[LedgerEntry], datetime], str]
 
 
 class AutoMerge(StrEnum):
@@ -132,7 +130,7 @@ def auto_merge_advice(reasons: tuple[str, ...]) -> str:
 
 
 def open_revocation_pull(
-    report: SweepReport, target: GitHubTarget, now: datetime
+    report: SweepReport, target: GitHubTarget, now: datetime, texts: SweepTexts
 ) -> RevocationPull | None:
     """One revocation pull request removing every revoked request's file, with auto-merge
     requested; None if nothing was revoked.
@@ -158,7 +156,7 @@ def open_revocation_pull(
         head=SWEEP_BRANCH,
         base=target.base_branch,
         title=f"jitops: revoke {len(paths)} expired grant(s)",
-        body=revocation_body(revoked, now),
+        body=texts.revocation_body(revoked, now),
         labels=[REVOCATION_LABEL],
     )
     auto_merge, warning = AutoMerge.ALREADY, ""
@@ -218,68 +216,25 @@ def failing_since(body: str, now: datetime) -> dict[str, datetime]:
     return since
 
 
-def failed_revokes_body(
-    failed: list[Revocation], since: Mapping[str, datetime], now: datetime, secrets: Iterable[str]
+def failed_revokes_issue_body(
+    texts: SweepTexts,
+    failed: Sequence[Revocation],
+    since: Mapping[str, datetime],
+    now: datetime,
+    secrets: Sequence[str],
 ) -> str:
-    """The issue listing every revoke that is failing, and what to do about it."""
-    secrets = list(secrets)
-    lines = [
-        FAILED_MARKER,
-        "`jitops sweep` could not revoke this access when it expired, so **it is still there**.",
-        "Every sweep retries it; this issue is kept up to date by each run and closed once",
-        "every revoke below has succeeded.",
-        "",
-        "| target | role | who | request | expired (UTC) | failing since (UTC) | last error |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for revocation in sorted(failed, key=lambda r: (r.entry.request.target, r.entry.request.id)):
-        entry, request = revocation.entry, revocation.entry.request
-        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
-        lines.append(
-            f"| `{request.target}` | `{request.role}` | @{request.requester} | "
-            f"`{request.id}` ({table_cell(entry.path)}) | {end} | "
-            f"{since.get(request.id, now):%Y-%m-%d %H:%M} | "
-            f"{table_cell(revocation.detail, secrets)} |"
-        )
+    """The failed-revokes issue's body: the marker that finds it, the texts' list of what is
+    failing, and the stamp of when each began failing, which the next sweep reads back."""
     stamps = {r.entry.request.id: since.get(r.entry.request.id, now).isoformat() for r in failed}
-    lines += [
-        "",
-        "Fix what the error says (the target's credentials or reachability, a policy file that",
-        "does not load, a target removed from `policies/`), or revoke the access by hand;",
-        "`jitops reconcile` shows what each target still holds.",
-        "",
-        f"<sub>Last sweep: {now:%Y-%m-%d %H:%M} UTC.</sub>",
-        "<!-- jitops:failing-since "
-        + json.dumps(stamps, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
-        + " -->",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _closing_comment(report: SweepReport, listed: Iterable[str], now: datetime) -> str:
-    revoked = {r.entry.request.id: r for r in report.revoked}
-    lines = [
-        "Nothing is failing any more, so this issue is closed "
-        f"(sweep at {now:%Y-%m-%d %H:%M} UTC):",
-        "",
-    ]
-    for request_id in sorted(listed):
-        if request_id in revoked:
-            request = revoked[request_id].entry.request
-            lines.append(
-                f"- revoked: @{request.requester} `{request.role}` on `{request.target}` "
-                f"(`{request_id}`)"
-            )
-        else:
-            lines.append(
-                f"- `{request_id}`: no longer on the branch (`jitops reconcile` checks that "
-                "nothing is left)"
-            )
-    return "\n".join(lines) + "\n"
+    stamp = json.dumps(stamps, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+    return (
+        f"{FAILED_MARKER}\n{texts.failed_revokes_body(failed, since, now, secrets)}"
+        f"<!-- jitops:failing-since {stamp} -->\n"
+    )
 
 
 def report_failed_revokes(
-    report: SweepReport, target: GitHubTarget, now: datetime
+    report: SweepReport, target: GitHubTarget, now: datetime, texts: SweepTexts
 ) -> FailedRevokeIssue | None:
     """Keep one issue, labelled ``jitops:revoke-failed`` and pinned, listing the revokes that
     are failing; close it with a comment once none is. None: nothing failed, nothing open.
@@ -296,8 +251,10 @@ def report_failed_revokes(
     if not failed:
         if not open_issues:
             return None
-        since = failing_since(open_issues[0].body, now)
-        closed = kept_issue.close(github, open_issues, _closing_comment(report, since, now))
+        listed = sorted(failing_since(open_issues[0].body, now))
+        revoked = {r.entry.request.id: r.entry for r in report.revoked}
+        comment = texts.closing_comment(revoked, listed, now)
+        closed = kept_issue.close(github, open_issues, comment)
         for issue in open_issues:
             try:
                 github.set_pinned(issue.node_id, False)
@@ -307,7 +264,7 @@ def report_failed_revokes(
         return FailedRevokeIssue(closed.issue.number, closed.issue.html_url, closed.action, 0)
     since = failing_since(open_issues[0].body, now) if open_issues else {}
     title = f"jitops: {len(failed)} revoke(s) failing — expired access is still there"
-    body = failed_revokes_body(failed, since, now, [target.token])
+    body = failed_revokes_issue_body(texts, failed, since, now, [target.token])
     kept = kept_issue.keep(
         github, FAILED_LABEL, FAILED_MARKER, title, body, what="listing failed revokes"
     )
@@ -338,7 +295,9 @@ class GitHubRecord:
     failures: tuple[str, ...] = ()
 
 
-def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -> GitHubRecord:
+def record_on_github(
+    report: SweepReport, target: GitHubTarget, now: datetime, texts: SweepTexts
+) -> GitHubRecord:
     """Record the sweep on GitHub: the revocation pull request, with auto-merge requested,
     and the issue of failed revokes (opened, updated or closed)."""
     from jitops.github import GitHubError
@@ -346,13 +305,13 @@ def record_on_github(report: SweepReport, target: GitHubTarget, now: datetime) -
     failures: list[str] = []
     pull: RevocationPull | None = None
     try:
-        pull = open_revocation_pull(report, target, now)
+        pull = open_revocation_pull(report, target, now, texts)
     except GitHubError as exc:
         # the access is gone already; only its record is missing, so the issue is still kept
         failures.append(f"the revocation pull request was not opened or updated: {exc.message}")
     warnings = [pull.warning] if pull is not None and pull.warning else []
     try:
-        issue = report_failed_revokes(report, target, now)
+        issue = report_failed_revokes(report, target, now, texts)
     except GitHubError as exc:
         issue = None
         if exc.status is None or exc.status >= 500:
@@ -373,7 +332,12 @@ WARNING_MARKER = "<!-- jitops:expiry-warning -->"
 
 
 def warn_before_expiry(
-    root: Path, target: GitHubTarget, now: datetime, within: timedelta, branch: str = "HEAD"
+    root: Path,
+    target: GitHubTarget,
+    now: datetime,
+    within: timedelta,
+    texts: SweepTexts,
+    branch: str = "HEAD",
 ) -> list[tuple[LedgerEntry, int]]:
     """Comment on the pull request of each grant that expires within ``within``.
 
@@ -402,18 +366,9 @@ def warn_before_expiry(
             by_pull.setdefault(merged[0], []).append(entry)
     warned = []
     for number, entries in by_pull.items():
-        lines = [WARNING_MARKER, "### jitops: access expires soon", ""]
-        for entry in entries:
-            request = entry.request
-            assert entry.expires_at is not None
-            left = int((entry.expires_at - now).total_seconds() // 60)
-            lines.append(
-                f"- @{request.requester}: `{request.role}` on `{request.target}` ends at "
-                f"{entry.expires_at:%Y-%m-%d %H:%M} UTC (in {left} min). To keep it, open a "
-                "new request with a new id."
-            )
-            warned.append((entry, number))
-        github.upsert_comment(number, WARNING_MARKER, "\n".join(lines) + "\n")
+        body = f"{WARNING_MARKER}\n{texts.expiry_warning(entries, now)}"
+        github.upsert_comment(number, WARNING_MARKER, body)
+        warned += [(entry, number) for entry in entries]
     return warned
 
 
@@ -551,7 +506,9 @@ def job_options_from_actions(
     return SweepJobOptions(sweep, github, open_pr, warn_within, record, actions.token)
 
 
-def run_sweep_job(options: SweepJobOptions, environ: Mapping[str, str]) -> SweepJob:
+def run_sweep_job(
+    options: SweepJobOptions, environ: Mapping[str, str], texts: SweepTexts
+) -> SweepJob:
     """Revoke what expired, then record it on GitHub, warn of what expires soon, and note the
     run's success: revoking comes first and needs none of the rest."""
     sweep_options = options.sweep
@@ -562,7 +519,7 @@ def run_sweep_job(options: SweepJobOptions, environ: Mapping[str, str]) -> Sweep
     if options.open_pr:
         if options.github is None:
             raise UsageError("recording the sweep needs the repository on GitHub")
-        on_github = record_on_github(report, options.github, sweep_options.now)
+        on_github = record_on_github(report, options.github, sweep_options.now, texts)
     warned: list[tuple[LedgerEntry, int]] = []
     if options.warn_within is not None:
         if options.github is None:
@@ -572,6 +529,7 @@ def run_sweep_job(options: SweepJobOptions, environ: Mapping[str, str]) -> Sweep
             options.github,
             sweep_options.now,
             options.warn_within,
+            texts,
             sweep_options.branch,
         )
     recorded = options.record and not report.failed and not on_github.failures

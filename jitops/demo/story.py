@@ -69,7 +69,13 @@ from jitops.models import AccessRequest
 from jitops.policy import Status, Verdict
 from jitops.provisioners import create
 from jitops.provisioners.interface import CheckStatus
-from jitops.report.comments import apply_comment, gate_markdown, pull_texts, sweep_markdown
+from jitops.report.comments import (
+    apply_comment,
+    gate_markdown,
+    pull_texts,
+    sweep_markdown,
+    sweep_texts,
+)
 from jitops.report.text import audit_output, decision_text, request_text, status_rows, table
 from jitops.targets import target_config
 from jitops.testing.github import Event, GitHubServer, HubError
@@ -503,6 +509,7 @@ class Story:
                 env["GITHUB_REPOSITORY"], env["GITHUB_TOKEN"], env["GITHUB_API_URL"], "main"
             ),
             self.clock.now(),
+            sweep_texts(),
         )
         self.say("its job summary:")
         self.show([line for line in sweep_markdown(report, record).splitlines()[1:] if line])

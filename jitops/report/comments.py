@@ -6,7 +6,8 @@ and nothing more (no HTML, links or mentions).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jitops.markdown import markdown_code, markdown_text
@@ -16,11 +17,15 @@ from jitops.report.text import CHECK_MARKS, request_verdict, window_text
 if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.apply import Outcome as ApplyOutcome
+    from jitops.commands.audit import AuditIssueTexts
     from jitops.commands.request import Draft, PullTexts
-    from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport
+    from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport, SweepTexts
+    from jitops.findings import Finding
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
+    from jitops.ledger import LedgerEntry
     from jitops.models import AccessRequest
+    from jitops.revoking import Revocation
 
 
 _HEADLINES = {
@@ -237,3 +242,154 @@ def sweep_job_summary(job: SweepJob) -> str | None:
     if job.report.revocations or on_github.issue or on_github.warnings or on_github.failures:
         return sweep_markdown(job.report, on_github)
     return None
+
+
+# -- what the sweep and audit verify write on GitHub ---------------------------------------------
+
+
+def table_cell(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` as a Markdown table cell of an issue: secrets masked (a second line of
+    defence: the provisioners' messages are redacted already), on one line, short, as code —
+    so nothing in it (a file name, a login) renders as markup or mentions anyone."""
+    from jitops.provisioners._secrets import redact
+
+    flat = " ".join(redact(text, list(secrets)).split()).replace("`", "'")
+    if len(flat) > 300:
+        flat = flat[:299] + "…"
+    return "`" + flat.replace("|", "\\|") + "`" if flat else "—"
+
+
+def revocation_body(revoked: Sequence[LedgerEntry], now: datetime) -> str:
+    """The revocation pull request's description: whose access went, and when it expired."""
+    lines = [
+        "Access that expired has been revoked by `jitops sweep`; merging this pull request",
+        "removes the request files to record it. It only deletes request files, so it needs",
+        "no approval. Access is already gone whether or not this merges.",
+        "",
+        "| who | access | expired (UTC) | request |",
+        "|---|---|---|---|",
+    ]
+    for entry in sorted(revoked, key=lambda e: (e.expires_at or now, e.request.id)):
+        request = entry.request
+        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
+        lines.append(
+            f"| @{request.requester} | `{request.role}` on `{request.target}` | {end} | "
+            f"`{request.id}` |"
+        )
+    lines += ["", f"<sub>Swept at {now:%Y-%m-%d %H:%M} UTC.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def failed_revokes_body(
+    failed: Sequence[Revocation],
+    since: Mapping[str, datetime],
+    now: datetime,
+    secrets: Sequence[str],
+) -> str:
+    """The issue listing every revoke that is failing, and what to do about it."""
+    lines = [
+        "`jitops sweep` could not revoke this access when it expired, so **it is still there**.",
+        "Every sweep retries it; this issue is kept up to date by each run and closed once",
+        "every revoke below has succeeded.",
+        "",
+        "| target | role | who | request | expired (UTC) | failing since (UTC) | last error |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for revocation in sorted(failed, key=lambda r: (r.entry.request.target, r.entry.request.id)):
+        entry, request = revocation.entry, revocation.entry.request
+        end = f"{entry.expires_at:%Y-%m-%d %H:%M}" if entry.expires_at else "—"
+        lines.append(
+            f"| `{request.target}` | `{request.role}` | @{request.requester} | "
+            f"`{request.id}` ({table_cell(entry.path)}) | {end} | "
+            f"{since.get(request.id, now):%Y-%m-%d %H:%M} | "
+            f"{table_cell(revocation.detail, secrets)} |"
+        )
+    lines += [
+        "",
+        "Fix what the error says (the target's credentials or reachability, a policy file that",
+        "does not load, a target removed from `policies/`), or revoke the access by hand;",
+        "`jitops reconcile` shows what each target still holds.",
+        "",
+        f"<sub>Last sweep: {now:%Y-%m-%d %H:%M} UTC.</sub>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def closing_comment(
+    revoked: Mapping[str, LedgerEntry], listed: Sequence[str], now: datetime
+) -> str:
+    """The comment closing the failed-revokes issue: what became of each revoke it listed."""
+    lines = [
+        "Nothing is failing any more, so this issue is closed "
+        f"(sweep at {now:%Y-%m-%d %H:%M} UTC):",
+        "",
+    ]
+    for request_id in sorted(listed):
+        entry = revoked.get(request_id)
+        if entry is not None:
+            request = entry.request
+            lines.append(
+                f"- revoked: @{request.requester} `{request.role}` on `{request.target}` "
+                f"(`{request_id}`)"
+            )
+        else:
+            lines.append(
+                f"- {table_cell(request_id)}: no longer on the branch (`jitops reconcile` "
+                "checks that nothing is left)"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def expiry_warning(entries: Sequence[LedgerEntry], now: datetime) -> str:
+    """The comment on a pull request whose grants expire soon: when, and how to keep them."""
+    lines = ["### jitops: access expires soon", ""]
+    for entry in entries:
+        request = entry.request
+        end = entry.expires_at or now
+        left = int((end - now).total_seconds() // 60)
+        lines.append(
+            f"- @{request.requester}: `{request.role}` on `{request.target}` ends at "
+            f"{end:%Y-%m-%d %H:%M} UTC (in {left} min). To keep it, open a new request with a "
+            "new id."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def sweep_texts() -> SweepTexts:
+    """The texts ``jitops sweep`` records itself on GitHub with."""
+    from jitops.commands.sweep import SweepTexts
+
+    return SweepTexts(revocation_body, failed_revokes_body, closing_comment, expiry_warning)
+
+
+def audit_issue_body(findings: Sequence[Finding], commit: str, now: datetime) -> str:
+    """The issue listing what ``jitops audit verify`` found, and what to do about each."""
+    lines = [
+        "`jitops audit verify` found access on the branch that apply did not verify, or a",
+        "record that disagrees with history. Every scheduled run checks again, keeps this issue",
+        "up to date, and closes it once nothing is found.",
+        "",
+        "| file | what | what to do |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {table_cell(f.location)} | {table_cell(f.message)} | {table_cell(f.hint or '')} |"
+        for f in findings
+    ]
+    lines += ["", f"<sub>Checked {commit[:12]} at {now:%Y-%m-%d %H:%M} UTC.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def audit_closing_comment(commit: str, now: datetime) -> str:
+    """The comment closing the audit issue once nothing is found."""
+    return (
+        f"`jitops audit verify` finds nothing at {commit[:12]} "
+        f"({now:%Y-%m-%d %H:%M} UTC): closing.\n"
+    )
+
+
+def audit_issue_texts() -> AuditIssueTexts:
+    """The texts ``jitops audit verify --open-issue`` keeps its issue with."""
+    from jitops.commands.audit import AuditIssueTexts
+
+    return AuditIssueTexts(audit_issue_body, audit_closing_comment)

@@ -11,15 +11,23 @@ import pytest
 
 from jitops.commands.sweep import (
     FAILED_MARKER,
-    failed_revokes_body,
+    failed_revokes_issue_body,
     failing_since,
 )
 from jitops.ledger import read_ledger
+from jitops.report.comments import sweep_texts
 from jitops.revoking import Revocation, RevokeOutcome
 from tests.gitrepo import commit_all, make_access_repo, write_request
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 TOKEN = "ghs_0123456789abcdefghij"
+
+
+def failed_revokes_body(
+    failed: list[Revocation], since: dict[str, datetime], now: datetime, secrets: list[str]
+) -> str:
+    """The issue's body as the sweep writes it: the marker, report's text, the stamps."""
+    return failed_revokes_issue_body(sweep_texts(), failed, since, now, secrets)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from jitops.commands.sweep import (
     open_revocation_pull,
 )
 from jitops.ledger import read_ledger
+from jitops.report.comments import sweep_texts
 from jitops.revoking import Revocation, RevokeOutcome
 from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, LEGACY_TOKEN, LegacySystem
@@ -96,6 +97,7 @@ def test_a_thousand_expired_files_cost_at_most_ten_calls(
         report,
         GitHubTarget(world.repo.full_name, world.bot.token, github_server.base_url, "main"),
         now,
+        sweep_texts(),
     )
     assert opened is not None and opened.created
     assert github_server.calls["POST /graphql"] == 1  # auto-merge asked for (and refused)
