@@ -78,6 +78,17 @@ def _echo_lines(out: Sequence[str], err: Sequence[str]) -> None:
         click.echo(line, err=True)
 
 
+def _show(
+    findings: Sequence[Finding], out: Sequence[str], err: Sequence[str], summary: str | None
+) -> None:
+    """Print a run's findings, then its renderer's stdout lines; add ``summary`` to the job
+    summary under Actions; then its stderr lines."""
+    _echo_findings(findings)
+    _echo_lines(out, [])
+    _append_summary(summary)
+    _echo_lines([], err)
+
+
 def _actions() -> ActionsContext:
     """The GitHub Actions settings of this run (its environment), read in one place."""
     return ActionsContext.from_environ(os.environ)
@@ -100,6 +111,26 @@ def cli() -> None:
     long, approved by whom) and requests/ (one YAML file per grant). Start with
     `jitops validate` at its root.
     """
+
+
+# a demo line's (colour, bold) by its tone; click drops the styles when the output is no terminal
+_DEMO_STYLES: dict[str, tuple[str | None, bool]] = {
+    "title": (None, True),
+    "heading": (None, True),
+    "ok": ("green", False),
+    "fail": ("red", True),
+    "summary": (None, True),
+}
+
+
+def _say_demo_line(line: Any) -> None:
+    from jitops.report.text import demo_text
+
+    text, style = demo_text(line), _DEMO_STYLES.get(line.tone.value)
+    if style is None or os.environ.get("NO_COLOR"):
+        click.echo(text)
+    else:
+        click.echo(click.style(text, fg=style[0], bold=style[1]))
 
 
 @cli.command()
@@ -134,27 +165,8 @@ def demo(keep: Path | None) -> None:
     3 a step did not behave as expected (the output names it); 130 interrupted.
     """
     from jitops.commands.demo import DemoOptions, run_demo
-    from jitops.report.text import demo_text
 
-    # (colour, bold) by tone; click drops the styles when the output is not a terminal
-    styles: dict[str, tuple[str | None, bool]] = {
-        "title": (None, True),
-        "heading": (None, True),
-        "ok": ("green", False),
-        "fail": ("red", True),
-        "summary": (None, True),
-    }
-    plain = bool(os.environ.get("NO_COLOR"))
-
-    def say(line: Any) -> None:
-        text = demo_text(line)
-        style = styles.get(line.tone.value)
-        if style is None or plain:
-            click.echo(text)
-        else:
-            click.echo(click.style(text, fg=style[0], bold=style[1]))
-
-    outcome = run_demo(DemoOptions(keep=keep), say)
+    outcome = run_demo(DemoOptions(keep=keep), _say_demo_line)
     sys.exit(outcome.exit_code)
 
 
@@ -480,7 +492,7 @@ def check_pr(
     """
     from jitops.commands.check_pr import check_pull_request, options_from_actions
     from jitops.report.comments import gate_markdown
-    from jitops.report.text import decision_text
+    from jitops.report.text import check_pr_text
 
     options = options_from_actions(
         _actions(),
@@ -491,17 +503,8 @@ def check_pr(
         post=post,
     )
     outcome = check_pull_request(options, gate_markdown)
-    result = outcome.result
-    click.echo(f"#{outcome.pull_request.number}: {result.verdict.value} — {result.summary}")
-    _echo_findings(result.findings)  # with annotations on the PR's diff under Actions
-    for decision in result.decisions:
-        for line in decision_text(decision):
-            click.echo(f"  {line}")
-    for note in outcome.notes:
-        click.echo(f"jitops: note: {note}", err=True)
-    if outcome.posted:
-        click.echo("posted the jitops/approval status and the pull request comment", err=True)
-    sys.exit(ExitCode.OK if result.allowed else ExitCode.DENIED)
+    _show(outcome.result.findings, *check_pr_text(outcome), None)  # annotated on the diff
+    sys.exit(outcome.exit_code)
 
 
 @cli.command()
@@ -592,10 +595,10 @@ def fetch_notes_option(function: Any) -> Any:
     )(function)
 
 
-def _fetch_notes(root: Path) -> None:
+def _fetch_notes(root: Path, wanted: bool = True) -> None:
     from jitops import git
 
-    if not git.pull_notes(root, token=_actions().token):
+    if wanted and not git.pull_notes(root, token=_actions().token):
         click.echo("jitops: origin has no evidence notes yet", err=True)
 
 
@@ -706,22 +709,14 @@ def sweep(
     from jitops.report.text import sweep_text
     from jitops.trust import GitHubAccess
 
-    if fetch_notes:
-        _fetch_notes(root)
+    _fetch_notes(root, fetch_notes)
     actions, when = _actions(), now or datetime.now(UTC)
-    sweeping = SweepOptions(
-        root.resolve(), when, branch, dry_run, GitHubAccess.from_context(actions)
-    )
-    options = job_options_from_actions(
-        actions, sweeping, open_pr=open_pr, base_branch=base_branch, warn_before=warn_before,
-        record=record,
-    )  # fmt: skip
+    access = GitHubAccess.from_context(actions)
+    sweeping = SweepOptions(root.resolve(), when, branch, dry_run, access)
+    options = job_options_from_actions(actions, sweeping, open_pr=open_pr, record=record,
+        base_branch=base_branch, warn_before=warn_before)  # fmt: skip
     job = run_sweep_job(options, os.environ, sweep_texts())
-    _echo_findings(job.report.findings)
-    out, err = sweep_text(job)
-    _echo_lines(out, [])
-    _append_summary(sweep_job_summary(job))
-    _echo_lines([], err)
+    _show(job.report.findings, *sweep_text(job), sweep_job_summary(job))
     sys.exit(job.exit_code)
 
 
@@ -786,10 +781,7 @@ def apply(
         after=after, dry_run=dry_run, scheduled=scheduled, catch_up=catch_up,
     )  # fmt: skip
     job = run_apply_job(options, os.environ, push_notes=push_notes, comment=apply_comment)
-    out, err = apply_text(job)
-    _echo_lines(out, [])
-    _append_summary(apply_markdown(job.report))
-    _echo_lines([], err)
+    _show((), *apply_text(job), apply_markdown(job.report))
     sys.exit(job.exit_code)
 
 
@@ -894,12 +886,7 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     _echo_findings(verified.findings)
     _echo_lines([], audit_verify_text(verified))
     if open_issue:
-        actions = _actions()
-        token, repository = actions.needs_api("--open-issue")
-        kept = report_on_github(
-            verified.findings, verified.report.commit, datetime.now(UTC), repository=repository,
-            token=token, api_url=actions.api_url, texts=audit_issue_texts(),
-        )  # fmt: skip
+        kept = report_on_github(verified, _actions(), datetime.now(UTC), audit_issue_texts())
         _echo_lines([], kept_issue_text(kept))
     sys.exit(verified.exit_code)
 

@@ -153,3 +153,37 @@ def test_the_readme_module_map_names_every_module_and_package() -> None:
         if p.name.removesuffix(".py") not in named
     )
     assert missing == [], f"README's module map leaves out: {', '.join(missing)}"
+
+
+def _command_bodies(source: str) -> dict[str, int]:
+    """Each click command's function in ``source`` → the lines of its body (its docstring
+    left out): the functions decorated ``@<group>.command(…)`` or ``@<group>.group(…)``."""
+    lengths = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        calls = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+        if not any(isinstance(c, ast.Attribute) and c.attr in ("command", "group") for c in calls):
+            continue
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring is --help, not logic
+        lengths[node.name] = (body[-1].end_lineno or 0) - body[0].lineno + 1 if body else 0
+    return lengths
+
+
+def test_the_line_counter_counts_a_commands_body_and_only_commands() -> None:
+    source = (
+        "@cli.command()\n@click.option('--x')\ndef short(x):\n    '''Help.'''\n    a = 1\n"
+        "    return a\n\n@cli.group(invoke_without_command=True)\ndef grouped():\n    pass\n\n"
+        "def helper():\n    return 1\n"
+    )
+    assert _command_bodies(source) == {"short": 2, "grouped": 1}
+
+
+def test_every_cli_command_is_thin() -> None:
+    """A click function parses, calls one command function, renders its result and exits with
+    its code: 15 lines or fewer. More means logic has crept into the CLI."""
+    bodies = _command_bodies((PACKAGE / "cli.py").read_text(encoding="utf-8"))
+    assert len(bodies) >= 15  # every subcommand was found
+    assert {name: n for name, n in bodies.items() if n > 15} == {}

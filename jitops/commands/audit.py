@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jitops import evidence, git, request_files
+from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
 from jitops.kept_issue import KeptIssue
@@ -329,22 +330,18 @@ class AuditIssueTexts:
 
 
 def report_on_github(
-    findings: Sequence[Finding],
-    commit: str,
-    now: datetime,
-    *,
-    repository: str,
-    token: str,
-    api_url: str,
-    texts: AuditIssueTexts,
+    verified: Verification, actions: ActionsContext, now: datetime, texts: AuditIssueTexts
 ) -> KeptIssue | None:
-    """Keep one issue open listing the problems ``findings`` name (warnings are history, not
-    problems), closed with a comment once there are none. None: nothing found, nothing open."""
+    """Keep one issue open listing the problems ``verified`` found (warnings are history, not
+    problems), closed with a comment once there are none. None: nothing found, nothing open.
+    Needs the token and the repository of ``actions``."""
     from jitops import kept_issue
     from jitops.github import GitHub
 
+    token, repository = actions.needs_api("--open-issue")
+    findings, commit = verified.findings, verified.report.commit
     problems = [f for f in findings if f.severity is not Severity.WARNING]
-    github = GitHub(token, repository=repository, api_url=api_url)
+    github = GitHub(token, repository=repository, api_url=actions.api_url)
     if not problems:
         found = kept_issue.ours(github, AUDIT_LABEL, AUDIT_MARKER)
         return kept_issue.close(github, found, texts.closing_comment(commit, now))

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from jitops import git, ids, request_files
 from jitops.actions_context import ActionsContext
-from jitops.errors import JitopsError, UsageError
+from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import (
     ChangeKind,
     GateResult,
@@ -60,6 +60,10 @@ class CheckOutcome:
     markdown: str
     posted: bool
     notes: tuple[str, ...] = ()  # how the check was made, where that is worth knowing
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.result.allowed else ExitCode.DENIED
 
 
 # The comment's Markdown from what was decided: (the gate's result, the parsed requests, the

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from jitops.commands.apply import ApplyJob
     from jitops.commands.audit import AuditReport, Verification
+    from jitops.commands.check_pr import CheckOutcome
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.index import IndexRun
     from jitops.commands.init import InitReport
@@ -76,6 +77,18 @@ def request_verdict(decision: Decision) -> str:
     unverified = [c.detail for c in decision.checks if c.status is Status.UNVERIFIED]
     confirm = "".join(f"; unverified offline: {detail}" for detail in unverified)
     return f"allowed by policy {decision.policy}; {needs}{confirm}"
+
+
+def check_pr_text(outcome: CheckOutcome) -> tuple[list[str], list[str]]:
+    """What ``jitops check-pr`` prints: (on stdout the verdict and each request's checks; on
+    stderr how the check was made and what it posted)."""
+    result = outcome.result
+    out = [f"#{outcome.pull_request.number}: {result.verdict.value} — {result.summary}"]
+    out += [f"  {line}" for decision in result.decisions for line in decision_text(decision)]
+    err = [f"jitops: note: {note}" for note in outcome.notes]
+    if outcome.posted:
+        err.append("posted the jitops/approval status and the pull request comment")
+    return out, err
 
 
 def request_output(outcome: RequestOutcome) -> tuple[list[str], list[str]]:
