@@ -47,3 +47,28 @@ def test_the_repository_of_a_remote(url: str, repository: str | None) -> None:
 )
 def test_a_token_goes_only_to_its_own_github(api_url: str, remote: str, sent: bool) -> None:
     assert serves_git_for(api_url, remote) is sent
+
+
+def test_every_page_asks_until_a_page_comes_back_short() -> None:
+    """Two full pages and a short one: three questions, every object kept in order; a full
+    last page costs one more (empty) question; what is not an object is dropped but counts
+    toward the page being full, so a page padded with junk never ends the listing early."""
+    from jitops.github.client import every_page
+
+    asked: list[int] = []
+
+    def pages(sizes: list[int]) -> list[dict[str, int]]:
+        def ask(page: int) -> object:
+            asked.append(page)
+            size = sizes[page - 1] if page <= len(sizes) else 0
+            return [{"n": page * 1000 + i} if i % 10 else "junk" for i in range(size)]
+
+        return every_page(ask)
+
+    found = pages([100, 100, 7])
+    assert asked == [1, 2, 3] and len(found) == 90 + 90 + 6
+    assert found[0] == {"n": 1001} and found[-1] == {"n": 3006}
+    asked.clear()
+    assert len(pages([100])) == 90 and asked == [1, 2]
+    asked.clear()
+    assert pages([]) == [] and asked == [1]

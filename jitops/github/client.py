@@ -8,6 +8,7 @@ PyGithub is imported lazily so ``jitops --help`` stays fast.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -141,3 +142,20 @@ def _is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+PAGE_SIZE = 100  # GitHub's largest page for the listings jitops reads
+
+
+def every_page(ask: Callable[[int], Any]) -> list[dict[str, Any]]:
+    """Every object of a listing GitHub answers a page at a time: ``ask(page)`` (numbered
+    from 1, ``PAGE_SIZE`` a page) until a page comes back short. What is no object is left out."""
+    found: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        batch = ask(page)
+        items = batch if isinstance(batch, list) else []
+        found += [item for item in items if isinstance(item, dict)]
+        if len(items) < PAGE_SIZE:
+            return found
+        page += 1

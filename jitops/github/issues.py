@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jitops.github.client import GitHubBase
+from jitops.github.client import PAGE_SIZE, GitHubBase, every_page
 from jitops.github.errors import GitHubError
 from jitops.github.values import IssueInfo, issue_info
 
@@ -98,20 +98,14 @@ class IssuesMixin(GitHubBase):
     def _comments(self, number: int) -> list[dict[str, Any]]:
         """Every comment on issue or pull request #``number``, oldest first, page by page: a
         busy pull request's own comment may be past the first hundred."""
-        found: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self._raw(
+        return every_page(
+            lambda page: self._raw(
                 "GET",
                 f"/issues/{number}/comments",
                 f"comments on #{number}",
-                parameters={"per_page": 100, "page": page},
+                parameters={"per_page": PAGE_SIZE, "page": page},
             )
-            items = [c for c in batch if isinstance(c, dict)] if isinstance(batch, list) else []
-            found += items
-            if len(items) < 100:
-                return found
-            page += 1
+        )
 
     def upsert_comment(self, number: int, marker: str, body: str) -> str:
         """Create the PR comment that starts with ``marker``, or edit it; return its URL.

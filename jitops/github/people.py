@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from jitops.github.client import GitHubBase
+from jitops.github.client import PAGE_SIZE, GitHubBase, every_page
 from jitops.github.errors import error_from
 
 
@@ -77,20 +77,15 @@ class PeopleMixin(GitHubBase):
 
     def team_members(self, org: str, team: str) -> list[str]:
         """Logins of the team's members (every page)."""
-        members: list[str] = []
-        page = 1
-        while True:
-            data = self._org_call(
+        members = every_page(
+            lambda page: self._org_call(
                 "GET",
                 f"/orgs/{org}/teams/{team}/members",
                 f"members of @{org}/{team}",
-                parameters={"per_page": 100, "page": page},
+                parameters={"per_page": PAGE_SIZE, "page": page},
             )
-            batch = [m["login"] for m in data or [] if isinstance(m, dict) and "login" in m]
-            members.extend(batch)
-            if len(batch) < 100:
-                return members
-            page += 1
+        )
+        return [m["login"] for m in members if isinstance(m.get("login"), str)]
 
     def team_exists(self, org: str, team: str) -> bool:
         from github import GithubException
