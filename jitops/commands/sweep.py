@@ -151,10 +151,11 @@ def open_revocation_pull(
     github = GitHub(target.token, repository=target.repository, api_url=target.api_url)
     paths = sorted(entry.path for entry in revoked)
     message = f"Revoke {len(paths)} expired grant(s)\n\n" + "\n".join(paths) + "\n"
-    sha = github.commit_removals(target.base_branch, SWEEP_BRANCH, paths, message)
-    opened = github.open_or_update_pull(
+    sha, opened = github.open_removal_pull(
         head=SWEEP_BRANCH,
         base=target.base_branch,
+        paths=paths,
+        message=message,
         title=f"jitops: revoke {len(paths)} expired grant(s)",
         body=texts.revocation_body(revoked, now),
         labels=[REVOCATION_LABEL],

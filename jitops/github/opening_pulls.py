@@ -15,11 +15,15 @@ from jitops.github.values import OpenedPull, opened_pull
 class OpeningPullsMixin(GitHubBase):
     """The revocation commit, finding or opening a pull request, and auto-merge."""
 
-    def commit_removals(self, base_branch: str, branch: str, paths: list[str], message: str) -> str:
+    def commit_removals(
+        self, base_branch: str, branch: str, paths: list[str], message: str, *, exists: bool = True
+    ) -> str:
         """Point ``branch`` at a new commit on top of ``base_branch`` that deletes ``paths``.
 
-        Four calls whatever the number of paths (five the first time): the base branch with
-        its commit's tree, one tree, one commit, the branch ref (force-moved, or created).
+        Four calls whatever the number of paths: the base branch with its commit's tree, one
+        tree, one commit, the branch ref — force-moved when ``exists`` says the branch is
+        there, created when it says not (one call more when it is wrong, or another run
+        created the branch a moment ago).
         """
         base = self._raw("GET", f"/branches/{quote(base_branch, safe='')}", f"branch {base_branch}")
         base_sha = base["commit"]["sha"]
@@ -41,6 +45,18 @@ class OpeningPullsMixin(GitHubBase):
             input={"message": message, "tree": tree["sha"], "parents": [base_sha]},
         )
         sha = str(commit["sha"])
+        if not (exists and self._move_branch(branch, sha)):
+            if not self._create_branch(branch, sha):
+                self._raw(
+                    "PATCH",
+                    f"/git/refs/heads/{branch}",
+                    f"moving {branch}",
+                    input={"sha": sha, "force": True},
+                )
+        return sha
+
+    def _move_branch(self, branch: str, sha: str) -> bool:
+        """Force ``branch`` to ``sha``; False when there is no such branch."""
         from github import GithubException
 
         try:
@@ -52,24 +68,28 @@ class OpeningPullsMixin(GitHubBase):
         except GithubException as exc:
             if exc.status not in (404, 422):
                 raise error_from(exc, f"moving {branch}") from None
-            try:
-                self.repo.requester.requestJsonAndCheck(
-                    "POST",
-                    f"{self.repo.url}/git/refs",
-                    input={"ref": f"refs/heads/{branch}", "sha": sha},
-                )
-            except GithubException as again:
-                if again.status != 422:  # 422: another sweep created it a moment ago
-                    raise error_from(again, f"creating {branch}") from None
-                self._raw(
-                    "PATCH",
-                    f"/git/refs/heads/{branch}",
-                    f"moving {branch}",
-                    input={"sha": sha, "force": True},
-                )
+            return False
         except OSError as exc:
             raise self._unreachable(f"moving {branch}", exc) from None
-        return sha
+        return True
+
+    def _create_branch(self, branch: str, sha: str) -> bool:
+        """Create ``branch`` at ``sha``; False when it is there already (422)."""
+        from github import GithubException
+
+        try:
+            self.repo.requester.requestJsonAndCheck(
+                "POST",
+                f"{self.repo.url}/git/refs",
+                input={"ref": f"refs/heads/{branch}", "sha": sha},
+            )
+        except GithubException as exc:
+            if exc.status != 422:
+                raise error_from(exc, f"creating {branch}") from None
+            return False
+        except OSError as exc:
+            raise self._unreachable(f"creating {branch}", exc) from None
+        return True
 
     def _open_pull_data(self, head: str, base: str) -> dict[str, Any] | None:
         owner = self.repository.split("/")[0]
@@ -82,11 +102,18 @@ class OpeningPullsMixin(GitHubBase):
         return found[0] if isinstance(found, list) and found else None
 
     def _find_or_open_pull(
-        self, head: str, base: str, title: str, body: str, what: str
+        self,
+        head: str,
+        base: str,
+        title: str,
+        body: str,
+        what: str,
+        looked_up: tuple[dict[str, Any] | None] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """The open pull request from ``head`` into ``base``, or a new one (True). Never two:
-        a 422 because another run opened it a moment ago yields that one."""
-        current = self._open_pull_data(head, base)
+        """The open pull request from ``head`` into ``base`` (``looked_up``'s, when it was
+        just looked up), or a new one (True). Never two: a 422 because another run opened it
+        a moment ago yields that one."""
+        current = looked_up[0] if looked_up is not None else self._open_pull_data(head, base)
         if current is not None:
             return current, False
         from github import GithubException
@@ -111,24 +138,43 @@ class OpeningPullsMixin(GitHubBase):
         data, created = self._find_or_open_pull(head, base, title, body, "the pull request")
         return opened_pull(data, created)
 
-    def open_or_update_pull(
-        self, *, head: str, base: str, title: str, body: str, labels: list[str]
-    ) -> OpenedPull:
-        """The open pull request from ``head``, updated; or a new one. Never two."""
-        current, created = self._find_or_open_pull(
-            head, base, title, body, "the revocation pull request"
+    def open_removal_pull(
+        self,
+        *,
+        head: str,
+        base: str,
+        paths: list[str],
+        message: str,
+        title: str,
+        body: str,
+        labels: list[str],
+    ) -> tuple[str, OpenedPull]:
+        """Commit the removal of ``paths`` on top of ``base`` to branch ``head``, and open the
+        one pull request from it, or update the open one: (the commit, the pull request).
+
+        The open pull request is looked up first: with one, its branch is there to move;
+        without, the branch most likely went with the last one's merge and is created — one
+        call for the branch either way. Labels it already has are not asked for again.
+        """
+        current = self._open_pull_data(head, base)
+        sha = self.commit_removals(base, head, paths, message, exists=current is not None)
+        found, created = self._find_or_open_pull(
+            head, base, title, body, "the revocation pull request", (current,)
         )
-        number = int(current["number"])
-        if not created and (current.get("title") != title or current.get("body") != body):
+        number = int(found["number"])
+        if not created and (found.get("title") != title or found.get("body") != body):
             self._raw(
                 "PATCH",
                 f"/pulls/{number}",
                 "updating the pull request",
                 input={"title": title, "body": body},
             )
-        if labels:
+        had = {
+            str(label.get("name")) for label in found.get("labels") or [] if isinstance(label, dict)
+        }
+        if set(labels) - had:
             self._raw("POST", f"/issues/{number}/labels", "labels", input={"labels": labels})
-        return opened_pull(current, created)
+        return sha, opened_pull(found, created)
 
     def enable_auto_merge(self, number: int, node_id: str, *, method: str = "MERGE") -> None:
         """Ask GitHub to merge pull request #``number`` itself once its base branch's

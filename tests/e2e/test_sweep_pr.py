@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from jitops.commands.sweep import (
     SWEEP_BRANCH,
     GitHubTarget,
     SweepReport,
-    open_revocation_pull,
+    record_on_github,
 )
 from jitops.ledger import read_ledger
 from jitops.report.comments import sweep_texts
@@ -78,6 +78,10 @@ def test_after_the_pull_request_merged_apply_and_sweep_do_nothing(
 def test_a_thousand_expired_files_cost_at_most_ten_calls(
     github_server: GitHubServer, github_names: str, tmp_path: Path
 ) -> None:
+    """Recording a sweep of 1,000 expiries on GitHub — the revocation pull request opened,
+    labelled, with auto-merge asked for and its status, and the failed-revokes issue looked
+    up — takes at most ten API calls; the next sweep, updating that pull request, no more
+    (its branch is moved, not created; its label is not asked for again)."""
     from tests.gitrepo import make_access_repo
 
     source = make_access_repo(tmp_path / "source")
@@ -92,16 +96,23 @@ def test_a_thousand_expired_files_cost_at_most_ten_calls(
         tuple(Revocation(entry, RevokeOutcome.REVOKED) for entry in ledger.entries),
         (),
     )
+    target = GitHubTarget(world.repo.full_name, world.bot.token, github_server.base_url, "main")
     github_server.calls.reset()
-    opened = open_revocation_pull(
-        report,
-        GitHubTarget(world.repo.full_name, world.bot.token, github_server.base_url, "main"),
-        now,
-        sweep_texts(),
-    )
-    assert opened is not None and opened.created
+    record = record_on_github(report, target, now, sweep_texts())
+    opened = record.pull
+    assert opened is not None and opened.created and record.failures == ()
     assert github_server.calls["POST /graphql"] == 1  # auto-merge asked for (and refused)
+    assert github_server.calls["GET /repos/{owner}/{repo}/issues"] == 1  # no failed revokes
     assert github_server.calls.total() <= 10, github_server.calls.snapshot()
+    assert len(world.files_of(opened.number)) == 1000
+    github_server.calls.reset()
+    again = record_on_github(report, target, now + timedelta(hours=1), sweep_texts())
+    assert again.pull is not None and again.pull.number == opened.number
+    assert not again.pull.created and again.failures == ()
+    calls = github_server.calls.snapshot()
+    assert "POST /repos/{owner}/{repo}/git/refs" not in calls  # moved, not created
+    assert "POST /repos/{owner}/{repo}/issues/{issue_number}/labels" not in calls
+    assert github_server.calls.total() <= 10, calls
     assert len(world.files_of(opened.number)) == 1000
 
 
