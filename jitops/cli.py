@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -79,10 +79,14 @@ def _echo_lines(out: Sequence[str], err: Sequence[str]) -> None:
 
 
 def _show(
-    findings: Sequence[Finding], out: Sequence[str], err: Sequence[str], summary: str | None
+    findings: Sequence[Finding],
+    out: Sequence[str],
+    err: Sequence[str],
+    summary: Callable[[], str | None] | None,
 ) -> None:
-    """Print a run's findings, then its renderer's stdout lines; add ``summary`` to the job
-    summary under Actions; then its stderr lines."""
+    """Print a run's findings, then its renderer's stdout lines; add what ``summary`` renders
+    to the job summary under Actions (rendered only there: a sweep's is one line per grant);
+    then its stderr lines."""
     _echo_findings(findings)
     _echo_lines(out, [])
     _append_summary(summary)
@@ -94,9 +98,11 @@ def _actions() -> ActionsContext:
     return ActionsContext.from_environ(os.environ)
 
 
-def _append_summary(markdown: str | None) -> None:
-    """Add to the job summary under GitHub Actions ($GITHUB_STEP_SUMMARY); nothing elsewhere."""
+def _append_summary(render: Callable[[], str | None] | None) -> None:
+    """Add what ``render`` gives to the job summary under GitHub Actions
+    ($GITHUB_STEP_SUMMARY); elsewhere it is not even rendered."""
     path = _actions().step_summary
+    markdown = render() if path and render is not None else None
     if path and markdown:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(markdown)
@@ -716,7 +722,7 @@ def sweep(
     options = job_options_from_actions(actions, sweeping, open_pr=open_pr, record=record,
         base_branch=base_branch, warn_before=warn_before)  # fmt: skip
     job = run_sweep_job(options, os.environ, sweep_texts())
-    _show(job.report.findings, *sweep_text(job), sweep_job_summary(job))
+    _show(job.report.findings, *sweep_text(job), lambda: sweep_job_summary(job))
     sys.exit(job.exit_code)
 
 
@@ -781,7 +787,7 @@ def apply(
         after=after, dry_run=dry_run, scheduled=scheduled, catch_up=catch_up,
     )  # fmt: skip
     job = run_apply_job(options, os.environ, push_notes=push_notes, comment=apply_comment)
-    _show((), *apply_text(job), apply_markdown(job.report))
+    _show((), *apply_text(job), lambda: apply_markdown(job.report))
     sys.exit(job.exit_code)
 
 
