@@ -40,6 +40,7 @@ from validate import ensure_repo, machine  # noqa: E402
 
 from jitops import git, ids  # noqa: E402
 from jitops.commands.check_pr import CheckOptions, check_pull_request  # noqa: E402
+from jitops.report.comments import gate_markdown  # noqa: E402
 from jitops.testing.github import GitHubServer  # noqa: E402
 
 SIZES = {"10 requests": (10, 2), "10,000 requests": (10_000, 200)}
@@ -106,7 +107,7 @@ def _measure(server: GitHubServer, options: CheckOptions, runs: int) -> Measured
     for _ in range(runs):
         server.calls.reset()
         started = time.perf_counter()
-        outcome = check_pull_request(options)
+        outcome = check_pull_request(options, gate_markdown)
         best = min(best, time.perf_counter() - started)
         calls = server.calls.total()
         verdict, note = outcome.result.verdict.value, bool(outcome.notes)
