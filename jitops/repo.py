@@ -174,15 +174,16 @@ def parse(
         return document, None, validation_findings(exc, document, model)
 
 
+_LINK_REFUSED = "symbolic links are not allowed here — commit a regular file"
+
+
 def _read(root: Path, path: str) -> bytes:
     try:
         # O_NOFOLLOW: a link could pull in a file from outside the repository; refuse it.
         fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputError(
-                "symbolic links are not allowed here — commit a regular file", path=path
-            ) from None
+            raise InputError(_LINK_REFUSED, path=path) from None
         raise
     try:
         status = os.fstat(fd)
@@ -280,23 +281,34 @@ def _walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], 
     findings: list[Finding] = []
     for directory, dirnames, filenames in os.walk(base):
         rel_dir = Path(directory).relative_to(root).as_posix()
+        # A link is refused whatever it points at (a folder, a file, nothing): git stores its
+        # text, and what a checkout reads through it is not what was reviewed.
+        findings.extend(
+            Finding(f"{rel_dir}/{name}", Severity.ERROR, _LINK_REFUSED)
+            for name in sorted({*dirnames, *filenames})
+            if os.path.islink(os.path.join(directory, name)) and not name.startswith(IGNORED_NAMES)
+        )
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and f"{rel_dir}/{d}" != skip
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and f"{rel_dir}/{d}" != skip
+            and not os.path.islink(os.path.join(directory, d))
         )
         for name in filenames:
             path = f"{rel_dir}/{name}"
+            if os.path.islink(os.path.join(directory, name)):
+                continue
             if name.endswith(YAML_SUFFIXES):
                 found.append(path)
             elif not name.startswith(IGNORED_NAMES):
-                findings.append(
-                    Finding(
-                        path,
-                        Severity.ERROR,
-                        f"{folder}/ holds only YAML files",
-                        "rename it to .yaml or move it out",
-                    )
-                )
+                findings.append(_not_yaml(path, folder))
     return sorted(found), findings
+
+
+def _not_yaml(path: str, folder: str) -> Finding:
+    hint = "rename it to .yaml or move it out"
+    return Finding(path, Severity.ERROR, f"{folder}/ holds only YAML files", hint)
 
 
 def request_paths(root: Path) -> tuple[list[str], list[Finding]]:
@@ -397,7 +409,10 @@ def load_policies(root: Path, *, parallel: bool = True) -> PolicyLoad:
 
 
 def load_policies_at(root: Path, ref: str) -> PolicyLoad:
-    """The policies as they were at commit ``ref``, read from git (the work tree untouched)."""
+    """The policies as they were at commit ``ref``, read from git (the work tree untouched),
+    with the same answer ``load_policies`` gives for a checkout of ``ref``: the same files
+    read (none under a hidden folder or ``policies/tests/``) and the same ones refused (a file
+    that is not YAML, a symbolic link)."""
     from jitops import git
 
     tree = git.files_at(root, ref, POLICIES_DIR, max_bytes=MAX_FILE_BYTES)
@@ -406,14 +421,31 @@ def load_policies_at(root: Path, ref: str) -> PolicyLoad:
         for path, size in tree.oversized.items()
     ]
     results: list[Loaded | list[Finding]] = []
-    for path, raw in sorted(tree.contents.items()):
-        if path.startswith(POLICY_TESTS_DIR + "/") or not path.endswith(YAML_SUFFIXES):
+    entries = [(path, tree.contents.get(path)) for path in sorted({*tree.contents, *tree.links})]
+    for path, raw in entries:
+        if not _read_as_in_a_checkout(path):
             continue
-        document, model, problems = parse(raw, path, POLICY_MODELS, "policies/")
-        results.append(Loaded(path, document.text, model) if model and document else problems)
+        if raw is None:  # a link, to a file or a folder: refused, as in a checkout
+            findings.append(Finding(path, Severity.ERROR, _LINK_REFUSED))
+        elif not path.endswith(YAML_SUFFIXES):
+            findings.append(_not_yaml(path, POLICIES_DIR))
+        else:
+            document, model, problems = parse(raw, path, POLICY_MODELS, "policies/")
+            results.append(Loaded(path, document.text, model) if model and document else problems)
     if not results and not findings:
         findings.append(Finding(POLICIES_DIR, Severity.ERROR, f"no policies at {ref[:7]}"))
     return _policy_load(results, findings)
+
+
+def _read_as_in_a_checkout(path: str) -> bool:
+    """Whether ``load_policies`` would look at this file of ``policies/`` in a checkout: not in
+    a hidden folder, not a policy test, not a name that is let be (README, .gitkeep)."""
+    folders, _, name = path.rpartition("/")
+    if any(part.startswith(".") for part in folders.split("/")[1:]):
+        return False
+    if path.startswith(POLICY_TESTS_DIR + "/"):
+        return False
+    return name.endswith(YAML_SUFFIXES) or not name.startswith(IGNORED_NAMES)
 
 
 def _policy_load(results: Iterable[Loaded | list[Finding]], findings: list[Finding]) -> PolicyLoad:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jitops.findings import Severity
-from jitops.repo import load_policies, load_requests
+from jitops.repo import load_policies, load_policies_at, load_requests
 from tests.gitrepo import make_access_repo, write_request
 
 
@@ -116,3 +116,32 @@ def test_many_requests_load_in_parallel_with_the_same_result(
     assert [r.path for r in parallel.requests] == [r.path for r in serial.requests]
     assert parallel.findings == serial.findings
     assert len(serial.requests) == 60 and len(serial.findings) == 1
+
+
+@pytest.mark.attack(1, "a policy file git holds that a checkout would not read, or reads otherwise")
+def test_policies_at_a_commit_are_the_policies_of_its_checkout(repo: Path) -> None:
+    """apply and the sweep read policies from a commit; check-pr and validate from a checkout.
+    Both must see the same files and refuse the same ones: a YAML file in a hidden folder is
+    no policy in either, a link (to a file or a folder) and a file that is not YAML are refused
+    in both, README and policy tests are let be."""
+    from tests.gitrepo import commit_all
+
+    policies = repo / "policies"
+    (policies / ".hidden").mkdir()
+    (policies / ".hidden" / "loose.yaml").write_text((policies / "sandbox-db.yaml").read_text())
+    (policies / "notes.txt").write_text("not a policy\n")
+    (policies / "README").write_text("let be\n")
+    (policies / "linked.yaml").symlink_to("sandbox-db.yaml")
+    (policies / "elsewhere").symlink_to("/etc")
+    commit = commit_all(repo, "odd files under policies/")
+    in_checkout = load_policies(repo)
+    at_commit = load_policies_at(repo, commit)
+    assert messages(at_commit.findings) == messages(in_checkout.findings)
+    assert sorted(messages(in_checkout.findings)) == [
+        "policies/elsewhere: symbolic links are not allowed here — commit a regular file",
+        "policies/linked.yaml: symbolic links are not allowed here — commit a regular file",
+        "policies/notes.txt: policies/ holds only YAML files — rename it to .yaml or move it out",
+    ]
+    assert [f.path for f in at_commit.files] == [f.path for f in in_checkout.files]
+    assert not any(".hidden" in f.path for f in at_commit.files)
+    assert at_commit.policy_set is None and in_checkout.policy_set is None  # fail closed

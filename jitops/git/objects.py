@@ -52,6 +52,7 @@ class TreeFiles:
     contents: dict[str, bytes]
     oversized: dict[str, int]
     blobs: dict[str, str] = field(default_factory=dict)  # path → blob id, for those read
+    links: tuple[str, ...] = ()  # symbolic links (never read: their text is no file)
 
 
 def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
@@ -63,11 +64,14 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
     listing = run(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", ref, "--", folder])
     entries = []
     oversized: dict[str, int] = {}
+    links: list[str] = []
     for record in listing.stdout.split("\0"):
         if not record:
             continue
         meta, _, path = record.partition("\t")
         mode, kind, sha, size = meta.split()
+        if kind == "blob" and mode == "120000":
+            links.append(path)
         if kind != "blob" or mode == "120000":
             continue
         if int(size) > max_bytes:
@@ -75,10 +79,11 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
         else:
             entries.append((path, sha))
     if not entries:
-        return TreeFiles({}, oversized)
+        return TreeFiles({}, oversized, links=tuple(links))
     blobs = read_blobs(root, [sha for _, sha in entries])
     files = {path: blobs[sha] for path, sha in entries if sha in blobs}
-    return TreeFiles(files, oversized, {path: sha for path, sha in entries if sha in blobs})
+    found = {path: sha for path, sha in entries if sha in blobs}
+    return TreeFiles(files, oversized, found, tuple(links))
 
 
 def show(root: Path, ref: str, path: str) -> bytes:
