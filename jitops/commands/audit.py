@@ -207,7 +207,7 @@ def _judge(reading: _Reading, landings: Sequence[tuple[str, str, str]]) -> list[
         if request is None:
             results.append((None, problems, _NO_FIELDS))
         else:
-            results.append((request, [], notes[commit].fields(request.id)))
+            results.append((request, [], notes[commit].fields(request.id, path, blob)))
     return results
 
 
@@ -238,8 +238,11 @@ class _Note:
             found.setdefault(request.id, request)
         return cls(parsed, None, found)
 
-    def fields(self, request_id: str) -> _Fields:
-        """What the note says of ``request_id``'s grant, as fields of its record."""
+    def fields(self, request_id: str, path: str, blob: str) -> _Fields:
+        """What the note says of ``request_id``'s grant landed as ``blob`` at ``path``, as
+        fields of its record. A note that binds the request to other content (apply records
+        the blob it judged) is no evidence for this one: notes can be written by any writer,
+        and a note copied onto an edit in place must not approve the edit."""
         note = self.parsed
         if note is None:
             missing = self.broken or "no approval evidence: apply never verified it"
@@ -248,6 +251,12 @@ class _Note:
         if found is None:
             unnamed = "the evidence note of its merge does not mention this request"
             return (note.pull_request, None, (), False, unnamed, False, False)
+        if found.blob is not None and (found.blob != blob or found.path != path):
+            other = (
+                f"the evidence note of its merge is for other content: apply verified "
+                f"{found.path} as blob {found.blob[:12]}, this is {path} as {blob[:12]}"
+            )
+            return (note.pull_request, None, (), False, other, False, False)
         allowed = found.verdict == "allowed"
         problem: str | None = None
         if not allowed:

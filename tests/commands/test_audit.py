@@ -119,3 +119,29 @@ def test_audit_of_a_repository_without_history(tmp_path: Path) -> None:
     git(root, "init", "-q")
     with pytest.raises(UsageError):
         audit(root)
+
+
+@pytest.mark.attack(8, "an evidence note copied onto an edit in place of a granted request")
+def test_a_note_for_other_content_approves_nothing(tmp_path: Path) -> None:
+    """apply records the blob it verified. A writer extends a granted request in place and
+    copies the merge's note onto the edit's commit (notes are a ref any writer can push): the
+    audit does not call the edit approved, and says whose content the note is for; the
+    original grant stays approved."""
+    root = make_access_repo(tmp_path / "access")
+    path = write_request(root, "ok-1", duration="4h")
+    relative = path.relative_to(root).as_posix()
+    merged = commit_all(root, "grant ok-1 (#7)", date="2026-11-23T09:00:00Z")
+    blob = git(root, "rev-parse", f"{merged}:{relative}").strip()
+    note = approval("ok-1", relative)
+    bound = note.requests[0].model_copy(update={"blob": blob})
+    evidence.record(root, merged, note.model_copy(update={"requests": [bound]}))
+    path.write_text(path.read_text().replace("duration: 4h", "duration: 4000h"))
+    edited = commit_all(root, "extend ok-1", date="2026-11-23T10:00:00Z")
+    git(root, "notes", "--ref=refs/notes/jitops", "copy", merged, edited)
+    first, second = audit(root).records
+    assert first.landed_commit == merged and first.problem is None
+    assert first.approvers == ("bob",)
+    assert second.landed_commit == edited and second.approvers == ()
+    assert second.problem is not None
+    assert second.problem.startswith("the evidence note of its merge is for other content")
+    assert [f.message.split(" ")[0] for f in unverified_findings(audit(root))] == ["ok-1"]
