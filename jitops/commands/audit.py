@@ -86,10 +86,20 @@ def _report(commit: str, landings: list[_Landing], judged: list[_Judged]) -> Aud
     found in each."""
     records: list[AuditRecord] = []
     findings: list[Finding] = []
-    for (landed, at, path, _, removed), result in zip(
+    for (landed, at, path, blob, removed), result in zip(
         reversed(landings), reversed(judged), strict=True
     ):
-        if result is None:  # git has no such blob
+        if result is None:  # git has no such blob: a partial clone, or a damaged repository
+            findings.append(
+                Finding(
+                    path,
+                    Severity.ERROR,
+                    f"git has no object {blob[:12]}, the request landed in {landed[:7]}: "
+                    "the audit cannot say who had what",
+                    "audit a full clone (git fetch --unshallow --refetch, or clone without "
+                    "--filter), or run git fsck",
+                )
+            )
             continue
         request, problems, fields = result
         if request is None:
@@ -165,9 +175,14 @@ def _chunks(
 
 
 def _landed(change: git.RawChange) -> bool:
-    """A request file added or changed: content that lands (a deletion, or a change of type to
-    a link or submodule, lands nothing)."""
-    return change.status in ("A", "M") and request_files.has_request_name(change.path)
+    """A request file added, changed, or made a regular file by a change of type (a link
+    turned into a file): content that lands, as apply sees it. A deletion, a link or a
+    submodule lands nothing (apply grants no such thing)."""
+    return (
+        change.status in ("A", "M", "T")
+        and change.mode in request_files.REGULAR_MODES
+        and request_files.has_request_name(change.path)
+    )
 
 
 @dataclass(frozen=True)

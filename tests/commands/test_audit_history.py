@@ -33,6 +33,7 @@ class Change:
     at: datetime
     status: str
     path: str
+    mode: str  # git's mode after the change
 
 
 def changes_as_before(
@@ -46,7 +47,7 @@ def changes_as_before(
             "--first-parent",
             "-m",
             "--no-renames",
-            "--name-status",
+            "--raw",
             "-z",
             "--reverse",
             "--format=%x01%H %ct",
@@ -63,19 +64,22 @@ def changes_as_before(
         sha, _, stamp = header.strip().partition(" ")
         at = datetime.fromtimestamp(int(stamp), UTC)
         fields = [f.strip("\n") for f in fields]
-        for status, path in zip(fields[0::2], fields[1::2], strict=False):
-            if status and path:
-                changes.append(Change(sha, at, status[0], path))
+        # --raw -z: ":<old mode> <new mode> <old id> <new id> <status>", then the path
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if meta and path:
+                _, mode, _, _, status = meta.lstrip(":").split()
+                changes.append(Change(sha, at, status[0], path, mode))
     return changes
 
 
 def audit_as_before(root: Path, ref: str = "HEAD") -> AuditReport:
     """The audit as it was: the whole history read, then every blob by ``commit:path``, every
-    note parsed, each record replaced as later changes end it."""
+    note parsed, each record replaced as later changes end it; what lands is a regular file
+    added, changed, or made one by a change of type."""
     commit = git.resolve(root, ref)
     assert commit is not None
     changes = changes_as_before(root, commit)
-    wanted = [f"{c.commit}:{c.path}" for c in changes if c.status in ("A", "M")]
+    wanted = [f"{c.commit}:{c.path}" for c in changes if c.status in ("A", "M", "T")]
     contents = git.read_blobs(root, wanted)
     notes, broken = evidence.read_all(root)
     records: list[AuditRecord] = []
@@ -89,6 +93,8 @@ def audit_as_before(root: Path, ref: str = "HEAD") -> AuditReport:
             )
         if change.status == "D" or not request_files.has_request_name(change.path):
             continue
+        if change.mode not in request_files.REGULAR_MODES:
+            continue  # a link or a submodule: apply grants no such thing
         raw = contents.get(f"{change.commit}:{change.path}")
         if raw is None:
             continue
@@ -231,7 +237,7 @@ def random_history(root: Path, seed: int, commits: int = 36) -> Path:
             elif action < 0.93 and links:
                 target, text = links.pop()
                 target.unlink()
-                target.write_text(text)  # lands by a change of type: not read, as before
+                target.write_text(text)  # lands by a change of type, as apply sees it
             elif action < 0.93:  # a bad file where a request belongs
                 bad = root / "requests" / "sandbox-db" / "readonly" / f"bad-{number}.yaml"
                 bad.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +246,10 @@ def random_history(root: Path, seed: int, commits: int = 36) -> Path:
                 (root / "requests" / f"notes-{number}.md").write_text("hello\n")
                 link = root / "requests" / f"link-{number}.yaml"
                 os.symlink("../policies", link)
+        if number == commits // 2:  # every history has one bad file at least
+            bad = root / "requests" / "sandbox-db" / "readonly" / f"bad-{number}-sure.yaml"
+            bad.parent.mkdir(parents=True, exist_ok=True)
+            bad.write_text(BAD_FILES[number % len(BAD_FILES)])
         merged = commit_all(root, f"change {number}", date=date)
         if side:
             run_git(root, "switch", "-q", "main")
@@ -298,6 +308,28 @@ def test_a_note_whose_blob_is_missing_is_no_approval(tmp_path: Path) -> None:
     assert record.approvers == ()
 
 
+@pytest.mark.attack(8, "a landed request whose blob the clone lacks is left out of the audit")
+def test_a_landing_whose_blob_is_missing_is_a_finding_not_a_silence(tmp_path: Path) -> None:
+    """A request that landed but whose blob this repository lacks (a partial clone, a damaged
+    object store) cannot be audited: it is an error naming the file and the commit, and audit
+    verify fails, never a history that simply leaves that grant out."""
+    root = make_access_repo(tmp_path / "access")
+    path = write_request(root, "gone-1")
+    landed = commit_all(root, "grant", date="2026-11-23T09:00:00Z")
+    relative = path.relative_to(root).as_posix()
+    blob = run_git(root, "rev-parse", f"{landed}:{relative}").strip()
+    write_request(root, "kept-1")
+    commit_all(root, "another", date="2026-11-23T10:00:00Z")
+    objects = root / ".git" / "objects"
+    (objects / blob[:2] / blob[2:]).unlink()  # loose, as git add writes it
+    report = audit(root)
+    assert [r.request.id for r in report.records] == ["kept-1"]
+    [finding] = report.findings
+    assert finding.path == relative and finding.severity.value == "error"
+    assert finding.message.startswith(f"git has no object {blob[:12]}")
+    assert landed[:7] in finding.message
+
+
 def test_json_of_the_evidence_is_read_as_apply_wrote_it(tmp_path: Path) -> None:
     root = make_access_repo(tmp_path / "access")
     path = write_request(root, "ok-1")
@@ -307,3 +339,26 @@ def test_json_of_the_evidence_is_read_as_apply_wrote_it(tmp_path: Path) -> None:
     [record] = audit(root).records
     assert (record.pull_request, record.approvers, record.problem) == (7, ("bob",), None)
     assert json.loads(written.model_dump_json())["pull_request"] == 7
+
+
+@pytest.mark.attack(8, "a request that lands by a change of type, from a link to a file")
+def test_a_request_landed_by_a_change_of_type_is_audited(tmp_path: Path) -> None:
+    """A link at a request's path lands nothing (apply grants no link); turning it into a
+    regular file (git's type change, "T") lands the request, as apply sees it. The audit
+    records that landing — here without evidence — instead of never reading it."""
+    root = make_access_repo(tmp_path / "access")
+    path = write_request(root, "typed-1")
+    text = path.read_text()
+    path.unlink()
+    path.symlink_to("elsewhere.yaml")
+    commit_all(root, "a link", date="2026-11-23T09:00:00Z")
+    path.unlink()
+    path.write_text(text)
+    landed = commit_all(root, "the link becomes the request", date="2026-11-23T10:00:00Z")
+    status = run_git(root, "show", "--format=", "--name-status", landed).split()
+    assert status[0] == "T"  # git's type change, not an addition
+    report = audit(root)
+    [record] = report.records
+    assert (record.request.id, record.landed_commit) == ("typed-1", landed)
+    assert record.problem == "no approval evidence: apply never verified it"
+    assert report.findings == ()  # the link itself was no landing, and no bad request
