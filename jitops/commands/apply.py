@@ -136,12 +136,18 @@ def _key(entry: LedgerEntry) -> tuple[str, str | None]:
 
 
 def plan(root: Path, before: str | None, after: str) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
-    """(entries new on ``after``, entries of ``before`` gone from ``after``)."""
+    """(entries to grant on ``after``, entries of ``before`` gone from ``after``). To grant:
+    what is new since ``before``, and every verified grant whose provisioning failed, whenever
+    it landed — access that is owed, which every run retries until it exists."""
     new_ledger = read_ledger(root, after)
     old = read_ledger(root, before).entries if before and before != ZERO_SHA else ()
     old_keys = {_key(e) for e in old}
     new_keys = {_key(e) for e in new_ledger.entries}
-    added = [e for e in new_ledger.entries if _key(e) not in old_keys]
+    added = [
+        e
+        for e in new_ledger.entries
+        if _key(e) not in old_keys or e.standing is Standing.GRANT_FAILED
+    ]
     removed = [e for e in old if _key(e) not in new_keys]
     return added, removed
 

@@ -222,6 +222,32 @@ def test_a_grant_that_failed_while_postgresql_was_down_is_granted_once_by_the_re
     assert sandbox.can_read()
 
 
+@pytest.mark.attack(5, "a grant failed at the target, and only a later push is applied")
+def test_a_failed_grant_is_retried_by_the_next_push_s_apply_without_catching_up(
+    sandbox: Sandbox, cli: CLI
+) -> None:
+    """A grant failed while PostgreSQL was down, and the run is never rerun: the next push's
+    plain ``apply --before`` (its own range only, no catching up) still grants it, once,
+    because a verified grant that failed is owed whenever it landed."""
+    world, pg = sandbox.world, sandbox.pg
+    before = sandbox.land(("owed-1", "readonly"))
+    pg.stop()
+    _assert_ran(apply(world, cli, before), 3, sandbox.line("failed", "owed-1", "readonly"))
+    pg.start()
+    later = sandbox.land(("next-1", "readwrite"))
+    run = apply(world, cli, later)
+    _assert_ran(
+        run,
+        0,
+        sandbox.line("granted", "owed-1", "readonly"),
+        sandbox.line("granted", "next-1", "readwrite"),
+    )
+    assert sandbox.members() == sorted(sandbox.roles.values())  # each once
+    again = apply(world, cli, later)  # owed no more: the rerun of the range leaves it be
+    assert again.code == 0 and "owed-1" not in again.out, again.output
+    assert sandbox.members() == sorted(sandbox.roles.values())
+
+
 @pytest.mark.attack(5, "PostgreSQL is down during a run of the apply workflow")
 def test_the_next_workflow_run_catches_up_a_grant_that_failed_while_postgresql_was_down(
     sandbox: Sandbox, cli: CLI, monkeypatch: pytest.MonkeyPatch
