@@ -283,21 +283,20 @@ def _walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], 
         rel_dir = Path(directory).relative_to(root).as_posix()
         # A link is refused whatever it points at (a folder, a file, nothing): git stores its
         # text, and what a checkout reads through it is not what was reviewed.
+        links = {n for n in (*dirnames, *filenames) if os.path.islink(os.path.join(directory, n))}
         findings.extend(
             Finding(f"{rel_dir}/{name}", Severity.ERROR, _LINK_REFUSED)
-            for name in sorted({*dirnames, *filenames})
-            if os.path.islink(os.path.join(directory, name)) and not name.startswith(IGNORED_NAMES)
+            for name in sorted(links)
+            if not name.startswith(IGNORED_NAMES)
         )
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if not d.startswith(".")
-            and f"{rel_dir}/{d}" != skip
-            and not os.path.islink(os.path.join(directory, d))
+            if not d.startswith(".") and f"{rel_dir}/{d}" != skip and d not in links
         )
         for name in filenames:
             path = f"{rel_dir}/{name}"
-            if os.path.islink(os.path.join(directory, name)):
+            if name in links:
                 continue
             if name.endswith(YAML_SUFFIXES):
                 found.append(path)

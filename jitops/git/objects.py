@@ -72,8 +72,9 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
         mode, kind, sha, size = meta.split()
         if kind == "blob" and mode == "120000":
             links.append(path)
-        if kind != "blob" or mode == "120000":
             continue
+        if kind != "blob":
+            continue  # a submodule
         if int(size) > max_bytes:
             oversized[path] = int(size)
         else:

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jitops.github.client import GitHubBase
-from jitops.github.errors import error_from
+from jitops.github.errors import GitHubError, error_from
 from jitops.github.values import OpenedPull, opened_pull
 
 
@@ -57,38 +57,26 @@ class OpeningPullsMixin(GitHubBase):
 
     def _move_branch(self, branch: str, sha: str) -> bool:
         """Force ``branch`` to ``sha``; False when there is no such branch."""
-        from github import GithubException
-
-        try:
-            self.repo.requester.requestJsonAndCheck(
-                "PATCH",
-                f"{self.repo.url}/git/refs/heads/{branch}",
-                input={"sha": sha, "force": True},
-            )
-        except GithubException as exc:
-            if exc.status not in (404, 422):
-                raise error_from(exc, f"moving {branch}") from None
-            return False
-        except OSError as exc:
-            raise self._unreachable(f"moving {branch}", exc) from None
-        return True
+        body = {"sha": sha, "force": True}
+        return self._unless(
+            (404, 422), "PATCH", f"/git/refs/heads/{branch}", f"moving {branch}", input=body
+        )
 
     def _create_branch(self, branch: str, sha: str) -> bool:
         """Create ``branch`` at ``sha``; False when it is there already (422)."""
-        from github import GithubException
+        body = {"ref": f"refs/heads/{branch}", "sha": sha}
+        return self._unless((422,), "POST", "/git/refs", f"creating {branch}", input=body)
 
+    def _unless(
+        self, statuses: tuple[int, ...], verb: str, path: str, what: str, **kwargs: Any
+    ) -> bool:
+        """``_raw``, False when GitHub answers one of ``statuses`` instead of doing it."""
         try:
-            self.repo.requester.requestJsonAndCheck(
-                "POST",
-                f"{self.repo.url}/git/refs",
-                input={"ref": f"refs/heads/{branch}", "sha": sha},
-            )
-        except GithubException as exc:
-            if exc.status != 422:
-                raise error_from(exc, f"creating {branch}") from None
-            return False
-        except OSError as exc:
-            raise self._unreachable(f"creating {branch}", exc) from None
+            self._raw(verb, path, what, **kwargs)
+        except GitHubError as exc:
+            if exc.status in statuses:
+                return False
+            raise
         return True
 
     def _open_pull_data(self, head: str, base: str) -> dict[str, Any] | None:
