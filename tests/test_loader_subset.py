@@ -1,6 +1,6 @@
 """The flat-file recogniser of jitops.loader against ruamel: it never disagrees, never accepts more.
 
-``_flat_mapping`` reads the tiny subset of YAML most access files are written in and leaves
+``flat_mapping`` reads the tiny subset of YAML most access files are written in and leaves
 everything else to ruamel. A second parser in a security tool is a risk, so these tests
 generate documents — ordinary ones, ones a character away from the subset, and hostile ones —
 and check, for each, that whenever the recogniser accepts, ruamel accepts too and builds the
@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from jitops import loader
 from jitops.errors import InputError
-from jitops.loader import _flat_mapping, _load_ruamel, load_document
+from jitops.loader import load_document, refusals
+from jitops.loader.fast_path import flat_mapping
+from jitops.loader.parsing import load_ruamel
 
 REQUEST = (
     "# a comment: kept out of the data\n"
@@ -165,13 +167,13 @@ def near_subset(draw: st.DrawFn) -> str:
 def _ruamel(text: str) -> object:
     """What ruamel alone makes of ``text``: the data, or the kind of its refusal."""
     try:
-        return ("ok", _load_ruamel(text))
+        return ("ok", load_ruamel(text))
     except Exception as exc:  # any refusal, whatever its class
         return ("refused", type(exc).__name__)
 
 
 def _agrees_with_ruamel(text: str) -> None:
-    fast = _flat_mapping(text)
+    fast = flat_mapping(text)
     if fast is None:
         return
     outcome = _ruamel(text)
@@ -193,7 +195,10 @@ def _load(raw: bytes) -> object:
 def _same_with_and_without_the_recogniser(text: str) -> None:
     raw = text.encode("utf-8", "surrogatepass")
     with_it = _load(raw)
-    with mock.patch.object(loader, "_flat_mapping", _never):
+    with (
+        mock.patch.object(loader, "flat_mapping", _never),
+        mock.patch.object(refusals, "flat_mapping", _never),
+    ):
         without = _load(raw)
     assert with_it == without
 
@@ -238,14 +243,14 @@ def test_arbitrary_text_never_disagrees_with_ruamel(text: str) -> None:
 
 def test_an_ordinary_request_takes_the_recogniser_and_matches_ruamel() -> None:
     # the property tests would pass vacuously if the recogniser accepted nothing
-    fast = _flat_mapping(REQUEST)
+    fast = flat_mapping(REQUEST)
     assert fast is not None and fast["justification"].endswith("see https://x/y?z=1")
     assert _ruamel(REQUEST) == ("ok", fast)
-    assert _flat_mapping("starts_at: 2026-06-01T12:00:00Z\nday: 2026-06-01\n") == {
+    assert flat_mapping("starts_at: 2026-06-01T12:00:00Z\nday: 2026-06-01\n") == {
         "starts_at": datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC),
         "day": datetime.date(2026, 6, 1),
     }
-    assert _flat_mapping("a: yes\nb: no\nc: on\nd: y\n") == {
+    assert flat_mapping("a: yes\nb: no\nc: on\nd: y\n") == {
         "a": "yes",
         "b": "no",
         "c": "on",
@@ -291,7 +296,7 @@ def test_an_ordinary_request_takes_the_recogniser_and_matches_ruamel() -> None:
     ],
 )
 def test_anything_outside_the_subset_goes_to_ruamel(text: str) -> None:
-    assert _flat_mapping(text) is None
+    assert flat_mapping(text) is None
 
 
 @st.composite
@@ -313,17 +318,17 @@ def test_locating_a_key_of_a_flat_file_answers_as_the_positional_parser(
 ) -> None:
     """``locate`` skips the positional parser for flat files: same line and column for every
     key the file holds; any other file, or a key it does not hold, goes to the parser."""
-    flat = _flat_mapping(text)
+    flat = flat_mapping(text)
     keys = sorted(flat) if flat else []
     key = data.draw(st.sampled_from(keys) if keys else st.sampled_from(KEYS))
-    fast = loader._flat_position(text, key, at_key=at_key)
+    fast = refusals.flat_position(text, key, at_key=at_key)
     assert (fast is not None) == (key in keys)
     if fast is not None:
-        with mock.patch.object(loader, "_flat_position", return_value=None):
+        with mock.patch.object(refusals, "flat_position", return_value=None):
             assert fast == loader.locate(text, (key,), at_key=at_key)
 
 
 def test_locating_in_a_request_file_needs_no_positional_parse() -> None:
-    with mock.patch.object(loader, "_positional_yaml", side_effect=AssertionError):
+    with mock.patch.object(refusals, "positional_yaml", side_effect=AssertionError):
         assert loader.locate(REQUEST, ("duration",)) == (10, 11)
         assert loader.locate(REQUEST, ("justification",), at_key=True) == (8, 1)
