@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import PurePosixPath
 
 from jitops import request_files
 from jitops.findings import Finding, Severity
@@ -196,9 +195,10 @@ def _refuse(classification: Classification, reason: str, **extra: object) -> Gat
 
 
 def _placement(item: ParsedRequest, request: AccessRequest) -> str | None:
-    expected = f"requests/{request.target}/{request.role}/{request.id}"
-    if PurePosixPath(item.path).with_suffix("").as_posix() != expected:
-        return f"{item.path} must be at {expected}.yaml"
+    if not request_files.is_home(item.path, request.target, request.role, request.id):
+        return (
+            f"{item.path} must be at {request_files.home(request.target, request.role, request.id)}"
+        )
     return None
 
 

@@ -27,7 +27,7 @@ from jitops.loader import MAX_FILE_BYTES
 from jitops.models import AccessRequest
 from jitops.parallel import map_chunks
 from jitops.policy import request_window
-from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse, placement_findings
+from jitops.repo import REQUESTS_DIR, RequestFile, parse_request
 
 
 class GrantState(StrEnum):
@@ -201,13 +201,8 @@ def _parse_chunk(
         if not request_files.has_request_name(path):
             results.append([])
             continue
-        document, model, problems = parse(raw, path, REQUEST_MODELS, "requests/")
-        if isinstance(model, AccessRequest) and document is not None:
-            problems = placement_findings(path, document, model)
-            if not problems:
-                results.append(model)
-                continue
-        results.append(list(problems))
+        parsed = parse_request(raw, path)
+        results.append(parsed.request if isinstance(parsed, RequestFile) else parsed)
     return results
 
 

@@ -68,12 +68,6 @@ class PolicyLoad:
     findings: tuple[Finding, ...]
 
 
-@dataclass(frozen=True)
-class RequestLoad:
-    requests: tuple[RequestFile, ...]
-    findings: tuple[Finding, ...]
-
-
 # -- turning validation errors into findings -----------------------------------------------
 
 _PATTERN_MEANINGS = {
@@ -200,14 +194,19 @@ def _read(root: Path, path: str) -> bytes:
         os.close(fd)
 
 
-def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: str) -> Any:
+def _read_or_refuse(root: Path, path: str) -> bytes | list[Finding]:
+    """The bytes of ``path``, or why they cannot be read (as findings)."""
     try:
-        raw = _read(root, path)
+        return _read(root, path)
     except InputError as exc:
-        return None, None, [Finding.from_input_error(exc)]
+        return [Finding.from_input_error(exc)]
     except OSError as exc:
-        return None, None, [Finding(path, Severity.ERROR, f"cannot read: {exc.strerror}")]
-    return parse(raw, path, models, where)
+        return [Finding(path, Severity.ERROR, f"cannot read: {exc.strerror}")]
+
+
+def _load_one(root: Path, path: str, models: dict[str, type[BaseModel]], where: str) -> Any:
+    raw = _read_or_refuse(root, path)
+    return (None, None, raw) if isinstance(raw, list) else parse(raw, path, models, where)
 
 
 # -- requests -------------------------------------------------------------------------------
@@ -217,9 +216,9 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {"AccessRequest": AccessRequest}
 
 def placement_findings(path: str, document: Document, request: AccessRequest) -> list[Finding]:
     """A request lives at requests/<target>/<role>/<id>.yaml, so CODEOWNERS can route it."""
-    expected = f"{REQUESTS_DIR}/{request.target}/{request.role}/{request.id}.yaml"
-    if path == expected or path == expected[:-5] + ".yml":
+    if request_files.is_home(path, request.target, request.role, request.id):
         return []
+    expected = request_files.home(request.target, request.role, request.id)
     parts = PurePosixPath(path).parts
     if len(parts) == 4 and parts[0] == REQUESTS_DIR:
         for index, field in ((1, "target"), (2, "role")):
@@ -259,14 +258,21 @@ def placement_findings(path: str, document: Document, request: AccessRequest) ->
     ]
 
 
-def load_request(root: Path, path: str) -> RequestFile | list[Finding]:
-    """One request file, validated and in its place; or why it is not."""
-    document, model, findings = _load_one(root, path, REQUEST_MODELS, "requests/")
+def parse_request(raw: bytes, path: str) -> RequestFile | list[Finding]:
+    """One request file's bytes (from a work tree or from a commit), validated and in its
+    place; or why it is not. Every reader of request files at rest goes through here."""
+    document, model, findings = parse(raw, path, REQUEST_MODELS, "requests/")
     if isinstance(model, AccessRequest) and document is not None:
         findings = placement_findings(path, document, model)
         if not findings:
             return RequestFile(path, document.text, model)
     return list(findings)
+
+
+def load_request(root: Path, path: str) -> RequestFile | list[Finding]:
+    """One request file of the work tree: ``parse_request`` of what ``path`` holds."""
+    raw = _read_or_refuse(root, path)
+    return raw if isinstance(raw, list) else parse_request(raw, path)
 
 
 def load_request_chunk(root: Path, paths: Sequence[str]) -> list[RequestFile | list[Finding]]:
@@ -314,27 +320,6 @@ def request_paths(root: Path) -> tuple[list[str], list[Finding]]:
     if not (root / REQUESTS_DIR).is_dir():
         return [], []
     return _walk(root, REQUESTS_DIR)
-
-
-def load_requests(root: Path, paths: Sequence[str] | None = None) -> RequestLoad:
-    """Load request files (all of ``requests/`` unless ``paths`` are given)."""
-    findings: list[Finding] = []
-    if paths is None:
-        paths, findings = request_paths(root)
-    requests: list[RequestFile] = []
-    for result in map_chunks(load_request_chunk, root, list(paths)):
-        if isinstance(result, RequestFile):
-            requests.append(result)
-        else:
-            findings.extend(result)
-    texts = {item.path: item.text for item in requests}
-    findings.extend(
-        duplicate_id_findings(
-            ((item.path, item.request.id) for item in requests),
-            lambda path: locate(texts[path], ("id",)),
-        )
-    )
-    return RequestLoad(tuple(requests), tuple(findings))
 
 
 def duplicate_id_findings(

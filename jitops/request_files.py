@@ -47,3 +47,15 @@ def problem(path: str, mode: str | None) -> str | None:
         what = {"120000": "a symbolic link", "160000": "a submodule"}.get(mode, f"mode {mode}")
         return f"{path} is not a request file: it is {what}"
     return None
+
+
+def home(target: str, role: str, request_id: str) -> str:
+    """Where the request ``request_id`` for ``role`` on ``target`` lives: the folder is what
+    CODEOWNERS routes approval by, and the name is the id."""
+    return f"{REQUESTS_PREFIX}{target}/{role}/{request_id}.yaml"
+
+
+def is_home(path: str, target: str, role: str, request_id: str) -> bool:
+    """Whether ``path`` is that request's place (``.yml`` as good as ``.yaml``)."""
+    expected = home(target, role, request_id)
+    return path == expected or path == expected.removesuffix(".yaml") + ".yml"

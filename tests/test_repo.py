@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from jitops.commands.validate import ValidateOptions, ValidateResult, validate
 from jitops.findings import Severity
-from jitops.repo import load_policies, load_policies_at, load_requests
+from jitops.repo import load_policies, load_policies_at
 from tests.gitrepo import make_access_repo, write_request
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return make_access_repo(tmp_path / "access")
+
+
+def load_requests(repo: Path) -> ValidateResult:
+    """The request files as validate loads them (jitops' one loader of a work tree's requests),
+    judged at the moment the test repository's requests were written for."""
+    return validate(ValidateOptions(repo, datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
 
 
 def messages(findings: tuple) -> list[str]:  # type: ignore[type-arg]
@@ -79,7 +87,7 @@ def test_request_placement(repo: Path) -> None:
     top = write_request(repo, "top-1")
     top.rename(repo / "requests" / "top-1.yaml")
     loaded = load_requests(repo)
-    assert [r.request.id for r in loaded.requests] == ["right-1"]
+    assert [r.request_id for r in loaded.verdicts] == ["right-1"]
     found = messages(loaded.findings)
     assert any("under requests/sandbox-db/admin/ but says `role: readonly`" in m for m in found)
     assert any("file name does not match `id: named-1`" in m for m in found)
@@ -113,9 +121,9 @@ def test_many_requests_load_in_parallel_with_the_same_result(
     serial = load_requests(repo)
     monkeypatch.setattr("jitops.parallel.PARALLEL_THRESHOLD", 10)
     parallel = load_requests(repo)
-    assert [r.path for r in parallel.requests] == [r.path for r in serial.requests]
+    assert [r.path for r in parallel.verdicts] == [r.path for r in serial.verdicts]
     assert parallel.findings == serial.findings
-    assert len(serial.requests) == 60 and len(serial.findings) == 1
+    assert len(serial.verdicts) == 60 and len(serial.findings) == 1
 
 
 @pytest.mark.attack(1, "a policy file git holds that a checkout would not read, or reads otherwise")
