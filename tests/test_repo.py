@@ -62,6 +62,29 @@ def test_two_policies_for_one_target_role_is_an_error(repo: Path) -> None:
     assert any("sandbox-db/readonly is also governed by policy" in m for m in found)
 
 
+def test_a_name_defined_twice_is_an_error_on_the_second_file_and_fails_closed(
+    repo: Path,
+) -> None:
+    """Which of two definitions is meant is not jitops' to guess: a copy of a policy or of the
+    targets under another file name refuses to load, pointing at the copy's ``name``."""
+    policies = repo / "policies"
+    (policies / "zz-policy-copy.yaml").write_text((policies / "sandbox-db.yaml").read_text())
+    (policies / "zz-targets-copy.yaml").write_text((policies / "targets.yaml").read_text())
+    loaded = load_policies(repo)
+    assert loaded.policy_set is None
+    found = messages(loaded.findings)
+    assert any(
+        m.startswith("policies/zz-policy-copy.yaml:3:")
+        and "policy 'sandbox-db' is also defined in policies/sandbox-db.yaml" in m
+        for m in found
+    ), found
+    assert any(
+        m.startswith("policies/zz-targets-copy.yaml:")
+        and "target 'sandbox-db' is also defined in policies/targets.yaml" in m
+        for m in found
+    ), found
+
+
 def test_missing_policy_change_rule_fails_closed(repo: Path) -> None:
     (repo / "policies" / "policy-changes.yaml").unlink()
     loaded = load_policies(repo)

@@ -1,0 +1,93 @@
+"""The files of an access repository: its folders, reading one file without following a
+link or reading past the size limit, and walking a folder (what is not YAML is a finding)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from jitops import request_files
+from jitops.errors import InputError
+from jitops.findings import Finding, Severity
+from jitops.loader import MAX_FILE_BYTES, check_size
+
+REQUESTS_DIR = "requests"
+POLICIES_DIR = "policies"
+POLICY_TESTS_DIR = "policies/tests"
+YAML_SUFFIXES = (".yaml", ".yml")
+# Files a person may keep beside access files without jitops reading them.
+IGNORED_NAMES = request_files.IGNORED_NAMES
+
+
+LINK_REFUSED = "symbolic links are not allowed here — commit a regular file"
+
+
+def read_file(root: Path, path: str) -> bytes:
+    try:
+        # O_NOFOLLOW: a link could pull in a file from outside the repository; refuse it.
+        fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(LINK_REFUSED, path=path) from None
+        raise
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError("not a regular file — commit a plain YAML file", path=path)
+        check_size(status.st_size, path)
+        # plain reads, no file object: this runs for every file of the repository
+        limit = MAX_FILE_BYTES + 1
+        raw = os.read(fd, limit)
+        while len(raw) < limit and (more := os.read(fd, limit - len(raw))):
+            raw += more
+        return raw
+    finally:
+        os.close(fd)
+
+
+def read_or_refuse(root: Path, path: str) -> bytes | list[Finding]:
+    """The bytes of ``path``, or why they cannot be read (as findings)."""
+    try:
+        return read_file(root, path)
+    except InputError as exc:
+        return [Finding.from_input_error(exc)]
+    except OSError as exc:
+        return [Finding(path, Severity.ERROR, f"cannot read: {exc.strerror}")]
+
+
+def walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], list[Finding]]:
+    """Files under ``folder`` (relative POSIX paths, sorted); non-YAML files are findings."""
+    base = root / folder
+    found: list[str] = []
+    findings: list[Finding] = []
+    for directory, dirnames, filenames in os.walk(base):
+        rel_dir = Path(directory).relative_to(root).as_posix()
+        # A link is refused whatever it points at (a folder, a file, nothing): git stores its
+        # text, and what a checkout reads through it is not what was reviewed.
+        links = {n for n in (*dirnames, *filenames) if os.path.islink(os.path.join(directory, n))}
+        findings.extend(
+            Finding(f"{rel_dir}/{name}", Severity.ERROR, LINK_REFUSED)
+            for name in sorted(links)
+            if not name.startswith(IGNORED_NAMES)
+        )
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and f"{rel_dir}/{d}" != skip and d not in links
+        )
+        for name in filenames:
+            path = f"{rel_dir}/{name}"
+            if name in links:
+                continue
+            if name.endswith(YAML_SUFFIXES):
+                found.append(path)
+            elif not name.startswith(IGNORED_NAMES):
+                findings.append(not_yaml(path, folder))
+    return sorted(found), findings
+
+
+def not_yaml(path: str, folder: str) -> Finding:
+    hint = "rename it to .yaml or move it out"
+    return Finding(path, Severity.ERROR, f"{folder}/ holds only YAML files", hint)
