@@ -45,15 +45,10 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
-
-import pydantic
+from typing import TYPE_CHECKING, Any
 
 from jitops.provisioners.interface import (
     CheckResult,
@@ -64,139 +59,21 @@ from jitops.provisioners.interface import (
     ProvisionerError,
     requester_of,
 )
+from jitops.provisioners.postgres.checks import (
+    MIN_SERVER_VERSION,
+    privilege_checks,
+    read_privileges,
+)
+from jitops.provisioners.postgres.records import Login, comment_text, parse_comment
+from jitops.provisioners.postgres.settings import PostgresSettings, role_name
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["MIN_SERVER_VERSION", "PostgresProvisioner", "PostgresSettings"]
 
-MIN_SERVER_VERSION = 160000  # GRANT … WITH INHERIT/SET options
-# Role names jitops writes. Always quoted (psycopg.sql.Identifier), so this is not about
-# injection: it keeps names unsurprising, and refuses names PostgreSQL would silently truncate
-# (63 bytes), which could make two people share one login.
-_ROLE_NAME = re.compile(r"[a-z0-9_][a-z0-9_$-]{0,62}")
 _LOCK_KEY = "jitops.provisioners.postgres"
-_COMMENT_VERSION = 1
 _TERMINATE_WAIT_MS = 5000
-
-
-def _role_name(value: str) -> str:
-    if not _ROLE_NAME.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a usable role name: lower-case letters, digits, _ $ -, "
-            f"not starting with $ or -, at most 63 characters"
-        )
-    if value.startswith("pg_"):
-        raise ValueError(f"{value!r}: names starting with pg_ are reserved by PostgreSQL")
-    return value
-
-
-class PostgresSettings(pydantic.BaseModel):
-    """Settings of a ``postgres`` target (the password is the secret ``password``)."""
-
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-
-    host: str = pydantic.Field(min_length=1, description="host name, or a Unix socket directory")
-    port: int = pydantic.Field(5432, ge=1, le=65535)
-    dbname: str = pydantic.Field("postgres", min_length=1)
-    user: str = pydantic.Field(min_length=1, description="the provisioner's own login role")
-    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
-    connect_timeout: int = pydantic.Field(10, ge=1, le=300)
-    roles: dict[str, str] = pydantic.Field(
-        default_factory=dict,
-        description="jitops role → PostgreSQL role granted for it (default: the same name)",
-    )
-    login_template: str = pydantic.Field(
-        "jit_{login}", description="database login role for a GitHub login ({login}, lower-case)"
-    )
-    logins: dict[str, str] = pydantic.Field(
-        default_factory=dict, description="GitHub login → database login role, overriding"
-    )
-    create_logins: bool = True
-
-    @pydantic.field_validator("roles")
-    @classmethod
-    def _roles(cls, roles: dict[str, str]) -> dict[str, str]:
-        for pg_role in roles.values():
-            _role_name(pg_role)
-        return roles
-
-    @pydantic.field_validator("logins")
-    @classmethod
-    def _logins(cls, logins: dict[str, str]) -> dict[str, str]:
-        return {github.lower(): _role_name(login) for github, login in logins.items()}
-
-    @pydantic.field_validator("login_template")
-    @classmethod
-    def _template(cls, template: str) -> str:
-        if (
-            template.count("{login}") != 1
-            or template.replace("{login}", "").count("{")
-            or (template.replace("{login}", "").count("}"))
-        ):
-            raise ValueError("must contain {login} exactly once and no other braces")
-        _role_name(template.replace("{login}", "x"))
-        return template
-
-    @pydantic.model_validator(mode="after")
-    def _provisioner_is_not_a_target(self) -> PostgresSettings:
-        if self.user in self.roles.values():
-            raise ValueError(f"the provisioner user {self.user!r} cannot be a grantable role")
-        return self
-
-
-@dataclass
-class _Login:
-    """What jitops knows of one login role inside a transaction."""
-
-    name: str
-    exists: bool
-    administered: bool = True  # the provisioner has ADMIN OPTION on it (or creates it)
-    grants: dict[str, dict[str, str]] = field(default_factory=dict)  # request id → record
-    touched: bool = False
-
-    def expiry(self) -> datetime | None:
-        ends = [datetime.fromisoformat(g["expires_at"]) for g in self.grants.values()]
-        return max(ends, default=None)
-
-    def holds(self, pg_role: str) -> bool:
-        return any(g["pg_role"] == pg_role for g in self.grants.values())
-
-
-@dataclass(frozen=True)
-class _Privileges:
-    """What ``PostgresProvisioner.check`` reads from the server, in one connection."""
-
-    version: int  # server_version_num
-    superuser: bool
-    createrole: bool
-    bypassrls: bool
-    replication: bool
-    signal_backend: bool  # a member of pg_signal_backend
-    administered: dict[str, bool]  # grantable role that exists -> holds ADMIN OPTION on it
-
-
-def _parse_comment(comment: str | None) -> dict[str, dict[str, str]]:
-    # A comment that is not ours (or damaged) records nothing: memberships still show in
-    # pg_auth_members, so list_managed reports them without a request id.
-    try:
-        data = json.loads(comment or "")
-    except ValueError:
-        return {}
-    if not isinstance(data, dict) or data.get("jitops") != _COMMENT_VERSION:
-        return {}
-    grants = data.get("grants")
-    if not isinstance(grants, dict):
-        return {}
-    return {
-        str(rid): {str(k): str(v) for k, v in record.items()}
-        for rid, record in grants.items()
-        if isinstance(record, dict) and {"pg_role", "expires_at"} <= record.keys()
-    }
-
-
-def _comment(grants: Mapping[str, Mapping[str, str]]) -> str:
-    return json.dumps({"jitops": _COMMENT_VERSION, "grants": grants}, sort_keys=True)
 
 
 def _psycopg() -> Any:
@@ -232,7 +109,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         login = self.settings.logins.get(github)
         if login is None:
             try:
-                login = _role_name(self.settings.login_template.replace("{login}", github))
+                login = role_name(self.settings.login_template.replace("{login}", github))
             except ValueError as exc:
                 raise self.error(
                     f"cannot map GitHub login {requester!r} to a database role: {exc}; "
@@ -253,7 +130,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         if pg_role == self.settings.user:
             raise self.error(f"role {grant.role!r} maps to the provisioner's own role; fix `roles`")
         try:
-            return _role_name(pg_role)
+            return role_name(pg_role)
         except ValueError as exc:
             raise self.error(
                 f"role {grant.role!r} cannot be granted: {exc}; map it in `roles`"
@@ -443,7 +320,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
 
     def _load_logins(
         self, conn: psycopg.Connection[Any], names: set[str], *, for_revoke: bool
-    ) -> dict[str, _Login]:
+    ) -> dict[str, Login]:
         rows = conn.execute(
             """
             SELECT r.rolname, r.rolcanlogin, r.rolsuper,
@@ -455,10 +332,10 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             """,
             (sorted(names),),
         ).fetchall()
-        logins = {name: _Login(name, exists=False) for name in names}
+        logins = {name: Login(name, exists=False) for name in names}
         for name, can_login, superuser, comment, administered in rows:
-            login = _Login(name, exists=True, administered=administered)
-            login.grants = _parse_comment(comment) if administered else {}
+            login = Login(name, exists=True, administered=administered)
+            login.grants = parse_comment(comment) if administered else {}
             logins[name] = login
             if for_revoke:
                 # Taking access away must not depend on how the login was set up: REVOKE only
@@ -486,7 +363,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return logins
 
     def _memberships(
-        self, conn: psycopg.Connection[Any], logins: Mapping[str, _Login], *, as_intended: bool
+        self, conn: psycopg.Connection[Any], logins: Mapping[str, Login], *, as_intended: bool
     ) -> set[tuple[str, str]]:
         """(login, role) memberships the provisioner granted; with ``as_intended`` only those
         with exactly jitops' options (so a loosened one is granted again, which tightens it)."""
@@ -505,7 +382,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return {(login, role) for login, role in rows}
 
     def _write_logins(
-        self, conn: psycopg.Connection[Any], logins: Iterable[_Login], now: datetime
+        self, conn: psycopg.Connection[Any], logins: Iterable[Login], now: datetime
     ) -> None:
         sql = _psycopg().sql
         for login in logins:
@@ -517,7 +394,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             conn.execute(
                 sql.SQL("ALTER ROLE {} VALID UNTIL {}").format(name, sql.Literal(until.isoformat()))
             )
-            comment = sql.Literal(_comment(login.grants)) if login.grants else sql.SQL("NULL")
+            comment = sql.Literal(comment_text(login.grants)) if login.grants else sql.SQL("NULL")
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(name, comment))
 
     # -- listing and checks ------------------------------------------------------------------
@@ -538,7 +415,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         managed: list[ManagedAccess] = []
         for login, pg_role, comment in rows:
             records = [
-                (rid, g) for rid, g in _parse_comment(comment).items() if g["pg_role"] == pg_role
+                (rid, g) for rid, g in parse_comment(comment).items() if g["pg_role"] == pg_role
             ]
             if not records:
                 managed.append(
@@ -563,10 +440,11 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
         return managed
 
     def check(self) -> list[CheckResult]:
-        """Reachable, and with the least privilege jitops needs: one small check per thing,
-        from what one connection reads (``_read_privileges``)."""
+        """Reachable, and with the least privilege jitops needs (``checks``): one small check
+        per thing, from what one connection reads."""
         try:
-            found = self._read_privileges()
+            with self._connect() as conn:
+                found = read_privileges(conn, list(self.roles.values()))
         except ProvisionerError as exc:
             return [
                 self.result(
@@ -576,134 +454,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                     "check the target's host, port, dbname, user and its password secret",
                 )
             ]
-        results = [self.result("reachable", CheckStatus.OK, f"connected as {self.settings.user}")]
-        results += self._check_server_version(found.version)
-        if found.superuser:
-            # Nothing else matters while it is a superuser: it can do everything below.
-            return [*results, self._superuser_warning()]
-        results += self._check_unneeded_attributes(found)
-        results += self._check_needed_privileges(found)
-        results += self._check_grantable_roles(found.administered)
-        if len(results) == 1:
-            results.append(self._least_privilege_ok(found.administered))
-        return results
-
-    def _read_privileges(self) -> _Privileges:
-        """The server's version and what the provisioner's role may do, in one connection."""
-        with self._connect() as conn:
-            version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
-            row = conn.execute(
-                """
-                SELECT rolsuper, rolcreaterole, rolbypassrls, rolreplication,
-                       pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
-                FROM pg_roles WHERE rolname = current_user
-                """
-            ).fetchone()
-            admin_rows = conn.execute(
-                """
-                SELECT r.rolname,
-                       EXISTS (SELECT 1 FROM pg_auth_members a
-                               WHERE a.roleid = r.oid AND a.admin_option
-                                 AND a.member = (SELECT oid FROM pg_roles
-                                                 WHERE rolname = current_user))
-                FROM pg_roles r WHERE r.rolname = ANY(%s)
-                """,
-                (sorted(set(self.roles.values())),),
-            ).fetchall()
-        assert row is not None
-        superuser, createrole, bypassrls, replication, signal_backend = row
-        return _Privileges(
-            version, superuser, createrole, bypassrls, replication, signal_backend, dict(admin_rows)
-        )
-
-    def _check_server_version(self, version: int) -> list[CheckResult]:
-        if version >= MIN_SERVER_VERSION:
-            return []
-        return [
-            self.result(
-                "server-version",
-                CheckStatus.ERROR,
-                f"server version {version} is older than PostgreSQL 16, which jitops needs "
-                f"for GRANT … WITH INHERIT TRUE, SET FALSE",
-                "upgrade the server to PostgreSQL 16 or newer",
-            )
-        ]
-
-    def _superuser_warning(self) -> CheckResult:
         user = self.settings.user
-        return self.result(
-            "least-privilege",
-            CheckStatus.WARNING,
-            f"{user} is a superuser: far more than jitops needs",
-            f"use a role with only: CREATEROLE, ADMIN OPTION on the grantable roles, "
-            f"and pg_signal_backend (ALTER ROLE {user} NOSUPERUSER)",
-        )
-
-    def _check_unneeded_attributes(self, found: _Privileges) -> list[CheckResult]:
-        user = self.settings.user
-        return [
-            self.result(
-                "least-privilege",
-                CheckStatus.WARNING,
-                f"{user} has {name}, which jitops does not need",
-                f"ALTER ROLE {user} NO{name}",
-            )
-            for flag, name in ((found.bypassrls, "BYPASSRLS"), (found.replication, "REPLICATION"))
-            if flag
-        ]
-
-    def _check_needed_privileges(self, found: _Privileges) -> list[CheckResult]:
-        """CREATEROLE and pg_signal_backend: without either, grants or revokes fail."""
-        user = self.settings.user
-        needed = (
-            (
-                found.createrole,
-                f"{user} lacks CREATEROLE, needed to create login roles and set VALID UNTIL",
-                f"ALTER ROLE {user} CREATEROLE",
-            ),
-            (
-                found.signal_backend,
-                f"{user} is not a member of pg_signal_backend, needed to end the sessions "
-                f"of revoked logins",
-                f"GRANT pg_signal_backend TO {user}",
-            ),
-        )
-        return [
-            self.result("least-privilege", CheckStatus.ERROR, message, fix)
-            for held, message, fix in needed
-            if not held
-        ]
-
-    def _check_grantable_roles(self, administered: Mapping[str, bool]) -> list[CheckResult]:
-        """Each grantable role exists, and the provisioner's role holds ADMIN OPTION on it."""
-        user = self.settings.user
-        results = []
-        for pg_role in sorted(set(self.roles.values())):
-            if pg_role not in administered:
-                results.append(
-                    self.result(
-                        "roles",
-                        CheckStatus.ERROR,
-                        f"grantable role {pg_role} does not exist",
-                        f"CREATE ROLE {pg_role} NOLOGIN; GRANT {pg_role} TO {user} WITH ADMIN "
-                        f"OPTION",
-                    )
-                )
-            elif not administered[pg_role]:
-                results.append(
-                    self.result(
-                        "roles",
-                        CheckStatus.ERROR,
-                        f"{user} has no ADMIN OPTION on {pg_role}, so it cannot grant it",
-                        f"GRANT {pg_role} TO {user} WITH ADMIN OPTION",
-                    )
-                )
-        return results
-
-    def _least_privilege_ok(self, administered: Mapping[str, bool]) -> CheckResult:
-        return self.result(
-            "least-privilege",
-            CheckStatus.OK,
-            f"{self.settings.user} has exactly what jitops needs: CREATEROLE, pg_signal_backend, "
-            f"ADMIN OPTION on {', '.join(sorted(administered))}",
-        )
+        reachable = self.result("reachable", CheckStatus.OK, f"connected as {user}")
+        grantable = list(self.roles.values())
+        return [reachable, *privilege_checks(found, user, grantable, self.result)]
