@@ -28,7 +28,8 @@ from jitops.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from jitops.demo.lines import Line
-    from jitops.demo.story import Inject, StepResult
+    from jitops.demo.scene import Inject
+    from jitops.demo.story import StepResult
 
 # (module, the requirement that provides it), all in the `demo` extra.
 REQUIREMENTS = (

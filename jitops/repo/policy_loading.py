@@ -12,12 +12,7 @@ from pydantic import BaseModel
 
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES, Loaded
-from jitops.models import (
-    Policy,
-    PolicyChangeRule,
-    PolicyTest,
-    Target,
-)
+from jitops.models import Policy, PolicyChangeRule, PolicyTest, Target
 from jitops.parallel import map_chunks
 from jitops.policy import PolicySet
 from jitops.repo.files import (

@@ -12,9 +12,7 @@ from pydantic import BaseModel
 from jitops import request_files
 from jitops.findings import Finding, Severity
 from jitops.loader import Document, locate
-from jitops.models import (
-    AccessRequest,
-)
+from jitops.models import AccessRequest
 from jitops.repo.files import REQUESTS_DIR, read_or_refuse, walk
 from jitops.repo.parsing import parse
 

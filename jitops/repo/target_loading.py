@@ -11,9 +11,7 @@ from pydantic import BaseModel
 
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES, Document, Loaded
-from jitops.models import (
-    Target,
-)
+from jitops.models import Target
 from jitops.repo.files import POLICIES_DIR, POLICY_TESTS_DIR, YAML_SUFFIXES, walk
 from jitops.repo.parsing import load_one, parse
 from jitops.repo.policy_loading import POLICY_MODELS, PolicyLoad, load_policies, load_policies_at

@@ -20,7 +20,7 @@ import pytest
 from jitops.cli import cli
 from jitops.commands import demo as demo_command
 from jitops.commands.request import Ask
-from jitops.demo import story
+from jitops.demo import opening, scene
 from jitops.demo.world import PROVISIONER, World
 from tests.e2e.conftest import CLI
 from tests.gitrepo import git
@@ -229,12 +229,12 @@ def test_outside_a_checkout_the_install_command_names_the_declared_requirements(
 
 @pytest.mark.parametrize(
     "why",
-    [story.WHY, 'Fix "orders": it\'s stuck # INC-1', "Costs $5 and `rm -rf` and \\ and !!"],
+    [scene.WHY, 'Fix "orders": it\'s stuck # INC-1', "Costs $5 and `rm -rf` and \\ and !!"],
 )
 def test_the_command_line_the_demo_shows_is_the_request_it_runs(why: str) -> None:
     # What alice "typed", read back by the real command-line parser, is what the demo asked.
-    ask = Ask("sandbox-db", "readwrite", why, "alice", ticket=story.TICKET, duration="2h")
-    line = story.command_line(ask)
+    ask = Ask("sandbox-db", "readwrite", why, "alice", ticket=scene.TICKET, duration="2h")
+    line = opening.command_line(ask)
     words = shlex.split(line)
     assert words[:2] == ["jitops", "request"]
     params = cli.commands["request"].make_context("request", words[2:]).params
@@ -244,4 +244,4 @@ def test_the_command_line_the_demo_shows_is_the_request_it_runs(why: str) -> Non
         why,
         ask.requester,
     )
-    assert (params["ticket"], params["duration"], params["open_pr"]) == (story.TICKET, "2h", True)
+    assert (params["ticket"], params["duration"], params["open_pr"]) == (scene.TICKET, "2h", True)
