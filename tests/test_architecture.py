@@ -1,5 +1,6 @@
-"""The layout holds: no import cycles in ``jitops/``, no command imports another, and no command
-imports the report (commands return values; the CLI and the demo render them).
+"""The layout holds: no import cycles in ``jitops/``, no command imports another, no command
+imports the report (commands return values; the CLI and the demo render them), and every
+command has its own test file.
 
 The graph is read from the source with ``ast``, every import counted wherever it stands (in a
 function, or under ``TYPE_CHECKING``): a cycle of lazy imports is still a cycle to a reader.
@@ -153,6 +154,25 @@ def test_the_readme_module_map_names_every_module_and_package() -> None:
         if p.name.removesuffix(".py") not in named
     )
     assert missing == [], f"README's module map leaves out: {', '.join(missing)}"
+
+
+def test_every_command_has_its_own_test_file() -> None:
+    """``tests/`` mirrors the commands: ``jitops.commands.<name>`` (a module or a package) is
+    tested in ``tests/commands/test_<name>*.py`` or ``tests/e2e/test_<name>*.py``."""
+    tests = PACKAGE.parent / "tests"
+    files = [p.name for folder in ("commands", "e2e") for p in (tests / folder).glob("test_*.py")]
+    commands = sorted(
+        p.stem if p.suffix == ".py" else p.name
+        for p in (PACKAGE / "commands").iterdir()
+        if (p.suffix == ".py" and not p.name.startswith("_")) or (p / "__init__.py").exists()
+    )
+    untested = [
+        name
+        for name in commands
+        if not any(f == f"test_{name}.py" or f.startswith(f"test_{name}_") for f in files)
+    ]
+    assert len(commands) >= 14
+    assert untested == [], f"commands without their own test file: {', '.join(untested)}"
 
 
 def _command_bodies(source: str) -> dict[str, int]:

@@ -15,8 +15,6 @@ from jitops.cli._shared import (
     echo_lines,
     repo_option,
 )
-from jitops.errors import ExitCode
-from jitops.findings import exit_code
 
 
 @click.command()
@@ -116,7 +114,7 @@ def codeowners(root: Path, write: bool) -> None:
     if result.text is None:
         echo_findings(result.findings)
         click.echo("jitops: the policies have errors; no CODEOWNERS rendered", err=True)
-        sys.exit(exit_code(result.findings) or ExitCode.USAGE)
+        sys.exit(result.exit_code)
     if result.written is not None:
         click.echo(f"wrote {result.written}", err=True)
     else:

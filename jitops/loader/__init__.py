@@ -89,12 +89,15 @@ class Loaded:
         return locate(self.text, loc)
 
 
-def check_size(size: int, path: str) -> None:
-    """Refuse a file over ``MAX_FILE_BYTES`` before reading (or parsing) it."""
-    if size > MAX_FILE_BYTES:
+_SMALL = "access files are small; split it or remove what does not belong"
+
+
+def check_size(size: int, path: str, limit: int = MAX_FILE_BYTES, why: str | None = None) -> None:
+    """Refuse a file over ``limit`` bytes (an access file's limit unless told) before reading
+    (or parsing) it; ``why`` says what to do about it."""
+    if size > limit:
         raise InputError(
-            f"file is {size:,} bytes, over the {MAX_FILE_BYTES // 1024} KiB limit — "
-            "access files are small; split it or remove what does not belong",
+            f"file is {size:,} bytes, over the {limit // 1024:,} KiB limit — {why or _SMALL}",
             path=path,
         )
 

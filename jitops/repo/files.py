@@ -24,7 +24,17 @@ IGNORED_NAMES = request_files.IGNORED_NAMES
 LINK_REFUSED = "symbolic links are not allowed here — commit a regular file"
 
 
-def read_file(root: Path, path: str) -> bytes:
+def read_file(
+    root: Path,
+    path: str,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    too_big: str | None = None,
+    plain: str = "a plain YAML file",
+) -> bytes:
+    """The bytes of regular file ``path`` of ``root``, at most ``max_bytes`` of them; a link, a
+    device, a pipe or a folder is an ``InputError`` (commit ``plain`` instead), as is a file
+    over the limit (``too_big`` says what to do, an access file's advice unless told)."""
     try:
         # O_NOFOLLOW: a link could pull in a file from outside the repository; refuse it.
         fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -35,13 +45,14 @@ def read_file(root: Path, path: str) -> bytes:
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
-            raise InputError("not a regular file — commit a plain YAML file", path=path)
-        check_size(status.st_size, path)
+            raise InputError(f"not a regular file — commit {plain}", path=path)
+        check_size(status.st_size, path, max_bytes, too_big)
         # plain reads, no file object: this runs for every file of the repository
-        limit = MAX_FILE_BYTES + 1
+        limit = max_bytes + 1
         raw = os.read(fd, limit)
         while len(raw) < limit and (more := os.read(fd, limit - len(raw))):
             raw += more
+        check_size(len(raw), path, max_bytes, too_big)  # it may have grown while read
         return raw
     finally:
         os.close(fd)
