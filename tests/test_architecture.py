@@ -175,6 +175,26 @@ def test_every_command_has_its_own_test_file() -> None:
     assert untested == [], f"commands without their own test file: {', '.join(untested)}"
 
 
+def test_every_subcommand_exits_with_its_result_s_exit_code() -> None:
+    """The same failure exits the same everywhere because only results choose exit codes: each
+    subcommand's ``sys.exit`` is given ``<result>.exit_code`` (the group's error boundary in
+    ``cli/__init__`` alone exits with a fixed code)."""
+    chosen = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted((PACKAGE / "cli").glob("*.py"))
+        if path.name != "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func) in ("sys.exit", "ctx.exit", "SystemExit")
+        and not (
+            len(node.args) == 1
+            and isinstance(node.args[0], ast.Attribute)
+            and node.args[0].attr == "exit_code"
+        )
+    ]
+    assert chosen == [], f"exit codes chosen by the CLI, not by a result: {', '.join(chosen)}"
+
+
 def _command_bodies(source: str) -> dict[str, int]:
     """Each click command's function in ``source`` → the lines of its body (its docstring
     left out): the functions decorated ``@<group>.command(…)`` or ``@<group>.group(…)``."""

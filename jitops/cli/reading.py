@@ -17,7 +17,6 @@ from jitops.cli._shared import (
     repo_option,
     run_context,
 )
-from jitops.findings import exit_code
 
 
 @click.command()
@@ -123,7 +122,7 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
     else:
         echo_findings(report.findings)
         echo_lines(*audit_output(report))
-    sys.exit(exit_code(report.findings))
+    sys.exit(report.exit_code)
 
 
 @audit.command("verify")

@@ -62,6 +62,12 @@ class AuditReport:
     def unverified(self) -> tuple[AuditRecord, ...]:
         return tuple(r for r in self.records if r.problem is not None)
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """A history that cannot be read fully is an error (2 or 3 by its findings); the
+        listing itself says no to nothing (``audit verify`` judges it)."""
+        return exit_code(self.findings)
+
 
 def audit(root: Path, ref: str = "HEAD") -> AuditReport:
     """Every request that landed on ``ref``'s first-parent history, with its approval evidence.
