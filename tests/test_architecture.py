@@ -140,20 +140,21 @@ def test_no_command_imports_another_command_or_the_report(forbidden: str) -> Non
 
 
 def test_the_readme_module_map_names_every_module_and_package() -> None:
-    """Every top-level module and package of jitops/ has its line in README's map."""
+    """Every module and package of jitops/ has its name in README's map (``name.py``, or
+    ``name/`` for a package), in the order of the flow: load, decide, act, report."""
     readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
     start = readme.index("```\njitops/\n")
     drawn = readme[start : readme.index("\n```", start + 4)]
-    # `name.py`, `name/`, and the first part of `name/more` or `name/more.py`
-    named = {entry.split("/")[0] for entry in re.findall(r"[\w/]+\.py|[\w/]+/", drawn)}
-    named |= {entry.removesuffix(".py") for entry in named}
+    named = set(re.findall(r"\w+\.py|\w+/", drawn))
     missing = sorted(
-        p.name
-        for p in PACKAGE.iterdir()
-        if (p.suffix == ".py" and not p.name.startswith("__")) or (p / "__init__.py").exists()
-        if p.name.removesuffix(".py") not in named
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*")
+        if (p.suffix == ".py" and not p.name.startswith("__") and p.name not in named)
+        or ((p / "__init__.py").exists() and f"{p.name}/" not in named)
     )
     assert missing == [], f"README's module map leaves out: {', '.join(missing)}"
+    headings = re.findall(r"^  # (\w+)", drawn, re.M)
+    assert headings == ["load", "decide", "act", "report"]
 
 
 def test_every_command_has_its_own_test_file() -> None:
