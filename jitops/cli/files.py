@@ -55,14 +55,14 @@ def validate(
     """
     from jitops.commands.validate import ValidateOptions
     from jitops.commands.validate import validate as run_validate
-    from jitops.report.json import to_json, validate_json
+    from jitops.report.json import listing_json, validate_json
     from jitops.report.text import validate_summary
 
     root = root.resolve()
     relative = tuple(_relative(root, p) for p in paths)
     result = run_validate(ValidateOptions(root, now or datetime.now(UTC), base, relative))
     if output_format == "json":
-        click.echo(to_json(validate_json(result)))
+        click.echo(listing_json(validate_json(result)))
     else:
         echo_findings(result.findings)
         click.echo(validate_summary(result), err=True)

@@ -40,13 +40,13 @@ def status(
     """
     from jitops.commands.status import StatusOptions
     from jitops.commands.status import status as run_status
-    from jitops.report.json import status_json, to_json
+    from jitops.report.json import listing_json, status_json
     from jitops.report.text import status_text
 
     moment, historical = at or datetime.now(UTC), at is not None
     report = run_status(StatusOptions(root.resolve(), moment, branch, historical))
     if output_format == "json":
-        click.echo(to_json(status_json(report, show_all)))
+        click.echo(listing_json(status_json(report, show_all)))
     else:
         echo_findings(report.findings)
         out, summary = status_text(report, show_all)
@@ -113,12 +113,12 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
     if ctx.invoked_subcommand is not None:
         return
     from jitops.commands.audit import audit as run_audit
-    from jitops.report.json import audit_json, to_json
+    from jitops.report.json import audit_json, listing_json
     from jitops.report.text import audit_output
 
     report = run_audit(root.resolve(), branch)
     if output_format == "json":
-        click.echo(to_json(audit_json(report)))
+        click.echo(listing_json(audit_json(report)))
     else:
         echo_findings(report.findings)
         echo_lines(*audit_output(report))

@@ -64,7 +64,24 @@ def validate_json(result: ValidateResult) -> dict[str, Any]:
 
 
 def to_json(payload: dict[str, Any]) -> str:
+    """``payload`` indented throughout, for a small document (a schema, doctor's checks)."""
     return json.dumps(payload, indent=2, sort_keys=False)
+
+
+def listing_json(payload: dict[str, Any]) -> str:
+    """``payload`` with its top-level keys indented and each element of a top-level list on a
+    line of its own: a listing of tens of thousands of grants or requests reads (and greps)
+    record by record, and is encoded by json's C encoder, which indentation would turn off
+    (the pure-Python one it falls back to takes 4x as long on an audit's history)."""
+    fields = []
+    for key, value in payload.items():
+        head = f"  {json.dumps(key)}: "
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            fields.append(f"{head}[\n{items}\n  ]")
+        else:
+            fields.append(head + json.dumps(value, indent=2).replace("\n", "\n  "))
+    return "{\n" + ",\n".join(fields) + "\n}" if fields else "{}"
 
 
 def status_json(report: StatusReport, show_all: bool = False) -> dict[str, Any]:
