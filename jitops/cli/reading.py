@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,17 @@ from jitops.cli._shared import (
     repo_option,
     run_context,
 )
+
+
+@dataclass(frozen=True)
+class AuditSource:
+    """What ``jitops audit`` and its subcommands read: the repository, the branch, whether
+    origin's evidence notes are merged in first, and the token to fetch them with."""
+
+    root: Path
+    ref: str
+    fetch_notes: bool
+    token: str | None
 
 
 @click.command()
@@ -100,23 +112,36 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
 @repo_option
 @branch_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--no-fetch-notes",
+    "fetch_notes",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Read only this clone's evidence notes; by default origin's are merged in first "
+    "(a clone does not fetch them).",
+)
 @click.pass_context
-def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> None:
+def audit(
+    ctx: click.Context, root: Path, branch: str, output_format: str, fetch_notes: bool
+) -> None:
     """Who held which access when, approved by whom, under which policy — from git alone.
 
     Reads the branch's first-parent history of requests/ and the approval evidence that
-    `jitops apply` records as git notes (fetch them first:
-    `git fetch origin refs/notes/jitops:refs/notes/jitops`). `jitops audit verify` lists
-    grants that landed without evidence of a valid approval.
+    `jitops apply` records as git notes, merging origin's notes into this clone's first
+    (a clone does not fetch them; without them, approvals read as unknown, never as
+    missing). `jitops audit verify` lists grants that landed without evidence of a valid
+    approval.
     """
-    ctx.obj = (root.resolve(), branch)
+    ctx.obj = AuditSource(root.resolve(), branch, fetch_notes, run_context().token)
     if ctx.invoked_subcommand is not None:
         return
     from jitops.commands.audit import audit as run_audit
     from jitops.report.json import audit_json, listing_json
     from jitops.report.text import audit_output
 
-    report = run_audit(root.resolve(), branch)
+    source: AuditSource = ctx.obj
+    report = run_audit(source.root, source.ref, fetch_notes=fetch_notes, token=source.token)
     if output_format == "json":
         click.echo(listing_json(audit_json(report)))
     else:
@@ -134,7 +159,7 @@ def audit(ctx: click.Context, root: Path, branch: str, output_format: str) -> No
     "passes it.",
 )
 @click.pass_obj
-def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
+def audit_verify(source: AuditSource, open_issue: bool) -> None:
     """Exit 1 listing every grant that landed without evidence of a valid approval.
 
     It also checks the request-id index (refs/jitops/ids, when there is one; fetch it with
@@ -146,7 +171,7 @@ def audit_verify(obj: tuple[Path, str], open_issue: bool) -> None:
     from jitops.report.comments import audit_issue_texts
     from jitops.report.text import audit_verify_text, kept_issue_text
 
-    verified = verify(*obj)
+    verified = verify(source.root, source.ref, fetch_notes=source.fetch_notes, token=source.token)
     echo_findings(verified.findings)
     echo_lines([], audit_verify_text(verified))
     if open_issue:

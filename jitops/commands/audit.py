@@ -44,6 +44,7 @@ class AuditRecord:
     problem: str | None = None  # why this grant has no valid approval evidence
     refused: bool = False  # apply judged it and refused it: it never granted anything
     grant_failed: bool = False  # apply verified it, but granting through the target failed
+    unrecorded: bool = False  # this clone holds no evidence notes to tell whether it was
 
     @property
     def held_until(self) -> datetime | None:
@@ -57,6 +58,9 @@ class AuditReport:
     commit: str
     records: tuple[AuditRecord, ...]
     findings: tuple[Finding, ...]
+    # False: this clone lacks the evidence notes and origin's could not be read, so no record
+    # says who approved it (each is ``unrecorded``) and nothing can be verified
+    evidence_known: bool = True
 
     @property
     def unverified(self) -> tuple[AuditRecord, ...]:
@@ -69,8 +73,11 @@ class AuditReport:
         return exit_code(self.findings)
 
 
-def audit(root: Path, ref: str = "HEAD") -> AuditReport:
-    """Every request that landed on ``ref``'s first-parent history, with its approval evidence.
+def audit(
+    root: Path, ref: str = "HEAD", *, fetch_notes: bool = False, token: str | None = None
+) -> AuditReport:
+    """Every request that landed on ``ref``'s first-parent history, with its approval evidence
+    (with ``fetch_notes``, origin's evidence notes merged into this clone's first).
 
     The history is one ``git log`` read as it streams, newest first: going backwards, the
     change that ends a grant (the next change at its path) is known when the grant is met.
@@ -80,11 +87,48 @@ def audit(root: Path, ref: str = "HEAD") -> AuditReport:
     commit = git.resolve(root, ref)
     if commit is None:
         raise UsageError(f"{ref!r} names no commit in {root}")
+    known, notes_findings = _evidence_notes(root, fetch_notes, token)
     landings: list[_Landing] = []  # newest first
     reading = _Reading(root, git.note_objects(root))
     with _no_cycle_collection():
         judged = map_streamed(_judge, reading, _chunks(root, commit, landings))
-        return _report(commit, landings, judged)
+        report = _report(commit, landings, judged)
+    if known:
+        return replace(report, findings=(*notes_findings, *report.findings))
+    records = tuple(replace(r, problem=None, unrecorded=True) for r in report.records)
+    unknown = Finding(
+        git.NOTES_REF,
+        Severity.WARNING,
+        "this clone holds no evidence notes (a clone does not fetch them), so who approved "
+        "each grant is not known here",
+        f"fetch them: {evidence.FETCH_NOTES}, or run jitops audit without --no-fetch-notes",
+    )
+    findings = (*notes_findings, unknown, *report.findings) if records else report.findings
+    return AuditReport(commit, records, findings, evidence_known=False)
+
+
+def _evidence_notes(root: Path, fetch: bool, token: str | None) -> tuple[bool, list[Finding]]:
+    """Whether this clone's evidence notes are the record to read (after merging origin's into
+    them, with ``fetch``), and what to say about reading them. They are not when this clone
+    has none and origin's were not read: a fresh clone does not fetch notes, and reading
+    "apply never verified it" into that would accuse every grant falsely."""
+    fetched = git.fetch_notes(root, token=token) if fetch else None
+    findings = []
+    if fetched is not None and fetched.failure is not None:
+        findings.append(
+            Finding(
+                git.NOTES_REF,
+                Severity.WARNING,
+                f"could not fetch the evidence notes from origin: {fetched.failure}",
+                f"the audit reads this clone's notes as they are; fetch them: "
+                f"{evidence.FETCH_NOTES}",
+            )
+        )
+    if evidence.present(root):
+        return True, findings
+    # With no notes here, none on origin (or no origin to have them) is the record: none.
+    origin_has_none = fetched is not None and fetched.failure is None
+    return origin_has_none or git.remote_url(root) is None, findings
 
 
 def _report(commit: str, landings: list[_Landing], judged: list[_Judged]) -> AuditReport:
@@ -395,13 +439,27 @@ class Verification:
         return exit_code(self.findings)
 
 
-def verify(root: Path, ref: str = "HEAD") -> Verification:
+def verify(
+    root: Path, ref: str = "HEAD", *, fetch_notes: bool = False, token: str | None = None
+) -> Verification:
     """Audit ``ref`` and check its request-id index (``report_on_github`` keeps the issue)."""
     from jitops import ids
 
-    report = audit(root, ref)
+    report = audit(root, ref, fetch_notes=fetch_notes, token=token)
+    unverifiable: tuple[Finding, ...] = ()
+    if not report.evidence_known and report.records:
+        unverifiable = (
+            Finding(
+                git.NOTES_REF,
+                Severity.ERROR,
+                f"cannot verify {len(report.records)} grant(s): this clone holds no evidence "
+                "notes and origin's could not be read",
+                f"fetch them ({evidence.FETCH_NOTES}), then run jitops audit verify again",
+            ),
+        )
     findings = (
         *report.findings,
+        *unverifiable,
         *unverified_findings(report),
         *ids.check_findings(ids.verify(root, ref)),
     )

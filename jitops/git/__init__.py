@@ -46,7 +46,9 @@ from jitops.git.log_stream import LoggedCommit, RawChange, first_parent_log
 from jitops.git.note_refs import (
     NOTES_REF,
     SWEEP_NOTES_REF,
+    NotesFetch,
     add_note,
+    fetch_notes,
     note_objects,
     notes,
     pull_notes,
@@ -115,6 +117,8 @@ __all__ = [
     "notes",
     "parent",
     "parents",
+    "NotesFetch",
+    "fetch_notes",
     "pull_notes",
     "push_branch",
     "push_notes",

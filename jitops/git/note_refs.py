@@ -4,12 +4,13 @@ clone's (``push_notes``, which publishes them, is in the package's ``__init__``)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from jitops.errors import GitError
 from jitops.git.commits import resolve
 from jitops.git.objects import read_blobs
-from jitops.git.remotes import run_remote
+from jitops.git.remotes import remote_url, run_remote
 from jitops.git.running import JITOPS_IDENTITY, run, run_bytes
 
 NOTES_REF = "refs/notes/jitops"
@@ -51,11 +52,24 @@ def note_objects(root: Path, ref: str = NOTES_REF) -> dict[str, str]:
     return {commit: blob for blob, commit in pairs}
 
 
-def pull_notes(
+@dataclass(frozen=True)
+class NotesFetch:
+    """What fetching a remote's notes came to: merged into this clone's (``fetched``), or why
+    not — there is no such remote, the remote has no notes (yet), or git failed (``failure``,
+    git's own words)."""
+
+    fetched: bool
+    remote_missing: bool = False
+    failure: str | None = None  # None with nothing fetched: the remote holds no notes
+
+
+def fetch_notes(
     root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
-) -> bool:
+) -> NotesFetch:
     """Merge the remote's notes under ``ref`` into this clone's (a note of this clone wins
-    where both have one). False when the remote has none (yet)."""
+    where both have one), telling a remote without notes from one that cannot be reached."""
+    if remote_url(root, remote) is None:
+        return NotesFetch(False, remote_missing=True)
     try:
         run_remote(
             root,
@@ -63,11 +77,21 @@ def pull_notes(
             token,
             "git fetch notes",
         )
-    except GitError:
-        return False  # no notes on the remote yet
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.message:
+            return NotesFetch(False)  # no notes on the remote yet
+        return NotesFetch(False, failure=exc.message)
     run(
         root,
         [*JITOPS_IDENTITY, "notes", f"--ref={ref}", "merge", "-s", "ours", f"{ref}-remote"],
         check=False,
     )
-    return True
+    return NotesFetch(True)
+
+
+def pull_notes(
+    root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
+) -> bool:
+    """``fetch_notes``, true when the remote's notes were merged; false when the remote has
+    none (yet) or cannot be read."""
+    return fetch_notes(root, token=token, remote=remote, ref=ref).fetched

@@ -126,9 +126,11 @@ def doctor_dict(report: DoctorReport) -> dict[str, Any]:
 
 
 def audit_json(report: AuditReport) -> dict[str, Any]:
-    """``jitops audit --format json``: the commit read, and one object per grant."""
+    """``jitops audit --format json``: the commit read, whether the evidence notes were there
+    to read, and one object per grant."""
     return {
         "commit": report.commit,
+        "evidence_known": report.evidence_known,
         "grants": [
             {
                 "id": r.request.id,
@@ -146,6 +148,7 @@ def audit_json(report: AuditReport) -> dict[str, Any]:
                 "auto_approved": r.auto_approved,
                 "policy_commit": r.policy_commit,
                 "problem": r.problem,
+                "unrecorded": r.unrecorded,
             }
             for r in report.records
         ],

@@ -389,14 +389,16 @@ def _moment(value: datetime | None) -> str:
 
 
 def audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
-    """Audit records as table rows: request, who, access, from, until, approved by, PR."""
+    """Audit records as table rows: request, who, access, from, until, approved by, PR, and
+    the commit whose policies judged it."""
     rows: list[tuple[str, ...]] = []
     for r in report.records:
-        approved = (
-            "auto-approved"
-            if r.auto_approved
-            else ", ".join(f"@{a}" for a in r.approvers) or f"— ({r.problem})"
-        )
+        if r.unrecorded:
+            approved = "unknown (no evidence notes in this clone)"
+        elif r.auto_approved:
+            approved = "auto-approved"
+        else:
+            approved = ", ".join(f"@{a}" for a in r.approvers) or f"— ({r.problem})"
         rows.append(
             (
                 r.request.id,
@@ -406,6 +408,7 @@ def audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
                 _moment(r.held_until),
                 approved,
                 f"#{r.pull_request}" if r.pull_request else "—",
+                r.policy_commit[:12] if r.policy_commit else "—",
             )
         )
     return rows
@@ -597,15 +600,28 @@ def doctor_output(report: DoctorReport) -> tuple[list[str], list[str]]:
     return doctor_text(report), [f"jitops doctor: {doctor_summary(report)}"]
 
 
-AUDIT_HEADER = ("request", "who", "access", "from (UTC)", "until (UTC)", "approved by", "PR")
+AUDIT_HEADER = (
+    "request",
+    "who",
+    "access",
+    "from (UTC)",
+    "until (UTC)",
+    "approved by",
+    "PR",
+    "policies of",
+)
 
 
 def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
     """``jitops audit``: (the table of grants; how many lack approval evidence). Findings are
     the CLI's to print, with their annotations."""
-    return table(AUDIT_HEADER, audit_rows(report)), [
-        f"jitops: {len(report.records)} grant(s) in history, "
+    evidence = (
         f"{len(report.unverified)} without approval evidence"
+        if report.evidence_known
+        else "approvals unknown: this clone holds no evidence notes"
+    )
+    return table(AUDIT_HEADER, audit_rows(report)), [
+        f"jitops: {len(report.records)} grant(s) in history, {evidence}"
     ]
 
 

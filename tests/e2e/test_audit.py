@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from jitops import evidence
 from tests.commands.test_audit import approval
 from tests.e2e.conftest import CLI
-from tests.gitrepo import commit_all, make_access_repo, write_request
+from tests.gitrepo import commit_all, git, make_access_repo, write_request
 
 
 def test_audit_cli(tmp_path: Path, cli: CLI) -> None:
@@ -36,3 +38,70 @@ def test_audit_cli(tmp_path: Path, cli: CLI) -> None:
         ("ok-1", ["bob"], 7),
         ("sneaky-1", [], None),
     ]
+
+
+def _audited_origin(tmp_path: Path) -> Path:
+    """An access repository where apply verified ok-1 (its note on the merge) and nothing
+    verified sneaky-1, as an auditor's origin."""
+    origin = make_access_repo(tmp_path / "origin")
+    path = write_request(origin, "ok-1", duration="4h")
+    merged = commit_all(origin, "grant", date="2026-11-23T09:00:00Z")
+    evidence.record(origin, merged, approval("ok-1", path.relative_to(origin).as_posix()))
+    write_request(origin, "sneaky-1", duration="1h")
+    commit_all(origin, "no review", date="2026-11-23T10:00:00Z")
+    return origin
+
+
+def _fresh_clone(origin: Path, tmp_path: Path) -> Path:
+    clone = tmp_path / "auditor"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))  # a clone fetches no notes
+    assert "refs/notes/jitops" not in git(clone, "for-each-ref")
+    return clone
+
+
+def test_in_a_fresh_clone_audit_fetches_the_evidence_notes_from_origin(
+    tmp_path: Path, cli: CLI
+) -> None:
+    clone = _fresh_clone(_audited_origin(tmp_path), tmp_path)
+    listing = cli("audit", "--repo", str(clone))
+    assert listing.code == 0, listing.output
+    assert "@bob" in listing.out and "unknown" not in listing.out
+    verify = cli("audit", "--repo", str(clone), "verify")
+    assert verify.code == 1
+    assert "sneaky-1 (landed" in verify.out and "ok-1 (landed" not in verify.out
+
+
+@pytest.mark.attack(8, "a fresh clone's missing notes read as 'apply never verified it'")
+def test_without_the_notes_approvals_are_unknown_never_missing(tmp_path: Path, cli: CLI) -> None:
+    """An auditor who does not fetch the notes (or whose origin cannot be read) is told how to
+    fetch them: no grant is called unapproved, and verify refuses to pass or to accuse."""
+    origin = _audited_origin(tmp_path)
+    clone = _fresh_clone(origin, tmp_path)
+    for args in (["--no-fetch-notes"], []):
+        if args == []:  # origin gone: the notes cannot be fetched
+            git(clone, "remote", "set-url", "origin", str(tmp_path / "gone"))
+        listing = cli("audit", "--repo", str(clone), *args)
+        assert listing.code == 0, listing.output
+        assert "no approval evidence" not in listing.output
+        assert "unknown (no evidence notes in this clone)" in listing.out
+        assert f"fetch them: {evidence.FETCH_NOTES}" in listing.out
+        assert "approvals unknown: this clone holds no evidence notes" in listing.err
+        grants = json.loads(cli("audit", "--repo", str(clone), *args, "--format", "json").out)
+        assert [g["unrecorded"] for g in grants["grants"]] == [True, True]
+        assert grants["evidence_known"] is False
+        verify = cli("audit", "--repo", str(clone), *args, "verify")
+        assert verify.code == 2, verify.output
+        assert "cannot verify 2 grant(s)" in verify.out and evidence.FETCH_NOTES in verify.out
+        assert "no approval evidence" not in verify.output
+    assert "could not fetch the evidence notes from origin" in listing.out
+
+
+def test_an_origin_that_never_ran_apply_has_no_evidence_to_fetch(tmp_path: Path, cli: CLI) -> None:
+    """With no notes on origin either, none is the record: every grant lacks evidence."""
+    origin = make_access_repo(tmp_path / "origin")
+    write_request(origin, "sneaky-1", duration="1h")
+    commit_all(origin, "no review", date="2026-11-23T10:00:00Z")
+    clone = _fresh_clone(origin, tmp_path)
+    verify = cli("audit", "--repo", str(clone), "verify")
+    assert verify.code == 1
+    assert "sneaky-1 (landed" in verify.out and "no approval evidence" in verify.out

@@ -112,9 +112,11 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
     missing = [stage for stage, at in zip(stages, positions, strict=True) if at < 0]
     assert not missing, out
     assert positions == sorted(positions), "the stages came out of order:\n" + out
-    # the audit line: who, what, when, approved by whom, which pull request
+    # the audit line: who, what, when, approved by whom, which pull request, which policies
     assert re.search(
-        rf"{request_id}  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +#1\n", out
+        rf"{request_id}  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +#1 "
+        r"+[0-9a-f]{12}\n",
+        out,
     ), out
     assert "✗" not in out
     assert left_behind(scratch) == []
