@@ -41,6 +41,25 @@ class Timestamp(click.ParamType):  # type: ignore[type-arg]
 
 TIMESTAMP = Timestamp()
 
+
+class DayOrTimestamp(Timestamp):
+    """A timestamp as ``Timestamp``, or a date alone, which is its 00:00 UTC."""
+
+    name = "DATE|TIMESTAMP"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            except ValueError:
+                self.fail(f"{value!r} is not a date; write e.g. 2026-11-24", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+DAY_OR_TIMESTAMP = DayOrTimestamp()
+
 repo_option = click.option(
     "--repo",
     "root",
@@ -57,12 +76,13 @@ now_option = click.option(
 )
 
 
-def echo_findings(findings: Sequence[Finding]) -> None:
+def echo_findings(findings: Sequence[Finding], *, err: bool = False) -> None:
+    """Print ``findings``, one line each (on stderr with ``err``: stdout carries a document)."""
     from jitops.report.annotations import github_annotation
     from jitops.report.text import finding_line
 
     for finding in findings:
-        click.echo(finding_line(finding))
+        click.echo(finding_line(finding), err=err)
     if run_context().in_actions:
         for finding in findings:
             click.echo(github_annotation(finding))

@@ -7,10 +7,12 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from jitops.cli._shared import (
+    DAY_OR_TIMESTAMP,
     TIMESTAMP,
     branch_option,
     echo_findings,
@@ -108,10 +110,46 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     sys.exit(report.exit_code)
 
 
+def _audit_filters(function: Any) -> Any:
+    """The options that narrow ``jitops audit``'s listing; they combine."""
+    options = [
+        click.option(
+            "--user", "users", multiple=True, metavar="LOGIN", help="Grants held by LOGIN."
+        ),
+        click.option("--target", "targets", multiple=True, help="Grants on this target."),
+        click.option("--role", "roles", multiple=True, help="Grants of this role."),
+        click.option(
+            "--approver", "approvers", multiple=True, metavar="LOGIN", help="Grants LOGIN approved."
+        ),
+        click.option(
+            "--since",
+            type=DAY_OR_TIMESTAMP,
+            help="Grants whose access lasted past this moment (a date is its 00:00 UTC).",
+        ),
+        click.option(
+            "--until", type=DAY_OR_TIMESTAMP, help="Grants whose access began before this moment."
+        ),
+        click.option(
+            "--active-at",
+            type=DAY_OR_TIMESTAMP,
+            help="Grants whose access was open at this moment (as `jitops status --at` shows).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @click.group(invoke_without_command=True)
 @repo_option
 @branch_option
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    help="text: a table; json: one object per grant; csv: one row per grant (RFC 4180).",
+)
 @click.option(
     "--no-fetch-notes",
     "fetch_notes",
@@ -121,32 +159,38 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
     help="Read only this clone's evidence notes; by default origin's are merged in first "
     "(a clone does not fetch them).",
 )
+@_audit_filters
 @click.pass_context
 def audit(
-    ctx: click.Context, root: Path, branch: str, output_format: str, fetch_notes: bool
+    ctx: click.Context,
+    /,
+    root: Path,
+    branch: str,
+    output_format: str,
+    fetch_notes: bool,
+    **filters: Any,
 ) -> None:
     """Who held which access when, approved by whom, under which policy — from git alone.
 
     Reads the branch's first-parent history of requests/ and the approval evidence that
     `jitops apply` records as git notes, merging origin's notes into this clone's first
     (a clone does not fetch them; without them, approvals read as unknown, never as
-    missing). `jitops audit verify` lists grants that landed without evidence of a valid
-    approval.
+    missing). The filters narrow the listing and combine, e.g. `jitops audit --user alice
+    --since 2026-11-01 --until 2026-12-01 --format csv`. `jitops audit verify` lists grants
+    that landed without evidence of a valid approval.
     """
-    ctx.obj = AuditSource(root.resolve(), branch, fetch_notes, run_context().token)
+    from jitops.commands.audit import AuditQuery, audit_listing
+    from jitops.report.text import audit_rendered
+
+    source = AuditSource(root.resolve(), branch, fetch_notes, run_context().token)
+    ctx.obj = (source, AuditQuery.of(**filters))
     if ctx.invoked_subcommand is not None:
         return
-    from jitops.commands.audit import audit as run_audit
-    from jitops.report.json import audit_json, listing_json
-    from jitops.report.text import audit_output
-
-    source: AuditSource = ctx.obj
-    report = run_audit(source.root, source.ref, fetch_notes=fetch_notes, token=source.token)
-    if output_format == "json":
-        click.echo(listing_json(audit_json(report)))
-    else:
-        echo_findings(report.findings)
-        echo_lines(*audit_output(report))
+    report = audit_listing(source.root, source.ref, ctx.obj[1], fetch_notes, source.token)
+    echo_findings(report.findings, err=output_format != "text")
+    out, counts = audit_rendered(report, output_format)
+    click.echo(out, nl=False)
+    echo_lines([], counts)
     sys.exit(report.exit_code)
 
 
@@ -159,7 +203,7 @@ def audit(
     "passes it.",
 )
 @click.pass_obj
-def audit_verify(source: AuditSource, open_issue: bool) -> None:
+def audit_verify(obj: tuple[AuditSource, Any], open_issue: bool) -> None:
     """Exit 1 listing every grant that landed without evidence of a valid approval.
 
     It also checks the request-id index (refs/jitops/ids, when there is one; fetch it with
@@ -171,7 +215,10 @@ def audit_verify(source: AuditSource, open_issue: bool) -> None:
     from jitops.report.comments import audit_issue_texts
     from jitops.report.text import audit_verify_text, kept_issue_text
 
-    verified = verify(source.root, source.ref, fetch_notes=source.fetch_notes, token=source.token)
+    source, query = obj
+    verified = verify(
+        source.root, source.ref, fetch_notes=source.fetch_notes, token=source.token, query=query
+    )
     echo_findings(verified.findings)
     echo_lines([], audit_verify_text(verified))
     if open_issue:

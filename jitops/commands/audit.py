@@ -10,7 +10,7 @@ evidence that ``jitops apply`` recorded as git notes. No GitHub API is involved 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -21,7 +21,7 @@ from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
 from jitops.kept_issue import KeptIssue
-from jitops.models import AccessRequest
+from jitops.models import AccessRequest, login_key
 from jitops.parallel import map_streamed
 from jitops.policy import request_window
 from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse
@@ -54,6 +54,80 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class AuditQuery:
+    """Which grants an auditor asks about; the conditions combine (all must hold), and a set
+    left empty asks nothing of its field. Logins and teams compare case-insensitively, with
+    or without ``@``.
+
+    ``since``/``until`` keep the grants whose access overlapped that period; ``active_at``
+    those whose access was open at that moment (what ``jitops status --at`` lists as active
+    for the grants apply verified)."""
+
+    users: frozenset[str] = frozenset()
+    targets: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    approvers: frozenset[str] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+    active_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        users: Iterable[str] = (),
+        targets: Iterable[str] = (),
+        roles: Iterable[str] = (),
+        approvers: Iterable[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        active_at: datetime | None = None,
+    ) -> AuditQuery:
+        """A query from what a person typed (``@Alice`` is ``alice``); a period that ends
+        before it starts is a usage error."""
+        if since is not None and until is not None and until <= since:
+            raise UsageError(
+                f"--until {until:%Y-%m-%d %H:%M} UTC is not after --since "
+                f"{since:%Y-%m-%d %H:%M} UTC — give a period that ends after it starts"
+            )
+        return cls(
+            frozenset(login_key(u) for u in users),
+            frozenset(targets),
+            frozenset(roles),
+            frozenset(login_key(a) for a in approvers),
+            since,
+            until,
+            active_at,
+        )
+
+    @property
+    def asks(self) -> bool:
+        return self != AuditQuery()
+
+    def matches(self, record: AuditRecord) -> bool:
+        request = record.request
+        start = record.window_start or record.landed_at
+        end = record.held_until
+        return (
+            (not self.users or login_key(request.requester) in self.users)
+            and (not self.targets or request.target in self.targets)
+            and (not self.roles or request.role in self.roles)
+            and (
+                not self.approvers or any(login_key(a) in self.approvers for a in record.approvers)
+            )
+            and (self.until is None or start < self.until)
+            and (self.since is None or end is None or end > self.since)
+            and (
+                self.active_at is None
+                or (
+                    max(start, record.landed_at) <= self.active_at
+                    and (end is None or self.active_at < end)
+                )
+            )
+        )
+
+
+@dataclass(frozen=True)
 class AuditReport:
     commit: str
     records: tuple[AuditRecord, ...]
@@ -65,6 +139,12 @@ class AuditReport:
     @property
     def unverified(self) -> tuple[AuditRecord, ...]:
         return tuple(r for r in self.records if r.problem is not None)
+
+    def select(self, query: AuditQuery) -> AuditReport:
+        """The report with only the records ``query`` asks about."""
+        if not query.asks:
+            return self
+        return replace(self, records=tuple(r for r in self.records if query.matches(r)))
 
     @property
     def exit_code(self) -> ExitCode:
@@ -105,6 +185,13 @@ def audit(
     )
     findings = (*notes_findings, unknown, *report.findings) if records else report.findings
     return AuditReport(commit, records, findings, evidence_known=False)
+
+
+def audit_listing(
+    root: Path, ref: str, query: AuditQuery, fetch_notes: bool, token: str | None
+) -> AuditReport:
+    """``jitops audit``: the records of ``ref``'s history that ``query`` asks about."""
+    return audit(root, ref, fetch_notes=fetch_notes, token=token).select(query)
 
 
 def _evidence_notes(root: Path, fetch: bool, token: str | None) -> tuple[bool, list[Finding]]:
@@ -440,11 +527,22 @@ class Verification:
 
 
 def verify(
-    root: Path, ref: str = "HEAD", *, fetch_notes: bool = False, token: str | None = None
+    root: Path,
+    ref: str = "HEAD",
+    *,
+    fetch_notes: bool = False,
+    token: str | None = None,
+    query: AuditQuery | None = None,
 ) -> Verification:
-    """Audit ``ref`` and check its request-id index (``report_on_github`` keeps the issue)."""
+    """Audit ``ref`` and check its request-id index (``report_on_github`` keeps the issue).
+    It checks the whole history: a ``query`` that narrows it is a usage error."""
     from jitops import ids
 
+    if query is not None and query.asks:
+        raise UsageError(
+            "audit verify checks every grant in history; the filters (--user, --since, …) "
+            "narrow only the listing: run `jitops audit verify` without them"
+        )
     report = audit(root, ref, fetch_notes=fetch_notes, token=token)
     unverifiable: tuple[Finding, ...] = ()
     if not report.evidence_known and report.records:

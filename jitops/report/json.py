@@ -127,10 +127,11 @@ def doctor_dict(report: DoctorReport) -> dict[str, Any]:
 
 def audit_json(report: AuditReport) -> dict[str, Any]:
     """``jitops audit --format json``: the commit read, whether the evidence notes were there
-    to read, and one object per grant."""
+    to read, the problems met reading history, and one object per grant."""
     return {
         "commit": report.commit,
         "evidence_known": report.evidence_known,
+        "findings": [finding_dict(f) for f in report.findings],
         "grants": [
             {
                 "id": r.request.id,

@@ -105,3 +105,43 @@ def test_an_origin_that_never_ran_apply_has_no_evidence_to_fetch(tmp_path: Path,
     verify = cli("audit", "--repo", str(clone), "verify")
     assert verify.code == 1
     assert "sneaky-1 (landed" in verify.out and "no approval evidence" in verify.out
+
+
+def test_filters_and_formats_through_the_cli(tmp_path: Path, cli: CLI) -> None:
+    origin = _audited_origin(tmp_path)
+    by_alice = cli("audit", "--repo", str(origin), "--user", "@Alice", "--format", "csv")
+    assert by_alice.code == 0, by_alice.output
+    lines = by_alice.out.split("\r\n")
+    assert lines[0].startswith("id,requester,target,role,from,until,")
+    assert [line.split(",")[0] for line in lines[1:-1]] == ["ok-1", "sneaky-1"]
+    assert "jitops: 2 grant(s) in history" in by_alice.err
+    only_bob = cli("audit", "--repo", str(origin), "--approver", "bob", "--format", "json")
+    assert [g["id"] for g in json.loads(only_bob.out)["grants"]] == ["ok-1"]
+    later = cli("audit", "--repo", str(origin), "--since", "2026-11-23T13:30:00Z")
+    assert "sneaky-1" not in later.out and "ok-1" not in later.out
+    day = cli("audit", "--repo", str(origin), "--since", "2026-11-23", "--until", "2026-11-24")
+    assert "ok-1" in day.out and "sneaky-1" in day.out
+    at_ten = cli("audit", "--repo", str(origin), "--active-at", "2026-11-23T10:30:00Z")
+    assert "ok-1" in at_ten.out and "sneaky-1" in at_ten.out
+    assert (
+        "sneaky-1"
+        not in cli("audit", "--repo", str(origin), "--active-at", "2026-11-23T11:00:00Z").out
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--since", "2026-11-24", "--until", "2026-11-23"], "is not after --since"),
+        (["--since", "2026-13-01"], "is not a date"),
+        (["--active-at", "2026-11-23T10:00:00"], "has no timezone"),
+        (["--user", "alice", "verify"], "checks every grant in history"),
+        (["--format", "xml"], "'xml' is not one of"),
+    ],
+)
+def test_a_wrong_filter_is_a_usage_error(
+    tmp_path: Path, cli: CLI, args: list[str], says: str
+) -> None:
+    result = cli("audit", "--repo", str(_audited_origin(tmp_path)), *args)
+    assert result.code == 2 and says in result.err, result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,94 @@
+"""``--format csv``: one row per grant, RFC 4180 (comma-separated, CRLF line ends, fields
+quoted where they must be), for a spreadsheet or a compliance ticket.
+
+What people wrote (a justification, a ticket) reaches a spreadsheet that runs a cell starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula; such a cell is
+written with a leading ``'``, which spreadsheets show as text and do not run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jitops.commands.audit import AuditRecord, AuditReport
+
+# The columns of ``jitops audit --format csv``, in order, each with what it holds (README).
+AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "the request's id"),
+    ("requester", "the GitHub login that held the access"),
+    ("target", "the target"),
+    ("role", "the role on the target"),
+    ("from", "when access began (ISO 8601, UTC)"),
+    ("until", "when access ended: the window's end, or the file's removal if earlier"),
+    ("window_end", "the end of the window the request asked for"),
+    ("landed_commit", "the commit that landed the request on the branch"),
+    ("removed_commit", "the commit that removed or replaced it, if any"),
+    ("pull_request", "the pull request apply verified it from, if known"),
+    ("approvers", "the logins of the approvers apply counted, separated by spaces"),
+    ("evidence", "approved, auto-approved, refused, grant failed, none or unknown"),
+    ("policy_commit", "the commit whose policies judged it"),
+    ("justification", "why it was asked for"),
+    ("ticket", "the ticket it names, if any"),
+    ("problem", "why it has no valid approval evidence, if it has none"),
+)
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str | int | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def evidence_of(record: AuditRecord) -> str:
+    """What apply's evidence says of a grant, in one word or two."""
+    if record.unrecorded:
+        return "unknown"
+    if record.refused:
+        return "refused"
+    if record.grant_failed:
+        return "grant failed"
+    if record.problem is not None:
+        return "none"
+    return "auto-approved" if record.auto_approved else "approved"
+
+
+def _row(record: AuditRecord) -> Sequence[str]:
+    request = record.request
+    values: tuple[str | int | datetime | None, ...] = (
+        request.id,
+        request.requester,
+        request.target,
+        request.role,
+        record.window_start,
+        record.held_until,
+        record.window_end,
+        record.landed_commit,
+        record.removed_commit,
+        record.pull_request,
+        " ".join(record.approvers) or None,
+        evidence_of(record),
+        record.policy_commit,
+        request.justification,
+        request.ticket,
+        record.problem,
+    )
+    return [_cell(v) for v in values]
+
+
+def audit_csv(report: AuditReport) -> str:
+    """``jitops audit --format csv``: a header row, then one row per grant, oldest first."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(name for name, _ in AUDIT_COLUMNS)
+    writer.writerows(_row(r) for r in report.records)
+    return out.getvalue()
