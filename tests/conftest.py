@@ -20,6 +20,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.postgres",
     "tests.fixtures.moto",
     "tests.fixtures.github_server",
+    "tests.fixtures.chromium",
 ]
 
 _real_connect = socket.socket.connect

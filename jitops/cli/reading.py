@@ -146,9 +146,10 @@ def _audit_filters(function: Any) -> Any:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "csv"]),
+    type=click.Choice(["text", "json", "csv", "html"]),
     default="text",
-    help="text: a table; json: one object per grant; csv: one row per grant (RFC 4180).",
+    help="text: a table; json: one object per grant; csv: one row per grant (RFC 4180); "
+    "html: one self-contained page with a timeline (e.g. `--format html > audit.html`).",
 )
 @click.option(
     "--no-fetch-notes",
@@ -188,7 +189,7 @@ def audit(
         return
     report = audit_listing(source.root, source.ref, ctx.obj[1], fetch_notes, source.token)
     echo_findings(report.findings, err=output_format != "text")
-    out, counts = audit_rendered(report, output_format)
+    out, counts = audit_rendered(report, output_format, datetime.now(UTC))
     click.echo(out, nl=False)
     echo_lines([], counts)
     sys.exit(report.exit_code)

@@ -135,6 +135,9 @@ class AuditReport:
     # False: this clone lacks the evidence notes and origin's could not be read, so no record
     # says who approved it (each is ``unrecorded``) and nothing can be verified
     evidence_known: bool = True
+    ref: str = "HEAD"  # the branch as asked for
+    repository_url: str | None = None  # its web address, from origin's URL (links to pulls)
+    query: AuditQuery | None = None  # what the listing was narrowed to
 
     @property
     def unverified(self) -> tuple[AuditRecord, ...]:
@@ -144,7 +147,8 @@ class AuditReport:
         """The report with only the records ``query`` asks about."""
         if not query.asks:
             return self
-        return replace(self, records=tuple(r for r in self.records if query.matches(r)))
+        records = tuple(r for r in self.records if query.matches(r))
+        return replace(self, records=records, query=query)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -190,8 +194,14 @@ def audit(
 def audit_listing(
     root: Path, ref: str, query: AuditQuery, fetch_notes: bool, token: str | None
 ) -> AuditReport:
-    """``jitops audit``: the records of ``ref``'s history that ``query`` asks about."""
-    return audit(root, ref, fetch_notes=fetch_notes, token=token).select(query)
+    """``jitops audit``: the records of ``ref``'s history that ``query`` asks about, with the
+    repository's web address for links to its pull requests."""
+    from jitops.github.urls import web_url
+
+    report = audit(root, ref, fetch_notes=fetch_notes, token=token).select(query)
+    remote = git.remote_url(root)
+    branch = (git.head_branch(root) or ref) if ref == "HEAD" else ref
+    return replace(report, ref=branch, repository_url=web_url(remote) if remote else None)
 
 
 def _evidence_notes(root: Path, fetch: bool, token: str | None) -> tuple[bool, list[Finding]]:

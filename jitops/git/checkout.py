@@ -72,3 +72,9 @@ def checkout_state(root: Path) -> CheckoutState:
         root, ["for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"]
     ).stdout
     return CheckoutState(head or "(detached)", resolve(root, "HEAD"), status, branches)
+
+
+def head_branch(root: Path) -> str | None:
+    """The branch HEAD is on (``main``), or None when HEAD is detached."""
+    result = run(root, ["symbolic-ref", "--quiet", "--short", "HEAD"], check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None

@@ -27,6 +27,26 @@ def repository_from_url(url: str) -> str | None:
     return f"{owner}/{name}"
 
 
+def web_url(remote_url: str) -> str | None:
+    """The repository's web address for a git remote URL (``https://host/owner/name``), with
+    any user name or token the URL carries left out; None when it names no repository."""
+    from urllib.parse import urlsplit
+
+    repository = repository_from_url(remote_url)
+    if repository is None:
+        return None
+    if "://" in remote_url:
+        parts = urlsplit(remote_url)
+        host = parts.hostname or ""
+        scheme = "http" if parts.scheme == "http" else "https"
+        port = f":{parts.port}" if parts.port and parts.scheme in ("http", "https") else ""
+    else:  # scp-like: [user@]host:owner/name
+        host, scheme, port = remote_url.partition(":")[0].rpartition("@")[2], "https", ""
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+        return None
+    return f"{scheme}://{host}{port}/{repository}"
+
+
 def serves_git_for(api_url: str, remote_url: str) -> bool:
     """Whether the GitHub at ``api_url`` is where ``remote_url`` lives, so its token may be
     sent there: the same host (GitHub Enterprise, ``https://ghe.example.com/api/v3``), or

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Collection, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from jitops.findings import Finding, Severity
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from jitops.commands.apply import ApplyJob
-    from jitops.commands.audit import AuditReport, Verification
+    from jitops.commands.audit import AuditRecord, AuditReport, Verification
     from jitops.commands.check_pr import CheckOutcome
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.index import IndexRun
@@ -388,17 +388,22 @@ def _moment(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
 
 
+def approved_by(record: AuditRecord) -> str:
+    """Who approved a grant, as the audit shows it: the approvers, auto-approval, unknown
+    (no evidence here), or why there is no valid approval."""
+    if record.unrecorded:
+        return "unknown (no evidence notes in this clone)"
+    if record.auto_approved:
+        return "auto-approved"
+    return ", ".join(f"@{a}" for a in record.approvers) or f"— ({record.problem})"
+
+
 def audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
     """Audit records as table rows: request, who, access, from, until, approved by, PR, and
     the commit whose policies judged it."""
     rows: list[tuple[str, ...]] = []
     for r in report.records:
-        if r.unrecorded:
-            approved = "unknown (no evidence notes in this clone)"
-        elif r.auto_approved:
-            approved = "auto-approved"
-        else:
-            approved = ", ".join(f"@{a}" for a in r.approvers) or f"— ({r.problem})"
+        approved = approved_by(r)
         rows.append(
             (
                 r.request.id,
@@ -625,13 +630,19 @@ def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
     ]
 
 
-def audit_rendered(report: AuditReport, output_format: str) -> tuple[str, list[str]]:
-    """``jitops audit`` in ``output_format`` (text, json or csv): (stdout, its whole text;
-    the lines for stderr: how many grants, how many without evidence)."""
+def audit_rendered(
+    report: AuditReport, output_format: str, generated: datetime
+) -> tuple[str, list[str]]:
+    """``jitops audit`` in ``output_format`` (text, json, csv or html, the page saying it was
+    generated at ``generated``): (stdout, its whole text; the lines for stderr: how many
+    grants, how many without evidence)."""
     from jitops.report.csv import audit_csv
+    from jitops.report.html import audit_html
     from jitops.report.json import audit_json, listing_json
 
     table_lines, counts = audit_output(report)
+    if output_format == "html":
+        return audit_html(report, generated), counts
     if output_format == "json":
         return listing_json(audit_json(report)) + "\n", counts
     if output_format == "csv":
