@@ -181,7 +181,7 @@ def audit(
     that landed without evidence of a valid approval.
     """
     from jitops.commands.audit import AuditQuery, audit_listing
-    from jitops.report.text import audit_rendered
+    from jitops.report.formats import audit_rendered
 
     source = AuditSource(root.resolve(), branch, fetch_notes, run_context().token)
     ctx.obj = (source, AuditQuery.of(**filters))
@@ -226,3 +226,46 @@ def audit_verify(obj: tuple[AuditSource, Any], open_issue: bool) -> None:
         kept = report_on_github(verified, run_context(), datetime.now(UTC), audit_issue_texts())
         echo_lines([], kept_issue_text(kept))
     sys.exit(verified.exit_code)
+
+
+@audit.command("review")
+@click.option(
+    "--by",
+    type=click.Choice(["approver", "team"]),
+    default="approver",
+    show_default=True,
+    help="Group the grants by the person who approved them, or by the team they were counted for.",
+)
+@click.option(
+    "--at",
+    type=DAY_OR_TIMESTAMP,
+    default=None,
+    help="What 'still active' means: active at this moment (default: now).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "csv"]),
+    default="markdown",
+    show_default=True,
+    help="markdown: a checklist for an issue; csv: one row per owner and grant.",
+)
+@click.pass_obj
+def audit_review(
+    obj: tuple[AuditSource, Any], by: str, at: datetime | None, output_format: str
+) -> None:
+    """An access review: per approver (or team), the grants they approved in the period the
+    filters give, and those still active, as a checklist to ask the owners to confirm.
+
+    E.g. `jitops audit --since 2026-10-01 --until 2027-01-01 review --by team > review.md`.
+    Auto-approved grants form a group of their own (the policies' owners confirm them);
+    grants without valid evidence are `jitops audit verify`'s to report.
+    """
+    from jitops.commands.audit.review import ReviewBy, review_listing
+    from jitops.report.formats import review_rendered
+
+    source, query = obj
+    access_review = review_listing(source, query, ReviewBy(by), at or datetime.now(UTC))
+    echo_findings(access_review.report.findings, err=True)
+    click.echo(review_rendered(access_review, output_format), nl=False)
+    sys.exit(access_review.report.exit_code)

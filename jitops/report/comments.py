@@ -17,7 +17,8 @@ from jitops.report.text import CHECK_MARKS, request_verdict, window_text
 if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.apply import Outcome as ApplyOutcome
-    from jitops.commands.audit import AuditIssueTexts
+    from jitops.commands.audit import AuditIssueTexts, AuditRecord
+    from jitops.commands.audit.review import AccessReview
     from jitops.commands.request import Draft, PullTexts
     from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport, SweepTexts
     from jitops.findings import Finding
@@ -393,3 +394,53 @@ def audit_issue_texts() -> AuditIssueTexts:
     from jitops.commands.audit import AuditIssueTexts
 
     return AuditIssueTexts(audit_issue_body, audit_closing_comment)
+
+
+def _review_item(record: AuditRecord) -> str:
+    request = record.request
+    until = record.held_until
+    pull = f", #{record.pull_request}" if record.pull_request else ""
+    return (
+        f"- [ ] {markdown_code(request.id)} — {markdown_text('@' + request.requester)} "
+        f"{markdown_text(request.target)}/{markdown_text(request.role)}, "
+        f"{_review_moment(record.window_start)} – {_review_moment(until)}{pull}"
+    )
+
+
+def _review_moment(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment is not None else "—"
+
+
+def review_markdown(access_review: AccessReview) -> str:
+    """``jitops audit review --format markdown``: a checklist per owner, for an issue that asks
+    each one to confirm the grants they approved and those still open. The owners are
+    mentioned (that is the point); nothing people wrote can mention or link."""
+    report, query = access_review.report, access_review.query
+    period = (
+        f"from {_review_moment(query.since)}" if query.since else "since the start of history"
+    ) + (f" until {_review_moment(query.until)}" if query.until else "")
+    where = markdown_text(report.repository_url or "the access repository")
+    lines = [
+        f"## Access review: {where}, {markdown_code(report.ref)} at "
+        f"{markdown_code(report.commit[:12])}",
+        "",
+        f"Grants approved {period}, and grants still active at "
+        f"{_review_moment(access_review.at)}, per {access_review.by.value}. Each owner ticks "
+        "what they confirm was right, and says so here about anything that was not.",
+    ]
+    if not access_review.groups:
+        lines += ["", "No grant with valid approval evidence matches."]
+    for group in access_review.groups:
+        owner = group.owner if group.owner != "auto-approved" else "auto-approved (no approver)"
+        lines += ["", f"### {owner}"]
+        for title, records in (
+            ("Approved in the period", group.approved),
+            ("Still active", group.active),
+        ):
+            if records:
+                lines += ["", f"{title} ({len(records)}):", *map(_review_item, records)]
+    lines += [
+        "",
+        "Grants without valid evidence are not listed: `jitops audit verify` reports them.",
+    ]
+    return "\n".join(lines) + "\n"

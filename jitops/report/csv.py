@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from jitops.commands.audit import AuditRecord, AuditReport
+    from jitops.commands.audit.review import AccessReview
 
 # The columns of ``jitops audit --format csv``, in order, each with what it holds (README).
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -91,4 +92,49 @@ def audit_csv(report: AuditReport) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(name for name, _ in AUDIT_COLUMNS)
     writer.writerows(_row(r) for r in report.records)
+    return out.getvalue()
+
+
+# The columns of ``jitops audit review --format csv``: one row per owner and grant.
+REVIEW_COLUMNS = (
+    "owner",
+    "section",
+    "id",
+    "requester",
+    "target",
+    "role",
+    "from",
+    "until",
+    "pull_request",
+    "approvers",
+    "policy_commit",
+    "confirmed",
+)
+
+
+def review_csv(access_review: AccessReview) -> str:
+    """``jitops audit review --format csv``: for each owner, a row per grant approved in the
+    period (``approved``) and per grant still active (``active``); ``confirmed`` is left for
+    the owner to fill in."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REVIEW_COLUMNS)
+    for group in access_review.groups:
+        for section, records in (("approved", group.approved), ("active", group.active)):
+            for r in records:
+                values: tuple[str | int | datetime | None, ...] = (
+                    group.owner.removeprefix("@"),  # a login, org/team, or auto-approved
+                    section,
+                    r.request.id,
+                    r.request.requester,
+                    r.request.target,
+                    r.request.role,
+                    r.window_start,
+                    r.held_until,
+                    r.pull_request,
+                    " ".join(r.approvers) or None,
+                    r.policy_commit,
+                    None,
+                )
+                writer.writerow(_cell(v) for v in values)
     return out.getvalue()

@@ -630,26 +630,6 @@ def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
     ]
 
 
-def audit_rendered(
-    report: AuditReport, output_format: str, generated: datetime
-) -> tuple[str, list[str]]:
-    """``jitops audit`` in ``output_format`` (text, json, csv or html, the page saying it was
-    generated at ``generated``): (stdout, its whole text; the lines for stderr: how many
-    grants, how many without evidence)."""
-    from jitops.report.csv import audit_csv
-    from jitops.report.html import audit_html
-    from jitops.report.json import audit_json, listing_json
-
-    table_lines, counts = audit_output(report)
-    if output_format == "html":
-        return audit_html(report, generated), counts
-    if output_format == "json":
-        return listing_json(audit_json(report)) + "\n", counts
-    if output_format == "csv":
-        return audit_csv(report), counts
-    return "".join(f"{line}\n" for line in table_lines), counts
-
-
 def audit_verify_text(verified: Verification) -> list[str]:
     """``jitops audit verify``'s count, for stderr. Findings are the CLI's to print."""
     report = verified.report

@@ -138,6 +138,7 @@ def _with_evidence(
         approvers=tuple(a.login for a in found.approvers),
         auto_approved=found.auto_approved,
         problem=problem,
+        approver_teams=tuple(sorted({team for a in found.approvers for team in a.teams})),
     )
 
 

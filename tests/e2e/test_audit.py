@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from jitops import evidence
+from jitops.report.csv import REVIEW_COLUMNS
 from tests.commands.test_audit import approval
 from tests.e2e.conftest import CLI
 from tests.gitrepo import commit_all, git, make_access_repo, write_request
@@ -145,3 +146,18 @@ def test_a_wrong_filter_is_a_usage_error(
     result = cli("audit", "--repo", str(_audited_origin(tmp_path)), *args)
     assert result.code == 2 and says in result.err, result.output
     assert "Traceback" not in result.output
+
+
+def test_review_through_the_cli(tmp_path: Path, cli: CLI) -> None:
+    history = _audited_origin(tmp_path)
+    result = cli(
+        "audit", "--repo", str(history), "--since", "2026-11-01", "--until", "2026-12-01",
+        "review", "--by", "team", "--at", "2026-11-30T12:00:00Z",
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    assert result.out.startswith("## Access review:") and "### @bob" not in result.out
+    assert "### @acme/db-leads" in result.out  # ok-1's approver bob, counted for db-leads
+    as_csv = cli("audit", "--repo", str(history), "review", "--format", "csv")
+    assert as_csv.code == 0 and as_csv.out.startswith(",".join(REVIEW_COLUMNS))
+    wrong = cli("audit", "--repo", str(history), "review", "--by", "manager")
+    assert wrong.code == 2 and "'manager' is not one of" in wrong.err

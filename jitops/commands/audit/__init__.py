@@ -45,6 +45,7 @@ class AuditRecord:
     refused: bool = False  # apply judged it and refused it: it never granted anything
     grant_failed: bool = False  # apply verified it, but granting through the target failed
     unrecorded: bool = False  # this clone holds no evidence notes to tell whether it was
+    approver_teams: tuple[str, ...] = ()  # the teams the counted approvers were counted for
 
     @property
     def held_until(self) -> datetime | None:
@@ -255,7 +256,9 @@ def _report(commit: str, landings: list[_Landing], judged: list[_Judged]) -> Aud
             )
             continue
         start, end = request_window(request, at)
-        pull_request, policy_commit, approvers, auto_approved, problem, refused, failed = fields
+        pull_request, policy_commit, approvers, auto_approved, problem, refused, failed, teams = (
+            fields
+        )
         records.append(
             AuditRecord(
                 path,
@@ -273,6 +276,7 @@ def _report(commit: str, landings: list[_Landing], judged: list[_Judged]) -> Aud
                 problem=problem,
                 refused=refused,
                 grant_failed=failed,
+                approver_teams=teams,
             )
         )
     return AuditReport(commit, tuple(records), tuple(findings))
@@ -341,8 +345,10 @@ class _Reading:
 
 
 # A record's evidence: pull_request, policy_commit, approvers, auto_approved, problem, refused,
-# grant_failed (tuples: they travel back from the workers by the ten thousand).
-_Fields = tuple[int | None, str | None, tuple[str, ...], bool, str | None, bool, bool]
+# grant_failed, approver_teams (tuples: they travel back from the workers by the ten thousand).
+_Fields = tuple[
+    int | None, str | None, tuple[str, ...], bool, str | None, bool, bool, tuple[str, ...]
+]
 # What a landing's blob holds: its request (or None and why not), and its note's fields.
 _Judged = tuple[AccessRequest | None, list[Finding], _Fields] | None
 
@@ -373,7 +379,7 @@ def _judge(reading: _Reading, landings: Sequence[tuple[str, str, str]]) -> list[
     return results
 
 
-_NO_FIELDS: _Fields = (None, None, (), False, None, False, False)
+_NO_FIELDS: _Fields = (None, None, (), False, None, False, False, ())
 
 
 @dataclass(frozen=True)
@@ -408,17 +414,17 @@ class _Note:
         note = self.parsed
         if note is None:
             missing = self.broken or "no approval evidence: apply never verified it"
-            return (None, None, (), False, missing, False, False)
+            return (None, None, (), False, missing, False, False, ())
         found = self.requests.get(request_id)
         if found is None:
             unnamed = "the evidence note of its merge does not mention this request"
-            return (note.pull_request, None, (), False, unnamed, False, False)
+            return (note.pull_request, None, (), False, unnamed, False, False, ())
         if found.blob is not None and (found.blob != blob or found.path != path):
             other = (
                 f"the evidence note of its merge is for other content: apply verified "
                 f"{found.path} as blob {found.blob[:12]}, this is {path} as {blob[:12]}"
             )
-            return (note.pull_request, None, (), False, other, False, False)
+            return (note.pull_request, None, (), False, other, False, False, ())
         allowed = found.verdict == "allowed"
         problem: str | None = None
         if not allowed:
@@ -433,6 +439,7 @@ class _Note:
             problem,
             not allowed,
             allowed and found.grant_failed is not None,
+            tuple(sorted({team for a in found.approvers for team in a.teams})),
         )
 
 
