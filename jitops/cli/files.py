@@ -81,10 +81,13 @@ def _relative(root: Path, path: Path) -> str:
 @click.argument(
     "kind",
     required=False,
-    type=click.Choice(["request", "policy", "target", "policy-change-rule", "policy-test"]),
+    type=click.Choice(
+        ["request", "policy", "target", "policy-change-rule", "policy-test", "audit"]
+    ),
 )
 def schema(kind: str | None) -> None:
-    """Print the JSON Schema of jitops' files (all kinds, or one KIND).
+    """Print the JSON Schema of jitops' files (all kinds, or one KIND), or of `audit`, the
+    document `jitops audit --format json` writes.
 
     Generated from the same models jitops validates with. Point your editor at it for
     completion, e.g. `jitops schema request > .jitops/request.schema.json` and a

@@ -8,21 +8,24 @@ from pydantic import TypeAdapter
 
 from jitops.errors import UsageError
 from jitops.models import SCHEMA_KINDS
+from jitops.output_models import OUTPUT_SCHEMAS
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema(kind: str | None = None) -> dict[str, Any]:
-    """The schema of one kind of file (``request``, ``policy``…), or of any of them."""
+    """The schema of one kind of file (``request``, ``policy``…) or of a document jitops writes
+    (``audit``, ``audit --format json``); without a kind, of any of the files."""
     if kind is None:
         models = tuple(SCHEMA_KINDS.values())
         adapter: TypeAdapter[Any] = TypeAdapter(models[0] if len(models) == 1 else _union())
         result = adapter.json_schema(mode="validation", by_alias=True)
         result["title"] = "jitops file"
     else:
-        model = SCHEMA_KINDS.get(kind)
+        model = SCHEMA_KINDS.get(kind) or OUTPUT_SCHEMAS.get(kind)
         if model is None:
-            raise UsageError(f"unknown kind {kind!r} — choose one of {', '.join(SCHEMA_KINDS)}")
+            kinds = ", ".join([*SCHEMA_KINDS, *OUTPUT_SCHEMAS])
+            raise UsageError(f"unknown kind {kind!r} — choose one of {kinds}")
         result = model.model_json_schema(mode="validation", by_alias=True)
     return {"$schema": SCHEMA_DIALECT, **result}
 
