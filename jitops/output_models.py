@@ -38,6 +38,9 @@ class AuditGrantOutput(_Output):
     until: datetime | None = Field(
         description="when access ended: the window's end, or the file's removal if earlier"
     )
+    revoked_at: datetime | None = Field(
+        description="when apply or the sweep recorded revoking it at the target, if recorded"
+    )
     removed_commit: str | None = Field(description="the commit that removed or replaced it")
     pull_request: int | None = Field(description="the pull request apply verified it from")
     approvers: list[str] = Field(description="the logins of the approvers apply counted")

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jitops import __version__, evidence, git, ids
+from jitops import __version__, evidence, git, ids, revocation_record
 from jitops.actions_context import DEFAULT_API_URL, ActionsContext
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
@@ -533,6 +533,7 @@ def publish(root: Path, after: str, *, push: bool, token: str | None) -> Publish
     """
     if push:
         git.push_notes(root, token=token)
+        revocation_record.publish(root, token)
     try:
         outcome = refresh(IndexOptions(root=root, branch=after, push=push, token=token))
     except JitopsError as exc:
@@ -622,6 +623,14 @@ def run_apply_job(
     report = apply(options, environ)
     if options.dry_run:
         return ApplyJob(report, stale_sweep=stale_warning(options.root, options.now))
+    after = git.resolve(options.root, options.after)
+    if after is not None:
+        revoked = report.with_action(Action.REVOKED)
+        revocation_record.record(
+            options.root,
+            after,
+            [revocation_record.RevocationRecord.of(o.entry, options.now, "apply") for o in revoked],
+        )
     if options.comment and options.token and options.repository:
         _comment(options, report, comment)
     published = publish(options.root, options.after, push=push_notes, token=token)

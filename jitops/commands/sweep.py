@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from jitops import revocation_record
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity
@@ -507,6 +508,15 @@ def job_options_from_actions(
     return SweepJobOptions(sweep, github, open_pr, warn_within, record, actions.token)
 
 
+def _note_revocations(root: Path, report: SweepReport, now: datetime) -> None:
+    """Note in git when each grant was revoked, on the commit the sweep judged."""
+    revocation_record.record(
+        root,
+        report.commit,
+        [revocation_record.RevocationRecord.of(r.entry, now, "sweep") for r in report.revoked],
+    )
+
+
 def run_sweep_job(
     options: SweepJobOptions, environ: Mapping[str, str], texts: SweepTexts
 ) -> SweepJob:
@@ -516,6 +526,9 @@ def run_sweep_job(
     report = sweep(sweep_options, environ)
     if sweep_options.dry_run:
         return SweepJob(report)
+    _note_revocations(sweep_options.root, report, sweep_options.now)
+    if options.record:  # what was revoked is published even when the rest fails
+        revocation_record.publish(sweep_options.root, options.token)
     on_github = GitHubRecord()
     if options.open_pr:
         if options.github is None:

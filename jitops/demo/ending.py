@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jitops import git
-from jitops.commands.audit import audit
-from jitops.commands.sweep import AutoMerge, GitHubTarget, SweepOptions, record_on_github, sweep
+from jitops.commands.audit import AuditQuery, audit_listing
+from jitops.commands.sweep import (
+    AutoMerge,
+    GitHubTarget,
+    SweepJobOptions,
+    SweepOptions,
+    run_sweep_job,
+)
 from jitops.demo.probes import new_session_error, read_error
 from jitops.demo.scene import APPROVER, AUDITOR, REQUESTER, Scene
 from jitops.demo.world import ROLE, TABLE, TARGET
@@ -27,18 +32,23 @@ class Ending(Scene):
             f"the demo's clock jumps to {moment:%Y-%m-%d %H:%M} UTC, a minute past the expiry "
             "(nothing sleeps)"
         )
-        self.say("the scheduled sweep workflow runs `jitops sweep --open-pr`:")
+        self.say("the scheduled sweep workflow runs `jitops sweep --open-pr --record`:")
         checkout = world.checkout("sweep")
         env = world.job_env(secrets=True)
-        report = sweep(SweepOptions(root=checkout, now=self.clock.now()), env)
-        record = record_on_github(
-            report,
-            GitHubTarget(
-                env["GITHUB_REPOSITORY"], env["GITHUB_TOKEN"], env["GITHUB_API_URL"], "main"
+        job = run_sweep_job(
+            SweepJobOptions(
+                SweepOptions(root=checkout, now=self.clock.now()),
+                GitHubTarget(
+                    env["GITHUB_REPOSITORY"], env["GITHUB_TOKEN"], env["GITHUB_API_URL"], "main"
+                ),
+                open_pr=True,
+                record=True,
+                token=env["GITHUB_TOKEN"],
             ),
-            self.clock.now(),
+            env,
             sweep_texts(),
         )
+        report, record = job.report, job.on_github
         self.say("its job summary:")
         self.show([line for line in sweep_markdown(report, record).splitlines()[1:] if line])
         self.expect(
@@ -90,12 +100,12 @@ class Ending(Scene):
     def audit(self) -> None:
         world = self.world
         self.say(
-            f"{AUDITOR} clones {world.repo.full_name}, fetches the evidence notes, and runs "
-            "`jitops audit`:"
+            f"{AUDITOR} clones {world.repo.full_name} and runs `jitops audit` (which fetches the "
+            "evidence and revocation notes a clone lacks):"
         )
         checkout = world.checkout("audit")
-        git.fetch_ref(checkout, git.NOTES_REF, token=world.bot.token)
-        report = audit(checkout)
+        # as `jitops audit` does: origin's evidence and revocation notes merged in first
+        report = audit_listing(checkout, "HEAD", AuditQuery(), True, world.bot.token)
         self.show(audit_output(report)[0])
         records = [r for r in report.records if r.request.id == self.request_id]
         record = records[0] if records else None
@@ -116,4 +126,11 @@ class Ending(Scene):
             f"{str(record.removed_commit)[:7]}; nothing landed without a valid approval",
             f"the audit is incomplete: removed by {record.removed_commit}, policies of "
             f"{record.policy_commit}, {len(report.unverified)} without approval evidence",
+        )
+        revoked, lag = record.revoked_at, record.revoke_lag
+        self.expect(
+            revoked is not None and lag is not None and lag <= timedelta(minutes=15),
+            f"access ended at the target {revoked:%H:%M} UTC, as the sweep recorded it: "
+            f"{int(lag.total_seconds() // 60) if lag else 0} minute(s) after the window",
+            f"the audit does not show when the sweep revoked the grant ({revoked})",
         )

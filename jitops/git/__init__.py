@@ -46,6 +46,7 @@ from jitops.git.history import (
 from jitops.git.log_stream import LoggedCommit, RawChange, first_parent_log
 from jitops.git.note_refs import (
     NOTES_REF,
+    REVOCATIONS_REF,
     SWEEP_NOTES_REF,
     NotesFetch,
     add_note,
@@ -83,6 +84,7 @@ __all__ = [
     "HISTORY_OPTIONS",
     "NOTES_PUSH_ATTEMPTS",
     "NOTES_REF",
+    "REVOCATIONS_REF",
     "SWEEP_NOTES_REF",
     "BlobReader",
     "BranchHistory",

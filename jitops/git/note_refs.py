@@ -17,6 +17,10 @@ NOTES_REF = "refs/notes/jitops"
 
 
 SWEEP_NOTES_REF = "refs/notes/jitops-sweep"
+# One JSON line per revocation: notes of one commit from two runs are both kept (merged line by
+# line), where for the others this clone's note wins.
+REVOCATIONS_REF = "refs/notes/jitops-revocations"
+_MERGE_STRATEGY = {REVOCATIONS_REF: "cat_sort_uniq"}
 
 
 def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> None:
@@ -67,7 +71,8 @@ def fetch_notes(
     root: Path, *, token: str | None = None, remote: str = "origin", ref: str = NOTES_REF
 ) -> NotesFetch:
     """Merge the remote's notes under ``ref`` into this clone's (a note of this clone wins
-    where both have one), telling a remote without notes from one that cannot be reached."""
+    where both have one, but for revocation notes, whose lines are all kept), telling a
+    remote without notes from one that cannot be reached."""
     if remote_url(root, remote) is None:
         return NotesFetch(False, remote_missing=True)
     try:
@@ -83,7 +88,15 @@ def fetch_notes(
         return NotesFetch(False, failure=exc.message)
     run(
         root,
-        [*JITOPS_IDENTITY, "notes", f"--ref={ref}", "merge", "-s", "ours", f"{ref}-remote"],
+        [
+            *JITOPS_IDENTITY,
+            "notes",
+            f"--ref={ref}",
+            "merge",
+            "-s",
+            _MERGE_STRATEGY.get(ref, "ours"),
+            f"{ref}-remote",
+        ],
         check=False,
     )
     return NotesFetch(True)

@@ -16,7 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from jitops.report.csv import evidence_of
-from jitops.report.text import approved_by
+from jitops.report.text import approved_by, revoked_text
 
 if TYPE_CHECKING:
     from jitops.commands.audit import AuditQuery, AuditRecord, AuditReport
@@ -201,6 +201,7 @@ def _grant_row(record: AuditRecord, repository_url: str | None) -> str:
         f"{_text(request.target)}/{_text(request.role)}",
         _text(_moment(record.window_start)),
         _text(_moment(record.held_until)),
+        _text(revoked_text(record)),
         _text(approved_by(record)),
         _pull(record, repository_url),
         f'<span class="mono">{_text((record.policy_commit or "—")[:12])}</span>',
@@ -220,6 +221,7 @@ _HEADER = (
     "access",
     "from",
     "until",
+    "revoked",
     "approved by",
     "pull request",
     "policies of",

@@ -143,6 +143,7 @@ def audit_json(report: AuditReport) -> dict[str, Any]:
                 "landed_commit": r.landed_commit,
                 "from": r.window_start.isoformat() if r.window_start else None,
                 "until": r.held_until.isoformat() if r.held_until else None,
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
                 "removed_commit": r.removed_commit,
                 "pull_request": r.pull_request,
                 "approvers": list(r.approvers),

@@ -388,6 +388,15 @@ def _moment(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value is not None else "—"
 
 
+def revoked_text(record: AuditRecord) -> str:
+    """When the revoke was recorded, and how late it came if it did (``+2h``)."""
+    lag = record.revoke_lag
+    if record.revoked_at is None or lag is None:
+        return "—"
+    late = f" (+{format_duration(lag)})" if lag.total_seconds() >= 60 else ""
+    return f"{record.revoked_at:%Y-%m-%d %H:%M}{late}"
+
+
 def approved_by(record: AuditRecord) -> str:
     """Who approved a grant, as the audit shows it: the approvers, auto-approval, unknown
     (no evidence here), or why there is no valid approval."""
@@ -412,6 +421,7 @@ def audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
                 _moment(r.window_start),
                 _moment(r.held_until),
                 approved,
+                revoked_text(r),
                 f"#{r.pull_request}" if r.pull_request else "—",
                 r.policy_commit[:12] if r.policy_commit else "—",
             )
@@ -612,6 +622,7 @@ AUDIT_HEADER = (
     "from (UTC)",
     "until (UTC)",
     "approved by",
+    "revoked (UTC)",
     "PR",
     "policies of",
 )

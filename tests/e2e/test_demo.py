@@ -114,8 +114,8 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
     assert positions == sorted(positions), "the stages came out of order:\n" + out
     # the audit line: who, what, when, approved by whom, which pull request, which policies
     assert re.search(
-        rf"{request_id}  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +#1 "
-        r"+[0-9a-f]{12}\n",
+        rf"{request_id}  @alice  sandbox-db/readwrite  (\S+ \S+)  (\S+ \S+)  @bob +"
+        r"(\S+ \S+)(?: \(\+\S+\))? +#1 +[0-9a-f]{12}\n",
         out,
     ), out
     assert "✗" not in out

@@ -146,3 +146,30 @@ def test_grant_then_time_passes_then_sweep_cuts_the_postgres_user_off(
     ) == [(0,)]
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         server.connect("sweep_alice", user_password)
+
+
+def test_the_sweep_notes_when_it_revoked_and_the_audit_shows_the_lag(
+    system: LegacySystem, cli: CLI
+) -> None:
+    """bob-1's window closed at 11:00; a sweep that ran only at 12:00 held access an hour
+    longer than the window says, and the audit says so (a dry run notes nothing)."""
+    import json
+
+    from jitops import git
+
+    cli("sweep", "--repo", str(system.repo), "--now", NOW, "--dry-run")
+    assert git.note_objects(system.repo, git.REVOCATIONS_REF) == {}
+    assert cli("sweep", "--repo", str(system.repo), "--now", NOW).code == 0
+    listing = cli("audit", "--repo", str(system.repo), "--format", "json")
+    revoked = {g["id"]: g["revoked_at"] for g in json.loads(listing.out)["grants"]}
+    assert revoked == {"alice-1": None, "bob-1": "2026-11-23T12:00:00+00:00"}
+    table = cli("audit", "--repo", str(system.repo)).out
+    assert "2026-11-23 12:00 (+1h)" in table
+    verify = cli("audit", "--repo", str(system.repo), "verify")
+    assert (
+        "bob-1 (landed" in verify.out
+        and "revoked 2026-11-23 12:00 UTC, 1h after its access should have ended "
+        "(2026-11-23 11:00 UTC): more than the sweep interval of 15m"
+        in verify.out
+    )
+    assert verify.out.count("more than the sweep interval") == 1  # alice-1 is not revoked

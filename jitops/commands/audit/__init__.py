@@ -13,18 +13,19 @@ import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from jitops import evidence, git, request_files
+from jitops import evidence, git, request_files, revocation_record
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
 from jitops.kept_issue import KeptIssue
-from jitops.models import AccessRequest, login_key
+from jitops.models import AccessRequest, format_duration, login_key
 from jitops.parallel import map_streamed
 from jitops.policy import request_window
 from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse
+from jitops.sweep_record import DEFAULT_SWEEP_INTERVAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,16 @@ class AuditRecord:
     grant_failed: bool = False  # apply verified it, but granting through the target failed
     unrecorded: bool = False  # this clone holds no evidence notes to tell whether it was
     approver_teams: tuple[str, ...] = ()  # the teams the counted approvers were counted for
+    revoked_at: datetime | None = None  # when apply or the sweep recorded revoking it
+
+    @property
+    def revoke_lag(self) -> timedelta | None:
+        """How long after its access should have ended (its window's end, or the file's
+        removal) the revoke was recorded; None when no revoke was recorded."""
+        end = self.held_until
+        if self.revoked_at is None or end is None:
+            return None
+        return max(self.revoked_at - end, timedelta(0))
 
     @property
     def held_until(self) -> datetime | None:
@@ -177,7 +188,7 @@ def audit(
     reading = _Reading(root, git.note_objects(root))
     with _no_cycle_collection():
         judged = map_streamed(_judge, reading, _chunks(root, commit, landings))
-        report = _report(commit, landings, judged)
+        report = _with_revocations(root, _report(commit, landings, judged))
     if known:
         return replace(report, findings=(*notes_findings, *report.findings))
     records = tuple(replace(r, problem=None, unrecorded=True) for r in report.records)
@@ -205,12 +216,38 @@ def audit_listing(
     return replace(report, ref=branch, repository_url=web_url(remote) if remote else None)
 
 
+def _with_revocations(root: Path, report: AuditReport) -> AuditReport:
+    """``report`` with the revoke time apply or the sweep recorded for each grant."""
+    times = revocation_record.read_all(root)
+    records = tuple(
+        replace(r, revoked_at=at)
+        if (at := times.first.get((r.request.id, r.landed_commit))) is not None
+        else r
+        for r in report.records
+    )
+    findings = report.findings
+    if times.unreadable:
+        findings = (
+            *findings,
+            Finding(
+                git.REVOCATIONS_REF,
+                Severity.WARNING,
+                f"{times.unreadable} line(s) of the revocation notes cannot be read; those "
+                "revoke times are not shown",
+                "see who pushed refs/notes/jitops-revocations (git log of that ref)",
+            ),
+        )
+    return replace(report, records=records, findings=findings)
+
+
 def _evidence_notes(root: Path, fetch: bool, token: str | None) -> tuple[bool, list[Finding]]:
     """Whether this clone's evidence notes are the record to read (after merging origin's into
     them, with ``fetch``), and what to say about reading them. They are not when this clone
     has none and origin's were not read: a fresh clone does not fetch notes, and reading
     "apply never verified it" into that would accuse every grant falsely."""
     fetched = git.fetch_notes(root, token=token) if fetch else None
+    if fetched is not None and fetched.fetched:  # when access ended at the targets, too
+        git.fetch_notes(root, token=token, ref=git.REVOCATIONS_REF)
     findings = []
     if fetched is not None and fetched.failure is not None:
         findings.append(
@@ -443,6 +480,31 @@ class _Note:
         )
 
 
+def late_revoke_findings(report: AuditReport, interval: timedelta) -> list[Finding]:
+    """A warning for each grant whose recorded revoke came later than its access should have
+    ended by more than the sweep's interval: access held longer than the window says (a
+    sweep delayed, a target down). History, not a standing problem: the revoke did happen."""
+    findings = []
+    for r in report.records:
+        lag = r.revoke_lag
+        if lag is None or lag <= interval or r.revoked_at is None:
+            continue
+        end = r.held_until
+        findings.append(
+            Finding(
+                r.path,
+                Severity.WARNING,
+                f"{r.request.id} (landed {r.landed_commit[:7]}): revoked "
+                f"{r.revoked_at:%Y-%m-%d %H:%M} UTC, {format_duration(lag)} after its access "
+                f"should have ended ({end:%Y-%m-%d %H:%M} UTC): more than the sweep interval of "
+                f"{format_duration(interval)}",
+                "check why the sweep was late then (its runs in the Actions tab, the target's "
+                "availability)",
+            )
+        )
+    return findings
+
+
 def unverified_findings(report: AuditReport) -> list[Finding]:
     """A finding per landing without valid approval evidence. One that apply refused and that
     has left the branch is history (a warning: it never granted anything); one still on the
@@ -576,6 +638,7 @@ def verify(
         *report.findings,
         *unverifiable,
         *unverified_findings(report),
+        *late_revoke_findings(report, DEFAULT_SWEEP_INTERVAL),
         *ids.check_findings(ids.verify(root, ref)),
     )
     return Verification(report, findings)
