@@ -1,15 +1,19 @@
 """``jitops audit --format html``: one self-contained page an auditor attaches to a ticket.
 
-One file, no network and no script: the styles are inline and a Content-Security-Policy
-forbids everything else, so the page shows the same offline, years later, as today, and text
-that people wrote (a justification is the requester's) is escaped and could not run even if it
-were not. It shows where it was generated from (repository, branch, commit, time, filters), the
-problems first, a timeline of access windows per person and target, and every grant with its
-approvers, pull request and policy commit.
+One file and no network: the styles are inline, and the one script is the page's own, inline
+too, which a Content-Security-Policy allows by its hash while forbidding everything else, so the
+page shows the same offline, years later, as today. Text that people wrote (a justification is
+the requester's) is escaped wherever it goes, the table and the data the script lists. It shows
+where it was generated from (repository, branch, commit, time, filters), the problems first, a
+timeline of access windows per person and target, and every grant with its approvers, pull
+request and policy commit.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from html import escape
@@ -21,7 +25,6 @@ from jitops.report.text import approved_by, revoked_text
 if TYPE_CHECKING:
     from jitops.commands.audit import AuditQuery, AuditRecord, AuditReport
 
-_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1f2328; }
@@ -122,26 +125,43 @@ def _anchor(record: AuditRecord) -> str:
     return f"g-{record.landed_commit[:12]}-{record.request.id}"
 
 
+# A timeline of more lanes than this reads as noise and slows the page; the table below it
+# lists every grant whatever the count, and the filters narrow both.
+TIMELINE_LANES = 200
+
+
 def _timeline(records: Iterable[AuditRecord], generated: datetime) -> str:
-    """One lane per person and target, a bar per grant from its start to its end."""
-    lanes: dict[tuple[str, str], list[AuditRecord]] = {}
-    spans = []
+    """One lane per person and target, a bar per grant from its start to its end: every lane
+    up to ``TIMELINE_LANES``, else those whose access ended last, saying so."""
+    everything: dict[tuple[str, str], list[AuditRecord]] = {}
     for record in records:
-        start = record.window_start or record.landed_at
-        end = record.held_until or generated
-        spans.append((start, end))
-        lanes.setdefault((record.request.requester.lower(), record.request.target), []).append(
-            record
-        )
-    if not spans:
+        key = (record.request.requester.lower(), record.request.target)
+        everything.setdefault(key, []).append(record)
+    if not everything:
         return "<p>No grants to show.</p>"
+    note = ""
+    lanes = everything
+    if len(everything) > TIMELINE_LANES:
+        latest = sorted(everything, key=lambda k: _last_end(everything[k], generated))
+        lanes = {k: everything[k] for k in latest[-TIMELINE_LANES:]}
+        note = (
+            f"<p>The timeline shows the {TIMELINE_LANES} of {len(everything):,} people and "
+            "targets whose access ended last; the table below lists every grant, and "
+            "<code>--user</code>, <code>--target</code> or <code>--since</code> narrow both.</p>"
+        )
+    spans = [
+        (r.window_start or r.landed_at, r.held_until or generated)
+        for held in lanes.values()
+        for r in held
+    ]
     first = min(start for start, _ in spans)
     last = max(end for _, end in spans)
     total = max((last - first).total_seconds(), 1.0)
     rows = []
     for (person, target), held in sorted(lanes.items()):
         bars = []
-        for track, r in _tracks(held, generated):
+        placed = _tracks(held, generated)
+        for track, r in placed:
             start = r.window_start or r.landed_at
             end = r.held_until or generated
             left = (start - first).total_seconds() / total * 100
@@ -151,7 +171,7 @@ def _timeline(records: Iterable[AuditRecord], generated: datetime) -> str:
                 f'<a class="bar {_kind(r)}" href="#{_anchor(r)}" title="{_text(label)}" '
                 f'style="left:{left:.3f}%;width:{width:.3f}%;top:{track * 1.3}em"></a>'
             )
-        height = (1 + max(track for track, _ in _tracks(held, generated))) * 1.3
+        height = (1 + max(track for track, _ in placed)) * 1.3
         rows.append(
             f'<div class="who">@{_text(person)} · {_text(target)}</div>'
             f'<div class="lane" style="height:{height:.1f}em">{"".join(bars)}</div>'
@@ -164,9 +184,13 @@ def _timeline(records: Iterable[AuditRecord], generated: datetime) -> str:
         '<span style="background:#bf8700"></span>evidence not in this clone (times UTC)</p>'
     )
     return (
-        f'<div class="timeline" id="timeline">{"".join(rows)}<div></div>'
+        f'{note}<div class="timeline" id="timeline">{"".join(rows)}<div></div>'
         f'<div class="axis">{axis}</div></div>{legend}'
     )
+
+
+def _last_end(held: list[AuditRecord], generated: datetime) -> datetime:
+    return max(r.held_until or generated for r in held)
 
 
 def _tracks(held: list[AuditRecord], generated: datetime) -> list[tuple[int, AuditRecord]]:
@@ -184,36 +208,10 @@ def _tracks(held: list[AuditRecord], generated: datetime) -> list[tuple[int, Aud
     return placed
 
 
-def _pull(record: AuditRecord, repository_url: str | None) -> str:
-    if record.pull_request is None:
-        return "—"
-    number = int(record.pull_request)
-    if repository_url is None:
-        return f"#{number}"
-    return f'<a href="{_text(repository_url)}/pull/{number}">#{number}</a>'
-
-
-def _grant_row(record: AuditRecord, repository_url: str | None) -> str:
-    request = record.request
-    cells = [
-        f"<code>{_text(request.id)}</code>",
-        f"@{_text(request.requester)}",
-        f"{_text(request.target)}/{_text(request.role)}",
-        _text(_moment(record.window_start)),
-        _text(_moment(record.held_until)),
-        _text(revoked_text(record)),
-        _text(approved_by(record)),
-        _pull(record, repository_url),
-        f'<span class="mono">{_text((record.policy_commit or "—")[:12])}</span>',
-        _text(evidence_of(record)),
-        _text(request.justification),
-    ]
-    return (
-        f'<tr id="{_anchor(record)}" class="{_kind(record)}" data-grant="{_text(request.id)}">'
-        + "".join(f"<td>{cell}</td>" for cell in cells)
-        + "</tr>"
-    )
-
+# Rows the page lists at once: past this a browser takes seconds to build the table (a 55,000-
+# grant history is 600,000 cells), so the rest travel as data the page's own script lists a
+# page at a time, searched as typed.
+PAGE = 200
 
 _HEADER = (
     "request",
@@ -228,13 +226,176 @@ _HEADER = (
     "evidence",
     "justification",
 )
+# The cells of a grant, in _HEADER's order after the row's anchor and class; the script and
+# _row_html read them by these positions.
+_PULL, _MONO = 9, (2, 10)
+
+
+def _cells(record: AuditRecord) -> list[str | int | None]:
+    request = record.request
+    return [
+        _anchor(record),
+        _kind(record),
+        request.id,
+        f"@{request.requester}",
+        f"{request.target}/{request.role}",
+        _moment(record.window_start),
+        _moment(record.held_until),
+        revoked_text(record),
+        approved_by(record),
+        record.pull_request,
+        (record.policy_commit or "—")[:12],
+        evidence_of(record),
+        request.justification,
+    ]
+
+
+def _row_html(cells: list[str | int | None], repository_url: str | None) -> str:
+    out = []
+    for index, value in enumerate(cells[2:], start=2):
+        if index == _PULL:
+            if value is None:
+                out.append("<td>—</td>")
+            elif repository_url is None:
+                out.append(f"<td>#{int(value)}</td>")
+            else:
+                href = f"{_text(repository_url)}/pull/{int(value)}"
+                out.append(f'<td><a href="{href}">#{int(value)}</a></td>')
+        elif index in _MONO:
+            out.append(f'<td class="mono">{_text(value)}</td>')
+        else:
+            out.append(f"<td>{_text(value)}</td>")
+    anchor, kind, grant = (_text(v) for v in cells[:3])
+    return f'<tr id="{anchor}" class="{kind}" data-grant="{grant}">{"".join(out)}</tr>'
+
+
+def _data_json(rows: list[list[str | int | None]]) -> str:
+    """The grants as JSON text safe inside a ``<script type="application/json">``: no ``<``,
+    ``>`` or ``&`` appears raw, so nothing people wrote can end the element or start one."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# Lists the grants a page at a time and searches them; every value reaches the page as text
+# (textContent), never as markup. The Content-Security-Policy allows this script alone, by its
+# hash: no other script can run on the page, whatever its text holds.
+_SCRIPT = """(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("grant-data").textContent);
+  var table = document.getElementById("grants");
+  var repo = table.getAttribute("data-repository") || "";
+  var size = Number(table.getAttribute("data-page"));
+  var body = table.tBodies[0], status = document.getElementById("grant-pages");
+  var search = document.getElementById("grant-search");
+  var prev = document.getElementById("grant-prev"), next = document.getElementById("grant-next");
+  var shown = data, page = 0;
+  function cell(tr, text, href, mono) {
+    var td = document.createElement("td");
+    if (mono) td.className = "mono";
+    if (href) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      td.appendChild(a);
+    } else {
+      td.textContent = text;
+    }
+    tr.appendChild(td);
+  }
+  function render() {
+    var all = location.hash === "#all";
+    var start = all ? 0 : page * size;
+    var end = all ? shown.length : Math.min(start + size, shown.length);
+    var rows = document.createDocumentFragment();
+    for (var i = start; i < end; i++) {
+      var g = shown[i], tr = document.createElement("tr");
+      tr.id = g[0];
+      tr.className = g[1];
+      tr.setAttribute("data-grant", g[2]);
+      for (var c = 2; c < g.length; c++) {
+        if (c === 9) {
+          var pull = g[c] === null ? "\u2014" : "#" + g[c];
+          cell(tr, pull, g[c] !== null && repo ? repo + "/pull/" + g[c] : null, false);
+        } else {
+          cell(tr, String(g[c]), null, c === 2 || c === 10);
+        }
+      }
+      rows.appendChild(tr);
+    }
+    body.replaceChildren(rows);
+    status.textContent = shown.length
+      ? "grants " + (start + 1) + "\u2013" + end + " of " + shown.length
+      : "no grant matches";
+    prev.disabled = all || page === 0;
+    next.disabled = all || end >= shown.length;
+  }
+  function go(anchor) {
+    for (var i = 0; i < shown.length; i++) {
+      if (shown[i][0] === anchor) {
+        page = Math.floor(i / size);
+        render();
+        document.getElementById(anchor).scrollIntoView();
+        return;
+      }
+    }
+  }
+  search.addEventListener("input", function () {
+    var words = search.value.toLowerCase();
+    shown = words ? data.filter(function (g) {
+      return g.slice(2).join(" ").toLowerCase().indexOf(words) !== -1;
+    }) : data;
+    page = 0;
+    render();
+  });
+  prev.addEventListener("click", function () { page -= 1; render(); });
+  next.addEventListener("click", function () { page += 1; render(); });
+  window.addEventListener("hashchange", function () {
+    if (location.hash.indexOf("#g-") === 0) go(location.hash.slice(1)); else render();
+  });
+  for (var e of document.querySelectorAll(".pager")) e.hidden = false;
+  if (location.hash.indexOf("#g-") === 0) go(location.hash.slice(1)); else render();
+})();
+"""
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode()
+_POLICY = (
+    f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'; "
+    "img-src data:; form-action 'none'"
+)
+
+
+def _grants(report: AuditReport) -> str:
+    """The table of grants: the first page in the page itself, all of them as data."""
+    rows = [_cells(r) for r in report.records]
+    head = "".join(f"<th>{_text(h)}</th>" for h in _HEADER)
+    first = "\n".join(_row_html(cells, report.repository_url) for cells in rows[:PAGE])
+    more = ""
+    if len(rows) > PAGE:
+        more = (
+            f"<noscript><p>The first {PAGE} of {len(rows):,} grants are listed; the page's "
+            "script lists the rest (or use <code>--format csv</code>).</p></noscript>"
+        )
+    pager = (
+        '<p class="pager" hidden><input type="search" id="grant-search" '
+        'placeholder="search the grants" aria-label="search the grants"> '
+        '<button type="button" id="grant-prev">previous</button> '
+        '<button type="button" id="grant-next">next</button> '
+        f'<span id="grant-pages">grants 1–{min(PAGE, len(rows))} of {len(rows)}</span></p>'
+    )
+    repository = (
+        f' data-repository="{_text(report.repository_url)}"' if report.repository_url else ""
+    )
+    return (
+        f"{more}{pager}"
+        f'<table id="grants" data-page="{PAGE}"{repository}><thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{first}\n</tbody></table>\n"
+        f'<script type="application/json" id="grant-data">{_data_json(rows)}</script>\n'
+        f"<script>{_SCRIPT}</script>\n"
+    )
 
 
 def audit_html(report: AuditReport, generated: datetime) -> str:
     """The whole page for ``report``, generated at ``generated``."""
     title = f"jitops audit — {report.repository_url or 'access repository'} at {report.commit[:12]}"
-    head = "".join(f"<th>{_text(h)}</th>" for h in _HEADER)
-    rows = "\n".join(_grant_row(r, report.repository_url) for r in report.records)
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'
@@ -244,7 +405,6 @@ def audit_html(report: AuditReport, generated: datetime) -> str:
         f"<body><h1>Access audit</h1>{_source(report, generated)}\n"
         f"<h2>Problems</h2>{_problems(report)}\n"
         f"<h2>Access over time</h2>{_timeline(report.records, generated)}\n"
-        f'<h2>Every grant</h2><table id="grants"><thead><tr>{head}</tr></thead>\n'
-        f"<tbody>\n{rows}\n</tbody></table>\n"
+        f"<h2>Every grant</h2>{_grants(report)}"
         "</body></html>\n"
     )

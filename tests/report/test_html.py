@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -75,13 +78,20 @@ def elements(html: str) -> _Elements:
 
 
 def test_the_page_is_self_contained_and_loads_nothing(repo: Path) -> None:
-    parsed = elements(page(repo))
+    html = page(repo)
+    parsed = elements(html)
     tags = {tag for tag, _ in parsed.elements}
-    # styles are inline (one <style>); nothing that runs, embeds, loads or submits
-    assert not tags & {"script", "img", "link", "iframe", "object", "embed", "form"}
+    # styles are inline (one <style>); nothing that embeds, loads or submits
+    assert not tags & {"img", "link", "iframe", "object", "embed", "form"}
     assert not any("src" in attrs for _, attrs in parsed.elements)
+    scripts = [a for t, a in parsed.elements if t == "script"]
+    assert scripts == [{"type": "application/json", "id": "grant-data"}, {}]  # data, and ours
     [policy] = [a for t, a in parsed.elements if a.get("http-equiv") == "Content-Security-Policy"]
-    assert "default-src 'none'" in (policy["content"] or "")
+    content = policy["content"] or ""
+    assert "default-src 'none'" in content
+    [allowed] = re.findall(r"script-src 'sha256-([A-Za-z0-9+/=]+)'", content)
+    ours = html.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert allowed == base64.b64encode(hashlib.sha256(ours.encode()).digest()).decode()
     links = [a["href"] for t, a in parsed.elements if t == "a" and a.get("href")]
     assert all(h.startswith("#") or h == "https://github.com/acme/access/pull/7" for h in links)
 
@@ -127,8 +137,58 @@ def test_in_a_real_browser_every_grant_shows_and_nothing_runs(
     rows = [a["data-grant"] for t, a in dom.elements if t == "tr" and "data-grant" in a]
     assert rows == ["a-1", "b-1", "c-1", "d-1"]
     assert dom.title == elements(html).title and dom.title.startswith("jitops audit")
-    assert not any(tag in ("img", "script") for tag, _ in dom.elements)
+    assert not any(tag == "img" for tag, _ in dom.elements)
     assert HOSTILE.replace("<", "&lt;").replace(">", "&gt;")[:20] in chromium(file, "--dump-dom")
     shot = tmp_path / "audit.png"
     chromium(file, f"--screenshot={shot}", "--window-size=1400,900")
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+
+
+@pytest.mark.attack(6, "a justification that closes the page's data and starts a script")
+def test_past_a_page_the_script_lists_the_rest_and_runs_nothing_else(
+    repo: Path, chromium: Browse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more grants than a page, the page lists a page and carries the rest as data its
+    own script lists (``#all``: every one); a value that tries to end the data element and
+    start a script stays text, and no script but the page's own could run."""
+    from jitops.report import html as module
+
+    monkeypatch.setattr(module, "PAGE", 2)
+    escape_attempt = '</script><script>document.title="owned"</script><img src=x>'
+    report = audit_listing(repo, "HEAD", AuditQuery(), False, None)
+    first = report.records[0]
+    hostile = replace(
+        first, request=first.request.model_copy(update={"justification": escape_attempt})
+    )
+    html = audit_html(replace(report, records=(hostile, *report.records[1:])), GENERATED)
+    assert (
+        escape_attempt not in html and "</script><script>" not in html.split("grant-data")[1][:2000]
+    )
+    served = elements(html)
+    assert [a["data-grant"] for t, a in served.elements if "data-grant" in a] == ["a-1", "b-1"]
+    file = tmp_path / "audit.html"
+    file.write_text(html, encoding="utf-8")
+    first_page = elements(chromium(file, "--dump-dom"))
+    listed = [a["data-grant"] for t, a in first_page.elements if "data-grant" in a]
+    assert listed == ["a-1", "b-1"] and first_page.title.startswith("jitops audit")
+    assert "grants 1–2 of 4" in chromium(file, "--dump-dom")
+    everything = elements(chromium(file, "--dump-dom", fragment="all"))
+    rows = [a["data-grant"] for t, a in everything.elements if "data-grant" in a]
+    assert rows == ["a-1", "b-1", "c-1", "d-1"]
+    assert not any(tag == "img" for tag, _ in everything.elements)
+    assert everything.title.startswith("jitops audit")
+
+
+def test_a_timeline_of_too_many_lanes_shows_those_that_ended_last(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``TIMELINE_LANES`` people and targets the timeline keeps those whose access ended
+    last and says so; the table keeps every grant."""
+    from jitops.report import html as module
+
+    monkeypatch.setattr(module, "TIMELINE_LANES", 2)
+    text = page(repo)
+    assert "shows the 2 of 3 people and targets whose access ended last" in text
+    lanes = re.findall(r'<div class="who">@(\w+) · ', text)
+    assert lanes == ["carol", "dave"]  # alice's last grant ended at 11:00, before theirs
+    assert text.count("data-grant=") == 4
