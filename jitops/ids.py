@@ -41,7 +41,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from jitops import git, request_files
-from jitops.errors import JitopsError, UsageError
+from jitops.errors import JitopsError
 from jitops.findings import Finding, Severity
 from jitops.models import ID_PATTERN
 from jitops.repo import REQUESTS_DIR
@@ -309,9 +309,7 @@ def update(
     or when it is missing, malformed or covers a commit ``ref`` does not descend from (a
     rewritten branch).
     """
-    commit = git.resolve(root, ref)
-    if commit is None:
-        raise UsageError(f"{ref!r} names no commit in {root}")
+    commit = git.commit_of(root, ref)
     loaded = Loaded(None, "a rebuild was asked for") if rebuild else load(root, index_ref)
     old = loaded.index
     reason = loaded.problem
@@ -358,9 +356,7 @@ def verify(root: Path, ref: str = "HEAD", *, index_ref: str = INDEX_REF) -> Inde
     index = loaded.index
     if index is None:
         return IndexCheck(None, loaded.problem)
-    branch = git.resolve(root, ref)
-    if branch is None:
-        raise UsageError(f"{ref!r} names no commit in {root}")
+    branch = git.commit_of(root, ref)
     if not git.is_ancestor(root, index.covers, branch):
         problem = f"it covers {index.covers[:12]}, which is not in the history of {ref}"
         return IndexCheck(index.covers, problem)

@@ -21,7 +21,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from jitops import evidence, git, request_files
-from jitops.errors import UsageError
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES
 from jitops.models import AccessRequest
@@ -104,9 +103,7 @@ class Ledger:
 
 def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
     """Every request at ``ref``, with its landing and window; bad files become findings."""
-    commit = git.resolve(root, ref)
-    if commit is None:
-        raise UsageError(f"{ref!r} names no commit in {root} — pass a branch, tag or commit")
+    commit = git.commit_of(root, ref)
     tree = git.files_at(root, commit, REQUESTS_DIR, max_bytes=MAX_FILE_BYTES)
     findings = [
         Finding(path, Severity.ERROR, f"file is {size:,} bytes, over the limit — not read")

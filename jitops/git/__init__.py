@@ -30,7 +30,14 @@ from jitops.git.checkout import (
     set_identity,
     toplevel,
 )
-from jitops.git.commits import count_commits, is_ancestor, parent, parents, resolve
+from jitops.git.commits import (
+    commit_of,
+    count_commits,
+    is_ancestor,
+    parent,
+    parents,
+    resolve,
+)
 from jitops.git.committing import commit_file, write_file_commit
 from jitops.git.history import (
     HISTORY_OPTIONS,
@@ -114,6 +121,7 @@ __all__ = [
     "first_parent_order",
     "identity_problem",
     "init",
+    "commit_of",
     "is_ancestor",
     "landings",
     "modes_at",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jitops.errors import UsageError
 from jitops.git.running import run
 
 
@@ -12,6 +13,25 @@ def resolve(root: Path, ref: str) -> str | None:
     """The commit ``ref`` names, or None when it names nothing (e.g. HEAD before any commit)."""
     result = run(root, ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def commit_of(root: Path, ref: str) -> str:
+    """The commit ``ref`` names, or a usage error that says what is wrong: ``root`` is no git
+    repository, it has no commit yet, or ``ref`` names nothing there."""
+    commit = resolve(root, ref)
+    if commit is not None:
+        return commit
+    if run(root, ["rev-parse", "--git-dir"], check=False).returncode != 0:
+        raise UsageError(
+            f"{root} is not in a git repository — jitops reads the access repository's history: "
+            "run it in a clone of the access repository, or pass --repo"
+        )
+    if ref == "HEAD":  # a repository whose first commit is still to be made
+        raise UsageError(
+            f"the git repository at {root} has no commit yet — commit policies/ (and any "
+            "requests/) first, e.g. git add policies && git commit -m 'jitops policies'"
+        )
+    raise UsageError(f"{ref!r} names no commit in {root} — pass a branch, tag or commit")
 
 
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:

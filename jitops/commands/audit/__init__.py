@@ -180,9 +180,7 @@ def audit(
     While git walks on, the landed requests and their merges' evidence notes are read by object
     id in chunks (one ``git cat-file --batch`` each) and parsed on the other cores, each blob
     once and each note once per chunk; each record is built once, oldest first."""
-    commit = git.resolve(root, ref)
-    if commit is None:
-        raise UsageError(f"{ref!r} names no commit in {root}")
+    commit = git.commit_of(root, ref)
     known, notes_findings = _evidence_notes(root, fetch_notes, token)
     landings: list[_Landing] = []  # newest first
     reading = _Reading(root, git.note_objects(root))
