@@ -73,7 +73,9 @@ def _parse_duration_text(value: str) -> timedelta:
     from pytimeparse2 import parse  # small, pure; imported here to keep start-up light
 
     seconds = parse(value) if _DURATION_RE.match(value) else None
-    if not isinstance(seconds, int | float) or seconds <= 0:
+    if seconds == 0:  # a duration, of no time: a window that grants nothing
+        raise ValueError(f"{value!r} is no time at all — give the window a length, e.g. 30m or 4h")
+    if not isinstance(seconds, int | float) or seconds < 0:
         raise ValueError(f"{value!r} is not a duration — write it like 30m, 4h, 1h30m or 2d")
     result = timedelta(seconds=seconds)
     if result > DURATION_CEILING:

@@ -52,6 +52,13 @@ def test_bad_durations_are_refused(text: str) -> None:
         parse_duration(text)
 
 
+def test_a_duration_of_no_time_says_so_rather_than_not_a_duration() -> None:
+    with pytest.raises(ValueError, match="'0m' is no time at all"):
+        parse_duration("0m")
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("0")  # no unit: not a duration at all
+
+
 def test_integer_duration_is_refused_with_a_unit_hint() -> None:
     with pytest.raises(ValidationError, match="with a unit"):
         AccessRequest.model_validate(request(duration=4))

@@ -131,8 +131,9 @@ class RequestOutcome:
 
 
 def requester_login(given: str | None, actions: ActionsContext) -> str:
-    """``--requester``, else ``GITHUB_ACTOR`` (set in Actions, or by hand); else a clear no."""
-    login = given or actions.actor
+    """``--requester``, else ``GITHUB_ACTOR`` (set in Actions, or by hand); else a clear no.
+    ``@alice`` is ``alice``, as the policies write people."""
+    login = (given or actions.actor or "").removeprefix("@")
     if not login:
         raise UsageError(
             "who is asking? pass --requester LOGIN (your GitHub login), "

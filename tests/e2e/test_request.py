@@ -208,3 +208,21 @@ def test_a_hostile_justification_from_a_real_shell(
     assert not isinstance(loaded, list), loaded
     assert loaded.request.justification == " ".join(HOSTILE_WHY.split())
     assert loaded.request.role == "readonly" and loaded.request.duration is not None
+
+
+def test_a_requester_written_as_the_policies_write_people_is_that_login(
+    repo: Path, cli: CLI
+) -> None:
+    result = ask(cli, repo, "sandbox-db", "readonly", "--for", "1h", "--why", WHY, requester="@bob")
+    assert result.code == 0, result.output
+    assert "requester: bob\n" in (repo / result.out.strip()).read_text()
+    twice = ask(cli, repo, "sandbox-db", "readonly", "--for", "1h", "--why", WHY, requester="@@b")
+    assert twice.code == 2 and "must be a GitHub login" in twice.err
+
+
+@pytest.mark.parametrize("window", ["0m", "0h0m"])
+def test_a_window_of_no_time_is_called_that(repo: Path, cli: CLI, window: str) -> None:
+    result = ask(cli, repo, "sandbox-db", "readonly", "--for", window, "--why", WHY)
+    assert result.code == 2
+    assert f"'{window}' is no time at all — give the window a length" in result.err
+    assert request_files(repo) == []
