@@ -296,3 +296,13 @@ def test_positions_count_lines_as_editors_do(separator: str) -> None:
     error = refused(f"a: 'x{separator}y'\nb: [c,{separator} !!bool q]\n".encode())
     assert (error.line, error.column) == (2, 9)
     assert "`q` is not a valid bool" in error.detail
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")],
+)
+def test_text_saved_as_utf16_or_utf32_is_called_that_not_binary(encoding: str, name: str) -> None:
+    raw = "apiVersion: jitops/v1\nkind: AccessRequest\n".encode(encoding)
+    with pytest.raises(InputError, match=f"file is {name} text — jitops reads UTF-8: save it"):
+        load_document(raw, "requests/a/b/c.yaml")

@@ -102,9 +102,39 @@ def check_size(size: int, path: str, limit: int = MAX_FILE_BYTES, why: str | Non
         )
 
 
+# A text editor's "Unicode" is often UTF-16 (Windows) or UTF-32: text, not binary, though it
+# is full of NUL bytes. In order: the longer byte-order mark first.
+_WIDE_MARKS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _wide_text(raw: bytes) -> str | None:
+    """The encoding of text saved as UTF-16 or UTF-32 (by its byte-order mark, or, without
+    one, ASCII characters each followed or led by a NUL), or None."""
+    for mark, name in _WIDE_MARKS:
+        if raw.startswith(mark):
+            return name
+    head = raw[:64]
+    if len(head) >= 4 and any(not any(head[i::2]) for i in (0, 1)):
+        return "UTF-16"
+    return None
+
+
 def decode(raw: bytes, path: str) -> str:
     """Decode a file's bytes as UTF-8 text, refusing oversized, binary and non-UTF-8 input."""
     check_size(len(raw), path)
+    if (wide := _wide_text(raw)) is not None:
+        raise InputError(
+            f"file is {wide} text — jitops reads UTF-8: save it as UTF-8 (most editors offer "
+            "it under Save As or the encoding in the status bar)",
+            path=path,
+            line=1,
+            column=1,
+        )
     nul = raw.find(b"\x00")
     if nul >= 0:  # the whole file is refused, at its first NUL byte
         line = raw[:nul].count(b"\n") + 1
