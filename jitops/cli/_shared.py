@@ -60,12 +60,28 @@ class DayOrTimestamp(Timestamp):
 
 DAY_OR_TIMESTAMP = DayOrTimestamp()
 
+def _access_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """``--repo`` as given; left out, the access repository this directory is in: the nearest
+    folder up from here that holds ``policies/`` (so a command run in ``requests/x/`` reads
+    the same repository as one run at its root), else the current directory."""
+    if value is not None:
+        return value
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / "policies").is_dir():
+            return folder
+        if (folder / ".git").exists():  # the repository's top: no access repository above
+            break
+    return Path(".")
+
+
 repo_option = click.option(
     "--repo",
     "root",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="the current directory",
+    default=None,
+    show_default="the access repository this directory is in",
+    callback=_access_root,
     help="Root of the access repository (the folder holding policies/ and requests/).",
 )
 branch_option = click.option(

@@ -32,6 +32,24 @@ def test_validate_runs_in_the_current_directory(repo: Path, cli: CLI) -> None:
     assert "checked 1 request(s)" in result.err
 
 
+@pytest.mark.parametrize("command", ["validate", "status", "codeowners", "test"])
+def test_from_a_subfolder_every_command_reads_the_repository_it_is_in(
+    repo: Path, cli: CLI, command: str
+) -> None:
+    """Run in requests/sandbox-db/ (where a person writes a request), a command reads the
+    access repository around it, as it does at its root; --repo given is taken as given."""
+    write_request(repo, "cwd-1")
+    commit_all(repo, "grant", date="2026-11-23T09:00:00Z")
+    extra = ["--now", NOW] if command == "validate" else []
+    at_root = cli(command, *extra, cwd=repo)
+    inside = cli(command, *extra, cwd=repo / "requests" / "sandbox-db")
+    assert (inside.code, inside.out, inside.err) == (at_root.code, at_root.out, at_root.err)
+    assert at_root.code == 0, at_root.output
+    if command == "validate":  # given, --repo is taken as given
+        elsewhere = cli(command, "--repo", str(repo / "requests"), *extra, cwd=repo)
+        assert elsewhere.code == 2 and "no policies/ folder here" in elsewhere.out
+
+
 def test_landed_expired_request_is_a_warning_but_an_edit_is_a_new_request(
     repo: Path, cli: CLI
 ) -> None:
