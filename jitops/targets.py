@@ -66,7 +66,9 @@ def settings_findings(files: Iterable[Loaded]) -> list[Finding]:
                     Finding(
                         item.path,
                         Severity.ERROR,
-                        f"`{where}`: {message}" if where else message,
+                        f"`{where}`: {message}"
+                        if where and not message.startswith(f"`{where}`")
+                        else message,
                         hint or None,
                         line,
                         column,

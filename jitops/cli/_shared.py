@@ -60,6 +60,7 @@ class DayOrTimestamp(Timestamp):
 
 DAY_OR_TIMESTAMP = DayOrTimestamp()
 
+
 def _access_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     """``--repo`` as given; left out, the access repository this directory is in: the nearest
     folder up from here that holds ``policies/`` (so a command run in ``requests/x/`` reads

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import pydantic
 
@@ -262,8 +262,8 @@ class Provisioner(ABC, Generic[SettingsT]):
             settings = cls.settings_model.model_validate(dict(target.settings))
         except pydantic.ValidationError as exc:
             problems.extend(
-                SettingsProblem(("settings", *error["loc"]), error["msg"])
-                for error in exc.errors(include_url=False, include_input=False)
+                SettingsProblem(("settings", *error["loc"]), _settings_message(error, cls))
+                for error in exc.errors(include_url=False)
             )
         problems.extend(cls._role_problems(target, settings))
         problems.extend(cls._secret_problems(target.secrets))
@@ -413,3 +413,25 @@ class Provisioner(ABC, Generic[SettingsT]):
             message=self.redact(message),
             fix=None if fix is None else self.redact(fix),
         )
+
+
+def _settings_message(error: Any, kind: type[Provisioner[Any]]) -> str:
+    """A settings error in words (``the field and what is wrong — what to write``); an unknown
+    setting keeps pydantic's phrase, which the caller words with the kind's settings. What was
+    written is shown masked where it looks like a credential, and cut when long: settings are
+    not secret, but a secret pasted into one must not be echoed."""
+    if error["type"] == "extra_forbidden":
+        return str(error["msg"])
+    from jitops.validation_messages import describe_error
+
+    loc = ("settings", *error["loc"])
+    shown = {**error, "loc": loc, "input": _redacted_input(error.get("input"))}
+    message, hint = describe_error(shown, kind.settings_model)
+    return f"{message} — {hint}" if hint else message
+
+
+def _redacted_input(value: Any) -> Any:
+    """What was written, as a person sees it, with anything credential-shaped masked."""
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return redact(str(value)) if isinstance(value, str) and len(value) <= 80 else "…"

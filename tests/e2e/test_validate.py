@@ -281,3 +281,26 @@ def test_on_all_cores_validate_says_exactly_what_it_says_on_one(
     monkeypatch.setattr("jitops.parallel.usable_cpus", lambda: 3)
     all_cores = cli("validate", "--repo", str(repo), "--now", NOW, "--format", "json")
     assert all_cores == one_core
+
+
+def test_policy_and_settings_mistakes_say_what_to_write_never_a_pattern(
+    repo: Path, cli: CLI
+) -> None:
+    """A team without its @, a login that is none, a count of 0 and a port that is not a
+    number each get words a person acts on, not a regular expression or pydantic's phrase."""
+    policy = repo / "policies" / "sandbox-db.yaml"
+    text = policy.read_text().replace(
+        'requesters: ["@acme/engineering"]', 'requesters: ["acme/engineering", "bad login!"]'
+    )
+    policy.write_text(text.replace("      - count: 1\n", "      - count: 0\n", 1))
+    targets = repo / "policies" / "targets.yaml"
+    targets.write_text(targets.read_text().replace("  port: 5432", "  port: abc"))
+    result = cli("validate", "--repo", str(repo))
+    assert result.code == 2
+    out = result.out
+    assert "`requesters.0` is 'acme/engineering' — a team is written with an @: " in out
+    assert "'@acme/engineering'" in out
+    assert "`requesters.1` is 'bad login!' — it must be a GitHub login (alice or @alice)" in out
+    assert "`roles.readwrite.approvals.0.count` is 0 — it must be at least 1" in out
+    assert "policies/targets.yaml:11:9: error: `settings.port` is 'abc' — it must be a whole" in out
+    assert "^(" not in out and "Input should" not in out
