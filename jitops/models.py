@@ -111,7 +111,21 @@ Principal = Annotated[
     ),
 ]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_PATTERN)]
+
+
+def _not_reserved_by_github(variable: str) -> str:
+    # The workflows pass `secrets.NAME` as NAME, and GitHub refuses secrets named GITHUB_*.
+    if variable.upper().startswith("GITHUB_"):
+        raise ValueError(
+            f"{variable!r}: GitHub Actions secrets cannot be named GITHUB_… (GitHub keeps the "
+            "prefix for itself) — choose another name, e.g. JITOPS_DB_PASSWORD"
+        )
+    return variable
+
+
+EnvVarName = Annotated[
+    str, StringConstraints(pattern=ENV_VAR_PATTERN), AfterValidator(_not_reserved_by_github)
+]
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
@@ -249,6 +263,20 @@ class AccessRequest(StrictModel):
         return self
 
 
+def _not_a_secret(key: str) -> str:
+    """A setting's name, refused when it names a secret: secrets never live in the repository
+    (the error points at the key, in the target's settings)."""
+    if re.search(r"pass(word)?|secret|token|private.?key|credential", key, re.I):
+        raise ValueError(
+            f"looks like a secret, and secrets never live in the repository — name the "
+            f"environment variable instead: `secrets: {{{key}: SOME_ENV_VAR}}`"
+        )
+    return key
+
+
+SettingName = Annotated[str, AfterValidator(_not_a_secret)]
+
+
 class Target(StrictModel):
     """A system jitops grants access to, through one provisioner."""
 
@@ -258,7 +286,7 @@ class Target(StrictModel):
     description: str | None = None
     provisioner: Name = Field(description="The provisioner kind: postgres, github-team, aws, exec…")
     roles: list[Name] = Field(min_length=1, description="The roles this target offers.")
-    settings: dict[str, Any] = Field(
+    settings: dict[SettingName, Any] = Field(
         default_factory=dict, description="Non-secret provisioner settings."
     )
     secrets: dict[Name, EnvVarName] = Field(
@@ -267,14 +295,7 @@ class Target(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _no_secrets_in_settings(self) -> Target:
-        for key in self.settings:
-            if re.search(r"pass(word)?|secret|token|private.?key|credential", key, re.I):
-                raise ValueError(
-                    f"settings.{key} looks like a secret, and secrets never live in the "
-                    f"repository — name the environment variable instead: "
-                    f"`secrets: {{{key}: SOME_ENV_VAR}}`"
-                )
+    def _roles_once(self) -> Target:
         if len(set(self.roles)) != len(self.roles):
             raise ValueError("`roles` lists a role twice")
         return self

@@ -332,3 +332,11 @@ def test_locating_in_a_request_file_needs_no_positional_parse() -> None:
     with mock.patch.object(refusals, "positional_yaml", side_effect=AssertionError):
         assert loader.locate(REQUEST, ("duration",)) == (10, 11)
         assert loader.locate(REQUEST, ("justification",), at_key=True) == (8, 1)
+
+
+def test_a_yaml_1_1_directive_in_one_file_does_not_change_how_the_next_is_located() -> None:
+    """The positional parser is shared by a thread's files; a ``%YAML 1.1`` file read through
+    it must not leave it reading ``Y`` as a boolean in the next (where the key is not found)."""
+    list(refusals.positional_yaml().parse("%YAML 1.1\n---\nroles: [a, b]\n"))
+    with mock.patch.object(refusals, "flat_position", return_value=None):
+        assert loader.locate("Y: jitops/v1\n", ("Y",)) == (1, 4)

@@ -200,3 +200,11 @@ def test_bad_ticket_pattern_is_refused() -> None:
         RolePolicy.model_validate(
             {"max_duration": "1h", "auto_approve": True, "ticket": {"pattern": "INC-("}}
         )
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_DB_PASSWORD", "GITHUB_"])
+def test_a_secret_github_actions_could_not_hold_is_refused_by_validate_too(variable: str) -> None:
+    """The workflows hand a target its secret from an Actions secret of the same name, and
+    GitHub refuses any named GITHUB_…: validate says so, as init does."""
+    with pytest.raises(ValidationError, match="GitHub Actions secrets cannot be named GITHUB_"):
+        Target.model_validate(target(secrets={"password": variable}))

@@ -132,7 +132,6 @@ def plan(options: InitOptions) -> InitReport:
         files += [_planned(root, path, text, force=False) for path, text in rendered.items()]
     policy_set = _resulting_policies(root, files)
     variables = secret_variables(policy_set.targets.values())
-    _check_secret_names(policy_set)
 
     requests = root / REQUESTS_DIR
     if not requests.is_dir() or all(p.name == ".gitkeep" for p in requests.iterdir()):
@@ -291,18 +290,6 @@ def _resulting_policies(root: Path, planned: Sequence[PlannedFile]) -> PolicySet
             "lists every one) and run init again"
         )
     return loaded.policy_set
-
-
-def _check_secret_names(policy_set: PolicySet) -> None:
-    # The workflows pass `secrets.NAME` as NAME; GitHub refuses secrets named GITHUB_*.
-    for target in policy_set.targets.values():
-        for secret, variable in target.secrets.items():
-            if variable.startswith("GITHUB_"):
-                raise UsageError(
-                    f"target {target.name} keeps its secret {secret!r} in {variable}, but "
-                    "GitHub Actions secrets cannot be named GITHUB_… — choose another name "
-                    "in policies/, then run init again"
-                )
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -33,11 +33,14 @@ _local = threading.local()
 
 
 def positional_yaml() -> YAML:
+    """This thread's round-trip parser, for positions, reading YAML 1.2 whatever it read last:
+    a ``%YAML 1.1`` directive in one file sets the version on the parser, and the next file
+    would be read with it (``Y`` a boolean key, and its position not found)."""
     yaml: YAML | None = getattr(_local, "positional", None)
     if yaml is None:
         yaml = YAML(typ="rt", pure=True)
-        yaml.version = (1, 2)
         _local.positional = yaml
+    yaml.version = (1, 2)
     return yaml
 
 

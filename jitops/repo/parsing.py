@@ -26,9 +26,12 @@ def validation_findings(
         # pydantic puts the union member's tag in the path; it is not a key of the file
         if loc and loc[0] in ("Policy", "Target", "PolicyChangeRule"):
             loc = loc[1:]
+        # a mapping's key that is wrong: pydantic adds "[key]" to the path; the file has the key
+        on_key = error["type"] == "extra_forbidden" or (bool(loc) and loc[-1] == "[key]")
+        loc = loc[:-1] if loc and loc[-1] == "[key]" else loc
         error = {**error, "loc": loc}
         message, hint = describe_error(error, model)
-        line, column = document.locate(loc, at_key=error["type"] == "extra_forbidden")
+        line, column = document.locate(loc, at_key=on_key)
         findings.append(Finding(document.path, Severity.ERROR, message, hint, line, column))
     return findings
 

@@ -204,6 +204,8 @@ def cross_check_policies(files: Sequence[Loaded], *, complete: bool = True) -> l
         policy: Policy = item.model
         for t_index, target_name in enumerate(policy.targets):
             target_item = targets.get(target_name)
+            if target_item is None and not complete:
+                continue  # it may be the broken file's target: its own error says what is wrong
             if target_item is None:
                 findings.append(
                     _error(

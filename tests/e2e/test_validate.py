@@ -304,3 +304,17 @@ def test_policy_and_settings_mistakes_say_what_to_write_never_a_pattern(
     assert "`roles.readwrite.approvals.0.count` is 0 — it must be at least 1" in out
     assert "policies/targets.yaml:11:9: error: `settings.port` is 'abc' — it must be a whole" in out
     assert "^(" not in out and "Input should" not in out
+
+
+def test_a_secret_written_into_settings_is_one_error_at_its_line(repo: Path, cli: CLI) -> None:
+    """Located at the setting, not the target's first line; and the policy naming that target
+    is not told the target is unknown (it is defined, in the file with the error)."""
+    targets = repo / "policies" / "targets.yaml"
+    text = targets.read_text()
+    targets.write_text(text.replace("  port: 5432\n", "  port: 5432\n  password: hunter2\n", 1))
+    line = targets.read_text().splitlines().index("  password: hunter2") + 1
+    result = cli("validate", "--repo", str(repo))
+    assert result.code == 2
+    assert f"policies/targets.yaml:{line}:" in result.out
+    assert "`settings.password`: looks like a secret" in result.out
+    assert "unknown target" not in result.out and "hunter2" not in result.output
