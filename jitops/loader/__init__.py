@@ -74,7 +74,7 @@ class Document:
         For a key that is missing, the position of the mapping that should hold it; for an
         unknown key, the key itself.
         """
-        return locate(self.text, loc)
+        return locate(self.text, loc, at_key=at_key)
 
 
 @dataclass(frozen=True)

@@ -247,3 +247,23 @@ def test_the_command_line_the_demo_shows_is_the_request_it_runs(why: str) -> Non
         ask.requester,
     )
     assert (params["ticket"], params["duration"], params["open_pr"]) == (scene.TICKET, "2h", True)
+
+
+def test_the_readme_walks_through_the_steps_the_demo_plays() -> None:
+    """README's walk-through of the demo has one numbered item per step the demo prints, in
+    the same order, each naming what its step is about."""
+    from jitops.demo.story import Story
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("1. **The world.**")
+    section = readme[start : readme.index("An excerpt (step 2", start)]
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. \*\*", section, re.M)]
+    story = Story(Path("."), None, print, keep=False, inject=None)  # type: ignore[arg-type]
+    keys = [step.key for step in story.steps()]
+    assert numbers == list(range(1, len(keys) + 1))
+    words = {"setup": "world", "request": "asks", "unqualified-review": "eve", "approval": "bob",
+             "stale-push": "attack", "merge": "new version", "apply": "apply", "read": "reads",
+             "sweep": "time passes", "revoked": "gone", "audit": "audits"}  # fmt: skip
+    items = re.split(r"^\d+\. ", section, flags=re.M)[1:]
+    for key, item in zip(keys, items, strict=True):
+        assert words[key] in item.split("\n")[0].lower(), (key, item[:80])

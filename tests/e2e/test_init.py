@@ -405,6 +405,7 @@ def test_after_adding_a_target_doctor_wants_its_secret_and_init_force_renders_it
     preview = cli("init", str(root), "--force", "--dry-run")
     for path in (".github/CODEOWNERS", *WORKFLOW_FILES[3:]):
         assert f"would replace  {path}" in preview.out
+    assert "JITOPS_TEAM_TOKEN" in preview.out  # the new target's secret, named (README)
     assert cli("init", str(root), "--force").code == 0
     assert cli("validate", "--repo", str(root)).code == 0
     assert cli("doctor", "--repo", str(root), "--offline").code == 0

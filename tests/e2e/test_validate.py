@@ -318,3 +318,38 @@ def test_a_secret_written_into_settings_is_one_error_at_its_line(repo: Path, cli
     assert f"policies/targets.yaml:{line}:" in result.out
     assert "`settings.password`: looks like a secret" in result.out
     assert "unknown target" not in result.out and "hunter2" not in result.output
+
+
+def test_the_readme_s_validate_example_and_json_keys_are_what_it_prints(
+    repo: Path, cli: CLI
+) -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `jitops validate") :]
+    example = section.split("```\n", 2)[1].splitlines()
+    write_request(repo, "alice-1", duration="12h", ticket="INC-1234")
+    bob = write_request(repo, "bob-1", requester="bob", ticket="INC-1234")
+    bob.write_text(bob.read_text() + "aproved_by: carol\n")
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert example and all(line in result.out.splitlines() for line in example), result.out
+    document = json.loads(
+        cli("validate", "--repo", str(repo), "--now", NOW, "--format", "json").out
+    )
+    keys = "`exit_code`, `request_count`, `policy_files`,\n  `findings` (each with `path`, `line`"
+    assert keys in section
+    assert list(document) == [
+        "exit_code",
+        "request_count",
+        "policy_files",
+        "findings",
+        "requests",
+        "denied",
+    ]
+    assert list(document["findings"][0]) == [
+        "path",
+        "line",
+        "column",
+        "severity",
+        "message",
+        "hint",
+    ]
+    assert set(document["requests"][0]) == {"path", "id", "verdict", "reason"}
