@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from jitops.commands.apply import ApplyJob
+    from jitops.commands.apply import Outcome as ApplyOutcome
     from jitops.commands.audit import AuditRecord, AuditReport, Verification
     from jitops.commands.check_pr import CheckOutcome
     from jitops.commands.doctor import DoctorCheck, DoctorReport
@@ -210,9 +211,12 @@ def reconcile_text(report: ReconcileReport) -> tuple[list[str], list[str]]:
             f"{drift.target}: {drift.outcome.value}: {who} {drift.role} "
             f"({drift.kind.value}) — {drift.detail}"
         )
+    failed = sum(1 for p in report.problems if p.fatal)
     summary = (
         f"jitops: {report.targets_checked} target(s) checked, {len(report.drifts)} drift(s), "
         f"{len(report.unresolved)} unresolved"
+        # a target that could not be read hides its drift: "0 unresolved" alone would reassure
+        + (f", {failed} target error(s): not known to be in line" if failed else "")
     )
     problem = [f"jitops: error: {report.policy_problem}"] if report.policy_problem else []
     return lines, [*problem, summary]
@@ -476,7 +480,6 @@ def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
 
 def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
     """What ``jitops apply`` prints: (lines for stdout, lines for stderr)."""
-    from jitops.commands.apply import Action
 
     report = job.report
     err = []
@@ -503,11 +506,22 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
         )
     if report.policy_problem:
         err.append(f"jitops: error: {report.policy_problem}")
-    refused = len(report.with_action(Action.REFUSED, Action.FAILED))
-    err.append(f"jitops: {len(report.outcomes)} change(s), {refused} refused or failed")
+    err.append(f"jitops: {apply_counts(report.outcomes)}")
     if job.stale_sweep:
         err.append(f"jitops: warning: {job.stale_sweep}")
     return out, err
+
+
+def apply_counts(outcomes: Sequence[ApplyOutcome]) -> str:
+    """How many requests apply judged, and what it did (or would do) with them, by action: a
+    request refused or already refused is no change, and is not counted as one."""
+    if not outcomes:
+        return "nothing to grant or revoke"
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.action.value] = counts.get(outcome.action.value, 0) + 1
+    done = ", ".join(f"{n} {action}" for action, n in counts.items())
+    return f"{len(outcomes)} request(s) judged: {done}"
 
 
 _DEMO_PREFIX = {"say": "  ", "show": "    │ ", "ok": "  ✓ ", "fail": "  ✗ ", "skip": "  · "}

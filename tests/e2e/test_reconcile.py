@@ -56,6 +56,7 @@ def test_an_unreachable_target_fails_loudly_without_leaking_its_secret(
     assert result.code == 3
     assert "legacy: error:" in result.out
     assert LEGACY_TOKEN not in result.output
+    assert "0 unresolved, 1 target error(s): not known to be in line" in result.err
 
 
 def test_unknown_target(system: LegacySystem, cli: CLI) -> None:

@@ -80,3 +80,19 @@ def test_validates_last_line_counts_each_kind_of_problem_in_words_that_agree() -
     assert report.validate_summary(result) == (
         "jitops: checked 0 request(s) and 4 policy file(s): 1 error, 0 denied, 2 warnings"
     )
+
+
+def test_apply_counts_what_it_did_by_action_and_calls_nothing_a_change() -> None:
+    from types import SimpleNamespace
+
+    from jitops.commands.apply import Action
+    from jitops.report.text import apply_counts
+
+    def outcome(action: Action) -> SimpleNamespace:
+        return SimpleNamespace(action=action)
+
+    assert apply_counts([]) == "nothing to grant or revoke"
+    judged = [outcome(Action.WOULD_GRANT), outcome(Action.STILL_REFUSED), outcome(Action.REFUSED)]
+    assert apply_counts(judged) == (  # type: ignore[arg-type]
+        "3 request(s) judged: 1 would grant, 1 still refused, 1 refused"
+    )
