@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from jitops import git, ids
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, PolicyDenied, UsageError
-from jitops.github import OpenedPull
+from jitops.github import GitHubError, OpenedPull
 from jitops.loader import dump_document
 from jitops.models import API_VERSION, AccessRequest
 from jitops.policy import Decision, PolicySet, Verdict, decide
@@ -438,12 +438,23 @@ def open_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
         commit = git.commit_file(root, base, draft.path, data, texts.commit_message(draft.request))
         git.push_branch(root, commit, branch, token=token, remote=pull.remote)
     github = GitHub(pull.token, repository=repository, api_url=pull.api_url)
-    opened = github.find_or_open_pull(
-        head=branch,
-        base=remote.default_branch,
-        title=texts.title(draft.request),
-        body=texts.body(draft),
-    )
+    try:
+        opened = github.find_or_open_pull(
+            head=branch,
+            base=remote.default_branch,
+            title=texts.title(draft.request),
+            body=texts.body(draft),
+        )
+    except GitHubError as exc:
+        # the branch is on the remote by now: say so, and that running again completes it
+        raise GitHubError(
+            f"{exc.message}. The request is pushed already, as branch {branch} on "
+            f"{pull.remote}; only its pull request is missing — run the same command again "
+            f"(it finds the branch and opens the pull request), or open one from {branch} "
+            f"into {remote.default_branch} by hand",
+            status=exc.status,
+            reason=exc.reason,
+        ) from None
     result = Result.OPENED if opened.created else Result.ALREADY_OPEN
     return RequestOutcome(draft, result, branch, opened, tuple(notes))
 

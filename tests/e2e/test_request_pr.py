@@ -206,3 +206,23 @@ def test_a_token_without_write_access_is_a_clear_failure(
     assert "git push origin jitops/request/" in result.err
     assert stranger.token not in result.output
     assert pulls(world) == []
+
+
+def test_github_gone_after_the_push_says_what_was_done_and_a_rerun_completes_it(
+    world: GateWorld, mine: Path, ask
+) -> None:  # type: ignore[no-untyped-def]
+    """The branch is pushed, then opening its pull request gets no answer: the error names the
+    host and says the branch is there and that running again completes it — which it does."""
+    world.server.faults.inject("drop", "POST /repos/{owner}/{repo}/pulls", times=None)
+    failed = ask("--for", "2h")
+    assert failed.code == 3, failed.output
+    [branch] = [b for b in branches(world) if b.startswith("jitops/request/")]
+    host = world.server.base_url.split("//", 1)[1].split("/", 1)[0]
+    assert f"no answer from {host}" in failed.err
+    assert f"The request is pushed already, as branch {branch} on origin" in failed.err
+    assert "run the same command again" in failed.err and "Traceback" not in failed.output
+    assert pulls(world) == []
+    world.server.faults.clear()
+    again = ask("--for", "2h")
+    assert again.code == 0, again.output
+    assert len(pulls(world)) == 1
