@@ -105,6 +105,11 @@ def echo_findings(findings: Sequence[Finding], *, err: bool = False) -> None:
             click.echo(github_annotation(finding))
 
 
+def say_progress(text: str) -> None:
+    """A line on stderr about long work under way, so a slow step is never silent."""
+    click.echo(f"jitops: {text}", err=True)
+
+
 def echo_lines(out: Sequence[str], err: Sequence[str]) -> None:
     """Print a renderer's (stdout, stderr) lines."""
     for line in out:

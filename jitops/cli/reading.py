@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from jitops.cli._shared import (
     echo_lines,
     repo_option,
     run_context,
+    say_progress,
 )
 
 
@@ -102,7 +103,8 @@ def doctor(root: Path, output_format: str, offline: bool, branch: str) -> None:
 
     root, now = root.resolve(), datetime.now(UTC)
     last_sweep = sweep_record.last_success(root)
-    report = run_doctor(DoctorOptions(root, now, os.environ, offline, branch, last_sweep))
+    options = DoctorOptions(root, now, os.environ, offline, branch, last_sweep)
+    report = run_doctor(replace(options, progress=say_progress))
     if output_format == "json":
         click.echo(to_json(doctor_dict(report)))
     else:

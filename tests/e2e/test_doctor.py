@@ -166,9 +166,13 @@ def test_offline_does_not_contact_the_target(
     assert offline.code == 0, offline.output
     assert "sandbox-db/reachable" not in offline.out
     assert "offline: targets not contacted" in offline.err
+    assert "connecting to" not in offline.err and "asking GitHub" not in offline.err
     online = cli("doctor", "--repo", str(repo))
     assert online.code == 1
     assert lines(online.out, "✗ sandbox-db/reachable")
+    # the parts that wait on a target or on GitHub say so before they start
+    assert "jitops: connecting to 1 target(s) to check their privileges…" in online.err
+    assert "jitops: asking GitHub for the repository's settings" in online.err
 
 
 def test_runs_in_the_current_directory_and_reports_broken_workflows(repo: Path, cli: CLI) -> None:

@@ -22,7 +22,7 @@ An error fails the run; a warning does not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -82,6 +82,8 @@ class DoctorOptions:
     # The hook for the sweeper: when it is built, the time of its last successful run.
     last_sweep: datetime | None = None
     sweep_interval: timedelta = DEFAULT_SWEEP_INTERVAL
+    # Told before each part that talks to a target or to GitHub (each may take seconds).
+    progress: Callable[[str], None] = field(default=lambda _text: None)
 
 
 def run_doctor(options: DoctorOptions) -> DoctorReport:
@@ -99,9 +101,12 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         loaded=policies.policy_set is not None,
     )
     checks += codeowners_checks(root, policies.policy_set)
+    if targets and not options.offline:
+        options.progress(f"connecting to {len(targets)} target(s) to check their privileges…")
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
     checks += workflow_checks(root, secret_variables(item.model for item in targets))
     if not options.offline:
+        options.progress("asking GitHub for the repository's settings, rules and secrets…")
         checks += github_checks(root, options.environ)
     checks.append(index_check(root, options.branch))
     checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
