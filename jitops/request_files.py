@@ -59,3 +59,11 @@ def is_home(path: str, target: str, role: str, request_id: str) -> bool:
     """Whether ``path`` is that request's place (``.yml`` as good as ``.yaml``)."""
     expected = home(target, role, request_id)
     return path == expected or path == expected.removesuffix(".yaml") + ".yml"
+
+
+# Where `jitops schema --write` puts the JSON Schema of each kind of file, in the repository.
+SCHEMA_DIR = ".jitops/schema"
+# The first line of every request file jitops writes: editors with the YAML language server
+# (VS Code's YAML extension and others) complete and check the file against the schema there,
+# found from the file at requests/<target>/<role>/<id>.yaml.
+SCHEMA_MODELINE = f"# yaml-language-server: $schema=../../../{SCHEMA_DIR}/request.schema.json\n"

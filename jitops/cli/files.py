@@ -85,18 +85,31 @@ def _relative(root: Path, path: Path) -> str:
         ["request", "policy", "target", "policy-change-rule", "policy-test", "audit"]
     ),
 )
-def schema(kind: str | None) -> None:
+@repo_option
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Write every kind's schema into the repository's .jitops/schema/, where the first "
+    "line of each request file jitops writes points editors.",
+)
+def schema(kind: str | None, root: Path, write: bool) -> None:
     """Print the JSON Schema of jitops' files (all kinds, or one KIND), or of `audit`, the
     document `jitops audit --format json` writes.
 
-    Generated from the same models jitops validates with. Point your editor at it for
-    completion, e.g. `jitops schema request > .jitops/request.schema.json` and a
-    `# yaml-language-server: $schema=...` line in request files.
+    Generated from the same models jitops validates with. `jitops schema --write` puts them in
+    the repository (commit them): request files that `jitops request` writes start with
+    `# yaml-language-server: $schema=…` pointing there, so VS Code's YAML extension (and
+    every editor with the YAML language server) completes and checks them as you type.
     """
     from jitops.commands.schema import schema as build_schema
+    from jitops.commands.schema import write_schemas
     from jitops.report.json import to_json
 
-    click.echo(to_json(build_schema(kind)))
+    if not write:
+        click.echo(to_json(build_schema(kind)))
+        return
+    for path in write_schemas(root.resolve()):
+        click.echo(f"wrote {path}", err=True)
 
 
 @click.command()

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jitops import git, ids
+from jitops import git, ids, request_files
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, PolicyDenied, UsageError
 from jitops.github import GitHubError, OpenedPull
@@ -202,8 +202,10 @@ def request_path(request: AccessRequest) -> str:
 
 
 def render(request: AccessRequest) -> str:
-    """The request file: the model's fields in its order, as jitops' example requests are."""
-    return dump_document(request.model_dump(by_alias=True, exclude_none=True))
+    """The request file: the line that points editors at its schema, then the model's fields
+    in its order, as jitops' example requests are."""
+    fields = dump_document(request.model_dump(by_alias=True, exclude_none=True))
+    return request_files.SCHEMA_MODELINE + fields
 
 
 def fingerprint(request: AccessRequest) -> str:

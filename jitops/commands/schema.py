@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from jitops import request_files
 from jitops.errors import UsageError
 from jitops.models import SCHEMA_KINDS
 from jitops.output_models import OUTPUT_SCHEMAS
+from jitops.repo.files import write_regular_file
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -36,3 +40,15 @@ def _union() -> Any:
     from pydantic import Field
 
     return Annotated[Union[tuple(SCHEMA_KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
+
+
+def write_schemas(root: Path) -> list[Path]:
+    """Write the schema of every kind of file into ``root``'s ``.jitops/schema/`` (as
+    ``<kind>.schema.json``), where the line jitops puts atop each request file points editors;
+    never through a link. Returns the files written."""
+    written = []
+    for kind in SCHEMA_KINDS:
+        text = json.dumps(schema(kind), indent=2) + "\n"
+        relative = f"{request_files.SCHEMA_DIR}/{kind}.schema.json"
+        written.append(write_regular_file(root, relative, text, "jitops schema --write"))
+    return written

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 from jitops import request_files
-from jitops.errors import InputError
+from jitops.errors import InputError, UsageError
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES, check_size
 
@@ -102,3 +102,34 @@ def walk(root: Path, folder: str, skip: str | None = None) -> tuple[list[str], l
 def not_yaml(path: str, folder: str) -> Finding:
     hint = "rename it to .yaml or move it out"
     return Finding(path, Severity.ERROR, f"{folder}/ holds only YAML files", hint)
+
+
+def write_regular_file(root: Path, relative: str, text: str, rerun: str) -> Path:
+    """Write ``text`` to ``relative`` as a regular file of ``root`` and return its path: never
+    through a link (a checkout's file or folder may point anywhere, e.g. at a file of the
+    person who runs jitops), and never over anything but a regular file. ``rerun`` is the
+    command to run again once the way is clear."""
+    path = root / relative
+    for folder in reversed(path.parents):
+        if folder == root or root not in folder.parents:
+            continue
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UsageError(
+                f"{folder.relative_to(root).as_posix()} is not a folder of the repository (a "
+                f"link?) — replace it with a folder, then run `{rerun}` again"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    refused = UsageError(
+        f"{relative} is not a regular file (a link, a folder or a device) — remove it, then "
+        f"run `{rerun}` again"
+    )
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise refused
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:  # O_NOFOLLOW: a link put there since the look above is refused all the same
+        fd = os.open(path, flags, 0o644)
+    except OSError:
+        raise refused from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    return path

@@ -30,6 +30,7 @@ from jitops.loader import load_document
 from jitops.models import ID_PATTERN, AccessRequest
 from jitops.policy import Verdict
 from jitops.repo import REQUEST_MODELS, load_request, parse
+from jitops.request_files import SCHEMA_MODELINE
 from tests.gitrepo import PROJECT, commit_all, make_access_repo
 from tests.gitrepo import write_request as put_request
 
@@ -165,7 +166,8 @@ def test_fields_come_in_the_order_and_style_of_the_example_request() -> None:
     example = load_document(example_path.read_bytes(), "example")
     request = AccessRequest.model_validate(example.data)
     assert list(load_document(render(request).encode(), "x").data) == list(example.data)
-    written = render(request).splitlines()
+    modeline, *written = render(request).splitlines()
+    assert modeline == SCHEMA_MODELINE.rstrip("\n")  # editors find the schema from it
     assert written == [line for line in example.text.splitlines() if not line.startswith("#")]
 
 

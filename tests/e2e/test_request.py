@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jitops.repo import load_request
+from jitops.request_files import SCHEMA_MODELINE
 from tests.e2e.conftest import CLI
 from tests.gitrepo import git, make_access_repo
 
@@ -141,7 +142,9 @@ def test_what_policy_refuses_exits_1_and_writes_nothing(
 def test_a_dry_run_prints_the_file_and_writes_nothing(repo: Path, cli: CLI) -> None:
     dry = ask(cli, repo, "sandbox-db", "readonly", "--for", "2h", "--why", WHY, "--dry-run")
     assert dry.code == 0, dry.output
-    assert dry.out.startswith("apiVersion: jitops/v1\nkind: AccessRequest\nid: 2026-11-23-alice-")
+    assert dry.out.startswith(
+        f"{SCHEMA_MODELINE}apiVersion: jitops/v1\nkind: AccessRequest\nid: 2026-11-23-alice-"
+    )
     assert "would write requests/sandbox-db/readonly/" in dry.err
     assert request_files(repo) == []
     real = ask(cli, repo, "sandbox-db", "readonly", "--for", "2h", "--why", WHY)

@@ -10,6 +10,7 @@ import pytest
 
 from jitops.models import AccessRequest
 from jitops.repo import REQUEST_MODELS, parse
+from jitops.request_files import SCHEMA_MODELINE
 from jitops.testing.github import GitHubServer
 from tests.e2e.conftest import CLI, Run
 from tests.e2e.gate_world import GateWorld, make_world
@@ -152,7 +153,7 @@ def test_a_dry_run_pushes_nothing(world: GateWorld, mine: Path, ask) -> None:  #
     before = branches(world)
     result = ask("--for", "2h", "--dry-run")
     assert result.code == 0, result.output
-    assert result.out.startswith("apiVersion: jitops/v1\n")
+    assert result.out.startswith(f"{SCHEMA_MODELINE}apiVersion: jitops/v1\n")
     assert "would push branch jitops/request/" in result.err
     assert branches(world) == before and pulls(world) == []
 

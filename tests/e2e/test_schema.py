@@ -50,7 +50,7 @@ def test_the_kinds_offered_are_every_file_and_every_document(cli: CLI) -> None:
     from jitops.cli import cli as jitops_cli
     from jitops.output_models import OUTPUT_SCHEMAS
 
-    [argument] = jitops_cli.commands["schema"].params
+    [argument] = [p for p in jitops_cli.commands["schema"].params if p.name == "kind"]
     assert list(argument.type.choices) == [*SCHEMA_KINDS, *OUTPUT_SCHEMAS]  # type: ignore[attr-defined]
     for kind in (*SCHEMA_KINDS, *OUTPUT_SCHEMAS):
         assert cli("schema", kind).code == 0
@@ -83,3 +83,47 @@ def test_audit_json_is_what_the_audit_schema_says(cli: CLI, tmp_path: Path) -> N
         assert len(document["grants"]) == 2 and document["findings"]
     aproved = {**document["grants"][0], "aproved_by": "bob"}
     assert list(validator.iter_errors({**document, "grants": [aproved]}))
+
+
+def test_a_request_file_points_editors_at_the_schema_schema_write_puts_there(
+    cli: CLI, tmp_path: Path
+) -> None:
+    """The first line of a request file jitops writes names a schema by a path relative to
+    the file; `jitops schema --write` writes that file, and it accepts the request."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from ruamel.yaml import YAML
+
+    from tests.gitrepo import make_access_repo
+
+    repo = make_access_repo(tmp_path / "access")
+    written = cli("schema", "--write", "--repo", str(repo))
+    assert written.code == 0 and written.out == ""
+    assert {p.name for p in (repo / ".jitops" / "schema").iterdir()} == {
+        f"{kind}.schema.json" for kind in SCHEMA_KINDS
+    }
+    asked = cli(
+        "request", "sandbox-db", "readonly", "--for", "1h", "--requester", "alice",
+        "--why", "Investigate INC-1234: slow queries", "--repo", str(repo),
+    )  # fmt: skip
+    assert asked.code == 0, asked.output
+    request = repo / asked.out.strip()
+    first, *_ = request.read_text().splitlines()
+    assert first.startswith("# yaml-language-server: $schema=")
+    schema_file = (request.parent / first.split("$schema=", 1)[1]).resolve()
+    assert schema_file == (repo / ".jitops" / "schema" / "request.schema.json").resolve()
+    validator = jsonschema.Draft202012Validator(json.loads(schema_file.read_text()))
+    assert list(validator.iter_errors(YAML(typ="safe").load(request.read_text()))) == []
+    assert cli("validate", "--repo", str(repo)).code == 0
+
+
+@pytest.mark.attack(6, "a checkout's .jitops/ is a link: schema --write would write through it")
+def test_schema_write_never_writes_through_a_link(cli: CLI, tmp_path: Path) -> None:
+    from tests.gitrepo import make_access_repo
+
+    repo = make_access_repo(tmp_path / "access")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / ".jitops").symlink_to(outside, target_is_directory=True)
+    result = cli("schema", "--write", "--repo", str(repo))
+    assert result.code == 2 and "is not a folder of the repository" in result.err
+    assert list(outside.iterdir()) == []
