@@ -127,3 +127,17 @@ def test_schema_write_never_writes_through_a_link(cli: CLI, tmp_path: Path) -> N
     result = cli("schema", "--write", "--repo", str(repo))
     assert result.code == 2 and "is not a folder of the repository" in result.err
     assert list(outside.iterdir()) == []
+
+
+def test_this_repository_s_schemas_are_what_schema_write_writes(cli: CLI, tmp_path: Path) -> None:
+    """The example access repository carries its editor schemas; a change to the models that
+    leaves them stale fails here (run `jitops schema --write` and commit the result)."""
+    from tests.gitrepo import make_access_repo
+
+    fresh = make_access_repo(tmp_path / "access")
+    assert cli("schema", "--write", "--repo", str(fresh)).code == 0
+    for kind in SCHEMA_KINDS:
+        name = f".jitops/schema/{kind}.schema.json"
+        assert (PROJECT / name).read_text() == (fresh / name).read_text(), f"{name} is stale"
+    example = next((PROJECT / "requests").rglob("*.yaml")).read_text()
+    assert example.startswith("# yaml-language-server: $schema=../../../.jitops/schema/")
