@@ -263,7 +263,7 @@ def audit_review(
     Auto-approved grants form a group of their own (the policies' owners confirm them);
     grants without valid evidence are `jitops audit verify`'s to report.
     """
-    from jitops.commands.audit.review import ReviewBy, review_listing
+    from jitops.commands.audit import ReviewBy, review_listing
     from jitops.report.formats import review_rendered
 
     source, query = obj

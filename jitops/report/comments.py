@@ -15,10 +15,11 @@ from jitops.policy import Status, Verdict
 from jitops.report.text import CHECK_MARKS, request_verdict, window_text
 
 if TYPE_CHECKING:
+    from jitops.access_review import AccessReview
+    from jitops.audit_records import AuditRecord
     from jitops.commands.apply import ApplyReport
     from jitops.commands.apply import Outcome as ApplyOutcome
-    from jitops.commands.audit import AuditIssueTexts, AuditRecord
-    from jitops.commands.audit.review import AccessReview
+    from jitops.commands.audit import AuditIssueTexts
     from jitops.commands.request import Draft, PullTexts
     from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport, SweepTexts
     from jitops.findings import Finding

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jitops.commands.audit import AuditRecord, AuditReport
-    from jitops.commands.audit.review import AccessReview
+    from jitops.access_review import AccessReview
+    from jitops.audit_records import AuditRecord, AuditReport
 
 # The columns of ``jitops audit --format csv``, in order, each with what it holds (README).
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -13,8 +13,8 @@ from jitops.report.json import audit_json, listing_json
 from jitops.report.text import audit_output
 
 if TYPE_CHECKING:
-    from jitops.commands.audit import AuditReport
-    from jitops.commands.audit.review import AccessReview
+    from jitops.access_review import AccessReview
+    from jitops.audit_records import AuditReport
 
 
 def audit_rendered(

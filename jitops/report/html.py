@@ -23,7 +23,7 @@ from jitops.report.csv import evidence_of
 from jitops.report.text import approved_by, revoked_text
 
 if TYPE_CHECKING:
-    from jitops.commands.audit import AuditQuery, AuditRecord, AuditReport
+    from jitops.audit_records import AuditQuery, AuditRecord, AuditReport
 
 
 _STYLE = """

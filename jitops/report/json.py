@@ -9,7 +9,7 @@ from jitops.findings import Finding
 from jitops.policy import Decision
 
 if TYPE_CHECKING:
-    from jitops.commands.audit import AuditReport
+    from jitops.audit_records import AuditReport
     from jitops.commands.doctor import DoctorReport
     from jitops.commands.status import StatusReport
     from jitops.commands.validate import ValidateResult

@@ -14,9 +14,10 @@ from jitops.policy import Decision, Status, Verdict
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from jitops.audit_records import AuditRecord, AuditReport
     from jitops.commands.apply import ApplyJob
     from jitops.commands.apply import Outcome as ApplyOutcome
-    from jitops.commands.audit import AuditRecord, AuditReport, Verification
+    from jitops.commands.audit import Verification
     from jitops.commands.check_pr import CheckOutcome
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.index import IndexRun

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from jitops import evidence
+from jitops.access_review import AUTO_APPROVED, ReviewBy, review
 from jitops.commands.audit import AuditQuery, audit
-from jitops.commands.audit.review import AUTO_APPROVED, ReviewBy, review
 from jitops.report.comments import review_markdown
 from jitops.report.csv import REVIEW_COLUMNS, review_csv
 from tests.commands.test_audit import approval

@@ -1,4 +1,4 @@
-"""``jitops audit review``: an access review an auditor asks the owners to confirm.
+"""The access review ``jitops audit review`` prints: what an auditor asks the owners to confirm.
 
 Per approver (or per team the approvers were counted for), every grant they approved in a
 period, and every grant of theirs still active at a moment; auto-approved grants have no
@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from jitops.commands.audit import AuditQuery, AuditRecord, AuditReport, audit_listing
+from jitops.audit_records import AuditQuery, AuditRecord, AuditReport
 
 AUTO_APPROVED = "auto-approved"  # the group of grants no person approved
 
@@ -91,12 +91,3 @@ def _owners(record: AuditRecord, by: ReviewBy) -> list[str]:
         teams = [f"@{team.removeprefix('@')}" for team in record.approver_teams]
         return teams or [f"@{login}" for login in record.approvers]
     return [f"@{login}" for login in record.approvers]
-
-
-def review_listing(
-    source: ReviewSource, query: AuditQuery, by: ReviewBy, at: datetime
-) -> AccessReview:
-    """``jitops audit review``: the review of the whole history of ``source`` (read as
-    ``jitops audit`` reads it)."""
-    report = audit_listing(source.root, source.ref, AuditQuery(), source.fetch_notes, source.token)
-    return review(report, query, by, at)
