@@ -52,9 +52,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the repository root: tests.fixtures
 
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
 from validate import _load, _version, ensure_repo  # noqa: E402
+
+from tests.fixtures.chromium import HEADLESS_FLAGS  # noqa: E402  (the tests' browser flags)
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 2.0  # audit / floor, in every format
@@ -431,17 +434,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 HTML_OPEN_TARGET = 2.0  # seconds for the audit page to open in a browser
-_CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,900",
-)
+_CHROMIUM_FLAGS = (*HEADLESS_FLAGS, "--window-size=1400,900")
 
 
 def _page_opening(repo: Path, audit: list[str], runs: int) -> list[tuple[str, bool]]:
