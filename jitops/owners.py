@@ -68,7 +68,8 @@ def find(root: Path) -> Path | None:
     another file than the one a reader of the repository sees first."""
     for location in CODEOWNERS_LOCATIONS:
         path = root / location
-        if path.is_symlink() or path.parent.is_symlink() or (path.exists() and not path.is_dir()):
+        folder_is_link = path.parent != root and path.parent.is_symlink()
+        if path.is_symlink() or folder_is_link or (path.exists() and not path.is_dir()):
             return path
     return None
 

@@ -363,7 +363,7 @@ def late_revoke_findings(report: AuditReport, interval: timedelta) -> list[Findi
     findings = []
     for r in report.records:
         lag = r.revoke_lag
-        if lag is None or lag <= interval or r.revoked_at is None:
+        if lag is None or lag <= interval:
             continue
         end = r.held_until
         findings.append(

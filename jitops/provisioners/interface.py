@@ -36,6 +36,7 @@ import pydantic
 
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.provisioners._secrets import is_env_name, redact
+from jitops.validation_messages import describe_error
 
 __all__ = [
     "CheckResult",
@@ -422,8 +423,6 @@ def _settings_message(error: Any, kind: type[Provisioner[Any]]) -> str:
     not secret, but a secret pasted into one must not be echoed."""
     if error["type"] == "extra_forbidden":
         return str(error["msg"])
-    from jitops.validation_messages import describe_error
-
     loc = ("settings", *error["loc"])
     shown = {**error, "loc": loc, "input": _redacted_input(error.get("input"))}
     message, hint = describe_error(shown, kind.settings_model)

@@ -646,14 +646,17 @@ AUDIT_HEADER = (
 def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
     """``jitops audit``: (the table of grants; how many lack approval evidence). Findings are
     the CLI's to print, with their annotations."""
+    return table(AUDIT_HEADER, audit_rows(report)), audit_counts(report)
+
+
+def audit_counts(report: AuditReport) -> list[str]:
+    """How many grants ``jitops audit`` listed, and how many lack approval evidence."""
     evidence = (
         f"{len(report.unverified)} without approval evidence"
         if report.evidence_known
         else "approvals unknown: this clone holds no evidence notes"
     )
-    return table(AUDIT_HEADER, audit_rows(report)), [
-        f"jitops: {len(report.records)} grant(s) in history, {evidence}"
-    ]
+    return [f"jitops: {len(report.records)} grant(s) in history, {evidence}"]
 
 
 def audit_verify_text(verified: Verification) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from jitops import owners
 from tests.e2e.conftest import CLI
 from tests.gitrepo import make_access_repo
 
@@ -115,3 +116,16 @@ def test_validate_refuses_a_codeowners_github_would_not_load(repo: Path, cli: CL
     result = cli("validate", "--repo", str(repo))
     assert result.code == 2
     assert "GitHub ignores a CODEOWNERS file over 3 MB" in result.out
+
+
+def test_a_repository_reached_through_a_link_is_read_as_itself(
+    repo: Path, cli: CLI, tmp_path: Path
+) -> None:
+    """--repo may be a link to the checkout (a home folder's shortcut): only a link inside the
+    repository is refused, and a CODEOWNERS at the root is found wherever it lives."""
+    (repo / ".github" / "CODEOWNERS").rename(repo / "CODEOWNERS")
+    shortcut = tmp_path / "shortcut"
+    shortcut.symlink_to(repo, target_is_directory=True)
+    assert owners.find(shortcut) == shortcut / "CODEOWNERS"
+    (repo / "CODEOWNERS").unlink()
+    assert owners.find(shortcut) is None  # not "found" because the folder is a link
