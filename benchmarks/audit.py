@@ -52,7 +52,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the repository root: tests.fixtures
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the root: tests.fixtures
 
 import generate  # noqa: E402  (benchmarks/generate.py, beside this file)
 from validate import _load, _version, ensure_repo  # noqa: E402
