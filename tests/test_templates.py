@@ -29,7 +29,7 @@ def own_settings() -> WorkflowSettings:
     policies = load_policies(PROJECT)
     assert policies.policy_set is not None
     return WorkflowSettings(
-        Install.checkout(), "main", secret_variables(policies.policy_set.targets.values())
+        Install.local(), "main", secret_variables(policies.policy_set.targets.values())
     )
 
 

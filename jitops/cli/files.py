@@ -161,6 +161,18 @@ def codeowners(root: Path, write: bool) -> None:
     metavar="NAME",
     help="The branch that grants (default: origin's default branch, else main).",
 )
+@click.option(
+    "--action",
+    metavar="OWNER/NAME@COMMIT",
+    help="The jitops action the workflows run: jitops' repository on GitHub and a full commit "
+    "SHA (default: the commit this jitops was installed from).",
+)
+@click.option(
+    "--release",
+    is_flag=True,
+    help="Install this jitops release from the package index in the workflows instead of "
+    "using the action (once it is published there).",
+)
 @click.option("--force", is_flag=True, help="Replace workflows and CODEOWNERS that differ.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 def init(
@@ -168,19 +180,27 @@ def init(
     org: str | None,
     security_team: str | None,
     default_branch: str | None,
+    action: str | None,
+    release: bool,
     force: bool,
     dry_run: bool,
 ) -> None:
     """Set up an access repository in DIR (default: here), new or existing.
 
-    Writes the five jitops workflows (installing this jitops release, pinned), a starter
-    policies/ with its tests (only into a policies/ holding no YAML yet: policies already
-    there are kept, and the rest is rendered from them), requests/, and .github/CODEOWNERS
-    rendered from the policies; creates the git repository if there is none. Then prints
-    the next steps on GitHub.
+    Writes the five jitops workflows, a starter policies/ with its tests (only into a
+    policies/ holding no YAML yet: policies already there are kept, and the rest is rendered
+    from them), requests/, and .github/CODEOWNERS rendered from the policies; creates the git
+    repository if there is none. Then prints the next steps on GitHub.
+
+    The workflows run jitops through the action at the root of jitops' repository, pinned to
+    a commit (uses: OWNER/jitops@COMMIT), which installs jitops from that commit: the commit
+    this jitops was installed from (pip install git+https://github.com/OWNER/jitops, or a
+    clone's pushed HEAD), or the one --action names. With --release, or when this jitops came
+    from a package index, they pip-install this release instead, pinned exactly.
 
     \b
       jitops init access --org acme --security-team @acme/security
+      jitops init access --org acme --action acme/jitops@0123456789abcdef0123456789abcdef01234567
       cd access && jitops validate && jitops test && jitops doctor --offline
 
     Reruns are safe: identical files are unchanged, and a file that differs is kept unless
@@ -192,7 +212,16 @@ def init(
     from jitops.commands.init import InitOptions, run_init
     from jitops.report.text import init_output
 
-    options = InitOptions(directory, org, security_team, default_branch, force, dry_run)
+    options = InitOptions(
+        directory,
+        org,
+        security_team,
+        default_branch,
+        force,
+        dry_run,
+        action=action,
+        release=release,
+    )
     echo_lines(*init_output(run_init(options)))
 
 

@@ -16,9 +16,12 @@ What gets written:
 - ``requests/.gitkeep`` while ``requests/`` is empty, so the folder exists in git.
 - ``.github/CODEOWNERS`` (or the CODEOWNERS file GitHub already reads), rendered by
   ``jitops.owners`` from the resulting policies.
-- ``.github/workflows/``: the five jitops workflows (``jitops.templates``), installing this
-  jitops release pinned exactly, passing each target's secret variable to the steps that grant
-  and revoke.
+- ``.github/workflows/``: the five jitops workflows (``jitops.templates``), passing each
+  target's secret variable to the steps that grant and revoke. They run jitops through its
+  composite action pinned to a commit (``uses: OWNER/jitops@<commit SHA>``): the commit given
+  with ``--action``, else the one this jitops was installed from (``jitops.installed_from``).
+  With ``--release``, or when this jitops came from a package index, they install this release
+  from the index instead, pinned exactly.
 
 ``run_init`` prints nothing; the CLI renders the ``InitReport`` and the next steps.
 """
@@ -34,9 +37,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from jitops import __version__, git, owners
+from jitops import __version__, git, installed_from, owners
 from jitops.errors import JitopsError, UsageError
 from jitops.findings import Severity
+from jitops.github.urls import repository_from_url
 from jitops.models import LOGIN_PATTERN
 from jitops.policy import PolicySet, named_teams
 from jitops.repo import POLICIES_DIR, REQUESTS_DIR, YAML_SUFFIXES, load_policies
@@ -59,9 +63,6 @@ _TEAM = re.compile(r"^@?([A-Za-z0-9][A-Za-z0-9-]{0,38})/([A-Za-z0-9][A-Za-z0-9._
 # A branch name that is also a plain YAML scalar in `branches: [NAME]` (no quoting needed).
 _BRANCH = re.compile(r"^[A-Za-z][A-Za-z0-9._/-]{0,99}$")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
-# The owner of a GitHub repository in its remote URL: https://host/OWNER/NAME(.git) or
-# git@host:OWNER/NAME(.git).
-_REMOTE_OWNER = re.compile(r"[:/]([A-Za-z0-9][A-Za-z0-9-]{0,38})/[^/:]+?(?:\.git)?/?$")
 
 
 class Action(StrEnum):
@@ -88,6 +89,8 @@ class InitOptions:
     force: bool = False
     dry_run: bool = False
     version: str = __version__
+    action: str | None = None  # OWNER/NAME@COMMIT: the jitops action the workflows use
+    release: bool = False  # install this release from the package index instead
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,9 @@ class InitReport:
     secret_variables: tuple[str, ...]  # what the `jitops` Environment must hold
     teams: tuple[str, ...]  # teams the policies name: JITOPS_READ_ORG_TOKEN is needed
     dry_run: bool
+    install: Install  # how the workflows get jitops
+    install_source: str  # where that choice came from, for people
+    warnings: tuple[str, ...] = ()  # about the install: a commit not pushed, changes
 
     def count(self, action: Action) -> int:
         return sum(item.action is action for item in self.files)
@@ -139,9 +145,8 @@ def plan(options: InitOptions) -> InitReport:
     found_owners = owners.find(root)  # the file GitHub reads already, if there is one
     owners_path = found_owners.relative_to(root).as_posix() if found_owners else CODEOWNERS_DEFAULT
     files.append(_planned(root, owners_path, owners.render(policy_set), force=options.force))
-    workflows = render_workflows(
-        WorkflowSettings(Install.release(options.version), branch, variables)
-    )
+    install, source, warnings = _install(options)
+    workflows = render_workflows(WorkflowSettings(install, branch, variables))
     for name, text in workflows.items():
         files.append(_planned(root, _workflow_path(root, name), text, force=options.force))
     return InitReport(
@@ -155,6 +160,35 @@ def plan(options: InitOptions) -> InitReport:
         secret_variables=variables,
         teams=named_teams(policy_set),
         dry_run=options.dry_run,
+        install=install,
+        install_source=source,
+        warnings=warnings,
+    )
+
+
+def _install(options: InitOptions) -> tuple[Install, str, tuple[str, ...]]:
+    """How the workflows get jitops, where that came from, and warnings about it."""
+    if options.action is not None and options.release:
+        raise UsageError(
+            "--action and --release both say how the workflows get jitops: give one of them"
+        )
+    if options.release:
+        return Install.release(options.version), "--release", ()
+    if options.action is not None:
+        pin = installed_from.parse_pin(options.action)
+        return Install.action(pin.repository, pin.commit), "--action", ()
+    origin = installed_from.origin()
+    if origin.pin is not None:
+        pin = origin.pin
+        install = Install.action(pin.repository, pin.commit, options.version)
+        return install, f"this jitops, installed from {origin.described}", origin.warnings
+    if origin.from_index:
+        return Install.release(options.version), "this jitops, a release from a package index", ()
+    raise UsageError(
+        f"which jitops should the workflows run? This one names no commit on GitHub: "
+        f"{origin.problem}. Give --action OWNER/jitops@COMMIT (jitops' repository and a full "
+        f"commit SHA; its action.yml installs jitops from that commit), or --release to "
+        f"install jitops=={options.version} from the package index once it is published"
     )
 
 
@@ -216,8 +250,8 @@ def _organisation(
 
 def _remote_owner(root: Path) -> str | None:
     url = git.remote_url(root)
-    match = _REMOTE_OWNER.search(url) if url else None
-    return match.group(1) if match else None
+    repository = repository_from_url(url) if url else None  # never a local path's folders
+    return repository.partition("/")[0] if repository else None
 
 
 def _default_branch(given: str | None, root: Path, new_repository: bool) -> str:

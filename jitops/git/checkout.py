@@ -78,3 +78,11 @@ def head_branch(root: Path) -> str | None:
     """The branch HEAD is on (``main``), or None when HEAD is detached."""
     result = run(root, ["symbolic-ref", "--quiet", "--short", "HEAD"], check=False)
     return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def has_changes(root: Path) -> bool:
+    """Whether tracked files in the checkout differ from its HEAD commit (staged or not)."""
+    result = run(
+        root, ["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], check=False
+    )
+    return result.returncode != 0 or bool(result.stdout.strip())

@@ -158,3 +158,22 @@ def remote_default_branch(root: Path, remote: str = "origin") -> str | None:
     )
     name = result.stdout.strip().removeprefix(f"{remote}/")
     return (name or None) if result.returncode == 0 else None
+
+
+def remote_branches_containing(root: Path, commit: str, remote: str = "origin") -> list[str]:
+    """The branches of ``remote``, as the last fetch saw them, whose history holds ``commit``
+    (``origin/main``): whether the commit has been pushed there."""
+    result = run(
+        root,
+        [
+            "for-each-ref",
+            "--format=%(refname:short)",
+            "--contains",
+            commit,
+            f"refs/remotes/{remote}/",
+        ],
+        check=False,
+    )
+    if result.returncode != 0:
+        return []
+    return [name for name in result.stdout.split() if not name.endswith("/HEAD")]

@@ -288,9 +288,10 @@ def init_text(report: InitReport) -> list[str]:
     where = "a new git repository" if report.new_repository else "a git repository"
     # one column for every verb this mode can print, so lines align from run to run
     width = max(len(f"{would}replace"), len(Action.UNCHANGED.value))
-    return [f"{report.root}: {where}, default branch {report.default_branch}"] + [
-        f"  {verb:<{width}}  {what}" for verb, what in rows
-    ]
+    return [
+        f"{report.root}: {where}, default branch {report.default_branch}",
+        f"the workflows run {report.install.name} ({report.install_source})",
+    ] + [f"  {verb:<{width}}  {what}" for verb, what in rows]
 
 
 def init_summary(report: InitReport) -> str:
@@ -371,6 +372,16 @@ def init_next_steps(report: InitReport) -> list[str]:
         'Settings → General → Pull requests: turn on "Allow auto-merge", so GitHub merges '
         "the sweep's revocation pull requests by itself."
     )
+    uses = report.install.uses
+    if uses is not None:
+        repository = uses.partition("@")[0]
+        steps.append(
+            f"The workflows run jitops' action from {repository}, pinned to one commit. If "
+            "Settings → Actions → General allows only selected actions, add "
+            f"`{repository}@*`; if {repository} is private, let this organisation's "
+            f"repositories use it ({repository}: Settings → Actions → General → Access). "
+            "To move to another jitops, run `jitops init --force` with it (or with --action)."
+        )
     steps.append(
         "Run `jitops doctor`: with the targets' secrets in the environment it also checks "
         "that each target is reachable with the least privilege jitops needs (`--offline` "
@@ -621,7 +632,8 @@ def validate_summary(result: ValidateResult) -> str:
 def init_output(report: InitReport) -> tuple[list[str], list[str]]:
     """``jitops init``: (each file and the next steps; the summary)."""
     return [*init_text(report), "", *init_next_steps(report)], [
-        f"jitops init: {init_summary(report)}"
+        *(f"jitops: warning: {warning}" for warning in report.warnings),
+        f"jitops init: {init_summary(report)}",
     ]
 
 

@@ -5,17 +5,21 @@ The templates are package data beside this module, shipped in the wheel:
 - ``workflows/``: the five GitHub Actions workflows. They are the one source of truth for
   jitops' own ``.github/workflows/`` too (a test renders them for this repository and compares),
   so what ``jitops init`` installs is exactly what jitops runs and tests (zizmor, actionlint).
+- ``steps/``: steps the workflows share, rendered into them (installing a release with pip).
 - ``starter/``: the starter ``policies/`` of a new access repository.
 
 A placeholder is ``%{name}``. One alone on its line with a list of lines as its value is a
-block: each line is indented like the placeholder, and an empty list removes the line. Every
-placeholder must have a value: a template and its caller cannot drift apart silently.
+block: each line is indented like the placeholder, and an empty list removes the line. A block
+may take an argument, ``%{name: words}``: its value is then a function of the words, giving the
+lines (``%{jitops: check-pr}`` is the step that runs ``jitops check-pr``, through the action or
+the installed release). Every placeholder must have a value: a template and its caller cannot
+drift apart silently.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
@@ -41,24 +45,36 @@ STARTER_POLICY_FILES: Final = (
 PROVISIONER_EXTRAS: Final = "postgres,aws"
 
 _PLACEHOLDER = re.compile(r"%\{([a-z_]+)\}")
-_BLOCK = re.compile(r"^( *)%\{([a-z_]+)\}\n", re.MULTILINE)
+_BLOCK = re.compile(r"^( *)%\{([a-z_]+)(?:: ([^}\n]+))?\}\n", re.MULTILINE)
+# The composite action at the root of jitops' repository: its own workflows use it from their
+# checkout; an access repository's from jitops' repository at a commit.
+LOCAL_ACTION: Final = "./"
+
+Value = str | Sequence[str] | Callable[[str], Sequence[str]]
 
 
 class TemplateError(Exception):
     """A template and the values given for it disagree: a bug in jitops, not bad input."""
 
 
-def render(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
+def render(text: str, values: Mapping[str, Value]) -> str:
     """``text`` with its ``%{name}`` placeholders replaced by ``values``."""
 
-    def value(name: str) -> str | Sequence[str]:
+    def value(name: str) -> Value:
         if name not in values:
             raise TemplateError(f"no value for placeholder %{{{name}}}")
         return values[name]
 
     def block(match: re.Match[str]) -> str:
-        found = value(match.group(2))
-        lines = [found] if isinstance(found, str) else found
+        name, argument = match.group(2), match.group(3)
+        found = value(name)
+        if callable(found) != (argument is not None):
+            wanted = "an argument: %{name: words}" if callable(found) else "no argument"
+            raise TemplateError(f"%{{{name}}} takes {wanted}")
+        if callable(found):
+            lines: Sequence[str] = found(argument)
+        else:
+            lines = [found] if isinstance(found, str) else found
         return "".join(f"{match.group(1)}{line}\n" for line in lines)
 
     def inline(match: re.Match[str]) -> str:
@@ -76,25 +92,58 @@ def _read(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class Install:
-    """How the workflows install jitops: the step's name and what ``pip install`` gets."""
+    """How the workflows get jitops: the composite action at a pinned commit of jitops'
+    repository (``uses``), or a release from the package index, installed with pip."""
 
-    name: str
-    base: str  # the argument of `python -m pip install --quiet`, quoted for the shell
-    provisioners: str  # the same with the provisioners' extras, for apply and sweep
+    name: str  # what the steps are called: where jitops comes from
+    uses: str | None  # `OWNER/jitops@<commit SHA>  # comment`, or LOCAL_ACTION; None: pip
+    base: str = ""  # pip: the argument of `python -m pip install --quiet`, quoted for the shell
+    provisioners: str = ""  # the same with the provisioners' extras, for apply and sweep
+
+    @classmethod
+    def action(cls, repository: str, commit: str, version: str | None = None) -> Install:
+        """jitops' composite action in ``repository`` (``OWNER/NAME``) at ``commit``, which
+        installs jitops from its own checkout: the default, needing no published release."""
+        comment = f"  # jitops {version}" if version else ""
+        return cls(f"jitops from {repository} at {commit}", f"{repository}@{commit}{comment}")
+
+    @classmethod
+    def local(cls) -> Install:
+        """The action from the workflow's own checkout: jitops' own repository. (GitHub's
+        ``$/`` form, which zizmor prefers, is not read by actionlint yet.)"""
+        return cls(
+            "jitops from this repository's default branch",
+            f"{LOCAL_ACTION}  # zizmor: ignore[self-repository] actionlint does not read $/ yet",
+        )
 
     @classmethod
     def release(cls, version: str) -> Install:
-        """A published release, pinned exactly: an access repository's workflows."""
+        """A published release, pinned exactly, from the package index."""
         return cls(
             f"Install jitops {version}",
+            None,
             f"'jitops=={version}'",
             f"'jitops[{PROVISIONER_EXTRAS}]=={version}'",
         )
 
-    @classmethod
-    def checkout(cls) -> Install:
-        """The checked-out source: jitops' own repository, where jitops is the code itself."""
-        return cls("Install jitops from the default branch", ".", f"'.[{PROVISIONER_EXTRAS}]'")
+    def install_steps(self, which: str) -> list[str]:
+        """The steps before the first jitops step: none for the action (it installs itself);
+        for a release, Python and ``pip install`` (``which``: ``base`` or ``provisioners``)."""
+        if self.uses is not None:
+            return []
+        if which not in ("base", "provisioners"):
+            raise TemplateError(f"%{{install_steps: {which}}}: say base or provisioners")
+        argument = self.base if which == "base" else self.provisioners
+        text = render(
+            _read("steps", "pip-install.yml"), {"install_name": self.name, "install": argument}
+        )
+        return text.splitlines()
+
+    def jitops_step(self, command: str) -> list[str]:
+        """The lines of a step (after its name) that run ``jitops COMMAND``."""
+        if self.uses is None:
+            return [f"run: jitops {command}"]
+        return [f"uses: {self.uses}", "with:", f"  command: {command}"]
 
 
 @dataclass(frozen=True)
@@ -114,10 +163,9 @@ def secret_variables(targets: Iterable[Target]) -> tuple[str, ...]:
 def render_workflows(settings: WorkflowSettings) -> dict[str, str]:
     """File name under ``.github/workflows/`` → its text."""
     secrets = [f"{name}: ${{{{ secrets.{name} }}}}" for name in settings.secret_variables]
-    values: dict[str, str | Sequence[str]] = {
-        "install_name": settings.install.name,
-        "install": settings.install.base,
-        "install_provisioners": settings.install.provisioners,
+    values: dict[str, Value] = {
+        "install_steps": settings.install.install_steps,
+        "jitops": settings.install.jitops_step,
         "default_branch": settings.default_branch,
         "target_secrets": secrets,
     }

@@ -907,6 +907,30 @@ def test_a_step_that_reaches_the_targets_needs_every_target_secret(tmp_path: Pat
     assert "jitops init --force" in (problems[0].fix or "")
 
 
+def test_a_step_running_jitops_through_its_action_needs_the_secrets_too(tmp_path: Path) -> None:
+    action = "acme/jitops@" + "a" * 40
+    write_workflow(
+        tmp_path,
+        "permissions: {}\njobs:\n" + GOOD_JOB + "      - name: Revoke\n"
+        f"        uses: {action}\n        with: {{command: sweep --open-pr}}\n"
+        "        env: {JITOPS_A: x}\n"
+        f"      - uses: {action}\n        with: {{command: check-pr}}\n"  # needs none
+        "      - uses: ./\n        with: {command: reconcile}\n        env: {JITOPS_A: x}\n",
+        "jitops-sweep.yml",
+    )
+    problems = [
+        c.message
+        for c in workflow_checks(tmp_path, ["JITOPS_A", "JITOPS_B"])
+        if c.name.endswith("jitops-sweep.yml")
+    ]
+    assert problems == [
+        "job 'approval', step 'Revoke': `jitops sweep` runs without JITOPS_B in its "
+        "environment, so it cannot reach the targets whose secrets live there",
+        "job 'approval', step 'jitops reconcile': `jitops reconcile` runs without JITOPS_B in "
+        "its environment, so it cannot reach the targets whose secrets live there",
+    ]
+
+
 def test_doctor_checks_the_workflows_against_the_targets_secrets(tmp_path: Path) -> None:
     root = doctor_repo(tmp_path / "access")
     assert not by_status(doctor(root), CheckStatus.ERROR, Area.WORKFLOWS)

@@ -24,7 +24,12 @@ from tests.gitrepo import (
     make_access_repo,
     write_teamless_policies,
 )
+from tests.test_installed_from import github_clone, recorded
 
+# The jitops action the workflows use: given, so what init writes never depends on where the
+# jitops under test was installed from (tests/test_installed_from.py covers that).
+PIN = "acme/jitops@" + "0123456789abcdef" * 2 + "01234567"
+ACTION = ("--action", PIN)
 WORKFLOW_FILES = [
     f".github/workflows/{name}"
     for name in (
@@ -59,7 +64,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def initialised(tmp_path: Path, cli: CLI, *args: str) -> Path:
     root = tmp_path / "access"
-    result = cli("init", str(root), "--org", "acme", "--security-team", "@acme/sec", *args)
+    result = cli("init", *ACTION, str(root), "--org", "acme", "--security-team", "@acme/sec", *args)
     assert result.code == 0, result.output
     return root
 
@@ -68,7 +73,7 @@ def test_a_new_folder_becomes_an_access_repository_every_check_passes(
     tmp_path: Path, cli: CLI
 ) -> None:
     root = tmp_path / "new" / "access"
-    result = cli("init", str(root), "--org", "acme", "--security-team", "@acme/sec")
+    result = cli("init", *ACTION, str(root), "--org", "acme", "--security-team", "@acme/sec")
     assert result.code == 0, result.output
     assert sorted(snapshot(root)) == sorted(STARTER_FILES)
     assert git(root, "symbolic-ref", "--short", "HEAD").strip() == "main"
@@ -98,10 +103,32 @@ def test_a_new_folder_becomes_an_access_repository_every_check_passes(
     assert cli("validate", "--repo", str(root)).code == 0
 
 
-def test_the_workflows_install_this_release_pinned_and_pass_the_targets_secret(
+def test_the_workflows_run_the_pinned_action_and_pass_the_targets_secret(
     tmp_path: Path, cli: CLI
 ) -> None:
     root = initialised(tmp_path, cli)
+    repository, _, commit = PIN.partition("@")
+    expected = render_workflows(
+        WorkflowSettings(
+            Install.action(repository, commit), "main", ("JITOPS_SANDBOX_DB_PASSWORD",)
+        )
+    )
+    for name, text in expected.items():
+        assert (root / ".github" / "workflows" / name).read_text() == text
+    texts = "".join(snapshot(root)[p].decode() for p in WORKFLOW_FILES)
+    # check, review, apply; sweep, scheduled apply, reconcile and audit in the sweep
+    assert texts.count(f"uses: {PIN}\n") == 7
+    assert "pip install" not in texts and "run: jitops" not in texts
+    apply = (root / ".github/workflows/jitops-apply.yml").read_text()
+    assert "command: apply --catch-up --push-notes\n" in apply
+    assert "JITOPS_SANDBOX_DB_PASSWORD: ${{ secrets.JITOPS_SANDBOX_DB_PASSWORD }}" in apply
+
+
+def test_release_installs_this_release_pinned_from_the_index(tmp_path: Path, cli: CLI) -> None:
+    root = tmp_path / "access"
+    result = cli("init", str(root), "--org", "acme", "--release")
+    assert result.code == 0, result.output
+    assert f"the workflows run Install jitops {__version__} (--release)" in result.out
     expected = render_workflows(
         WorkflowSettings(Install.release(__version__), "main", ("JITOPS_SANDBOX_DB_PASSWORD",))
     )
@@ -109,15 +136,41 @@ def test_the_workflows_install_this_release_pinned_and_pass_the_targets_secret(
         assert (root / ".github" / "workflows" / name).read_text() == text
     apply = (root / ".github/workflows/jitops-apply.yml").read_text()
     assert f"pip install --quiet 'jitops[postgres,aws]=={__version__}'" in apply
-    assert "JITOPS_SANDBOX_DB_PASSWORD: ${{ secrets.JITOPS_SANDBOX_DB_PASSWORD }}" in apply
-    assert "pip install --quiet ." not in "".join(
-        snapshot(root)[p].decode() for p in WORKFLOW_FILES
-    )
+    assert "uses: acme/jitops" not in apply
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--action", "acme/jitops@main"), "not OWNER/NAME@COMMIT"),
+        (("--action", "acme/jitops@" + "A" * 40), "not OWNER/NAME@COMMIT"),  # not lowercase hex
+        (("--action", "acme@" + "a" * 40), "not OWNER/NAME@COMMIT"),
+        (("--action", "-x/jitops@" + "a" * 40), "not OWNER/NAME@COMMIT"),
+    ],
+)
+@pytest.mark.attack(3, "run the workflows' jitops from a branch or tag that can move")
+def test_an_action_that_is_not_a_pinned_commit_is_refused(
+    tmp_path: Path, cli: CLI, args: tuple[str, ...], words: str
+) -> None:
+    """Attack (a moving pin): a branch or tag in `uses:` runs whatever it names on the day
+    the workflow runs, so init takes only a full commit SHA — nothing is written otherwise."""
+    root = tmp_path / "access"
+    result = cli("init", str(root), "--org", "acme", *args)
+    assert result.code == 2, result.output
+    assert words in result.err
+    assert snapshot(root) == {}
+
+
+def test_the_action_and_a_release_at_once_are_refused(tmp_path: Path, cli: CLI) -> None:
+    result = cli("init", str(tmp_path / "access"), "--org", "acme", "--action", PIN, "--release")
+    assert result.code == 2
+    assert "give one of them" in result.err
+    assert not (tmp_path / "access").exists()
 
 
 def test_the_next_steps_say_exactly_what_to_set_up_on_github(tmp_path: Path, cli: CLI) -> None:
     root = tmp_path / "access"
-    out = cli("init", str(root), "--org", "acme").out
+    out = cli("init", *ACTION, str(root), "--org", "acme").out
     steps = out[out.index("Next steps:") :]
     flat = " ".join(steps.split())
     for said in (
@@ -142,12 +195,12 @@ def test_the_next_steps_say_exactly_what_to_set_up_on_github(tmp_path: Path, cli
 
 def test_policies_that_name_no_team_need_no_org_token(tmp_path: Path, cli: CLI) -> None:
     root = write_teamless_policies(init_repo(tmp_path / "access"))
-    result = cli("init", str(root))  # no --org: no starter is written, so none is needed
+    result = cli("init", *ACTION, str(root))  # no --org: no starter is written, so none is needed
     assert result.code == 0, result.output
     assert "JITOPS_READ_ORG_TOKEN" not in result.out
     assert "secrets: none yet" in " ".join(result.out.split())
     sweep = (root / ".github/workflows/jitops-sweep.yml").read_text()
-    reconcile = sweep.split("run: jitops reconcile\n", 1)[1].split("      - name:", 1)[0]
+    reconcile = sweep.split("command: reconcile\n", 1)[1].split("      - name:", 1)[0]
     assert reconcile == "        env:\n          GITHUB_TOKEN: ${{ github.token }}\n"
     assert cli("validate", "--repo", str(root)).code == 0
     assert cli("doctor", "--repo", str(root), "--offline").code == 0
@@ -158,20 +211,15 @@ def test_an_existing_access_repository_keeps_its_policies_and_gets_their_secrets
 ) -> None:
     root = make_access_repo(tmp_path / "access")
     before = snapshot(root)
-    result = cli("init", str(root))
+    result = cli("init", *ACTION, str(root))
     assert result.code == 0, result.output
     after = snapshot(root)
     assert {p: after[p] for p in before} == before, "nothing of the repository changed"
     assert "unchanged  .github/CODEOWNERS" in result.out
     assert "keep       policies/ — yours (7 YAML files)" in result.out
-    # jitops' own workflows, but with a pinned release instead of the checkout
+    # jitops' own workflows, but with the pinned action instead of the checkout's
     for path in WORKFLOW_FILES:
-        own = (PROJECT / path).read_text()
-        own = own.replace("Install jitops from the default branch", f"Install jitops {__version__}")
-        own = own.replace(
-            "--quiet '.[postgres,aws]'", f"--quiet 'jitops[postgres,aws]=={__version__}'"
-        )
-        own = own.replace("--quiet .\n", f"--quiet 'jitops=={__version__}'\n")
+        own = (PROJECT / path).read_text().replace(Install.local().uses or "", PIN)
         assert after[path].decode() == own, path
     assert cli("doctor", "--repo", str(root), "--offline").code == 0
 
@@ -182,7 +230,7 @@ def test_org_and_default_branch_come_from_the_github_remote(tmp_path: Path, cli:
     commit_all(root, "first")
     git(root, "update-ref", "refs/remotes/origin/trunk", "HEAD")
     git(root, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk")
-    result = cli("init", str(root))
+    result = cli("init", *ACTION, str(root))
     assert result.code == 0, result.output
     assert "default branch trunk" in result.out
     assert "branches: [trunk]" in (root / ".github/workflows/jitops-apply.yml").read_text()
@@ -193,14 +241,14 @@ def test_org_and_default_branch_come_from_the_github_remote(tmp_path: Path, cli:
 def test_a_rerun_changes_nothing_and_says_so(tmp_path: Path, cli: CLI) -> None:
     root = initialised(tmp_path, cli)
     before = snapshot(root)
-    result = cli("init", str(root), "--org", "acme", "--security-team", "@acme/sec")
+    result = cli("init", *ACTION, str(root), "--org", "acme", "--security-team", "@acme/sec")
     assert result.code == 0, result.output
     assert snapshot(root) == before
     assert "jitops init: 0 created, 0 replaced, 7 unchanged, 1 kept" in result.err
     for path in [".github/CODEOWNERS", "requests/.gitkeep", *WORKFLOW_FILES]:
         assert f"unchanged  {path}" in result.out
     # without --org too: with policies in place the organisation is not needed
-    assert cli("init", str(root)).code == 0
+    assert cli("init", *ACTION, str(root)).code == 0
     assert snapshot(root) == before
 
 
@@ -215,7 +263,7 @@ def test_a_file_that_differs_is_kept_unless_force_and_policies_always(
     policy.write_text(policy.read_text().replace("max_duration: 8h", "max_duration: 2h"))
     edited = policy.read_text()
 
-    kept = cli("init", str(root))
+    kept = cli("init", *ACTION, str(root))
     assert kept.code == 0, kept.output
     assert (
         "keep       .github/workflows/jitops-apply.yml — differs from what init writes; "
@@ -223,7 +271,7 @@ def test_a_file_that_differs_is_kept_unless_force_and_policies_always(
     ) in kept.out
     assert apply.read_text() == generated + "# a local change\n"
 
-    forced = cli("init", str(root), "--force")
+    forced = cli("init", *ACTION, str(root), "--force")
     assert forced.code == 0, forced.output
     assert "replace    .github/workflows/jitops-apply.yml" in forced.out
     assert apply.read_text() == generated
@@ -232,7 +280,7 @@ def test_a_file_that_differs_is_kept_unless_force_and_policies_always(
 
 def test_dry_run_writes_nothing(tmp_path: Path, cli: CLI) -> None:
     new = tmp_path / "access"
-    result = cli("init", str(new), "--org", "acme", "--dry-run")
+    result = cli("init", *ACTION, str(new), "--org", "acme", "--dry-run")
     assert result.code == 0, result.output
     assert not new.exists()
     assert "would run      git init --initial-branch=main" in result.out
@@ -243,7 +291,7 @@ def test_dry_run_writes_nothing(tmp_path: Path, cli: CLI) -> None:
     root = initialised(tmp_path / "other", cli)
     (root / ".github/CODEOWNERS").write_text("* @someone\n")
     before = snapshot(root)
-    forced = cli("init", str(root), "--force", "--dry-run")
+    forced = cli("init", *ACTION, str(root), "--force", "--dry-run")
     assert forced.code == 0, forced.output
     assert "would replace  .github/CODEOWNERS" in forced.out
     assert snapshot(root) == before
@@ -256,7 +304,7 @@ def test_an_existing_yaml_workflow_is_the_one_compared_never_a_second_copy(
     workflows = root / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "jitops-check.yaml").write_text("name: jitops check\n")
-    result = cli("init", str(root), "--org", "acme")
+    result = cli("init", *ACTION, str(root), "--org", "acme")
     assert result.code == 0, result.output
     assert "keep       .github/workflows/jitops-check.yaml" in result.out
     assert not (workflows / "jitops-check.yml").exists()
@@ -279,7 +327,7 @@ def test_bad_input_is_refused_and_nothing_is_written(
     tmp_path: Path, cli: CLI, args: list[str], message: str
 ) -> None:
     root = tmp_path / "access"
-    result = cli("init", str(root), *args)
+    result = cli("init", *ACTION, str(root), *args)
     assert result.code == 2, result.output
     assert message in result.err
     assert "Traceback" not in result.output
@@ -289,11 +337,11 @@ def test_bad_input_is_refused_and_nothing_is_written(
 def test_a_path_that_is_not_a_folder_is_refused(tmp_path: Path, cli: CLI) -> None:
     file = tmp_path / "access"
     file.write_text("not a folder\n")
-    result = cli("init", str(file), "--org", "acme")
+    result = cli("init", *ACTION, str(file), "--org", "acme")
     assert result.code == 2
     assert f"{file} is not a directory" in result.err
     assert file.read_text() == "not a folder\n"
-    below = cli("init", str(file / "deeper"), "--org", "acme")
+    below = cli("init", *ACTION, str(file / "deeper"), "--org", "acme")
     assert below.code == 2
     assert "is not a directory" in below.err
 
@@ -302,7 +350,7 @@ def test_a_folder_inside_another_repository_is_refused(tmp_path: Path, cli: CLI)
     outer = init_repo(tmp_path / "monorepo")
     (outer / "existing").mkdir()
     for path in (outer / "existing", outer / "new"):
-        result = cli("init", str(path), "--org", "acme")
+        result = cli("init", *ACTION, str(path), "--org", "acme")
         assert result.code == 2, result.output
         assert f"inside the git repository {outer}" in result.err
         assert snapshot(outer) == {}
@@ -313,7 +361,7 @@ def test_something_in_the_way_is_refused_before_anything_is_written(
 ) -> None:
     root = init_repo(tmp_path / "access")
     (root / ".github").write_text("a file where a folder goes\n")
-    result = cli("init", str(root), "--org", "acme")
+    result = cli("init", *ACTION, str(root), "--org", "acme")
     assert result.code == 2, result.output
     assert "is in the way" in result.err
     assert snapshot(root) == {".github": b"a file where a folder goes\n"}
@@ -324,7 +372,7 @@ def test_policies_with_errors_are_refused_with_what_to_fix(tmp_path: Path, cli: 
     policy = root / "policies" / "sandbox-db.yaml"
     policy.write_text(policy.read_text().replace("max_duration: 8h", "max_durration: 8h"))
     before = snapshot(root)
-    result = cli("init", str(root))
+    result = cli("init", *ACTION, str(root))
     assert result.code == 2, result.output
     assert "policies/sandbox-db.yaml" in result.err
     assert "have errors" in result.err and "`jitops validate`" in result.err
@@ -335,7 +383,7 @@ def test_a_secret_github_could_not_hold_is_refused(tmp_path: Path, cli: CLI) -> 
     root = make_access_repo(tmp_path / "access")
     targets = root / "policies" / "targets.yaml"
     targets.write_text(targets.read_text().replace("JITOPS_SANDBOX_DB_PASSWORD", "GITHUB_DB"))
-    result = cli("init", str(root))
+    result = cli("init", *ACTION, str(root))
     assert result.code == 2, result.output
     assert "cannot be named GITHUB_" in result.err
     assert not (root / ".github" / "workflows").exists()
@@ -354,7 +402,7 @@ def test_a_failed_write_is_undone(
 
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
     new = tmp_path / "new" / "access"
-    result = cli("init", str(new), "--org", "acme")
+    result = cli("init", *ACTION, str(new), "--org", "acme")
     assert result.code == 3, result.output
     assert "No space left on device" in result.err
     assert "what it had written was undone" in result.err
@@ -366,7 +414,7 @@ def test_a_failed_write_is_undone(
     workflows.mkdir()
     (workflows / "jitops-check.yml").write_text("name: mine\n")
     before = snapshot(root)
-    result = cli("init", str(root), "--force")
+    result = cli("init", *ACTION, str(root), "--force")
     assert result.code == 3, result.output
     assert snapshot(root) == before
     assert (root / ".git").is_dir()
@@ -376,7 +424,7 @@ def test_init_runs_as_a_real_process_from_the_installed_package(
     tmp_path: Path, cli_process: CLI
 ) -> None:
     root = tmp_path / "access"
-    result = cli_process("init", str(root), "--org", "acme")
+    result = cli_process("init", *ACTION, str(root), "--org", "acme")
     assert result.code == 0, result.output
     assert cli_process("validate", "--repo", str(root)).code == 0
     assert cli_process("test", "--repo", str(root)).code == 0
@@ -402,10 +450,34 @@ def test_after_adding_a_target_doctor_wants_its_secret_and_init_force_renders_it
     assert doctor.code == 1
     assert doctor.out.count("without JITOPS_TEAM_TOKEN in its environment") == 4
 
-    preview = cli("init", str(root), "--force", "--dry-run")
+    preview = cli("init", *ACTION, str(root), "--force", "--dry-run")
     for path in (".github/CODEOWNERS", *WORKFLOW_FILES[3:]):
         assert f"would replace  {path}" in preview.out
     assert "JITOPS_TEAM_TOKEN" in preview.out  # the new target's secret, named (README)
-    assert cli("init", str(root), "--force").code == 0
+    assert cli("init", *ACTION, str(root), "--force").code == 0
     assert cli("validate", "--repo", str(root)).code == 0
     assert cli("doctor", "--repo", str(root), "--offline").code == 0
+
+
+def test_init_pins_the_workflows_to_the_commit_this_jitops_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CLI
+) -> None:
+    clone = github_clone(tmp_path / "jitops", pushed=False)
+    head = git(clone, "rev-parse", "HEAD").strip()
+    recorded(monkeypatch, {"url": clone.as_uri(), "dir_info": {"editable": True}})
+    result = cli("init", str(tmp_path / "access"), "--org", "acme")
+    assert result.code == 0, result.output
+    check = (tmp_path / "access" / ".github/workflows/jitops-check.yml").read_text()
+    assert f"uses: acme/jitops@{head}  # jitops " in check
+    assert f"installed from the clone at {clone}" in result.out
+    assert "jitops: warning: commit" in result.err and "push it" in result.err
+
+
+def test_init_with_no_commit_to_pin_asks_for_one_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CLI
+) -> None:
+    recorded(monkeypatch, {"url": "https://example.com/jitops.whl", "archive_info": {}})
+    result = cli("init", str(tmp_path / "access"), "--org", "acme")
+    assert result.code == 2
+    assert "--action OWNER/jitops@COMMIT" in result.err and "--release" in result.err
+    assert not (tmp_path / "access").exists()

@@ -202,13 +202,25 @@ def _uses_problems(job: str, uses: object, with_: object) -> Iterator[Problem]:
         )
 
 
-# The jitops commands that reach the targets, so need the targets' secrets.
+# The jitops commands that reach the targets, so need the targets' secrets: run by a shell
+# (`run: jitops apply …`) or by jitops' action (`with: command: apply …`).
 _TARGET_COMMANDS = re.compile(r"\bjitops\s+(apply|sweep|reconcile)\b")
 
 
 def _env_names(section: dict[str, Any]) -> set[str]:
     env = section.get("env")
     return {str(name) for name in env} if isinstance(env, dict) else set()
+
+
+def _jitops_command(step: dict[str, Any]) -> str | None:
+    """What the step runs, as a command line: its ``run:``, or for an action given a
+    ``command`` input (jitops' action) ``jitops COMMAND``."""
+    run = step.get("run")
+    if isinstance(run, str):
+        return run
+    options = step.get("with")
+    command = options.get("command") if isinstance(options, dict) else None
+    return f"jitops {command}" if "uses" in step and isinstance(command, str) else None
 
 
 def _secret_problems(
@@ -218,7 +230,7 @@ def _secret_problems(
     fails on that target, at the moment it should grant or revoke: say so now."""
     steps = section.get("steps")
     for step in steps if isinstance(steps, list) else []:
-        run = step.get("run") if isinstance(step, dict) else None
+        run = _jitops_command(step) if isinstance(step, dict) else None
         found = _TARGET_COMMANDS.search(run) if isinstance(run, str) else None
         if found is None:
             continue
