@@ -29,6 +29,8 @@ class KeptIssue:
     issue: IssueInfo
     action: IssueAction
     warnings: tuple[str, ...] = ()  # what GitHub refused, and the fix
+    changed: bool = True  # it says something new: opened, closed, or its body changed
+    previous_body: str | None = None  # what it said before this run updated it
 
 
 def ours(github: GitHub, label: str, marker: str) -> list[IssueInfo]:
@@ -55,11 +57,12 @@ def keep(github: GitHub, label: str, marker: str, title: str, body: str, *, what
                 )
             return KeptIssue(created, IssueAction.OPENED, warnings)
     keeper, extra = found[0], found[1:]
+    changed = keeper.body != body
     github.edit_issue(keeper.number, title=title, body=body)
     for duplicate in extra:  # left by runs at the same moment
         github.comment(duplicate.number, f"Duplicate of #{keeper.number}.\n")
         github.edit_issue(duplicate.number, state="closed", state_reason="duplicate")
-    return KeptIssue(keeper, IssueAction.UPDATED)
+    return KeptIssue(keeper, IssueAction.UPDATED, changed=changed, previous_body=keeper.body)
 
 
 def close(github: GitHub, found: list[IssueInfo], comment: str) -> KeptIssue | None:

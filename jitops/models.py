@@ -11,6 +11,7 @@ Kinds:
 - ``PolicyChangeRule`` the (stricter) approval rule for changes to policies, CODEOWNERS,
   workflows and jitops itself
 - ``PolicyTest``     cases under ``policies/tests/`` that pin a policy's decisions
+- ``Notify``         a place jitops tells of what happens (a Slack webhook, a JSON webhook)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -29,7 +30,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -377,6 +380,77 @@ class PolicyChangeRule(StrictModel):
     approvals: list[ApprovalRule] = Field(min_length=1)
 
 
+# What jitops tells a Notify channel of, in the order a request lives them: opened (a pull
+# request asks for access: what it needs, who can approve), approved (its check turned
+# green), refused (the policies said no: the check, or apply re-verifying), granted,
+# grant-failed (approved, but the target refused: apply retries), expiring (the sweep's
+# warning before a grant ends), revoked, revoke-failed, audit-problems (access apply did not
+# verify, found by `jitops audit verify`).
+NotifyEvent = Literal[
+    "opened",
+    "approved",
+    "refused",
+    "granted",
+    "grant-failed",
+    "expiring",
+    "revoked",
+    "revoke-failed",
+    "audit-problems",
+]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = get_args(NotifyEvent)
+
+
+class NotifySecrets(StrictModel):
+    """The environment variables a channel's secrets live in (never the secrets)."""
+
+    url: EnvVarName = Field(
+        description="Holds the address to POST to: a Slack incoming webhook's URL is a secret, "
+        "and a SIEM's may carry a token."
+    )
+    signing_key: EnvVarName | None = Field(
+        default=None,
+        description="webhook only: holds a key; each body is signed with HMAC-SHA256 in the "
+        "X-Jitops-Signature-256 header (sha256=<hex>).",
+    )
+
+
+class Notify(StrictModel):
+    """A place jitops tells of what happens to requests, whatever the target: a Slack incoming
+    webhook, or any HTTPS endpoint taking JSON (a SIEM). A failed notification is reported and
+    never holds up a grant or a revoke."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["Notify"]
+    name: Name
+    description: str | None = None
+    channel: Literal["slack", "webhook"]
+    events: list[NotifyEvent] = Field(
+        default_factory=lambda: list(NOTIFY_EVENTS),
+        min_length=1,
+        description="What to tell (default: everything).",
+    )
+    secrets: NotifySecrets
+
+    @field_validator("events")
+    @classmethod
+    def _events_once(cls, events: list[NotifyEvent]) -> list[NotifyEvent]:
+        if len(set(events)) != len(events):
+            raise ValueError("`events` lists an event twice")
+        return events
+
+    @field_validator("secrets")
+    @classmethod
+    def _signing_is_for_webhooks(
+        cls, secrets: NotifySecrets, info: ValidationInfo
+    ) -> NotifySecrets:
+        if info.data.get("channel") == "slack" and secrets.signing_key is not None:
+            raise ValueError(
+                "a Slack webhook takes no signing key (its URL is the secret) — remove "
+                "`signing_key`, or use `channel: webhook`"
+            )
+        return secrets
+
+
 ReviewStateName = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"]
 
 
@@ -443,4 +517,5 @@ SCHEMA_KINDS: dict[str, type[StrictModel]] = {
     "target": Target,
     "policy-change-rule": PolicyChangeRule,
     "policy-test": PolicyTest,
+    "notify": Notify,
 }

@@ -29,6 +29,7 @@ from enum import StrEnum
 from jitops.models import (
     AccessRequest,
     ApprovalRule,
+    Notify,
     Policy,
     PolicyChangeRule,
     RolePolicy,
@@ -146,6 +147,7 @@ class PolicySet:
     policies: tuple[Policy, ...]
     targets: Mapping[str, Target]
     policy_change_rule: PolicyChangeRule | None = None
+    notify: tuple[Notify, ...] = ()  # where jitops tells of what happens
     _index: Mapping[tuple[str, str], tuple[Policy, RolePolicy]] = field(
         default_factory=dict, repr=False
     )
@@ -160,6 +162,7 @@ class PolicySet:
         policies: Iterable[Policy],
         targets: Iterable[Target],
         policy_change_rule: PolicyChangeRule | None = None,
+        notify: Iterable[Notify] = (),
     ) -> PolicySet:
         policies = tuple(policies)
         by_name = {t.name: t for t in targets}
@@ -177,6 +180,7 @@ class PolicySet:
             policies=policies,
             targets=by_name,
             policy_change_rule=policy_change_rule,
+            notify=tuple(notify),
             _index=index,
             _fixed=fixed,
         )

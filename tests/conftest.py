@@ -21,6 +21,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.moto",
     "tests.fixtures.github_server",
     "tests.fixtures.chromium",
+    "tests.fixtures.receiver",
 ]
 
 _real_connect = socket.socket.connect

@@ -29,7 +29,9 @@ def own_settings() -> WorkflowSettings:
     policies = load_policies(PROJECT)
     assert policies.policy_set is not None
     return WorkflowSettings(
-        Install.local(), "main", secret_variables(policies.policy_set.targets.values())
+        Install.local(),
+        "main",
+        secret_variables(policies.policy_set.targets.values(), policies.policy_set.notify),
     )
 
 

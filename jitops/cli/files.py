@@ -82,7 +82,7 @@ def _relative(root: Path, path: Path) -> str:
     "kind",
     required=False,
     type=click.Choice(
-        ["request", "policy", "target", "policy-change-rule", "policy-test", "audit"]
+        ["request", "policy", "target", "policy-change-rule", "policy-test", "notify", "audit"]
     ),
 )
 @repo_option

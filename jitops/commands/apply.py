@@ -20,14 +20,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jitops import __version__, evidence, git, ids, revocation_record
+from jitops import __version__, evidence, git, ids, notifications, revocation_record
 from jitops.actions_context import DEFAULT_API_URL, ActionsContext
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import ParsedRequest, classify, evaluate
 from jitops.github import GitHub, PullRequestInfo
 from jitops.ids import IndexOptions, IndexOutcome, refresh
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
-from jitops.models import AccessRequest, login_key
+from jitops.models import AccessRequest, NotifyEvent, login_key
+from jitops.notifications import Notice, NotifyReport
 from jitops.policy import Decision, Review, Status, Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.provisioners import create
@@ -63,6 +64,7 @@ class Outcome:
     action: Action
     detail: str = ""
     pull_request: int | None = None
+    revoking: bool = False  # the request left the branch: its FAILED is a revoke's
 
 
 @dataclass(frozen=True)
@@ -387,7 +389,9 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
                     )
                 )
             else:
-                outcomes.append(Outcome(revocation.entry, Action.FAILED, revocation.detail))
+                outcomes.append(
+                    Outcome(revocation.entry, Action.FAILED, revocation.detail, revoking=True)
+                )
 
     by_commit: dict[str, list[LedgerEntry]] = {}
     for entry in added:
@@ -602,6 +606,7 @@ class ApplyJob:
     report: ApplyReport
     published: Published | None = None  # None: a dry run publishes nothing
     stale_sweep: str | None = None  # no sweep succeeded lately: what to do about it
+    notified: NotifyReport = NotifyReport()  # its problems are warnings: they change no exit
 
     @property
     def exit_code(self) -> ExitCode:
@@ -623,6 +628,9 @@ def run_apply_job(
     report = apply(options, environ)
     if options.dry_run:
         return ApplyJob(report, stale_sweep=stale_warning(options.root, options.now))
+    # which revokes are news, read before this run's are noted
+    channels = notifications.channels_of(options.root) if report.outcomes else None
+    first_revoked = _first_revoked(options.root, report, token, push_notes) if channels else set()
     after = git.resolve(options.root, options.after)
     if after is not None:
         revoked = report.with_action(Action.REVOKED)
@@ -634,4 +642,53 @@ def run_apply_job(
     if options.comment and options.token and options.repository:
         _comment(options, report, comment)
     published = publish(options.root, options.after, push=push_notes, token=token)
-    return ApplyJob(report, published, stale_warning(options.root, options.now))
+    notified = NotifyReport()
+    notices = apply_notices(report, first_revoked)
+    if channels and notices:
+        sender = notifications.sender_for(options.root, options.repository, environ, options.now)
+        notified = notifications.send(channels, notices, sender)
+    return ApplyJob(report, published, stale_warning(options.root, options.now), notified)
+
+
+def _first_revoked(root: Path, report: ApplyReport, token: str | None, fetch: bool) -> set[int]:
+    """The ``id`` of each revoked entry no earlier run recorded revoking: apply's confirming
+    revoke of what the sweep revoked is no news. With ``fetch``, what the sweeps pushed is
+    fetched first (failing that, a repeat may be told; a revoke is never missed)."""
+    revoked = [o.entry for o in report.with_action(Action.REVOKED)]
+    if not revoked:
+        return set()
+    if fetch:
+        try:
+            git.pull_notes(root, token=token, ref=git.REVOCATIONS_REF)
+        except JitopsError:
+            pass
+    return {id(e) for e in notifications.unrecorded(root, revoked)}
+
+
+def apply_notices(report: ApplyReport, first_revoked: set[int]) -> list[Notice]:
+    """What apply tells the Notify channels: each grant, refusal and failure, and the revokes
+    no earlier run made (``first_revoked``: the ``id`` of those outcomes' entries)."""
+    notices = []
+    for outcome in report.outcomes:
+        entry, request = outcome.entry, outcome.entry.request
+        who = f"@{request.requester} {request.target}/{request.role} ({request.id})"
+        number, detail = outcome.pull_request, outcome.detail
+        if outcome.action is Action.GRANTED:
+            notices.append(
+                Notice.of("granted", entry, f"{who} granted {detail}", pull_request=number)
+            )
+        elif outcome.action is Action.REFUSED:
+            notices.append(
+                Notice.of(
+                    "refused", entry, f"{who} refused at merge", detail=detail, pull_request=number
+                )
+            )
+        elif outcome.action is Action.FAILED:
+            event: NotifyEvent = "revoke-failed" if outcome.revoking else "grant-failed"
+            verb = "could not be revoked" if outcome.revoking else "could not be granted"
+            notices.append(
+                Notice.of(event, entry, f"{who} {verb}", detail=detail, pull_request=number)
+            )
+        elif outcome.action is Action.REVOKED and id(entry) in first_revoked:
+            notices.append(Notice.of("revoked", entry, f"{who} revoked", detail=detail))
+    return notices

@@ -10,13 +10,16 @@ evidence that ``jitops apply`` recorded as git notes. No GitHub API is involved 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jitops import evidence, git, request_files, revocation_record
+from jitops import evidence, git, notifications, request_files, revocation_record
 from jitops.access_review import AccessReview, ReviewBy, ReviewSource, review
 from jitops.actions_context import ActionsContext
 from jitops.audit_records import AuditQuery, AuditRecord, AuditReport
@@ -24,6 +27,7 @@ from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
 from jitops.kept_issue import KeptIssue
 from jitops.models import AccessRequest, format_duration
+from jitops.notifications import Notice, NotifyReport
 from jitops.parallel import map_streamed
 from jitops.policy import request_window
 from jitops.repo import REQUEST_MODELS, REQUESTS_DIR, parse
@@ -462,10 +466,47 @@ def report_on_github(
         found = kept_issue.ours(github, AUDIT_LABEL, AUDIT_MARKER)
         return kept_issue.close(github, found, texts.closing_comment(commit, now))
     title = f"jitops audit verify: {len(problems)} problem(s) on the branch"
-    body = f"{AUDIT_MARKER}\n{texts.body(problems, commit, now)}"
+    stamp = f"<!-- jitops:problems {json.dumps(sorted({_digest(f) for f in problems}))} -->\n"
+    body = f"{AUDIT_MARKER}\n{texts.body(problems, commit, now)}{stamp}"
     return kept_issue.keep(
         github, AUDIT_LABEL, AUDIT_MARKER, title, body, what="listing audit problems"
     )
+
+
+_STAMPED = re.compile(r"<!-- jitops:problems (\[[^\n]*?\]) -->")
+
+
+def _digest(finding: Finding) -> str:
+    return hashlib.sha256(f"{finding.location}\0{finding.text}".encode()).hexdigest()[:16]
+
+
+def new_problems(verified: Verification, kept: KeptIssue | None) -> list[Finding]:
+    """The problems the issue did not list before this run (all of them without an issue)."""
+    problems = [f for f in verified.findings if f.severity is not Severity.WARNING]
+    listed: set[str] = set()
+    found = _STAMPED.search(kept.previous_body or "") if kept is not None else None
+    if found:
+        try:
+            stamp = json.loads(found.group(1))
+        except ValueError:
+            stamp = []
+        listed = {s for s in stamp if isinstance(s, str)} if isinstance(stamp, list) else set()
+    return [f for f in problems if _digest(f) not in listed]
+
+
+def notify_problems(
+    root: Path,
+    problems: Sequence[Finding],
+    repository: str,
+    environ: Mapping[str, str],
+    now: datetime,
+) -> NotifyReport:
+    """Tell the Notify channels of each new problem ``jitops audit verify`` found."""
+    notices = [
+        Notice("audit-problems", f"{f.location}: {f.message}", detail=f.hint or "")
+        for f in problems
+    ]
+    return notifications.notify(root, notices, repository, environ, now)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ def plan(options: InitOptions) -> InitReport:
         rendered = render_starter_policies(org, team)
         files += [_planned(root, path, text, force=False) for path, text in rendered.items()]
     policy_set = _resulting_policies(root, files)
-    variables = secret_variables(policy_set.targets.values())
+    variables = secret_variables(policy_set.targets.values(), policy_set.notify)
 
     requests = root / REQUESTS_DIR
     if not requests.is_dir() or all(p.name == ".gitkeep" for p in requests.iterdir()):

@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from jitops import revocation_record
+from jitops import notifications, revocation_record
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity
 from jitops.kept_issue import IssueAction
 from jitops.ledger import GrantState, LedgerEntry, read_ledger
 from jitops.models import parse_duration
+from jitops.notifications import Notice, NotifyReport
 from jitops.repo import TargetLoad, load_targets, load_targets_at
 from jitops.revoking import Revocation, RevokeOutcome, removed_target, revoke_entries
 from jitops.trust import GitHubAccess
@@ -193,6 +194,7 @@ class FailedRevokeIssue:
     action: IssueAction
     failing: int  # revokes it lists (0 once closed)
     warnings: tuple[str, ...] = ()  # what GitHub refused (pinning, labels) and the fix
+    newly_failing: tuple[str, ...] = ()  # request ids the issue did not list before this run
 
 
 def failing_since(body: str, now: datetime) -> dict[str, datetime]:
@@ -280,8 +282,9 @@ def report_failed_revokes(
                 f"({exc.message}) — unpin another issue (GitHub pins at most three) or pin it "
                 "by hand"
             )
+    newly = tuple(r.entry.request.id for r in failed if r.entry.request.id not in since)
     return FailedRevokeIssue(
-        kept.issue.number, kept.issue.html_url, kept.action, len(failed), tuple(warnings)
+        kept.issue.number, kept.issue.html_url, kept.action, len(failed), tuple(warnings), newly
     )
 
 
@@ -333,6 +336,15 @@ def record_on_github(
 WARNING_MARKER = "<!-- jitops:expiry-warning -->"
 
 
+@dataclass(frozen=True)
+class Warned:
+    """A grant warned of: its pull request, and whether this run warned of it first."""
+
+    entry: LedgerEntry
+    pull_request: int
+    first: bool
+
+
 def warn_before_expiry(
     root: Path,
     target: GitHubTarget,
@@ -340,11 +352,12 @@ def warn_before_expiry(
     within: timedelta,
     texts: SweepTexts,
     branch: str = "HEAD",
-) -> list[tuple[LedgerEntry, int]]:
+) -> list[Warned]:
     """Comment on the pull request of each grant that expires within ``within``.
 
     One comment per pull request, kept up to date, so people can re-request in time; reruns
-    edit it instead of adding more. Returns (entry, pull request number) for each warning.
+    edit it instead of adding more. Returns each warning, saying whether the comment named the
+    grant before (the expiry warning shows its request id).
     """
     from jitops.github import GitHub
 
@@ -368,10 +381,26 @@ def warn_before_expiry(
             by_pull.setdefault(merged[0], []).append(entry)
     warned = []
     for number, entries in by_pull.items():
-        body = f"{WARNING_MARKER}\n{texts.expiry_warning(entries, now)}"
-        github.upsert_comment(number, WARNING_MARKER, body)
-        warned += [(entry, number) for entry in entries]
+        ids = sorted(e.request.id for e in entries)
+        stamp = f"<!-- jitops:warned {json.dumps(ids)} -->\n"
+        body = f"{WARNING_MARKER}\n{texts.expiry_warning(entries, now)}{stamp}"
+        _, previous = github.upsert_comment_from(number, WARNING_MARKER, body)
+        before = _warned_ids(previous or "")
+        warned += [Warned(e, number, e.request.id not in before) for e in entries]
     return warned
+
+
+_WARNED = re.compile(r"<!-- jitops:warned (\[[^\n]*?\]) -->")
+
+
+def _warned_ids(body: str) -> set[str]:
+    """The request ids an earlier expiry warning named (its stamp; anything else: none)."""
+    found = _WARNED.search(body)
+    try:
+        ids = json.loads(found.group(1)) if found else []
+    except ValueError:
+        return set()
+    return {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else set()
 
 
 def sweep(options: SweepOptions, environ: Mapping[str, str]) -> SweepReport:
@@ -473,8 +502,9 @@ class SweepJob:
 
     report: SweepReport
     on_github: GitHubRecord = GitHubRecord()
-    warned: tuple[tuple[LedgerEntry, int], ...] = ()
+    warned: tuple[Warned, ...] = ()
     recorded: bool = False
+    notified: NotifyReport = NotifyReport()  # its problems are warnings: they change no exit
 
     @property
     def exit_code(self) -> ExitCode:
@@ -526,6 +556,10 @@ def run_sweep_job(
     report = sweep(sweep_options, environ)
     if sweep_options.dry_run:
         return SweepJob(report)
+    root = sweep_options.root
+    channels = notifications.channels_of(root) if report.revocations or options.warn_within else ()
+    # what no earlier run revoked (read before this run's revokes are noted)
+    first_revoked = _first_revoked(root, report, options) if channels else []
     _note_revocations(sweep_options.root, report, sweep_options.now)
     if options.record:  # what was revoked is published even when the rest fails
         revocation_record.publish(sweep_options.root, options.token)
@@ -534,7 +568,7 @@ def run_sweep_job(
         if options.github is None:
             raise UsageError("recording the sweep needs the repository on GitHub")
         on_github = record_on_github(report, options.github, sweep_options.now, texts)
-    warned: list[tuple[LedgerEntry, int]] = []
+    warned: list[Warned] = []
     if options.warn_within is not None:
         if options.github is None:
             raise UsageError("warning of grants about to expire needs the repository on GitHub")
@@ -552,4 +586,57 @@ def run_sweep_job(
 
         sweep_record.record_success(sweep_options.root, sweep_options.now, sweep_options.branch)
         git.push_notes(sweep_options.root, token=options.token, ref=git.SWEEP_NOTES_REF)
-    return SweepJob(report, on_github, tuple(warned), recorded)
+    notified = NotifyReport()
+    notices = sweep_notices(report, first_revoked, on_github, warned)
+    if channels and notices:
+        repository = options.github.repository if options.github else ""
+        sender = notifications.sender_for(root, repository, environ, sweep_options.now)
+        notified = notifications.send(channels, notices, sender)
+    return SweepJob(report, on_github, tuple(warned), recorded, notified)
+
+
+def _first_revoked(root: Path, report: SweepReport, options: SweepJobOptions) -> list[LedgerEntry]:
+    """The grants this sweep revoked that no earlier run had: with ``record``, what other runs
+    pushed is fetched first (failing that, a repeat is told, never a revoke missed)."""
+    from jitops import git
+    from jitops.errors import GitError
+
+    if options.record:
+        try:
+            git.pull_notes(root, token=options.token, ref=git.REVOCATIONS_REF)
+        except GitError:
+            pass
+    return notifications.unrecorded(root, [r.entry for r in report.revoked])
+
+
+def sweep_notices(
+    report: SweepReport,
+    first_revoked: Sequence[LedgerEntry],
+    on_github: GitHubRecord,
+    warned: Sequence[Warned],
+) -> list[Notice]:
+    """What a sweep tells the Notify channels: the grants it revoked first, the revokes that
+    began failing (each run while no issue keeps track), and the grants first warned of."""
+    notices = [
+        Notice.of("revoked", e, f"{_who(e)} revoked: its window closed") for e in first_revoked
+    ]
+    issue = on_github.issue
+    newly = None if issue is None else set(issue.newly_failing)
+    notices += [
+        Notice.of(
+            "revoke-failed", r.entry, f"{_who(r.entry)} could not be revoked", detail=r.detail
+        )
+        for r in report.failed
+        if newly is None or r.entry.request.id in newly
+    ]
+    notices += [
+        Notice.of("expiring", w.entry, f"{_who(w.entry)} expires soon", pull_request=w.pull_request)
+        for w in warned
+        if w.first
+    ]
+    return notices
+
+
+def _who(entry: LedgerEntry) -> str:
+    request = entry.request
+    return f"@{request.requester} {request.target}/{request.role} ({request.id})"

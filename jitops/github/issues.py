@@ -114,21 +114,27 @@ class IssuesMixin(GitHubBase):
         user alike). A comment by anyone else is never edited or trusted, whatever it says:
         anyone who can comment can paste the marker above a forged verdict.
         """
+        return self.upsert_comment_from(number, marker, body)[0]
+
+    def upsert_comment_from(self, number: int, marker: str, body: str) -> tuple[str, str | None]:
+        """``upsert_comment``, also returning what jitops' comment said before (None: it is
+        new), so a caller can tell what is news."""
         marked = [c for c in self._comments(number) if str(c.get("body", "")).startswith(marker)]
         me = self.authenticated_login().lower() if marked else ""  # a first run needs no call
         for comment in marked:
             user = comment.get("user")
             author = user.get("login") if isinstance(user, dict) else None
             if isinstance(author, str) and author.lower() == me:
-                if comment.get("body") != body:
+                previous = str(comment.get("body", ""))
+                if previous != body:
                     self._raw(
                         "PATCH",
                         f"/issues/comments/{comment['id']}",
                         "comment update",
                         input={"body": body},
                     )
-                return str(comment.get("html_url", ""))
+                return str(comment.get("html_url", "")), previous
         created = self._raw(
             "POST", f"/issues/{number}/comments", f"comment on #{number}", input={"body": body}
         )
-        return str(created.get("html_url", "")) if isinstance(created, dict) else ""
+        return (str(created.get("html_url", "")) if isinstance(created, dict) else ""), None

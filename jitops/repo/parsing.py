@@ -24,7 +24,7 @@ def validation_findings(
     for error in exc.errors():
         loc = tuple(error["loc"])
         # pydantic puts the union member's tag in the path; it is not a key of the file
-        if loc and loc[0] in ("Policy", "Target", "PolicyChangeRule"):
+        if loc and loc[0] in ("Policy", "Target", "PolicyChangeRule", "Notify"):
             loc = loc[1:]
         # a mapping's key that is wrong: pydantic adds "[key]" to the path; the file has the key
         on_key = error["type"] == "extra_forbidden" or (bool(loc) and loc[-1] == "[key]")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES, Loaded
-from jitops.models import Policy, PolicyChangeRule, PolicyTest, Target
+from jitops.models import Notify, Policy, PolicyChangeRule, PolicyTest, Target
 from jitops.parallel import map_chunks
 from jitops.policy import PolicySet
 from jitops.repo.files import (
@@ -30,6 +30,7 @@ POLICY_MODELS: dict[str, type[BaseModel]] = {
     "Policy": Policy,
     "Target": Target,
     "PolicyChangeRule": PolicyChangeRule,
+    "Notify": Notify,
 }
 POLICY_TEST_MODELS: dict[str, type[BaseModel]] = {"PolicyTest": PolicyTest}
 
@@ -144,6 +145,7 @@ def build_policy_set(files: Iterable[Loaded]) -> PolicySet:
         policies=[m for m in models if isinstance(m, Policy)],
         targets=[m for m in models if isinstance(m, Target)],
         policy_change_rule=rules[0] if rules else None,
+        notify=[m for m in models if isinstance(m, Notify)],
     )
 
 
@@ -169,6 +171,7 @@ def cross_check_policies(files: Sequence[Loaded], *, complete: bool = True) -> l
     targets: dict[str, Loaded] = {}
     policies: dict[str, Loaded] = {}
     rules: list[Loaded] = []
+    channels: dict[str, Loaded] = {}
     for item in files:
         model = item.model
         if isinstance(model, Target):
@@ -181,6 +184,10 @@ def cross_check_policies(files: Sequence[Loaded], *, complete: bool = True) -> l
             )
         elif isinstance(model, PolicyChangeRule):
             rules.append(item)
+        elif isinstance(model, Notify):
+            findings.extend(
+                _defined_once(channels, item, model.name, "Notify", "give each its own name")
+            )
     if not rules:
         findings.append(
             Finding(

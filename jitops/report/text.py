@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from jitops.kept_issue import KeptIssue
     from jitops.ledger import GrantState, LedgerEntry, Standing
     from jitops.models import AccessRequest
+    from jitops.notifications import NotifyReport
 
 
 CHECK_MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", Status.UNVERIFIED: "?"}
@@ -478,16 +479,29 @@ def sweep_text(job: SweepJob) -> tuple[list[str], list[str]]:
         for failure in on_github.failures
     ]
     out += [
-        f"warned: @{entry.request.requester} {entry.request.id} expires soon (#{number})"
-        for entry, number in job.warned
+        f"warned: @{w.entry.request.requester} {w.entry.request.id} expires soon "
+        f"(#{w.pull_request})"
+        for w in job.warned
     ]
     failed = len(report.failed)
     retried = " — they stay on the branch and are retried next run" if failed else ""
+    err += notified_text(job.notified)
     err.append(
         f"jitops: {len(report.revocations)} expired, {len(report.revoked)} revoked, "
         f"{failed} failed{retried}"
     )
     return out, err
+
+
+def notified_text(notified: NotifyReport) -> list[str]:
+    """Each Notify channel that was told, and each that could not be (a warning: a failed
+    notification holds up nothing)."""
+    lines = [
+        f"jitops: notified {d.channel!r} of {d.notices} event(s)"
+        for d in notified.deliveries
+        if d.problem is None
+    ]
+    return lines + [f"jitops: warning: {problem}" for problem in notified.problems]
 
 
 def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
@@ -518,6 +532,7 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
         )
     if report.policy_problem:
         err.append(f"jitops: error: {report.policy_problem}")
+    err += notified_text(job.notified)
     err.append(f"jitops: {apply_counts(report.outcomes)}")
     if job.stale_sweep:
         err.append(f"jitops: warning: {job.stale_sweep}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
-from jitops.models import Target
+from jitops.models import Notify, Target
 
 # Under .github/workflows/, in the order they act on a pull request and after it.
 WORKFLOW_NAMES: Final = (
@@ -155,9 +155,12 @@ class WorkflowSettings:
     secret_variables: tuple[str, ...]
 
 
-def secret_variables(targets: Iterable[Target]) -> tuple[str, ...]:
-    """Every environment variable the targets' secrets live in, sorted, once each."""
-    return tuple(sorted({v for target in targets for v in target.secrets.values()}))
+def secret_variables(targets: Iterable[Target], notify: Iterable[Notify] = ()) -> tuple[str, ...]:
+    """Every environment variable the targets' and the Notify channels' secrets live in,
+    sorted, once each."""
+    found = {v for target in targets for v in target.secrets.values()}
+    found |= {v for c in notify for v in (c.secrets.url, c.secrets.signing_key) if v}
+    return tuple(sorted(found))
 
 
 def render_workflows(settings: WorkflowSettings) -> dict[str, str]:

@@ -34,7 +34,7 @@ from jitops.commands.doctor.target_access import target_checks
 from jitops.commands.doctor.workflow_files import EXPECTED_WORKFLOWS, workflow_checks
 from jitops.doctor_checks import Area, DoctorCheck
 from jitops.errors import ExitCode, UsageError
-from jitops.models import Target
+from jitops.models import Notify, Target
 from jitops.provisioners.interface import CheckStatus
 from jitops.repo import load_policies
 from jitops.sweep_record import DEFAULT_SWEEP_INTERVAL, sweep_check
@@ -104,7 +104,8 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     if targets and not options.offline:
         options.progress(f"connecting to {len(targets)} target(s) to check their privileges…")
     checks += target_checks(targets, settings, options.environ, offline=options.offline)
-    checks += workflow_checks(root, secret_variables(item.model for item in targets))
+    channels = [item.model for item in policies.files if isinstance(item.model, Notify)]
+    checks += workflow_checks(root, secret_variables((t.model for t in targets), channels))
     if not options.offline:
         options.progress("asking GitHub for the repository's settings, rules and secrets…")
         checks += github_checks(root, options.environ)
