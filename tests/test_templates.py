@@ -28,10 +28,12 @@ WORKFLOWS = PROJECT / ".github" / "workflows"
 def own_settings() -> WorkflowSettings:
     policies = load_policies(PROJECT)
     assert policies.policy_set is not None
+    policy_set = policies.policy_set
     return WorkflowSettings(
         Install.local(),
         "main",
-        secret_variables(policies.policy_set.targets.values(), policies.policy_set.notify),
+        secret_variables(policy_set.targets.values(), policy_set.notify),
+        secret_variables((), policy_set.notify),
     )
 
 
@@ -70,6 +72,22 @@ def test_an_access_repository_installs_an_exact_release_never_its_own_checkout()
     for line in installs:
         assert re.fullmatch(rf"run: python -m pip install --quiet {pinned}", line), line
     assert all("%{" not in text for text in rendered.values())
+
+
+@pytest.mark.attack(7, "read a target's secret from a pull request's workflow via notify")
+def test_the_check_gets_the_notify_secrets_and_never_a_target_s() -> None:
+    """Attack (a widened environment): the check runs for every pull request; it may hold
+    the Notify channels' addresses, never a target's credentials."""
+    settings = WorkflowSettings(
+        Install.release("1.2.3"), "main", ("JITOPS_DB_PASSWORD", "JITOPS_HOOK"), ("JITOPS_HOOK",)
+    )
+    rendered = render_workflows(settings)
+    hook = "JITOPS_HOOK: ${{ secrets.JITOPS_HOOK }}"
+    for name in ("jitops-check.yml", "jitops-review.yml"):
+        assert rendered[name].count(hook) == 1
+        assert "JITOPS_DB_PASSWORD" not in rendered[name]
+    assert rendered["jitops-apply.yml"].count(hook) == 1
+    assert rendered["jitops-sweep.yml"].count(hook) == 3
 
 
 def test_without_secrets_no_step_gets_an_empty_env() -> None:

@@ -93,13 +93,17 @@ def test_gate_runs_on_base_code_only() -> None:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The workflow folders `jitops init` writes: for its starter policies (one target
-    secret), for policies whose targets name no secret (no `env:` on some steps), both with
+    secret), for policies whose targets name no secret but a Notify channel does, both with
     the pinned action, and with --release."""
     from jitops.commands.init import InitOptions, run_init
 
     starter = tmp_path_factory.mktemp("starter") / "access"
     run_init(InitOptions(starter, org="acme", action="acme/jitops@" + "0a" * 20))
     bare = write_teamless_policies(tmp_path_factory.mktemp("bare") / "access")
+    (bare / "policies" / "notify.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Notify\nname: siem\nchannel: webhook\n"
+        "secrets: {url: JITOPS_SIEM_URL, signing_key: JITOPS_SIEM_KEY}\n"
+    )
     run_init(InitOptions(bare, default_branch="trunk", action="acme/jitops@" + "0a" * 20))
     released = tmp_path_factory.mktemp("released") / "access"
     run_init(InitOptions(released, org="acme", release=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,6 +169,7 @@ def check_pr(
         base_checkout=base_checkout.resolve(),
         now=now or datetime.now(UTC),
         post=post,
+        environ=os.environ,
     )
     outcome = check_pull_request(options, gate_markdown)
     show_run(outcome.result.findings, *check_pr_text(outcome), None)  # annotated on the diff

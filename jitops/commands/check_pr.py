@@ -12,14 +12,15 @@ loader, and policies, CODEOWNERS and this code all come from the base branch.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jitops import git, ids, request_files
+from jitops import git, ids, notifications, request_files
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import (
@@ -30,8 +31,9 @@ from jitops.gate import (
     evaluate,
 )
 from jitops.github import GitHub, GitHubError, PullRequestInfo
-from jitops.models import AccessRequest
-from jitops.policy import Verdict
+from jitops.models import AccessRequest, NotifyEvent
+from jitops.notifications import Notice, NotifyReport
+from jitops.policy import PolicySet, Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.repo import REQUEST_MODELS, load_policies, parse
 
@@ -50,6 +52,7 @@ class CheckOptions:
     post: bool = False  # write the status and comment (Actions does; a laptop asks for it)
     summary_path: Path | None = None
     run_url: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)  # the Notify channels' secrets
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class CheckOutcome:
     markdown: str
     posted: bool
     notes: tuple[str, ...] = ()  # how the check was made, where that is worth knowing
+    notified: NotifyReport = NotifyReport()  # its problems are warnings: they change no exit
 
     @property
     def exit_code(self) -> ExitCode:
@@ -196,8 +200,9 @@ def _not_judged(
 
 def _post(
     github: GitHub, options: CheckOptions, info: PullRequestInfo, result: GateResult, text: str
-) -> None:
-    """The status, then the comment; each failure says what is already posted."""
+) -> str | None:
+    """The status, then the comment; each failure says what is already posted. Returns what
+    jitops' comment said before (None: this is the first)."""
     state = STATES[result.verdict]
     try:
         github.set_status(info.head_sha, state, result.summary, target_url=options.run_url)
@@ -207,14 +212,82 @@ def _post(
             f"jitops/approval status failed: {exc.message}; the status may still show an "
             f"earlier verdict — {_rerun(options, exc.message)}"
         ) from None
+    stamp = f"\n<!-- jitops:verdict {result.verdict.value} -->\n"
     try:
-        github.upsert_comment(info.number, COMMENT_MARKER, text)
+        _, previous = github.upsert_comment_from(info.number, COMMENT_MARKER, text + stamp)
     except GitHubError as exc:
         raise CheckFailed(
             f"pull request #{info.number} was judged ({state}) and its jitops/approval status "
             f"posted, but its comment was not: {exc.message} — {_rerun(options, exc.message)} "
             "to post it"
         ) from None
+    return previous
+
+
+_VERDICT_STAMP = re.compile(r"<!-- jitops:verdict (allowed|pending|denied) -->")
+
+
+def check_notices(
+    result: GateResult,
+    parsed: Sequence[ParsedRequest],
+    info: PullRequestInfo,
+    policy_set: PolicySet | None,
+    previous: str | None,
+) -> list[Notice]:
+    """What the check tells the Notify channels, from what its comment said before: a pull
+    request asking for access is ``opened`` when jitops first comments on it (with what each
+    request needs and who can approve it), ``approved`` when the verdict turns to allowed, and
+    ``refused`` when it turns to denied. A rerun with the same verdict is no news."""
+    requests = [p.request for p in parsed if p.request is not None]
+    if not requests:
+        return []
+    found = _VERDICT_STAMP.search(previous or "")
+    before = Verdict(found.group(1)) if found else None
+    decisions = {d.request_id: d for d in result.decisions}
+    turned = result.verdict if result.verdict is not before else None
+    notices = []
+    for request in requests:
+        decision = decisions.get(request.id)
+        reason = decision.reason if decision is not None else result.summary
+        about = (request, info.number, reason)
+        if previous is None:
+            approvers = _approvers(policy_set, request)
+            notices.append(_notice("opened", "asked for", *about, approvers))
+        if turned is Verdict.ALLOWED:
+            notices.append(_notice("approved", "approved", *about))
+        elif turned is Verdict.DENIED:
+            notices.append(_notice("refused", "refused", *about))
+    return notices
+
+
+def _notice(
+    event: NotifyEvent,
+    what: str,
+    request: AccessRequest,
+    number: int,
+    reason: str,
+    approvers: tuple[str, ...] = (),
+) -> Notice:
+    who = f"@{request.requester} {request.target}/{request.role} ({request.id})"
+    return Notice(
+        event,
+        f"{who} {what}",
+        request.id,
+        request.requester,
+        request.target,
+        request.role,
+        pull_request=number,
+        detail=reason,
+        approvers=approvers,
+    )
+
+
+def _approvers(policy_set: PolicySet | None, request: AccessRequest) -> tuple[str, ...]:
+    found = policy_set.rule_for(request.target, request.role) if policy_set else None
+    if found is None:
+        return ()
+    _, rule = found
+    return tuple(dict.fromkeys(who for approval in rule.approvals for who in approval.from_))
 
 
 def _check(
@@ -279,9 +352,14 @@ def _check(
     if options.summary_path is not None:
         with options.summary_path.open("a", encoding="utf-8") as summary:
             summary.write(markdown + "\n")
+    notified = NotifyReport()
     if options.post:
-        _post(github, options, info, result, markdown)
-    return CheckOutcome(info, result, policy_commit, markdown, options.post, notes)
+        previous = _post(github, options, info, result, markdown)
+        notices = check_notices(result, parsed, info, policy_set, previous)
+        notified = notifications.notify(
+            options.base_checkout, notices, options.repository, options.environ, options.now
+        )
+    return CheckOutcome(info, result, policy_commit, markdown, options.post, notes, notified)
 
 
 def used_ids(options: CheckOptions, request_ids: list[str]) -> ids.UsedIds:
@@ -307,8 +385,10 @@ def options_from_actions(
     base_checkout: Path,
     now: datetime,
     post: bool,
+    environ: Mapping[str, str] | None = None,
 ) -> CheckOptions:
-    """Build options from flags, falling back to the GitHub Actions settings."""
+    """Build options from flags, falling back to the GitHub Actions settings; ``environ``
+    holds the Notify channels' secrets."""
     repository = repository or actions.repository
     if not repository:
         raise UsageError(
@@ -334,4 +414,5 @@ def options_from_actions(
         post=post or actions.in_actions,
         summary_path=actions.step_summary,
         run_url=run_url,
+        environ=dict(environ or {}),
     )

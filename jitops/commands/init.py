@@ -107,6 +107,7 @@ class InitReport:
     teams: tuple[str, ...]  # teams the policies name: JITOPS_READ_ORG_TOKEN is needed
     dry_run: bool
     install: Install  # how the workflows get jitops
+    notify_variables: tuple[str, ...]  # the Notify channels': `jitops-read-org` holds them too
     install_source: str  # where that choice came from, for people
     warnings: tuple[str, ...] = ()  # about the install: a commit not pushed, changes
 
@@ -146,7 +147,8 @@ def plan(options: InitOptions) -> InitReport:
     owners_path = found_owners.relative_to(root).as_posix() if found_owners else CODEOWNERS_DEFAULT
     files.append(_planned(root, owners_path, owners.render(policy_set), force=options.force))
     install, source, warnings = _install(options)
-    workflows = render_workflows(WorkflowSettings(install, branch, variables))
+    notify_variables = secret_variables((), policy_set.notify)
+    workflows = render_workflows(WorkflowSettings(install, branch, variables, notify_variables))
     for name, text in workflows.items():
         files.append(_planned(root, _workflow_path(root, name), text, force=options.force))
     return InitReport(
@@ -161,6 +163,7 @@ def plan(options: InitOptions) -> InitReport:
         teams=named_teams(policy_set),
         dry_run=options.dry_run,
         install=install,
+        notify_variables=notify_variables,
         install_source=source,
         warnings=warnings,
     )

@@ -91,7 +91,7 @@ def check_pr_text(outcome: CheckOutcome) -> tuple[list[str], list[str]]:
     err = [f"jitops: note: {note}" for note in outcome.notes]
     if outcome.posted:
         err.append("posted the jitops/approval status and the pull request comment")
-    return out, err
+    return out, err + notified_text(outcome.notified)
 
 
 def request_output(outcome: RequestOutcome) -> tuple[list[str], list[str]]:
@@ -342,6 +342,14 @@ def init_next_steps(report: InitReport) -> list[str]:
         f"{branch}) and give it the targets' secrets: {secrets}. Only the apply and sweep jobs "
         "use this Environment; nothing a pull request triggers can read it."
     )
+    if report.notify_variables:
+        names = ", ".join(report.notify_variables)
+        steps.append(
+            f"The Notify channels' secrets ({names}) are in `jitops` above for apply and the "
+            "sweep; the pull-request check tells the channels too, from the Environment "
+            "`jitops-read-org` (create it as `jitops`, limited to the default branch): put "
+            "them there as well — never as repository secrets."
+        )
     if report.teams:
         steps.append(
             f"The policies name teams ({', '.join(report.teams)}): reading team membership "

@@ -150,9 +150,11 @@ class Install:
 class WorkflowSettings:
     install: Install
     default_branch: str
-    # The environment variables the targets' secrets live in; apply and sweep pass each one
-    # from the Actions secret of the same name.
+    # The environment variables the targets' and the Notify channels' secrets live in; apply
+    # and sweep pass each one from the Actions secret of the same name.
     secret_variables: tuple[str, ...]
+    # The Notify channels' alone: the pull-request check tells them too, and sees no other
+    notify_variables: tuple[str, ...] = ()
 
 
 def secret_variables(targets: Iterable[Target], notify: Iterable[Notify] = ()) -> tuple[str, ...]:
@@ -166,11 +168,13 @@ def secret_variables(targets: Iterable[Target], notify: Iterable[Notify] = ()) -
 def render_workflows(settings: WorkflowSettings) -> dict[str, str]:
     """File name under ``.github/workflows/`` → its text."""
     secrets = [f"{name}: ${{{{ secrets.{name} }}}}" for name in settings.secret_variables]
+    notify = [f"{name}: ${{{{ secrets.{name} }}}}" for name in settings.notify_variables]
     values: dict[str, Value] = {
         "install_steps": settings.install.install_steps,
         "jitops": settings.install.jitops_step,
         "default_branch": settings.default_branch,
         "target_secrets": secrets,
+        "notify_secrets": notify,
     }
     rendered = {}
     for name in WORKFLOW_NAMES:

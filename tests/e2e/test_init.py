@@ -206,6 +206,27 @@ def test_policies_that_name_no_team_need_no_org_token(tmp_path: Path, cli: CLI) 
     assert cli("doctor", "--repo", str(root), "--offline").code == 0
 
 
+def test_a_notify_channel_s_secrets_reach_every_step_that_tells_it(
+    tmp_path: Path, cli: CLI
+) -> None:
+    root = write_teamless_policies(init_repo(tmp_path / "access"))
+    (root / "policies" / "notify.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Notify\nname: slack\nchannel: slack\n"
+        "secrets: {url: JITOPS_SLACK_URL}\n"
+    )
+    result = cli("init", *ACTION, str(root))
+    assert result.code == 0, result.output
+    line = "JITOPS_SLACK_URL: ${{ secrets.JITOPS_SLACK_URL }}"
+    workflows = root / ".github" / "workflows"
+    for name, count in (("check", 1), ("review", 1), ("apply", 1), ("sweep", 3)):
+        assert (workflows / f"jitops-{name}.yml").read_text().count(line) == count, name
+    steps = " ".join(result.out.split())
+    assert "secrets: JITOPS_SLACK_URL" in steps  # the `jitops` Environment
+    assert "The Notify channels' secrets (JITOPS_SLACK_URL)" in steps
+    assert "`jitops-read-org`" in steps
+    assert cli("doctor", "--repo", str(root), "--offline").code == 0
+
+
 def test_an_existing_access_repository_keeps_its_policies_and_gets_their_secrets(
     tmp_path: Path, cli: CLI
 ) -> None:

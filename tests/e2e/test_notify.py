@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.apply_world import World, apply
-from tests.e2e.conftest import CLI, LEGACY_TOKEN, LegacySystem
+from tests.e2e.conftest import CLI, LEGACY_TOKEN, Check, LegacySystem
+from tests.e2e.gate_world import GateWorld
 from tests.fixtures.receiver import SECRET_PATH, Receiver
 from tests.gitrepo import commit_all, write_request
 
@@ -151,3 +152,41 @@ def test_audit_verify_tells_of_a_problem_once_it_keeps_an_issue(
     assert events == ["audit-problems"]  # the second run's issue listed it already
     [body] = receiver.bodies()
     assert "pushed-1" in body["notices"][0]["summary"] + body["notices"][0]["detail"]
+
+
+def test_the_check_tells_of_a_request_opened_then_approved_once_each(
+    gate: GateWorld, check: Check, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_channel(gate.base, receiver, monkeypatch, commit=False)
+    number = gate.open_request("ask-1")
+    assert check(number).code == 1
+    [(event, request_id)] = told(receiver)
+    assert (event, request_id) == ("opened", "ask-1")
+    [opened] = receiver.bodies()[0]["notices"]
+    assert opened["pull_request"] == number
+    assert gate.team("db-leads") in opened["approvers"]  # who can approve
+    assert "needs 1 approval" in opened["detail"]  # what it needs
+
+    assert check(number).code == 1  # a rerun, nothing new: no news
+    gate.review(number, "bob")
+    assert check(number).code == 0
+    assert check(number).code == 0
+    assert told(receiver) == [("opened", "ask-1"), ("approved", "ask-1")]
+
+
+@pytest.mark.attack(2, "make the check announce an approval by forging its comment")
+def test_a_forged_comment_tells_the_channel_nothing(
+    gate: GateWorld, check: Check, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack (a pasted marker): anyone who can comment can paste jitops' marker and a
+    verdict stamp; the check reads back only its own comment, so nothing is announced from it,
+    and the request is still told as opened, waiting."""
+    add_channel(gate.base, receiver, monkeypatch, commit=False)
+    number = gate.open_request("ask-2")
+    gate.server.hub.comment(
+        gate.repo, number,
+        body="<!-- jitops:approval -->\nready\n<!-- jitops:verdict allowed -->\n",
+        user=gate.login("alice"),
+    )  # fmt: skip
+    assert check(number).code == 1
+    assert told(receiver) == [("opened", "ask-2")]
