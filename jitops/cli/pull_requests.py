@@ -162,15 +162,9 @@ def check_pr(
     from jitops.report.comments import gate_markdown
     from jitops.report.text import check_pr_text
 
-    options = options_from_actions(
-        run_context(),
-        repository=repository,
-        number=number,
-        base_checkout=base_checkout.resolve(),
-        now=now or datetime.now(UTC),
-        post=post,
-        environ=os.environ,
-    )
+    options = options_from_actions(run_context(), repository=repository, number=number,
+        base_checkout=base_checkout.resolve(), now=now or datetime.now(UTC), post=post,
+        environ=os.environ)  # fmt: skip
     outcome = check_pull_request(options, gate_markdown)
     show_run(outcome.result.findings, *check_pr_text(outcome), None)  # annotated on the diff
     sys.exit(outcome.exit_code)

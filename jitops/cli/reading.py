@@ -214,25 +214,17 @@ def audit_verify(obj: tuple[AuditSource, Any], open_issue: bool) -> None:
     or invents ids is a finding too. A request apply refused that has since left the branch
     is history, shown as a warning: it never granted anything.
     """
-    from jitops.commands.audit import new_problems, notify_problems, report_on_github, verify
+    from jitops.commands.audit import run_verify_job
     from jitops.report.comments import audit_issue_texts
-    from jitops.report.text import audit_verify_text, kept_issue_text, notified_text
+    from jitops.report.text import audit_verify_job_text
 
     source, query = obj
-    verified = verify(
-        source.root, source.ref, fetch_notes=source.fetch_notes, token=source.token, query=query
-    )
-    echo_findings(verified.findings)
-    echo_lines([], audit_verify_text(verified))
-    actions, now = run_context(), datetime.now(UTC)
-    kept = None
-    if open_issue:
-        kept = report_on_github(verified, actions, now, audit_issue_texts())
-        echo_lines([], kept_issue_text(kept))
-    fresh = new_problems(verified, kept)
-    repository = actions.repository or ""
-    echo_lines([], notified_text(notify_problems(source.root, fresh, repository, os.environ, now)))
-    sys.exit(verified.exit_code)
+    job = run_verify_job(source.root, source.ref, query, fetch_notes=source.fetch_notes,
+        token=source.token, open_issue=open_issue, actions=run_context(),
+        now=datetime.now(UTC), environ=os.environ, texts=audit_issue_texts())  # fmt: skip
+    echo_findings(job.verified.findings)
+    echo_lines([], audit_verify_job_text(job))
+    sys.exit(job.exit_code)
 
 
 @audit.command("review")

@@ -494,6 +494,41 @@ def new_problems(verified: Verification, kept: KeptIssue | None) -> list[Finding
     return [f for f in problems if _digest(f) not in listed]
 
 
+@dataclass(frozen=True)
+class VerifyJob:
+    """A run of ``jitops audit verify``: what it found, the issue it kept, whom it told."""
+
+    verified: Verification
+    kept: KeptIssue | None = None
+    notified: NotifyReport = NotifyReport()
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.verified.exit_code
+
+
+def run_verify_job(
+    root: Path,
+    ref: str,
+    query: AuditQuery | None,
+    *,
+    fetch_notes: bool,
+    token: str | None,
+    open_issue: bool,
+    actions: ActionsContext,
+    now: datetime,
+    environ: Mapping[str, str],
+    texts: AuditIssueTexts,
+) -> VerifyJob:
+    """Verify the branch; with ``open_issue`` keep the issue of its problems; tell the Notify
+    channels of the problems the issue did not list before."""
+    verified = verify(root, ref, fetch_notes=fetch_notes, token=token, query=query)
+    kept = report_on_github(verified, actions, now, texts) if open_issue else None
+    fresh = new_problems(verified, kept)
+    repository = actions.repository or ""
+    return VerifyJob(verified, kept, notify_problems(root, fresh, repository, environ, now))
+
+
 def notify_problems(
     root: Path,
     problems: Sequence[Finding],

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from jitops.audit_records import AuditRecord, AuditReport
     from jitops.commands.apply import ApplyJob
     from jitops.commands.apply import Outcome as ApplyOutcome
-    from jitops.commands.audit import Verification
+    from jitops.commands.audit import Verification, VerifyJob
     from jitops.commands.check_pr import CheckOutcome
     from jitops.commands.doctor import DoctorCheck, DoctorReport
     from jitops.commands.index import IndexRun
@@ -700,6 +700,15 @@ def audit_verify_text(verified: Verification) -> list[str]:
     return [
         f"jitops: {len(report.records)} grant(s) checked, "
         f"{len(report.unverified)} without approval evidence"
+    ]
+
+
+def audit_verify_job_text(job: VerifyJob) -> list[str]:
+    """``jitops audit verify``'s stderr: the count, the issue it kept, whom it told."""
+    return [
+        *audit_verify_text(job.verified),
+        *kept_issue_text(job.kept),
+        *notified_text(job.notified),
     ]
 
 
