@@ -121,6 +121,31 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_behind(
     assert "✗" not in out
     assert left_behind(scratch) == []
     assert postgres_running_under(scratch) == []
+    assert_readme_excerpt_is_in(out, request_id)
+
+
+def assert_readme_excerpt_is_in(out: str, request_id: str) -> None:
+    """README's excerpt of the demo (step 2) is what the demo printed: each of its pieces
+    between the `…` it leaves out, in order, the server's port, the id and main's commit
+    being this run's."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split("An excerpt (step 2", 1)[1].split("```", 2)[1]
+
+    def normal(text: str) -> str:
+        text = re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:PORT", text)
+        text = re.sub(r"main at [0-9a-f]{7,40}", "main at SHA", text)
+        text = re.sub(r"20\d\d-\d\d-\d\d-alice-sandbox-db-readwrite-[a-z0-9]+", "ID", text)
+        return " ".join(text.split())
+
+    printed = normal(out.replace(request_id, "ID"))
+    at = 0
+    for piece in normal(excerpt).split("…"):
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = printed.find(piece, at)
+        assert found >= 0, f"README's demo excerpt says {piece!r}, the demo did not:\n{out}"
+        at = found + len(piece)
 
 
 def test_a_provisioner_fault_stops_the_demo_at_its_step_with_exit_3(

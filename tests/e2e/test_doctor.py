@@ -18,7 +18,7 @@ import pytest
 from tests.commands.test_doctor import PASSWORD_VARIABLE, doctor_repo, write_target
 from tests.e2e.conftest import CLI
 from tests.fixtures.postgres import PostgresServer, new_password
-from tests.gitrepo import commit_all
+from tests.gitrepo import PROJECT, commit_all
 from tests.gitrepo import git as run_git
 
 _counter = itertools.count()
@@ -200,3 +200,19 @@ def test_the_index_is_checked_on_the_branch_given(tmp_path: Path, cli: CLI) -> N
     assert lines(here.out, "! request-id index: stale by 1 commit(s) on HEAD")
     main = cli("doctor", "--repo", str(root), "--offline", "--branch", "main")
     assert lines(main.out, "✓ request-id index: covers main (0 id(s) up to ")
+
+
+def test_the_readme_s_doctor_example_is_what_it_prints(
+    repo: Path, provisioner: Provisioner, cli: CLI
+) -> None:
+    """README's example: a provisioner role without pg_signal_backend, and no sweep
+    workflow (README calls the role jitops_provisioner)."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `jitops doctor") :]
+    example = section.split("```\n", 2)[1].splitlines()
+    provisioner.server.admin(f"REVOKE pg_signal_backend FROM {provisioner.user}")
+    (repo / ".github" / "workflows" / "jitops-sweep.yml").unlink()
+    result = cli("doctor", "--repo", str(repo))
+    assert result.code == 1, result.output
+    printed = result.out.replace(provisioner.user, "jitops_provisioner").splitlines()
+    assert example and all(line in printed for line in example), result.out
