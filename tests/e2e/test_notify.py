@@ -190,3 +190,24 @@ def test_a_forged_comment_tells_the_channel_nothing(
     )  # fmt: skip
     assert check(number).code == 1
     assert told(receiver) == [("opened", "ask-2")]
+
+
+def test_the_sweep_tells_of_an_expiring_grant_once(
+    world: World, cli: CLI, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    add_channel(world.base, receiver, monkeypatch, commit=False)
+    path, text = world.request("ending-2")
+    number = world.open_pull("ending-2", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    assert apply(world, cli, world.pull_base()).code == 0
+    soon = f"{datetime.now(UTC) + timedelta(minutes=90):%Y-%m-%dT%H:%M:%SZ}"  # 2h window
+    for _ in range(2):  # the next sweep edits the same warning: no news
+        result = cli("sweep", "--repo", str(world.base), "--now", soon, "--warn-before", "1h")
+        assert result.code == 0, result.output
+    expiring = [
+        n for body in receiver.bodies() for n in body["notices"] if n["event"] == "expiring"
+    ]
+    assert [(n["request"]["id"], n["pull_request"]) for n in expiring] == [("ending-2", number)]
