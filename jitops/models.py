@@ -12,6 +12,8 @@ Kinds:
   workflows and jitops itself
 - ``PolicyTest``     cases under ``policies/tests/`` that pin a policy's decisions
 - ``Notify``         a place jitops tells of what happens (a Slack webhook, a JSON webhook)
+- ``ActionRequest``  one file per action to perform once, under
+  ``actions/<target>/<action>/<id>.yaml``: the exact SQL, or a command's parameters
 """
 
 from __future__ import annotations
@@ -219,6 +221,9 @@ def _check_justification(value: str) -> str:
 Justification = Annotated[
     str, StringConstraints(max_length=2000), AfterValidator(_check_justification)
 ]
+Ticket = Annotated[
+    OneLine, StringConstraints(min_length=1, max_length=200), AfterValidator(_check_ticket)
+]
 
 
 class AccessRequest(StrictModel):
@@ -233,14 +238,7 @@ class AccessRequest(StrictModel):
     target: Name
     role: Name
     justification: Justification
-    ticket: (
-        Annotated[
-            OneLine,
-            StringConstraints(min_length=1, max_length=200),
-            AfterValidator(_check_ticket),
-        ]
-        | None
-    ) = None
+    ticket: Ticket | None = None
     duration: Duration | None = Field(
         default=None, description="How long access lasts once the request lands on main."
     )
@@ -263,6 +261,45 @@ class AccessRequest(StrictModel):
                 raise ValueError("`starts_at` needs `expires_at`; with `duration` drop `starts_at`")
             if self.starts_at >= self.expires_at:
                 raise ValueError("`starts_at` must be before `expires_at`")
+        return self
+
+
+ActionId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# The SQL an action may run: its statements, each a statement PostgreSQL parses.
+MAX_SQL_CHARS = 20_000
+
+
+class ActionRequest(StrictModel):
+    """One request to have an action performed, once, after approval: who asks, on which
+    target, which action its policy defines, why, and the action's input — the exact SQL
+    statements, or the parameters of a command the target defines (never a command line)."""
+
+    api_version: Literal["jitops/v1"] = Field(alias="apiVersion")
+    kind: Literal["ActionRequest"]
+    id: ActionId = Field(
+        description="Unique across the repository's history; the file is named <id>.yaml."
+    )
+    requester: Login = Field(description="The GitHub login of the person who asks.")
+    target: Name
+    action: Name = Field(description="An action a policy defines for the target.")
+    justification: Justification
+    ticket: Ticket | None = None
+    sql: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SQL_CHARS)] | None = Field(
+        default=None, description="A SQL action's statements, exactly as they will run."
+    )
+    params: dict[Annotated[str, StringConstraints(pattern=NAME_PATTERN)], Any] | None = Field(
+        default=None,
+        description="A command action's parameters, checked against the action's JSON Schema.",
+    )
+
+    @model_validator(mode="after")
+    def _one_input(self) -> ActionRequest:
+        if self.sql is not None and self.params is not None:
+            raise ValueError(
+                "give `sql` (for a SQL action) or `params` (for a command action), not both"
+            )
+        if self.sql is not None and not self.sql.strip():
+            raise ValueError("`sql` is empty — write the statements the action runs")
         return self
 
 
@@ -353,6 +390,109 @@ class RolePolicy(StrictModel):
         return self
 
 
+SqlStatementKind = Literal["select", "insert", "update", "delete", "merge", "explain"]
+SQL_STATEMENT_KINDS: tuple[SqlStatementKind, ...] = get_args(SqlStatementKind)
+WRITING_KINDS = frozenset({"insert", "update", "delete", "merge"})
+
+
+class SqlLimits(StrictModel):
+    """What a SQL action may run, enforced offline by parsing (the check, validate) and by
+    PostgreSQL itself when it runs."""
+
+    allow: list[SqlStatementKind] = Field(
+        min_length=1,
+        description="The statement kinds allowed, anywhere in a statement (a DELETE inside a "
+        "WITH counts); anything else (DDL, SET, COPY, DO, transaction control) never is.",
+    )
+    read_only: bool = Field(
+        default=False, description="Run in a READ ONLY transaction: no statement may write."
+    )
+    statement_timeout: Duration = Field(
+        default=timedelta(seconds=30), description="PostgreSQL's statement_timeout, per statement."
+    )
+    max_rows_returned: int = Field(
+        default=100, ge=0, le=10_000, description="Rows of results kept and shown, at most."
+    )
+    max_rows_affected: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000,
+        description="More rows inserted, updated or deleted in all rolls the whole action back.",
+    )
+
+    @model_validator(mode="after")
+    def _read_only_allows_no_write(self) -> SqlLimits:
+        if len(set(self.allow)) != len(self.allow):
+            raise ValueError("`allow` lists a statement kind twice")
+        writing = sorted(WRITING_KINDS & set(self.allow))
+        if self.read_only and writing:
+            raise ValueError(
+                f"a read-only action cannot allow {', '.join(writing)} — drop them from "
+                "`allow`, or set `read_only: false`"
+            )
+        return self
+
+
+class CommandLimits(StrictModel):
+    """What a command action takes: its parameters' JSON Schema, and how long it may run."""
+
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "additionalProperties": False},
+        description="A JSON Schema (2020-12) the request's `params` must match.",
+    )
+    timeout: Duration = Field(default=timedelta(minutes=5))
+
+    @field_validator("parameters")
+    @classmethod
+    def _a_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "the top"
+            raise ValueError(f"is not a JSON Schema (at {where}: {exc.message})") from None
+        return schema
+
+
+class ActionRule(StrictModel):
+    """One action a policy offers on its targets: SQL or a command, its limits, and how it
+    is approved (the rules of a role: all-of approvals by distinct people, or auto-approval
+    for low-risk actions)."""
+
+    description: str | None = None
+    sql: SqlLimits | None = None
+    command: CommandLimits | None = None
+    approvals: list[ApprovalRule] = Field(
+        default_factory=list, description="All must be met, each by different approvers."
+    )
+    auto_approve: bool = Field(
+        default=False, description="Low-risk actions only: performed without a review."
+    )
+    ticket: TicketRule | None = None
+
+    @property
+    def kind(self) -> Literal["sql", "command"]:
+        return "sql" if self.sql is not None else "command"
+
+    @model_validator(mode="after")
+    def _one_kind_approved_somehow(self) -> ActionRule:
+        if (self.sql is None) == (self.command is None):
+            raise ValueError(
+                "an action is either `sql:` (with its allowed statements) or `command:` "
+                "(with its parameters), exactly one"
+            )
+        if self.auto_approve and self.approvals:
+            raise ValueError("an action is either `auto_approve: true` or has `approvals`")
+        if not self.auto_approve and not self.approvals:
+            raise ValueError(
+                "the action has no `approvals` — add at least one "
+                "(`approvals: [{count: 1, from: ['@org/team']}]`) or set `auto_approve: true`"
+            )
+        return self
+
+
 class Policy(StrictModel):
     """Who may request which roles on which targets, and how each role is approved."""
 
@@ -368,7 +508,17 @@ class Policy(StrictModel):
         default_factory=list,
         description="Who may open a request whose requester is someone else.",
     )
-    roles: dict[Name, RolePolicy] = Field(min_length=1)
+    roles: dict[Name, RolePolicy] = Field(default_factory=dict)
+    actions: dict[Name, ActionRule] = Field(
+        default_factory=dict,
+        description="Actions that may be asked for on the targets, performed once on merge.",
+    )
+
+    @model_validator(mode="after")
+    def _offers_something(self) -> Policy:
+        if not self.roles and not self.actions:
+            raise ValueError("the policy offers nothing — give it `roles`, `actions` or both")
+        return self
 
 
 class PolicyChangeRule(StrictModel):
@@ -518,4 +668,5 @@ SCHEMA_KINDS: dict[str, type[StrictModel]] = {
     "policy-change-rule": PolicyChangeRule,
     "policy-test": PolicyTest,
     "notify": Notify,
+    "action-request": ActionRequest,
 }

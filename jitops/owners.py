@@ -15,7 +15,7 @@ from pathlib import Path
 
 from jitops.errors import InputError
 from jitops.findings import Finding, Severity
-from jitops.models import ApprovalRule, is_team, login_key
+from jitops.models import ActionRule, ApprovalRule, Policy, RolePolicy, is_team, login_key
 from jitops.policy import PolicySet
 from jitops.repo.files import read_file
 
@@ -51,15 +51,23 @@ def render(policy_set: PolicySet) -> str:
         for role in policy_set.roles_for(target):
             found = policy_set.rule_for(target, role)
             assert found is not None
-            policy, rule = found
-            path = f"/requests/{target}/{role}/"
-            if rule.auto_approve:
-                # GitHub reads a pattern with no owners as "no code owner review needed".
-                lines.append(f"# auto-approved by policy {policy.name}:")
-                lines.append(path)
-            else:
-                lines.append(" ".join([path, *_owners(rule.approvals)]))
+            lines += _route(f"/requests/{target}/{role}/", found[0], found[1])
+    actions = [(t, a) for t in sorted(policy_set.targets) for a in policy_set.actions_of(t)]
+    if actions:
+        lines += ["", "# Action requests, by target and action:"]
+    for target, action in actions:
+        offered = policy_set.action_for(target, action)
+        assert offered is not None
+        lines += _route(f"/actions/{target}/{action}/", offered[0], offered[1])
     return "\n".join(lines) + "\n"
+
+
+def _route(path: str, policy: Policy, rule: RolePolicy | ActionRule) -> list[str]:
+    """The CODEOWNERS lines for one folder of requests approved by ``rule``."""
+    if rule.auto_approve:
+        # GitHub reads a pattern with no owners as "no code owner review needed".
+        return [f"# auto-approved by policy {policy.name}:", path]
+    return [" ".join([path, *_owners(rule.approvals)])]
 
 
 def find(root: Path) -> Path | None:

@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from jitops.models import (
     AccessRequest,
+    ActionRule,
     ApprovalRule,
     Notify,
     Policy,
@@ -148,6 +149,9 @@ class PolicySet:
     targets: Mapping[str, Target]
     policy_change_rule: PolicyChangeRule | None = None
     notify: tuple[Notify, ...] = ()  # where jitops tells of what happens
+    _actions: Mapping[tuple[str, str], tuple[Policy, ActionRule]] = field(
+        default_factory=dict, repr=False
+    )
     _index: Mapping[tuple[str, str], tuple[Policy, RolePolicy]] = field(
         default_factory=dict, repr=False
     )
@@ -171,6 +175,11 @@ class PolicySet:
             for target in policy.targets:
                 for role, rule in policy.roles.items():
                     index.setdefault((target, role), (policy, rule))
+        actions: dict[tuple[str, str], tuple[Policy, ActionRule]] = {}
+        for policy in policies:
+            for target in policy.targets:
+                for action, action_rule in policy.actions.items():
+                    actions.setdefault((target, action), (policy, action_rule))
         fixed = {
             (name, role): _fixed_checks(by_name[name], role, policy, rule)
             for (name, role), (policy, rule) in index.items()
@@ -181,12 +190,20 @@ class PolicySet:
             targets=by_name,
             policy_change_rule=policy_change_rule,
             notify=tuple(notify),
+            _actions=actions,
             _index=index,
             _fixed=fixed,
         )
 
     def rule_for(self, target: str, role: str) -> tuple[Policy, RolePolicy] | None:
         return self._index.get((target, role))
+
+    def action_for(self, target: str, action: str) -> tuple[Policy, ActionRule] | None:
+        """The policy offering ``action`` on ``target``, and the action's rule."""
+        return self._actions.get((target, action))
+
+    def actions_of(self, target: str) -> list[str]:
+        return sorted(a for t, a in self._actions if t == target)
 
     def fixed_checks(self, target: Target, role: str) -> FixedChecks | None:
         """The request-independent checks of ``target``/``role``; None if no policy covers it."""

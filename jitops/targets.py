@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from jitops.errors import JitopsError
 from jitops.findings import Finding, Severity
 from jitops.loader import Loaded, locate
-from jitops.models import Target
+from jitops.models import Policy, Target
 from jitops.provisioners import known_kinds, load_kind
 from jitops.provisioners.interface import SettingsError, TargetConfig
 
@@ -70,6 +70,43 @@ def settings_findings(files: Iterable[Loaded]) -> list[Finding]:
                         if where and not message.startswith(f"`{where}`")
                         else message,
                         hint or None,
+                        line,
+                        column,
+                    )
+                )
+    return findings
+
+
+def action_findings(files: Iterable[Loaded]) -> list[Finding]:
+    """Every action a policy offers on a target whose provisioner cannot perform it (a SQL
+    action needs a kind that runs SQL, ``postgres``; a command action one that runs commands,
+    ``exec``)."""
+    loaded = list(files)
+    kinds = {f.model.name: f.model.provisioner for f in loaded if isinstance(f.model, Target)}
+    findings: list[Finding] = []
+    for item in loaded:
+        policy = item.model
+        if not isinstance(policy, Policy):
+            continue
+        for name, rule in policy.actions.items():
+            for target in policy.targets:
+                provisioner = kinds.get(target)
+                try:
+                    performs = load_kind(provisioner).performs if provisioner else None
+                except JitopsError:
+                    continue  # an unknown kind is its target's own error
+                if performs is None or rule.kind in performs:
+                    continue
+                line, column = item.locate("actions", name)
+                findings.append(
+                    Finding(
+                        item.path,
+                        Severity.ERROR,
+                        f"action {name!r} is a {rule.kind} action, but target {target} "
+                        f"({provisioner}) performs "
+                        + (", ".join(sorted(performs)) + " actions" if performs else "no actions"),
+                        "offer it on a target that can perform it (sql: postgres; command: "
+                        "exec), or remove it",
                         line,
                         column,
                     )

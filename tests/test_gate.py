@@ -81,6 +81,13 @@ def run(facts: PullRequestFacts, *requests: AccessRequest, known: frozenset[str]
         ),
         ([ChangedFile("policies/p.yaml", M)], ChangeKind.POLICY_CHANGE),
         ([ChangedFile("README.md", M)], ChangeKind.POLICY_CHANGE),
+        # until the check judges action requests, one is approved as a policy change is:
+        # by the PolicyChangeRule's approvers, never by an action's alone
+        ([ChangedFile("actions/db/fix/a-1.yaml", A)], ChangeKind.POLICY_CHANGE),
+        (
+            [ChangedFile("actions/db/fix/a-1.yaml", A), ChangedFile("requests/a/b/x.yaml", A)],
+            ChangeKind.MIXED,
+        ),
         (
             [ChangedFile("requests/a/b/x.yaml", R), ChangedFile(".github/CODEOWNERS", M)],
             ChangeKind.MIXED,

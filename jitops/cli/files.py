@@ -82,7 +82,16 @@ def _relative(root: Path, path: Path) -> str:
     "kind",
     required=False,
     type=click.Choice(
-        ["request", "policy", "target", "policy-change-rule", "policy-test", "notify", "audit"]
+        [
+            "request",
+            "policy",
+            "target",
+            "policy-change-rule",
+            "policy-test",
+            "notify",
+            "action-request",
+            "audit",
+        ]
     ),
 )
 @repo_option

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from jitops import git
+from jitops.action_policy import ActionCheck
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, Severity, exit_code
 from jitops.owners import codeowners_findings
@@ -34,6 +35,7 @@ from jitops.repo import (
     load_request_chunk,
     request_paths,
 )
+from jitops.repo.action_loading import ACTIONS_DIR, judge_actions, load_actions
 
 # Which field of a request a failed check points at.
 _CHECK_FIELDS = {
@@ -67,6 +69,7 @@ class ValidateResult:
     verdicts: tuple[RequestVerdict, ...]
     denied: tuple[Decision, ...]  # the full decision of every request the policies refuse
     policy_file_count: int
+    actions: tuple[ActionCheck, ...] = ()  # each action request, judged offline
 
     @property
     def request_count(self) -> int:
@@ -102,12 +105,14 @@ def _selected_paths(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list
     selected, findings = [], []
     for path in paths:
         posix = PurePosixPath(path)
+        if posix.parts[:1] == (ACTIONS_DIR,):
+            continue  # an action request: judged with the others (validate's actions)
         if posix.parts[:1] != (REQUESTS_DIR,):
             findings.append(
                 Finding(
                     path,
                     Severity.ERROR,
-                    "request files live under requests/",
+                    "request files live under requests/ (action requests under actions/)",
                     "move it to requests/<target>/<role>/<id>.yaml",
                 )
             )
@@ -238,9 +243,31 @@ def validate(options: ValidateOptions) -> ValidateResult:
                 "fix the errors in policies/ first",
             )
         )
+    checks, action_findings = _actions(root, options.paths, policy_set)
+    findings.extend(action_findings)
     findings.sort(key=lambda f: (f.path, f.line or 0, f.column or 0))
     denied = tuple(r.denied for r in results if r.denied is not None)
-    return ValidateResult(tuple(findings), tuple(verdicts), denied, len(policies.files))
+    return ValidateResult(
+        tuple(findings), tuple(verdicts), denied, len(policies.files), tuple(checks)
+    )
+
+
+def _actions(
+    root: Path, paths: tuple[str, ...], policy_set: PolicySet | None
+) -> tuple[list[ActionCheck], list[Finding]]:
+    """The action requests (all, or those among ``paths``), judged when the policies load."""
+    loaded = load_actions(root)
+    wanted = {p for p in paths if PurePosixPath(p).parts[:1] == (ACTIONS_DIR,)}
+    files = [f for f in loaded.files if not paths or f.path in wanted]
+    findings = [f for f in loaded.findings if not paths or f.path in wanted]
+    findings += [
+        Finding(p, Severity.ERROR, "no such action request file")
+        for p in sorted(wanted - {f.path for f in loaded.files} - {f.path for f in findings})
+    ]
+    if policy_set is None:
+        return [], findings
+    checks, judged = judge_actions(files, policy_set)
+    return checks, findings + judged
 
 
 def _locate_id(root: Path, path: str) -> tuple[int, int]:

@@ -108,6 +108,7 @@ class ExecProvisioner(Provisioner[ExecSettings]):
     """Runs the target's command with the grant as JSON on standard input."""
 
     kind = "exec"
+    performs = frozenset({"command"})
     settings_model = ExecSettings
     any_secrets = True  # they are handed to the command, whatever it calls them
 

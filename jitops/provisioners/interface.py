@@ -229,6 +229,8 @@ class Provisioner(ABC, Generic[SettingsT]):
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
     # A kind that hands its secrets on (``exec``) accepts any secret name.
     any_secrets: ClassVar[bool] = False
+    # The kinds of action (``sql``, ``command``) this kind performs for an ActionRequest.
+    performs: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, target: TargetConfig, environ: Mapping[str, str] | None = None) -> None:
         self.target = target

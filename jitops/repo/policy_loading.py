@@ -130,9 +130,10 @@ def _policy_load(results: Iterable[Loaded | list[Finding]], findings: list[Findi
             findings.extend(result)
     # with a file unreadable, coverage warnings would only echo that error
     findings.extend(cross_check_policies(files, complete=not findings))
-    from jitops.targets import settings_findings  # imports the provisioner registry
+    from jitops.targets import action_findings, settings_findings  # the provisioner registry
 
     findings.extend(settings_findings(files))
+    findings.extend(action_findings(files))
     broken = any(f.severity is not Severity.WARNING for f in findings)
     policy_set = None if broken else build_policy_set(files)
     return PolicyLoad(policy_set, tuple(files), tuple(findings))
@@ -207,6 +208,7 @@ def cross_check_policies(files: Sequence[Loaded], *, complete: bool = True) -> l
         for item in rules[1:]
     )
     governed: dict[tuple[str, str], Loaded] = {}
+    offered_actions: dict[tuple[str, str], Loaded] = {}
     for item in policies.values():
         policy: Policy = item.model
         for t_index, target_name in enumerate(policy.targets):
@@ -248,6 +250,19 @@ def cross_check_policies(files: Sequence[Loaded], *, complete: bool = True) -> l
                             "each target/role must have exactly one policy",
                             "roles",
                             role,
+                        )
+                    )
+            for action in policy.actions:
+                other = offered_actions.setdefault((target_name, action), item)
+                if other is not item:
+                    findings.append(
+                        _error(
+                            item,
+                            f"action {action!r} on {target_name} is also offered by policy "
+                            f"{other.model.name} ({other.path})",
+                            "each action on a target must have exactly one policy",
+                            "actions",
+                            action,
                         )
                     )
     for name, item in targets.items() if complete else ():

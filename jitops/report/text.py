@@ -646,9 +646,10 @@ def validate_summary(result: ValidateResult) -> str:
             ("warnings" if warnings != 1 else "warning", warnings),
         ]
     )
+    actions = f", {len(result.actions)} action request(s)" if result.actions else ""
     return (
-        f"jitops: checked {result.request_count} request(s) and {result.policy_file_count} "
-        f"policy file(s): {counts}"
+        f"jitops: checked {result.request_count} request(s){actions} and "
+        f"{result.policy_file_count} policy file(s): {counts}"
     )
 
 

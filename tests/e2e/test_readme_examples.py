@@ -126,7 +126,8 @@ def yaml_examples() -> list[str]:
 @pytest.mark.parametrize("text", yaml_examples(), ids=lambda t: t.split("kind: ")[1].split()[0])
 def test_each_yaml_example_is_a_valid_file_of_its_kind(text: str) -> None:
     from jitops.repo import POLICY_MODELS, POLICY_TEST_MODELS, REQUEST_MODELS, parse
+    from jitops.repo.action_loading import ACTION_MODELS
 
-    models = {**REQUEST_MODELS, **POLICY_MODELS, **POLICY_TEST_MODELS}
+    models = {**REQUEST_MODELS, **POLICY_MODELS, **POLICY_TEST_MODELS, **ACTION_MODELS}
     _, model, findings = parse(text.encode(), "README.md", models, "")
     assert model is not None and findings == [], [f.text for f in findings]

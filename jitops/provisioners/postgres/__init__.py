@@ -90,6 +90,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
     """Grants PostgreSQL roles to per-person login roles, with ``VALID UNTIL`` as a backstop."""
 
     kind = "postgres"
+    performs = frozenset({"sql"})
     settings_model = PostgresSettings
     required_secrets = frozenset({"password"})
 

@@ -1,0 +1,129 @@
+"""``jitops validate`` on action requests (``actions/<target>/<action>/<id>.yaml``) and the
+policies offering actions: each problem at its file and line, in a real repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import CLI
+from tests.gitrepo import make_access_repo
+
+NOW = "2026-11-23T12:00:00Z"
+ACTIONS = """\
+actions:
+  fix-order-state:
+    sql:
+      allow: [update]
+      statement_timeout: 5s
+      max_rows_affected: 1
+    approvals: [{count: 1, from: ["@acme/db-leads"]}]
+    ticket: {required: true, pattern: "INC-[0-9]+"}
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, cli: CLI) -> Path:
+    root = make_access_repo(tmp_path / "access")
+    policy = root / "policies" / "sandbox-db.yaml"
+    policy.write_text(policy.read_text() + ACTIONS)
+    assert cli("codeowners", "--repo", str(root), "--write").code == 0
+    return root
+
+
+def write_action(root: Path, request_id: str, sql: str, **fields: str) -> Path:
+    body = {
+        "requester": "alice",
+        "target": "sandbox-db",
+        "action": "fix-order-state",
+        "justification": "Order 1002 is stuck in payment after INC-4211",
+        "ticket": "INC-4211",
+        **fields,
+    }
+    path = root / "actions" / body["target"] / body["action"] / f"{request_id}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["apiVersion: jitops/v1", "kind: ActionRequest", f"id: {request_id}"]
+    lines += [f"{key}: {value}" for key, value in body.items()]
+    lines += ["sql: |", *(f"  {line}" for line in sql.splitlines())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_allowed_action_request_passes_and_codeowners_routes_it(repo: Path, cli: CLI) -> None:
+    write_action(repo, "fix-1002", "UPDATE orders SET state = 'paid' WHERE id = 1002;")
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert result.code == 0, result.output
+    assert "1 action request(s)" in result.err
+    owners = (repo / ".github" / "CODEOWNERS").read_text()
+    assert "/actions/sandbox-db/fix-order-state/ @acme/db-leads\n" in owners
+
+
+@pytest.mark.attack(3, "smuggle a second statement into an approved-looking SQL action")
+def test_a_statement_the_action_does_not_allow_is_denied_at_its_line(repo: Path, cli: CLI) -> None:
+    path = write_action(
+        repo,
+        "fix-1003",
+        "UPDATE orders SET state = 'paid' WHERE id = 1003;\n"
+        "WITH gone AS (DELETE FROM orders RETURNING id) SELECT count(*) FROM gone;",
+    )
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert result.code == 1, result.output
+    line = (
+        path.read_text()
+        .splitlines()
+        .index("  WITH gone AS (DELETE FROM orders RETURNING id) SELECT count(*) FROM gone;")
+        + 1
+    )
+    assert (
+        f"actions/sandbox-db/fix-order-state/fix-1003.yaml:{line}:1: denied: SELECT and DELETE "
+        "are not allowed by this action — it allows update" in result.out
+    ), result.out
+
+
+def test_a_misplaced_or_twice_used_action_request_is_an_error(repo: Path, cli: CLI) -> None:
+    moved = write_action(repo, "fix-1", "UPDATE t SET a = 1")
+    moved.rename(moved.parent.parent / "readonly-fix.yaml")
+    write_action(repo, "fix-2", "UPDATE t SET a = 1")
+    twin = write_action(repo, "fix-2", "UPDATE t SET a = 2", action="fix-order-state")
+    (twin.parent / "copy").mkdir()
+    twin.rename(twin.parent / "copy" / "fix-2.yaml")
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert result.code == 2, result.output
+    assert "an action request lives at actions/<target>/<action>/<id>.yaml" in result.out
+
+
+def test_the_ticket_the_action_requires_is_denied_at_its_line(repo: Path, cli: CLI) -> None:
+    write_action(repo, "fix-9", "UPDATE t SET a = 1", ticket="TODO")
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert result.code == 1
+    assert "fix-9.yaml:8:9: denied: ticket 'TODO' does not match INC-[0-9]+" in result.out
+
+
+def test_an_action_on_a_target_that_cannot_perform_it_is_refused(repo: Path, cli: CLI) -> None:
+    policy = repo / "policies" / "sandbox-deployers.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "actions:\n  purge:\n    sql: {allow: [delete]}\n"
+        + "    approvals: [{count: 1, from: ['@acme/platform-leads']}]\n"
+    )
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert result.code == 2, result.output
+    assert (
+        "action 'purge' is a sql action, but target sandbox-deployers (github-team) performs "
+        "no actions" in result.out
+    )
+
+
+def test_a_read_only_action_that_allows_writing_is_refused_in_the_policy(
+    repo: Path, cli: CLI
+) -> None:
+    policy = repo / "policies" / "sandbox-db.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "      allow: [update]\n", "      allow: [update]\n      read_only: true\n"
+        )
+    )
+    result = cli("validate", "--repo", str(repo), "--now", NOW)
+    assert result.code == 2
+    assert "a read-only action cannot allow update" in result.out
