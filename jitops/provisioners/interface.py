@@ -27,7 +27,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -174,6 +174,63 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class ActionRun:
+    """One approved action to perform, once: a SQL action's statements (as reviewed), or a
+    command action's parameters, with the limits its policy sets."""
+
+    request_id: str
+    requester: str  # GitHub login of who asked
+    target: str
+    action: str
+    statements: tuple[str, ...] = ()  # SQL: each statement, in order
+    params: Mapping[str, Any] | None = None  # command: handed over as JSON
+    read_only: bool = False
+    timeout: timedelta = timedelta(seconds=30)  # SQL: per statement; command: in all
+    max_rows_returned: int = 100
+    max_rows_affected: int = 100
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What performing an action did: who ran it, what it changed and returned, or why it
+    failed (already redacted). Recorded as evidence, its digest binds the record to it."""
+
+    succeeded: bool
+    identity: str  # who it ran as on the target
+    started_at: datetime
+    finished_at: datetime
+    rows_affected: int = 0
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()  # the first rows returned, as text
+    more_rows: bool = False  # more were returned than are kept
+    output: str = ""  # a command's output, cut
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "succeeded": self.succeeded,
+            "identity": self.identity,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "rows_affected": self.rows_affected,
+            "columns": list(self.columns),
+            "rows": [list(row) for row in self.rows],
+            "more_rows": self.more_rows,
+            "output": self.output,
+            "error": self.error,
+        }
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the result's canonical JSON: what the evidence record is bound to."""
+        import hashlib
+        import json
+
+        canonical = json.dumps(self.as_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class ManagedAccess:
     """Access that a provisioner reports jitops manages on a target (for drift and reconcile).
 
@@ -229,7 +286,8 @@ class Provisioner(ABC, Generic[SettingsT]):
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
     # A kind that hands its secrets on (``exec``) accepts any secret name.
     any_secrets: ClassVar[bool] = False
-    # The kinds of action (``sql``, ``command``) this kind performs for an ActionRequest.
+    # The kinds of action (``sql``, ``command``) this kind performs for an ActionRequest
+    # (``perform``).
     performs: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, target: TargetConfig, environ: Mapping[str, str] | None = None) -> None:
@@ -392,6 +450,11 @@ class Provisioner(ABC, Generic[SettingsT]):
         """Revoke several; kinds that can batch override this."""
         for one in grants:
             self.revoke(one)
+
+    def perform(self, run: ActionRun) -> ActionResult:
+        """Perform ``run`` once, within its limits; a failure is in the result (redacted),
+        never retried. Kinds that perform actions (``performs``) override this."""
+        raise self.error(f"performs no actions (asked to perform {run.action!r})")
 
     @abstractmethod
     def list_managed(self) -> list[ManagedAccess]:

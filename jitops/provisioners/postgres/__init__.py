@@ -51,6 +51,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from jitops.provisioners.interface import (
+    ActionResult,
+    ActionRun,
     CheckResult,
     CheckStatus,
     Grant,
@@ -64,6 +66,7 @@ from jitops.provisioners.postgres.checks import (
     privilege_checks,
     read_privileges,
 )
+from jitops.provisioners.postgres.driver import psycopg_module as _psycopg
 from jitops.provisioners.postgres.records import Login, comment_text, parse_comment
 from jitops.provisioners.postgres.settings import PostgresSettings, role_name
 
@@ -76,16 +79,6 @@ _LOCK_KEY = "jitops.provisioners.postgres"
 _TERMINATE_WAIT_MS = 5000
 
 
-def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise ProvisionerError(
-            "the postgres provisioner needs psycopg: pip install 'jitops[postgres]'"
-        ) from None
-    return psycopg
-
-
 class PostgresProvisioner(Provisioner[PostgresSettings]):
     """Grants PostgreSQL roles to per-person login roles, with ``VALID UNTIL`` as a backstop."""
 
@@ -93,6 +86,7 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
     performs = frozenset({"sql"})
     settings_model = PostgresSettings
     required_secrets = frozenset({"password"})
+    optional_secrets = frozenset({"action_password"})
 
     def describe(self) -> str:
         s = self.settings
@@ -168,6 +162,16 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
                 yield conn
         except pg.Error as exc:
             raise self.error(f"database error: {str(exc).strip()}") from None
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def perform(self, run: ActionRun) -> ActionResult:
+        """Run a SQL action's statements once, as ``action_user`` (``actions``)."""
+        from jitops.provisioners.postgres.actions import perform_sql
+
+        if run.target != self.target.name:
+            raise self.error(f"action {run.request_id!r} is for target {run.target!r}")
+        return perform_sql(self.settings, lambda: self.secret("action_password"), self.redact, run)
 
     # -- grant ---------------------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ class PostgresSettings(pydantic.BaseModel):
         default_factory=dict, description="GitHub login → database login role, overriding"
     )
     create_logins: bool = True
+    action_user: str | None = pydantic.Field(
+        None,
+        description="the login SQL actions run as (its password: the secret action_password); "
+        "never the provisioner",
+    )
 
     @pydantic.field_validator("roles")
     @classmethod
@@ -71,8 +76,20 @@ class PostgresSettings(pydantic.BaseModel):
         role_name(template.replace("{login}", "x"))
         return template
 
+    @pydantic.field_validator("action_user")
+    @classmethod
+    def _action_user(cls, user: str | None) -> str | None:
+        return None if user is None else role_name(user)
+
     @pydantic.model_validator(mode="after")
     def _provisioner_is_not_a_target(self) -> PostgresSettings:
         if self.user in self.roles.values():
             raise ValueError(f"the provisioner user {self.user!r} cannot be a grantable role")
+        if self.action_user is not None and (
+            self.action_user == self.user or self.action_user in self.roles.values()
+        ):
+            raise ValueError(
+                f"the action user {self.action_user!r} must be a login of its own, not the "
+                "provisioner nor a grantable role"
+            )
         return self

@@ -1,0 +1,188 @@
+"""SQL actions performed on a real PostgreSQL (the session's embedded server): as the action
+login, in one transaction, with PostgreSQL enforcing read-only, the timeout and — through
+jitops — the rows-affected cap; every failure reported, redacted, nothing half done.
+
+The statements here are handed to ``perform`` directly, past the offline review: what the
+parser would refuse must still be stopped by the database and the watchdog.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from jitops.provisioners import postgres as postgres_provisioner
+from jitops.provisioners.interface import ActionRun, TargetConfig
+from jitops.provisioners.postgres import PostgresProvisioner
+from jitops.provisioners.postgres import actions as postgres_actions
+from tests.fixtures.postgres import PostgresServer, new_password
+
+_counter = itertools.count()
+
+
+@dataclass
+class Shop:
+    """A database with an orders table, a provisioner and an action login that may read it
+    and update its state, nothing more."""
+
+    server: PostgresServer
+    dbname: str
+    action_user: str
+    action_password: str
+    provisioner_password: str
+
+    def provisioner(self, **secrets: str) -> PostgresProvisioner:
+        target = TargetConfig(
+            "shop",
+            "postgres",
+            {
+                "host": self.server.host,
+                "port": self.server.port,
+                "dbname": self.dbname,
+                "user": f"{self.dbname}_prov",
+                "action_user": self.action_user,
+            },
+            {"password": "PG_PASSWORD", "action_password": "PG_ACTION_PASSWORD"},
+            ("readonly",),
+        )
+        env = {"PG_PASSWORD": self.provisioner_password, "PG_ACTION_PASSWORD": self.action_password}
+        return PostgresProvisioner(target, env | secrets)
+
+    def states(self) -> dict[int, str]:
+        rows = self.server.admin("SELECT id, state FROM orders ORDER BY id", dbname=self.dbname)
+        return {int(i): str(s) for i, s in rows}
+
+
+@pytest.fixture
+def shop(postgres_server: PostgresServer) -> Iterator[Shop]:
+    n = next(_counter)
+    dbname = f"shop_{n}"
+    postgres_server.admin(f"CREATE DATABASE {dbname}")
+    made = Shop(postgres_server, dbname, f"{dbname}_actions", new_password(), new_password())
+    for statement in (
+        f"CREATE ROLE {dbname}_prov LOGIN PASSWORD '{made.provisioner_password}'",
+        f"CREATE ROLE {made.action_user} LOGIN PASSWORD '{made.action_password}'",
+    ):
+        postgres_server.admin(statement)
+    for statement in (
+        "CREATE TABLE orders (id int PRIMARY KEY, customer text, state text)",
+        "INSERT INTO orders VALUES (1001, 'Ada', 'paid'), (1002, 'Grace', 'stuck in payment'),"
+        " (1003, 'Linus', 'stuck in payment')",
+        f"GRANT SELECT, UPDATE (state) ON orders TO {made.action_user}",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+    ):
+        postgres_server.admin(statement, dbname=dbname)
+    yield made
+
+
+def run(*statements: str, **limits: Any) -> ActionRun:
+    return ActionRun("fix-1", "alice", "shop", "fix-order-state", statements, **limits)
+
+
+def test_an_update_runs_once_as_the_action_login(shop: Shop) -> None:
+    result = shop.provisioner().perform(
+        run("UPDATE orders SET state = 'paid' WHERE id = 1002", max_rows_affected=1)
+    )
+    assert result.succeeded, result.error
+    assert (result.identity, result.rows_affected) == (shop.action_user, 1)
+    assert shop.states()[1002] == "paid"
+    assert len(result.digest) == 64
+
+
+def test_rows_returned_are_kept_up_to_the_cap_as_text(shop: Shop) -> None:
+    result = shop.provisioner().perform(
+        run("SELECT id, customer, state FROM orders ORDER BY id", max_rows_returned=2)
+    )
+    assert result.succeeded
+    assert result.columns == ("id", "customer", "state")
+    assert result.rows == (("1001", "Ada", "paid"), ("1002", "Grace", "stuck in payment"))
+    assert result.more_rows
+
+
+@pytest.mark.attack(3, "change more rows than the action allows")
+def test_over_the_rows_affected_cap_everything_is_rolled_back(shop: Shop) -> None:
+    """Attack (a WHERE that is too wide): the action may change one row; this changes two.
+    Nothing stays changed, not even the statements before."""
+    before = shop.states()
+    result = shop.provisioner().perform(
+        run(
+            "UPDATE orders SET state = 'shipped' WHERE id = 1001",
+            "UPDATE orders SET state = 'paid' WHERE state = 'stuck in payment'",
+            max_rows_affected=1,
+        )
+    )
+    assert not result.succeeded
+    assert "3 rows affected, over the action's cap of 1" in (result.error or "")
+    assert shop.states() == before
+
+
+@pytest.mark.attack(3, "write through a read-only action")
+def test_a_read_only_action_that_writes_is_refused_by_postgresql(shop: Shop) -> None:
+    before = shop.states()
+    result = shop.provisioner().perform(
+        run("UPDATE orders SET state = 'paid' WHERE id = 1002", read_only=True)
+    )
+    assert not result.succeeded
+    assert "read-only transaction" in (result.error or "")
+    assert shop.states() == before
+
+
+def test_a_statement_over_its_timeout_is_stopped(shop: Shop) -> None:
+    result = shop.provisioner().perform(
+        run("SELECT pg_sleep(3)", timeout=timedelta(milliseconds=300))
+    )
+    assert not result.succeeded
+    assert "statement timeout" in (result.error or "")
+
+
+@pytest.mark.attack(3, "lift the action's timeout from inside the transaction")
+def test_a_timeout_lifted_from_inside_is_still_stopped_by_the_watchdog(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack (the parser bypassed): `set_config` lifts statement_timeout for the rest of
+    the transaction; the client's watchdog cancels the query anyway."""
+    monkeypatch.setattr(postgres_actions, "WATCHDOG_MARGIN_SECONDS", 0.5)
+    result = shop.provisioner().perform(
+        run(
+            "SELECT set_config('statement_timeout', '0', true)",
+            "SELECT pg_sleep(30)",
+            timeout=timedelta(milliseconds=300),
+        )
+    )
+    assert not result.succeeded
+    assert "cancel" in (result.error or "").lower()
+
+
+@pytest.mark.attack(3, "reach the provisioner's privileges from an action")
+def test_the_action_login_is_not_the_provisioner(shop: Shop) -> None:
+    """Attack (RESET ROLE, a role of its own): the statements run as the action login, so
+    there is no more privileged identity to return to, and it cannot create a role."""
+    result = shop.provisioner().perform(run("RESET ROLE", "CREATE ROLE escaped LOGIN"))
+    assert not result.succeeded
+    assert "permission denied" in (result.error or "")
+    assert shop.server.admin("SELECT 1 FROM pg_roles WHERE rolname = 'escaped'") == []
+
+
+@pytest.mark.attack(7, "print a target's secret through an action's error")
+def test_a_secret_in_an_error_is_redacted(shop: Shop) -> None:
+    result = shop.provisioner().perform(run(f"SELECT '{shop.action_password}'::int"))
+    assert not result.succeeded
+    assert shop.action_password not in (result.error or "")
+    assert "invalid input syntax" in (result.error or "")
+
+
+def test_a_target_without_an_action_login_says_what_to_set(shop: Shop) -> None:
+    target = shop.provisioner().target
+    settings = {k: v for k, v in target.settings.items() if k != "action_user"}
+    bare = PostgresProvisioner(
+        TargetConfig(target.name, target.kind, settings, target.secrets, target.roles),
+        {"PG_PASSWORD": shop.provisioner_password},
+    )
+    result = bare.perform(run("SELECT 1"))
+    assert not result.succeeded and "no `action_user`" in (result.error or "")
+    assert postgres_provisioner.PostgresProvisioner.performs == frozenset({"sql"})
