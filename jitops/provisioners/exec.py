@@ -11,7 +11,16 @@ success, anything else a failure whose standard error (secret values redacted, l
      "starts_at": null}                           # ISO-8601 UTC, or null
 
 Both actions must be idempotent (a grant of what is granted and a revoke of what is absent
-exit 0): jitops retries them. With ``can_list: true`` the command also answers
+exit 0): jitops retries them. An approved command action (an ``ActionRequest``) is the action
+``perform``, run once and never retried; its parameters are the request's, checked against the
+action's JSON Schema, and the command — never the requester — decides what they do::
+
+    {"version": 1, "action": "perform", "target": "legacy-app", "request_id": "…",
+     "requester": "alice", "name": "restart-export", "params": {"service": "export"}}
+
+Its standard output (cut to ``OUTPUT_KEPT`` characters, redacted) is the action's result.
+
+With ``can_list: true`` the command also answers
 ``{"version": 1, "action": "list", "target": "legacy-app"}`` by printing on standard output::
 
     {"managed": [{"identity": "alice", "role": "operator",
@@ -32,13 +41,15 @@ import os
 import shlex
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import pydantic
 
 from jitops.provisioners._secrets import is_env_name
 from jitops.provisioners.interface import (
+    ActionResult,
+    ActionRun,
     CheckResult,
     CheckStatus,
     Grant,
@@ -52,6 +63,7 @@ __all__ = ["ExecProvisioner", "ExecSettings", "PROTOCOL_VERSION"]
 
 PROTOCOL_VERSION = 1
 STDERR_TAIL = 2000
+OUTPUT_KEPT = 4000  # characters of a performed action's output kept and shown
 # A listing larger than this is a runaway command, not a target.
 MAX_LIST_OUTPUT = 16 * 1024 * 1024
 
@@ -124,6 +136,30 @@ class ExecProvisioner(Provisioner[ExecSettings]):
 
     def revoke(self, grant: Grant) -> None:
         self._run(self._payload("revoke", grant))
+
+    def perform(self, run: ActionRun) -> ActionResult:
+        """Run the command once with the action ``perform``; its outcome as the result."""
+        if run.target != self.target.name:
+            raise self.error(f"action {run.request_id!r} is for target {run.target!r}")
+        started = datetime.now(UTC)
+        payload = {
+            "version": PROTOCOL_VERSION,
+            "action": "perform",
+            "target": self.target.name,
+            "request_id": run.request_id,
+            "requester": run.requester,
+            "name": run.action,
+            "params": dict(run.params or {}),
+        }
+        identity = f"exec {shlex.join(self.settings.command)}"
+        try:
+            stdout = self._run(payload, timeout=run.timeout.total_seconds())
+        except ProvisionerError as exc:
+            return ActionResult(False, identity, started, datetime.now(UTC), error=exc.message)
+        output = self.redact(stdout)
+        if len(output) > OUTPUT_KEPT:
+            output = output[: OUTPUT_KEPT - 1] + "…"
+        return ActionResult(True, identity, started, datetime.now(UTC), output=output)
 
     def list_managed(self) -> list[ManagedAccess]:
         if not self.settings.can_list:
@@ -232,16 +268,17 @@ class ExecProvisioner(Provisioner[ExecSettings]):
             return program if os.access(program, os.X_OK) and os.path.isfile(program) else None
         return shutil.which(program, path=self._environ.get("PATH", os.defpath))
 
-    def _run(self, payload: dict[str, object]) -> str:
+    def _run(self, payload: dict[str, object], timeout: float | None = None) -> str:
         action = payload["action"]
         command = self.settings.command
+        timeout = self.settings.timeout if timeout is None else timeout
         try:
             completed = subprocess.run(
                 command,
                 input=json.dumps(payload),
                 capture_output=True,
                 text=True,
-                timeout=self.settings.timeout,
+                timeout=timeout,
                 env=self._child_environment(),
                 check=False,
             )
@@ -255,7 +292,7 @@ class ExecProvisioner(Provisioner[ExecSettings]):
             ) from None
         except subprocess.TimeoutExpired:
             raise self.error(
-                f"{action}: command did not finish within {self.settings.timeout:g}s and was "
+                f"{action}: command did not finish within {timeout:g}s and was "
                 f"killed; raise `timeout` or make the command faster"
             ) from None
         if completed.returncode != 0:

@@ -151,3 +151,43 @@ def test_describe_shows_the_command_not_secrets(state: Path) -> None:
     text = _provisioner(state).describe()
     assert "fake_system.py" in text
     assert TOKEN not in text
+
+
+def test_a_command_action_is_performed_once_with_its_parameters(state: Path) -> None:
+    from datetime import timedelta
+
+    from jitops.provisioners.interface import ActionRun
+
+    run = ActionRun(
+        "act-1", "alice", "sandbox", "restart-export", params={"service": "export"},
+        timeout=timedelta(seconds=20),
+    )  # fmt: skip
+    result = _provisioner(state).perform(run)
+    assert result.succeeded, result.error
+    assert result.output.strip() == "restarted export for alice"
+    [sent] = [json.loads(line) for line in Path(f"{state}.performed").read_text().splitlines()]
+    assert sent == {
+        "version": 1,
+        "action": "perform",
+        "target": "sandbox",
+        "request_id": "act-1",
+        "requester": "alice",
+        "name": "restart-export",
+        "params": {"service": "export"},
+    }
+
+
+def test_a_failed_command_action_is_reported_redacted_and_not_retried(state: Path) -> None:
+    from datetime import timedelta
+
+    from jitops.provisioners.interface import ActionRun
+
+    run = ActionRun(
+        "act-2", "alice", "sandbox", "restart-export", params={"service": "broken"},
+        timeout=timedelta(seconds=20),
+    )  # fmt: skip
+    result = _provisioner(state).perform(run)
+    assert not result.succeeded
+    assert "exited with status 3" in (result.error or "")
+    assert TOKEN not in (result.error or "")
+    assert len(Path(f"{state}.performed").read_text().splitlines()) == 1

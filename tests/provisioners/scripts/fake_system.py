@@ -6,7 +6,8 @@ stderr (as careless real tools do), so the tests can check jitops redacts it. It
 the environment it saw, so tests can check nothing else of jitops' environment leaks in, and
 appends each grant and revoke that changed something to $FAKE_STATE.log.
 Grants of the request ids listed (comma-separated) in $FAKE_REFUSE fail, as a target that is
-partly down would.
+partly down would. The action ``perform`` (an approved command action) is appended to
+$FAKE_STATE.performed; the service "broken" fails, printing the token.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def main() -> int:
             for grant in state.values()
         ]
         json.dump({"managed": managed}, sys.stdout)
+        return 0
+    if action == "perform":
+        # an approved action: recorded, one line each, so tests can count how often it ran
+        with Path(str(state_path) + ".performed").open("a") as performed:
+            performed.write(json.dumps(request) + "\n")
+        if request["params"].get("service") == "broken":
+            print(f"restart failed (token {token})", file=sys.stderr)
+            return 3
+        print(f"restarted {request['params'].get('service')} for {request['requester']}")
         return 0
     key = f"{request['requester']}/{request['role']}"
     refused = os.environ.get("FAKE_REFUSE", "").split(",")
