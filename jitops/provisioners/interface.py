@@ -456,6 +456,11 @@ class Provisioner(ABC, Generic[SettingsT]):
         never retried. Kinds that perform actions (``performs``) override this."""
         raise self.error(f"performs no actions (asked to perform {run.action!r})")
 
+    def check_actions(self, kinds: frozenset[str]) -> list[CheckResult]:
+        """Whether the identity actions run as holds no more than actions of ``kinds`` (SQL
+        statement kinds, say) need; kinds that perform actions override this."""
+        return []
+
     @abstractmethod
     def list_managed(self) -> list[ManagedAccess]:
         """What jitops manages on the target now (``ListingNotSupported`` if it cannot say)."""

@@ -216,3 +216,37 @@ def test_the_readme_s_doctor_example_is_what_it_prints(
     assert result.code == 1, result.output
     printed = result.out.replace(provisioner.user, "jitops_provisioner").splitlines()
     assert example and all(line in printed for line in example), result.out
+
+
+def test_sql_actions_need_an_action_login_holding_no_more_than_they_use(
+    repo: Path, provisioner: Provisioner, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = repo / "policies" / "sandbox-db.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "actions:\n  fix-order-state:\n    sql: {allow: [update]}\n"
+        + "    approvals: [{count: 1, from: ['@acme/db-leads']}]\n"
+    )
+    assert cli("codeowners", "--repo", str(repo), "--write").code == 0
+    result = cli("doctor", "--repo", str(repo))
+    assert result.code == 1, result.output
+    assert (
+        "✗ sandbox-db/action-privileges: the policies offer SQL actions on this target, but "
+        "it names no `action_user`"
+    ) in " ".join(result.out.split())
+
+    action_user, password = f"{provisioner.user}_actions", new_password()
+    provisioner.server.admin(f"CREATE ROLE {action_user} LOGIN PASSWORD '{password}'")
+    provisioner.server.admin(f"GRANT pg_signal_backend TO {action_user}")
+    targets = repo / "policies" / "targets.yaml"
+    targets.write_text(
+        targets.read_text().replace('"user": ', f'"action_user": "{action_user}", "user": ')
+    )
+    result = cli("doctor", "--repo", str(repo))
+    assert result.code == 1, result.output
+    assert (
+        f"✗ sandbox-db/action-privileges: {action_user} is a member of pg_signal_backend, more "
+        f"than the actions need — REVOKE pg_signal_backend FROM {action_user}"
+    ) in result.out
+    provisioner.server.admin(f"REVOKE pg_signal_backend FROM {action_user}")
+    assert cli("doctor", "--repo", str(repo)).code == 0

@@ -186,3 +186,51 @@ def test_a_target_without_an_action_login_says_what_to_set(shop: Shop) -> None:
     result = bare.perform(run("SELECT 1"))
     assert not result.succeeded and "no `action_user`" in (result.error or "")
     assert postgres_provisioner.PostgresProvisioner.performs == frozenset({"sql"})
+
+
+# -- doctor: the action login's privileges ----------------------------------------------------
+
+
+def privilege_messages(shop: Shop, kinds: set[str]) -> list[tuple[str, str]]:
+    return [(r.status.value, r.message) for r in shop.provisioner().check_actions(frozenset(kinds))]
+
+
+def test_an_action_login_with_just_what_the_actions_need_passes(shop: Shop) -> None:
+    assert privilege_messages(shop, {"select", "update"}) == [
+        ("ok", f"{shop.action_user} holds no more than the actions need (select, update)")
+    ]
+
+
+@pytest.mark.attack(3, "run actions as a login that can do more than they need")
+def test_more_than_the_actions_need_is_an_error_with_its_fix(shop: Shop) -> None:
+    """Attack (an over-privileged action login): whatever the parser lets through runs with
+    the login's privileges, so doctor holds them to what the offered statements use."""
+    user = shop.action_user
+    shop.server.admin(f"ALTER ROLE {user} CREATEDB")
+    shop.server.admin(f"GRANT DELETE, TRUNCATE ON orders TO {user}", dbname=shop.dbname)
+    shop.server.admin(f"GRANT CREATE ON SCHEMA public TO {user}", dbname=shop.dbname)
+    shop.server.admin(f"GRANT pg_read_server_files TO {user}")
+    results = shop.provisioner().check_actions(frozenset({"select", "update"}))
+    found = {(r.message, r.fix) for r in results}
+    assert all(r.status.value == "error" for r in results)
+    assert (f"{user} has CREATEDB", f"ALTER ROLE {user} NOCREATEDB") in found
+    assert any("holds DELETE on orders" in m and f == f"REVOKE DELETE ON orders FROM {user}"
+               for m, f in found)  # fmt: skip
+    assert any("holds TRUNCATE on orders" in m for m, _ in found)
+    assert any("may create objects in schema public" in m for m, _ in found)
+    assert any("member of pg_read_server_files" in m for m, _ in found)
+    # a read-only set of actions: UPDATE is too much as well
+    assert any("holds UPDATE on orders" in m for _, m in privilege_messages(shop, {"select"}))
+
+
+def test_an_action_login_that_is_missing_or_owns_tables_is_an_error(shop: Shop) -> None:
+    shop.server.admin(f"ALTER TABLE orders OWNER TO {shop.action_user}", dbname=shop.dbname)
+    [owned] = [m for _, m in privilege_messages(shop, {"update"}) if "owns" in m]
+    assert owned.startswith(f"{shop.action_user} owns orders")
+    target = shop.provisioner().target
+    settings = dict(target.settings) | {"action_user": "nobody_here"}
+    missing = PostgresProvisioner(
+        TargetConfig(target.name, target.kind, settings, target.secrets, target.roles),
+        {"PG_PASSWORD": shop.provisioner_password},
+    ).check_actions(frozenset({"update"}))
+    assert missing[0].message == "the action login nobody_here does not exist"

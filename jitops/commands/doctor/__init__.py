@@ -22,7 +22,7 @@ An error fails the run; a warning does not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +34,7 @@ from jitops.commands.doctor.target_access import target_checks
 from jitops.commands.doctor.workflow_files import EXPECTED_WORKFLOWS, workflow_checks
 from jitops.doctor_checks import Area, DoctorCheck
 from jitops.errors import ExitCode, UsageError
-from jitops.models import Notify, Target
+from jitops.models import Notify, Policy, Target
 from jitops.provisioners.interface import CheckStatus
 from jitops.repo import load_policies
 from jitops.sweep_record import DEFAULT_SWEEP_INTERVAL, sweep_check
@@ -103,7 +103,10 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     checks += codeowners_checks(root, policies.policy_set)
     if targets and not options.offline:
         options.progress(f"connecting to {len(targets)} target(s) to check their privileges…")
-    checks += target_checks(targets, settings, options.environ, offline=options.offline)
+    checks += target_checks(
+        targets, settings, options.environ, offline=options.offline,
+        action_kinds=sql_action_kinds(item.model for item in policies.files),
+    )  # fmt: skip
     channels = [item.model for item in policies.files if isinstance(item.model, Notify)]
     checks += workflow_checks(root, secret_variables((t.model for t in targets), channels))
     if not options.offline:
@@ -112,3 +115,17 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
     checks.append(index_check(root, options.branch))
     checks.append(sweep_check(options.last_sweep, options.sweep_interval, options.now))
     return DoctorReport(tuple(checks), options.offline)
+
+
+def sql_action_kinds(models: Iterable[object]) -> dict[str, frozenset[str]]:
+    """Target → every statement kind the policies' SQL actions on it allow."""
+    kinds: dict[str, set[str]] = {}
+    for policy in models:
+        if not isinstance(policy, Policy):
+            continue
+        for rule in policy.actions.values():
+            if rule.sql is None:
+                continue
+            for target in policy.targets:
+                kinds.setdefault(target, set()).update(rule.sql.allow)
+    return {target: frozenset(found) for target, found in kinds.items()}

@@ -29,8 +29,12 @@ def target_checks(
     environ: Mapping[str, str],
     *,
     offline: bool,
+    action_kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> list[DoctorCheck]:
-    """Each target's settings and secrets (offline), then its own ``check`` (online)."""
+    """Each target's settings and secrets (offline), then its own ``check`` (online), and for
+    a target the policies offer actions on, what its action identity holds
+    (``action_kinds``: target → the statement kinds its SQL actions allow)."""
+    kinds = action_kinds or {}
     if not targets:
         return [
             DoctorCheck(
@@ -60,7 +64,8 @@ def target_checks(
             ready.append(target)
     if not offline and ready:
         with ThreadPoolExecutor(max_workers=min(MAX_CHECK_THREADS, len(ready))) as pool:
-            for found in pool.map(lambda t: _provisioner_checks(t, environ), ready):
+            checking = lambda t: _provisioner_checks(t, environ, kinds.get(t.name))  # noqa: E731
+            for found in pool.map(checking, ready):
                 checks += found
     return checks
 
@@ -93,12 +98,17 @@ def _secret_checks(
     ]
 
 
-def _provisioner_checks(target: Target, environ: Mapping[str, str]) -> list[DoctorCheck]:
-    """``Provisioner.check`` as doctor lines; a check that raises is an error, not a crash."""
+def _provisioner_checks(
+    target: Target, environ: Mapping[str, str], action_kinds: frozenset[str] | None = None
+) -> list[DoctorCheck]:
+    """``Provisioner.check`` (and ``check_actions`` for ``action_kinds``) as doctor lines; a
+    check that raises is an error, not a crash."""
     provisioner: Provisioner[Any] | None = None
     try:
         provisioner = create(target_config(target), environ)
         results = provisioner.check()
+        if action_kinds is not None:
+            results = [*results, *provisioner.check_actions(action_kinds)]
     except Exception as exc:  # a third-party provisioner may raise anything
         # Provisioner messages are redacted already; redacting again costs nothing and also
         # covers exceptions that did not come through ``Provisioner.error``.

@@ -173,6 +173,33 @@ class PostgresProvisioner(Provisioner[PostgresSettings]):
             raise self.error(f"action {run.request_id!r} is for target {run.target!r}")
         return perform_sql(self.settings, lambda: self.secret("action_password"), self.redact, run)
 
+    def check_actions(self, kinds: frozenset[str]) -> list[CheckResult]:
+        """The action login holds no more than statements of ``kinds`` need
+        (``action_checks``)."""
+        from jitops.provisioners.postgres.action_checks import (
+            action_privilege_checks,
+            read_action_privileges,
+        )
+
+        user = self.settings.action_user
+        if user is None:
+            return [
+                self.result(
+                    "action-privileges",
+                    CheckStatus.ERROR,
+                    "the policies offer SQL actions on this target, but it names no "
+                    "`action_user` to run them as",
+                    "create a login for actions only and set `action_user` (its password: "
+                    "the secret action_password)",
+                )
+            ]
+        try:
+            with self._connect() as conn:
+                found = read_action_privileges(conn, user)
+        except ProvisionerError as exc:
+            return [self.result("action-privileges", CheckStatus.ERROR, exc.message)]
+        return action_privilege_checks(found, user, kinds, self.result)
+
     # -- grant ---------------------------------------------------------------------------------
 
     def grant(self, grant: Grant) -> None:
