@@ -1,6 +1,7 @@
-"""An action request judged offline by its policy: is the action offered on the target, is its
-input what the action takes, and — for SQL — is every statement one the action allows. Pure:
-no I/O; who approves, and whether they did, is the gate's to count with the API.
+"""An action request judged by its policy: offline (``check_action``: is the action offered on
+the target, is its input what the action takes, and — for SQL — is every statement one the
+action allows), and with the pull request's reviews (``decide_action``: who may ask, and the
+approvals, counted as for access). Pure: no I/O.
 
 The result explains itself: each problem names the field it is about (its path in the file,
 for the caller to turn into a line) and how to fix it; a SQL action carries the review of its
@@ -10,6 +11,7 @@ statements (``jitops.sql_review``), which the pull-request comment shows the app
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jitops.models import (
@@ -20,7 +22,18 @@ from jitops.models import (
     login_key,
     normalise_principal,
 )
-from jitops.policy import PolicySet
+from jitops.policy import (
+    Check,
+    Decision,
+    PolicySet,
+    PullRequestContext,
+    Review,
+    Status,
+    Verdict,
+    approval_checks,
+    member_of,
+    verdict_of,
+)
 from jitops.sql_review import SqlReview, review_sql
 
 
@@ -39,6 +52,7 @@ class ActionCheck:
     rule: ActionRule | None
     sql: SqlReview | None  # a SQL action's statements, judged
     problems: tuple[ActionProblem, ...]
+    runs_as: str = ""  # the identity the action would run as on the target
 
     @property
     def allowed(self) -> bool:
@@ -99,7 +113,20 @@ def check_action(request: ActionRequest, policy_set: PolicySet) -> ActionCheck:
         problems += _params_problems(request, rule)
     problems += _ticket_problems(request, rule)
     problems += _requester_problems(request, policy)
-    return ActionCheck(request, policy.name, rule, review, tuple(problems))
+    target = policy_set.targets[request.target]
+    return ActionCheck(
+        request, policy.name, rule, review, tuple(problems), runs_as=_identity(target.settings)
+    )
+
+
+def _identity(settings: Mapping[str, object]) -> str:
+    """Who a target performs actions as, as its settings say (a SQL login, a command)."""
+    if settings.get("action_user"):
+        return f"the login {settings['action_user']}"
+    command = settings.get("command")
+    if isinstance(command, list):
+        return "the command " + " ".join(str(word) for word in command)
+    return "the target's action identity (not set: the action cannot run)"
 
 
 def _requester_problems(request: ActionRequest, policy: Policy) -> list[ActionProblem]:
@@ -154,3 +181,64 @@ def _ticket_problems(request: ActionRequest, rule: ActionRule) -> list[ActionPro
             )
         ]
     return []
+
+
+def decide_action(
+    request: ActionRequest,
+    policies: PolicySet,
+    approvals: Sequence[Review],
+    *,
+    requester_teams: frozenset[str] | None = None,
+    context: PullRequestContext | None = None,
+) -> Decision:
+    """Decide whether action ``request`` may be performed, and explain why: what its policy
+    says offline (``jitops.action_policy``: the action offered, its input, every statement
+    allowed, the ticket), who may ask, and the approvals — the rules of a role's: all-of
+    groups, distinct people, never the requester or a committer, reviews of the head only."""
+    offline = check_action(request, policies)
+    found = policies.action_for(request.target, request.action)
+    checks = [Check("action", Status.FAIL, f"{p.message} — {p.hint}") for p in offline.problems]
+    if found is None:
+        return Decision(request.id, Verdict.DENIED, tuple(checks))
+    policy, rule = found
+    if not checks:
+        what = (
+            f"statements: {', '.join(offline.sql.kinds)}" if offline.sql is not None else "command"
+        )
+        checks.append(Check("action", Status.PASS, f"action {request.action} ({what})"))
+    allowed_by = member_of(request.requester, requester_teams or frozenset(), policy.requesters)
+    teams = [p for p in policy.requesters if is_team(p)]
+    if allowed_by is not None:
+        checks.append(Check("requester", Status.PASS, f"@{request.requester} may ask"))
+    elif requester_teams is None and teams:
+        checks.append(
+            Check(
+                "requester",
+                Status.UNVERIFIED,
+                f"@{request.requester} may ask only as a member of {', '.join(teams)}, which "
+                "needs GitHub to verify",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "requester",
+                Status.FAIL,
+                f"@{request.requester} may not ask for {request.action} on {request.target} "
+                f"(allowed: {', '.join(policy.requesters)})",
+            )
+        )
+    if context is not None and login_key(context.author) != login_key(request.requester):
+        checks.append(
+            Check(
+                "requester",
+                Status.FAIL,
+                f"@{context.author} opened a request in @{request.requester}'s name: an action "
+                "is asked for by the one who wants it",
+            )
+        )
+    if rule.auto_approve:
+        checks.append(Check("approval", Status.PASS, "auto-approved by policy"))
+    else:
+        checks.extend(approval_checks(approvals, rule.approvals, request.requester, context))
+    return Decision(request.id, verdict_of(checks), tuple(checks), policy.name)

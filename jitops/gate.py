@@ -13,7 +13,12 @@ What a pull request is, decided by its diff alone — never by its author, branc
   is judged by the base branch's policies.
 - **policy change**: it touches nothing under ``requests/``. Everything else — policies,
   CODEOWNERS, workflows, jitops' code, even a README — is judged by the ``PolicyChangeRule``.
-- **mixed**: both. Refused: a policy change may not carry access requests.
+- **action request**: it only adds files under ``actions/``. Each is a new action request,
+  judged by the base branch's policies (``jitops.action_policy.decide_action``): its SQL or
+  parameters, its requester and its approvals. An action file is never changed in place — a
+  change is a new request with a new id — and removing one changes nothing.
+- **mixed**: several of the above. Refused: a policy change may carry no request, and access
+  and action requests go in pull requests of their own.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from jitops import request_files
+from jitops.action_policy import ActionCheck, check_action, decide_action
 from jitops.findings import Finding, Severity
-from jitops.models import AccessRequest
+from jitops.models import AccessRequest, ActionRequest
 from jitops.policy import (
     Check,
     Decision,
@@ -63,6 +69,7 @@ class ChangedFile:
 class ChangeKind(StrEnum):
     REMOVAL_ONLY = "removal only"
     ACCESS_REQUEST = "access request"
+    ACTION_REQUEST = "action request"
     POLICY_CHANGE = "policy change"
     MIXED = "mixed"
     EMPTY = "empty"
@@ -70,6 +77,13 @@ class ChangeKind(StrEnum):
 
 def is_request_path(path: str) -> bool:
     return request_files.under_requests(path)
+
+
+ACTIONS_PREFIX = "actions/"
+
+
+def is_action_path(path: str) -> bool:
+    return path.startswith(ACTIONS_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -80,9 +94,17 @@ class Classification:
     other_paths: tuple[str, ...]  # everything outside requests/
     # files added or changed under requests/ that are no request file, and why
     not_requests: tuple[str, ...] = ()
+    action_paths: tuple[str, ...] = ()  # action request files added: each needs a decision
+    changed_actions: tuple[str, ...] = ()  # action files edited in place: refused
+    removed_actions: tuple[str, ...] = ()
 
     @property
     def explanation(self) -> str:
+        if self.kind is ChangeKind.MIXED and (self.action_paths or self.changed_actions):
+            return (
+                "this pull request adds action requests and also changes other files; an "
+                "action request goes in a pull request of its own"
+            )
         if self.kind is ChangeKind.MIXED:
             shown = ", ".join(self.other_paths[:3]) + (" …" if len(self.other_paths) > 3 else "")
             return (
@@ -90,7 +112,10 @@ class Classification:
                 "may not carry access requests — split it into two pull requests"
             )
         if self.kind is ChangeKind.REMOVAL_ONLY:
-            return f"only removes {len(self.removed_requests)} request file(s): no approval needed"
+            removed = len(self.removed_requests) + len(self.removed_actions)
+            return f"only removes {removed} request file(s): no approval needed"
+        if self.kind is ChangeKind.ACTION_REQUEST:
+            return f"adds {len(self.action_paths)} action request(s)"
         if self.kind is ChangeKind.EMPTY:
             return "changes no files"
         if self.kind is ChangeKind.POLICY_CHANGE:
@@ -104,16 +129,26 @@ def classify(files: Sequence[ChangedFile]) -> Classification:
     removed: list[str] = []
     others: list[str] = []
     not_requests: list[str] = []
+    actions: list[str] = []
+    changed_actions: list[str] = []
+    removed_actions: list[str] = []
     for changed in files:
-        paths = [changed.path]
         if changed.previous_path and changed.previous_path != changed.path:
-            paths.append(changed.previous_path)
             # a rename removes the old file: the old path counts as a removal
             if is_request_path(changed.previous_path):
                 removed.append(changed.previous_path)
+            elif is_action_path(changed.previous_path):
+                removed_actions.append(changed.previous_path)
         if changed.status is FileStatus.UNCHANGED:
             continue
-        if not is_request_path(changed.path):
+        if is_action_path(changed.path):
+            if changed.status is FileStatus.REMOVED:
+                removed_actions.append(changed.path)
+            elif changed.status in (FileStatus.ADDED, FileStatus.RENAMED, FileStatus.COPIED):
+                actions.append(changed.path)
+            else:
+                changed_actions.append(changed.path)
+        elif not is_request_path(changed.path):
             others.append(changed.path)
         elif changed.status is FileStatus.REMOVED:
             removed.append(changed.path)
@@ -123,16 +158,20 @@ def classify(files: Sequence[ChangedFile]) -> Classification:
             not_requests.append(why)
         else:
             requests.append(changed.path)
-        if changed.previous_path and not is_request_path(changed.previous_path):
-            others.append(changed.previous_path)
+        previous = changed.previous_path
+        if previous and not is_request_path(previous) and not is_action_path(previous):
+            others.append(previous)
     touches_requests = bool(requests or removed)
-    if touches_requests and others:
+    touches_actions = bool(actions or changed_actions)
+    if sum((touches_requests, touches_actions, bool(others))) > 1:
         kind = ChangeKind.MIXED
     elif others:
         kind = ChangeKind.POLICY_CHANGE
+    elif touches_actions:
+        kind = ChangeKind.ACTION_REQUEST
     elif requests:
         kind = ChangeKind.ACCESS_REQUEST
-    elif removed:
+    elif removed or removed_actions:
         kind = ChangeKind.REMOVAL_ONLY
     else:
         kind = ChangeKind.EMPTY
@@ -142,6 +181,9 @@ def classify(files: Sequence[ChangedFile]) -> Classification:
         tuple(sorted(removed)),
         tuple(sorted(others)),
         tuple(sorted(not_requests)),
+        tuple(sorted(actions)),
+        tuple(sorted(changed_actions)),
+        tuple(sorted(removed_actions)),
     )
 
 
@@ -171,6 +213,16 @@ class ParsedRequest:
 
 
 @dataclass(frozen=True)
+class ParsedAction:
+    """An action request file of the PR's head, parsed as data: the request and its offline
+    check, or why it is not one."""
+
+    path: str
+    request: ActionRequest | None
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
 class GateResult:
     verdict: Verdict
     summary: str  # one line, for the commit status description
@@ -178,6 +230,8 @@ class GateResult:
     decisions: tuple[Decision, ...] = ()
     findings: tuple[Finding, ...] = ()
     checks: tuple[Check, ...] = ()  # PR-level checks: classification, policy change approvals
+    # each action request, as its approvers must see it: the statements, limits, identity
+    actions: tuple[ActionCheck, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -211,6 +265,8 @@ def evaluate(
     known_ids: frozenset[str] = frozenset(),
     requester_teams: Mapping[str, frozenset[str]] | None = None,
     policy_problems: Sequence[str] = (),
+    actions: Sequence[ParsedAction] = (),
+    known_action_ids: frozenset[str] = frozenset(),
 ) -> GateResult:
     """Decide whether a pull request may merge, and explain why.
 
@@ -243,6 +299,10 @@ def evaluate(
     context = PullRequestContext(pr.head_sha, pr.author, pr.commit_authors, pr.author_teams)
     if kind is ChangeKind.POLICY_CHANGE:
         return _policy_change(pr, policies, classification, context)
+    if kind is ChangeKind.ACTION_REQUEST:
+        return _action_requests(
+            pr, policies, classification, context, actions, known_action_ids, requester_teams
+        )
     return _access_requests(
         pr, policies, classification, context, parsed, now, known_ids, requester_teams
     )
@@ -285,14 +345,8 @@ def _access_requests(
     seen_ids: dict[str, str] = {}
     for path in classification.request_paths:
         item = by_path.get(path)
-        if item is None:
-            findings.append(Finding(path, Severity.ERROR, "could not be read from the head commit"))
-            continue
-        findings.extend(item.findings)
-        request = item.request
-        if request is None:
-            if not item.findings:
-                findings.append(Finding(path, Severity.ERROR, "not a valid access request"))
+        request = _read(path, item, findings, "access request")
+        if item is None or not isinstance(request, AccessRequest):
             continue
         misplaced = _placement(item, request)
         if misplaced:
@@ -325,12 +379,94 @@ def _access_requests(
                 context=context,
             )
         )
-    if findings and any(f.severity is not Severity.WARNING for f in findings):
+    return _requests_result(
+        classification, decisions, findings, len(classification.request_paths), "request(s)"
+    )
+
+
+def _action_requests(
+    pr: PullRequestFacts,
+    policies: PolicySet,
+    classification: Classification,
+    context: PullRequestContext,
+    parsed: Sequence[ParsedAction],
+    known_ids: frozenset[str],
+    requester_teams: Mapping[str, frozenset[str]] | None,
+) -> GateResult:
+    findings = [
+        Finding(
+            path,
+            Severity.DENIED,
+            "an action request is never changed in place: what was approved, or performed, "
+            "stays as it was",
+            "ask again with a new file and a new id",
+        )
+        for path in classification.changed_actions
+    ]
+    decisions: list[Decision] = []
+    shown: list[ActionCheck] = []
+    by_path = {item.path: item for item in parsed}
+    seen: dict[str, str] = {}
+    for path in classification.action_paths:
+        request = _read(path, by_path.get(path), findings, "action request")
+        if not isinstance(request, ActionRequest):
+            continue
+        if request.id in known_ids or seen.setdefault(request.id, path) != path:
+            findings.append(
+                Finding(
+                    path,
+                    Severity.DENIED,
+                    f"id {request.id!r} was already used for an action request",
+                    "an action is performed once: a new request needs a new id and file",
+                )
+            )
+            continue
+        shown.append(check_action(request, policies))
+        teams = (requester_teams or {}).get(request.requester.lower(), frozenset())
+        decisions.append(
+            decide_action(
+                request,
+                policies,
+                pr.reviews,
+                requester_teams=teams if requester_teams is not None else None,
+                context=context,
+            )
+        )
+    total = len(classification.action_paths)
+    return _requests_result(
+        classification, decisions, findings, total, "action request(s)", tuple(shown)
+    )
+
+
+def _read(
+    path: str, item: ParsedRequest | ParsedAction | None, findings: list[Finding], what: str
+) -> AccessRequest | ActionRequest | None:
+    """The request ``item`` holds (added to ``findings``: why it holds none)."""
+    if item is None:
+        findings.append(Finding(path, Severity.ERROR, "could not be read from the head commit"))
+        return None
+    findings.extend(item.findings)
+    if item.request is None and not item.findings:
+        findings.append(Finding(path, Severity.ERROR, f"not a valid {what}"))
+    return item.request
+
+
+def _requests_result(
+    classification: Classification,
+    decisions: Sequence[Decision],
+    findings: Sequence[Finding],
+    total: int,
+    noun: str,
+    actions: tuple[ActionCheck, ...] = (),
+) -> GateResult:
+    """The verdict on a pull request of requests: denied by any problem, else the requests'
+    own verdicts combined; the summary counts those ready and says the first thing missing."""
+    if any(f.severity is not Severity.WARNING for f in findings):
         verdict = Verdict.DENIED
     else:
         verdict = _combine([d.verdict for d in decisions])
-    allowed = sum(d.allowed for d in decisions)
-    summary = f"{allowed} of {len(classification.request_paths)} request(s) ready"
+    ready = sum(d.allowed for d in decisions)
+    summary = f"{ready} of {total} {noun} ready"
     if verdict is not Verdict.ALLOWED:
         first = next((f.text for f in findings), None) or next(
             (d.reason for d in decisions if not d.allowed), ""
@@ -338,7 +474,13 @@ def _access_requests(
         summary = f"{summary}: {first}"
     check = Check("pull request", Status.PASS, classification.explanation)
     return GateResult(
-        verdict, summary, classification, tuple(decisions), tuple(findings), checks=(check,)
+        verdict,
+        summary,
+        classification,
+        tuple(decisions),
+        tuple(findings),
+        checks=(check,),
+        actions=actions,
     )
 
 

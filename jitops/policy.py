@@ -237,7 +237,7 @@ def _fixed_checks(target: Target, role: str, policy: Policy, rule: RolePolicy) -
     return FixedChecks(found, unreviewed)
 
 
-def _member_of(login: str, teams: frozenset[str], principals: Iterable[str]) -> str | None:
+def member_of(login: str, teams: frozenset[str], principals: Iterable[str]) -> str | None:
     """The principal through which ``login`` (with ``teams``) is named, or None."""
     key = login_key(login)
     team_keys = {login_key(t) for t in teams}
@@ -258,7 +258,7 @@ def _requester_check(
     requester_teams: frozenset[str] | None,
     context: PullRequestContext | None,
 ) -> Check:
-    allowed_by = _member_of(request.requester, requester_teams or frozenset(), policy.requesters)
+    allowed_by = member_of(request.requester, requester_teams or frozenset(), policy.requesters)
     if allowed_by is None:
         named_teams = [p for p in policy.requesters if is_team(p)]
         if requester_teams is None and named_teams:
@@ -275,7 +275,7 @@ def _requester_check(
             f"{policy.name} (allowed: {', '.join(policy.requesters)})",
         )
     if context is not None and login_key(context.author) != login_key(request.requester):
-        on_behalf = _member_of(context.author, context.author_teams, policy.request_for_others)
+        on_behalf = member_of(context.author, context.author_teams, policy.request_for_others)
         if on_behalf is None:
             return Check(
                 "requester",
@@ -405,7 +405,7 @@ def count_approvals(
     blocking: list[str] = []
     for key, review in latest.items():
         who = f"@{review.reviewer}"
-        eligible_by = _member_of(review.reviewer, review.teams, principals)
+        eligible_by = member_of(review.reviewer, review.teams, principals)
         if review.state is ReviewState.CHANGES_REQUESTED:
             if eligible_by is not None:
                 blocking.append(f"{who} requested changes")
@@ -447,7 +447,7 @@ def assign_approvers(
         [
             s
             for s, rule_index in enumerate(slots)
-            if _member_of(login, teams, rules[rule_index].from_)
+            if member_of(login, teams, rules[rule_index].from_)
         ]
         for login, teams in approvers
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from jitops import request_files
 from jitops.gate import ChangedFile, FileStatus, PullRequestFacts
 from jitops.github import MAX_LISTED_COMMITS, MAX_LISTED_FILES, GitHub
-from jitops.models import AccessRequest, is_team, login_key
+from jitops.models import AccessRequest, ActionRequest, is_team, login_key
 from jitops.policy import PolicySet, Review, ReviewState
 
 
@@ -94,7 +94,10 @@ def _teams_named(principals: Iterable[str]) -> set[str]:
 
 
 def relevant_teams(
-    policy_set: PolicySet, requests: Iterable[AccessRequest], policy_change: bool
+    policy_set: PolicySet,
+    requests: Iterable[AccessRequest],
+    policy_change: bool,
+    actions: Iterable[ActionRequest] = (),
 ) -> tuple[set[str], set[str], set[str]]:
     """(approver teams, requester teams, request-for-others teams) the decision may need."""
     approvers: set[str] = set()
@@ -111,6 +114,14 @@ def relevant_teams(
         requesters |= _teams_named(policy.requesters)
         others |= _teams_named(policy.request_for_others)
         for rule in role.approvals:
+            approvers |= _teams_named(rule.from_)
+    for action in actions:
+        offered = policy_set.action_for(action.target, action.action)
+        if offered is None:
+            continue
+        policy, action_rule = offered
+        requesters |= _teams_named(policy.requesters)
+        for rule in action_rule.approvals:
             approvers |= _teams_named(rule.from_)
     return approvers, requesters, others
 
@@ -141,6 +152,7 @@ def gather(
     policy_set: PolicySet | None,
     requests: Sequence[AccessRequest],
     policy_change: bool,
+    actions: Sequence[ActionRequest] = (),
 ) -> GatheredFacts:
     """Reviews, commit people and the team memberships the decision may need (none when
     the policies could not be loaded: nothing is judged then)."""
@@ -153,10 +165,11 @@ def gather(
     author_teams: frozenset[str] = frozenset()
     if policy_set is not None:
         approver_teams, requester_team_names, other_teams = relevant_teams(
-            policy_set, requests, policy_change
+            policy_set, requests, policy_change, actions
         )
         reviews = with_teams(github, reviews, approver_teams)
-        for request in requests:
+        requesters: list[AccessRequest | ActionRequest] = [*requests, *actions]
+        for request in requesters:
             key = login_key(request.requester)
             if key not in requester_teams:
                 requester_teams[key] = github.active_teams(request.requester, requester_team_names)

@@ -81,11 +81,15 @@ def run(facts: PullRequestFacts, *requests: AccessRequest, known: frozenset[str]
         ),
         ([ChangedFile("policies/p.yaml", M)], ChangeKind.POLICY_CHANGE),
         ([ChangedFile("README.md", M)], ChangeKind.POLICY_CHANGE),
-        # until the check judges action requests, one is approved as a policy change is:
-        # by the PolicyChangeRule's approvers, never by an action's alone
-        ([ChangedFile("actions/db/fix/a-1.yaml", A)], ChangeKind.POLICY_CHANGE),
+        ([ChangedFile("actions/db/fix/a-1.yaml", A)], ChangeKind.ACTION_REQUEST),
+        ([ChangedFile("actions/db/fix/a-1.yaml", M)], ChangeKind.ACTION_REQUEST),  # refused
+        ([ChangedFile("actions/db/fix/a-1.yaml", R)], ChangeKind.REMOVAL_ONLY),
         (
             [ChangedFile("actions/db/fix/a-1.yaml", A), ChangedFile("requests/a/b/x.yaml", A)],
+            ChangeKind.MIXED,
+        ),
+        (
+            [ChangedFile("actions/db/fix/a-1.yaml", A), ChangedFile("policies/p.yaml", M)],
             ChangeKind.MIXED,
         ),
         (

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from jitops import git, ids, notifications, request_files
@@ -26,6 +26,7 @@ from jitops.errors import ExitCode, JitopsError, UsageError
 from jitops.gate import (
     ChangeKind,
     GateResult,
+    ParsedAction,
     ParsedRequest,
     classify,
     evaluate,
@@ -36,6 +37,7 @@ from jitops.notifications import Notice, NotifyReport
 from jitops.policy import PolicySet, Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.repo import REQUEST_MODELS, load_policies, parse
+from jitops.repo.action_loading import ACTIONS_DIR, ActionFile, parse_action
 
 COMMENT_MARKER = "<!-- jitops:approval -->"
 STATES = {Verdict.ALLOWED: "success", Verdict.PENDING: "pending", Verdict.DENIED: "failure"}
@@ -326,6 +328,15 @@ def _check(
             request = model if isinstance(model, AccessRequest) else None
             parsed.append(ParsedRequest(path, request, tuple(findings)))
 
+    actions: list[ParsedAction] = []
+    if classification.kind is ChangeKind.ACTION_REQUEST:
+        contents = head_files(github, options, info.head_sha, classification.action_paths)
+        for path in classification.action_paths:
+            loaded = parse_action(contents[path], path)
+            if isinstance(loaded, ActionFile):
+                actions.append(ParsedAction(path, loaded.request))
+            else:
+                actions.append(ParsedAction(path, None, tuple(loaded)))
     requests = [p.request for p in parsed if p.request is not None]
     gathered = gather(
         github,
@@ -336,6 +347,7 @@ def _check(
         policy_set=policy_set,
         requests=requests,
         policy_change=classification.kind is ChangeKind.POLICY_CHANGE,
+        actions=[a.request for a in actions if a.request is not None],
     )
     used = used_ids(options, [p.request.id for p in parsed if p.request is not None])
     result = evaluate(
@@ -346,6 +358,8 @@ def _check(
         known_ids=used.ids,
         requester_teams=gathered.requester_teams,
         policy_problems=problems,
+        actions=actions,
+        known_action_ids=used_action_ids(options.base_checkout) if actions else frozenset(),
     )
     notes = (used.note,) if used.note else ()
     markdown = COMMENT_MARKER + "\n" + comment(result, parsed, info, policy_commit, notes)
@@ -360,6 +374,15 @@ def _check(
             options.base_checkout, notices, options.repository, options.environ, options.now
         )
     return CheckOutcome(info, result, policy_commit, markdown, options.post, notes, notified)
+
+
+def used_action_ids(base_checkout: Path) -> frozenset[str]:
+    """Every action request id the base branch's history ever added a file for: an action is
+    performed once, so an id is never asked for again (a revert and re-merge included)."""
+    if git.toplevel(base_checkout) is None:
+        return frozenset()
+    added = git.added_paths(base_checkout, "HEAD", [ACTIONS_DIR])
+    return frozenset(PurePosixPath(p).stem for p in added)
 
 
 def used_ids(options: CheckOptions, request_ids: list[str]) -> ids.UsedIds:

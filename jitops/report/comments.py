@@ -6,16 +6,20 @@ and nothing more (no HTML, links or mentions).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jitops.markdown import markdown_code, markdown_text
+from jitops.models import format_duration
 from jitops.policy import Status, Verdict
 from jitops.report.text import CHECK_MARKS, request_verdict, window_text
 
 if TYPE_CHECKING:
     from jitops.access_review import AccessReview
+    from jitops.action_policy import ActionCheck
     from jitops.audit_records import AuditRecord
     from jitops.commands.apply import ApplyReport
     from jitops.commands.apply import Outcome as ApplyOutcome
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from jitops.github import PullRequestInfo
     from jitops.ledger import LedgerEntry
     from jitops.models import AccessRequest
+    from jitops.policy import Decision
     from jitops.revoking import Revocation
 
 
@@ -71,6 +76,62 @@ def request_table(request: AccessRequest, policy: str | None) -> list[str]:
     return [*lines, f"| policy | {markdown_text(policy or '—', quoting=())} |"]
 
 
+def code_block(text: str, language: str = "") -> list[str]:
+    """``text`` as a fenced code block it cannot close: the fence is longer than any run of
+    backticks in it. Inside, GitHub renders no HTML, link or mention."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", *text.rstrip("\n").split("\n"), fence]
+
+
+def action_section(check: ActionCheck, decision: Decision | None) -> list[str]:
+    """An action request as its approver must see it: who asks what and why, the identity it
+    runs as, the limits, and exactly what will run — the statements (with the kinds
+    PostgreSQL's parser found in them) or the parameters — then what is still missing."""
+    request = check.request
+    headline = _HEADLINES[decision.verdict] if decision is not None else _HEADLINES[Verdict.DENIED]
+    lines = [
+        f"#### {markdown_code(request.id)} — {headline}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| who | @{request.requester} |",
+        f"| what | action `{request.action}` on `{request.target}` |",
+        f"| why | {markdown_text(request.justification)} |",
+    ]
+    if request.ticket:
+        lines.append(f"| ticket | {markdown_text(request.ticket)} |")
+    lines.append(f"| policy | {markdown_text(check.policy or '—', quoting=())} |")
+    lines.append(f"| runs as | {markdown_text(check.runs_as, quoting=())} |")
+    rule = check.rule
+    if rule is not None and rule.sql is not None:
+        limits = rule.sql
+        mode = "read-only" if limits.read_only else "may write"
+        lines.append(
+            f"| limits | {mode}; `statement_timeout` {format_duration(limits.statement_timeout)}"
+            f"; at most {limits.max_rows_affected} row(s) affected, {limits.max_rows_returned} "
+            "shown |"
+        )
+    elif rule is not None and rule.command is not None:
+        lines.append(f"| limits | timeout {format_duration(rule.command.timeout)} |")
+    lines.append("")
+    if request.sql is not None:
+        kinds = ", ".join(k.upper() for k in check.sql.kinds) if check.sql else "not parsed"
+        lines.append(f"Exactly what will run, in one transaction (PostgreSQL parsed: {kinds}):")
+        lines += ["", *code_block(request.sql, "sql"), ""]
+    if request.params is not None:
+        lines.append("The parameters the target's command is given:")
+        params = json.dumps(request.params, indent=2, sort_keys=True)
+        lines += ["", *code_block(params, "json"), ""]
+    if decision is not None:
+        lines += [
+            f"- {CHECK_MARKS[c.status]} **{c.rule}**: {markdown_text(c.detail)}"
+            for c in decision.checks
+        ]
+        lines.append("")
+    return lines
+
+
 def gate_markdown(
     result: GateResult,
     parsed: Sequence[ParsedRequest],
@@ -104,6 +165,9 @@ def gate_markdown(
             for c in decision.checks
         ]
         lines.append("")
+    decided = {d.request_id: d for d in result.decisions}
+    for action in result.actions:
+        lines += action_section(action, decided.get(action.request.id))
     if result.findings:
         # a finding is about the author's file and may quote any of it: all of it is input
         lines.append("#### Problems")
