@@ -1,12 +1,12 @@
 """Which states of the default branch's policies may be acted on: invariant 1, enforced where a
 status cannot be forged.
 
-Everything outside ``requests/`` — policies and targets, CODEOWNERS, workflows, jitops itself —
-is a policy. A writer can merge a change to it on a forged status, or push one directly; what
-must not follow is a grant judged by it, or a target command from it run with the target's
-secrets. ``PolicyTrust`` re-verifies, through the API, the pull request behind every change since
-a verified state; ``apply``, ``sweep`` and ``reconcile`` act only through the targets of the
-newest verified state.
+Everything outside ``requests/`` and ``actions/`` — policies and targets, CODEOWNERS,
+workflows, jitops itself — is a policy. A writer can merge a change to it on a forged status,
+or push one directly; what must not follow is a grant judged by it, or a target command
+from it run with the target's secrets. ``PolicyTrust`` re-verifies, through the API, the pull
+request behind every change since a verified state; ``apply``, ``sweep`` and ``reconcile`` act
+only through the targets of the newest verified state.
 """
 
 from __future__ import annotations
@@ -123,7 +123,9 @@ def landing_problem(pr: PullRequestInfo, parents: Sequence[str], default_branch:
 
 APPLY_WORKFLOW = ".github/workflows/jitops-apply.yml"
 APPLY_WORKFLOW_FILE = APPLY_WORKFLOW.rsplit("/", 1)[-1]
-POLICY_FREE = "requests"  # the one top-level folder whose changes are not policy changes
+# The top-level folders whose changes are no policy changes: access and action requests, each
+# judged by the policies of the state before them.
+POLICY_FREE = ("requests", "actions")
 
 
 @dataclass(frozen=True)
@@ -269,9 +271,9 @@ class PolicyTrust:
         return PolicyState(
             last_trusted,
             f"the policies it would be judged by are not verified: {change[:12]} changed "
-            f"files outside requests/ and {why} — have that pull request approved as the "
-            "PolicyChangeRule asks (a review after the merge counts), or revert the change "
-            "with a pull request",
+            f"files outside requests/ and actions/, and {why} — have that pull request "
+            "approved as the PolicyChangeRule asks (a review after the merge counts), or "
+            "revert the change with a pull request",
         )
 
     def _check(self, commit: str) -> str | None:

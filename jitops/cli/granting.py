@@ -76,14 +76,15 @@ def apply(
     verified; 3 a target or GitHub failed (a rerun, or the next catching-up run, completes it).
     """
     from jitops.commands.apply import options_from_actions, run_apply_job
-    from jitops.report.comments import apply_comment, apply_markdown
+    from jitops.report.comments import action_result_markdown, apply_comment, apply_markdown
     from jitops.report.text import apply_text
 
     options = options_from_actions(
         run_context(), root=root.resolve(), now=now or datetime.now(UTC), before=before,
         after=after, dry_run=dry_run, scheduled=scheduled, catch_up=catch_up,
     )  # fmt: skip
-    job = run_apply_job(options, os.environ, push_notes=push_notes, comment=apply_comment)
+    job = run_apply_job(options, os.environ, push_notes=push_notes, comment=apply_comment,
+        action_comment=action_result_markdown)  # fmt: skip
     show_run((), *apply_text(job), lambda: apply_markdown(job.report))
     sys.exit(job.exit_code)
 

@@ -14,7 +14,7 @@ Provisioning is idempotent, so a rerun completes whatever a failed run left.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +29,7 @@ from jitops.ids import IndexOptions, IndexOutcome, refresh
 from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.models import AccessRequest, NotifyEvent, login_key
 from jitops.notifications import Notice, NotifyReport
+from jitops.performing import ActionOutcome, Performing, landed_actions, perform_actions
 from jitops.policy import Decision, Review, Status, Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.provisioners import create
@@ -82,6 +83,9 @@ class ApplyOptions:
     # start at the last commit a successful apply run completed, when that is older than
     # ``before``: a cancelled, failed or never-run apply loses nothing
     catch_up: bool = False
+    # push each action request's record (its start, then its outcome) as it is made: in the
+    # workflow, no action runs before its start is on origin
+    push_action_records: bool = False
 
 
 def options_from_actions(
@@ -124,13 +128,15 @@ class ApplyReport:
     policy_problem: str | None = None
     caught_up_from: str | None = None  # catch-up: where the range started, and why
     caught_up_reason: str = ""
+    actions: tuple[ActionOutcome, ...] = ()  # the action requests the range landed
 
     def with_action(self, *actions: Action) -> list[Outcome]:
         return [o for o in self.outcomes if o.action in actions]
 
     @property
     def failed(self) -> bool:
-        return bool(self.with_action(Action.REFUSED, Action.FAILED)) or bool(self.policy_problem)
+        refused = bool(self.with_action(Action.REFUSED, Action.FAILED))
+        return refused or bool(self.policy_problem) or any(a.failed for a in self.actions)
 
 
 def _key(entry: LedgerEntry) -> tuple[str, str | None]:
@@ -409,8 +415,9 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
         elif entry.landing is not None:
             by_commit.setdefault(entry.landing.commit, []).append(entry)
     caught = caught_up or (None, "")
+    performed = _perform(options, github, trust, before, environ)
     if not by_commit:
-        return ApplyReport(tuple(outcomes), policy_problem, *caught)
+        return ApplyReport(tuple(outcomes), policy_problem, caught[0], caught[1], tuple(performed))
     if github is None or trust is None:
         raise UsageError(
             "apply re-verifies approvals through the GitHub API: set GITHUB_TOKEN and "
@@ -433,8 +440,50 @@ def apply(options: ApplyOptions, environ: Mapping[str, str]) -> ApplyReport:
                 ]
                 continue
             outcomes += _act_on(verification, commit, entries, targets, environ, options)
-    report = ApplyReport(tuple(outcomes), policy_problem, *caught)
-    return report
+    return ApplyReport(tuple(outcomes), policy_problem, caught[0], caught[1], tuple(performed))
+
+
+def _perform(
+    options: ApplyOptions,
+    github: GitHub | None,
+    trust: PolicyTrust | None,
+    before: str | None,
+    environ: Mapping[str, str],
+) -> list[ActionOutcome]:
+    """Perform the action requests the range landed (``jitops.performing``), once each."""
+    if not landed_actions(options.root, before, options.after):
+        return []
+    if github is None or trust is None:
+        raise UsageError(
+            "apply re-verifies action requests through the GitHub API: set GITHUB_TOKEN and "
+            "GITHUB_REPOSITORY (or pass --repository)"
+        )
+    token = options.token or None
+    if options.push_action_records:
+        fetched = git.fetch_notes(options.root, token=token, ref=git.ACTIONS_REF)
+        if fetched.failure is not None:
+            raise JitopsError(
+                f"origin's records of performed actions cannot be read ({fetched.failure}), so "
+                "no action is performed: one might have run already — rerun apply"
+            )
+    publish = (
+        (lambda: git.push_notes(options.root, token=token, ref=git.ACTIONS_REF))
+        if options.push_action_records
+        else None
+    )
+    return perform_actions(
+        Performing(
+            github,
+            trust,
+            options.root,
+            before,
+            options.after,
+            environ,
+            options.now,
+            options.dry_run,
+            publish,
+        )  # fmt: skip
+    )
 
 
 def _act_on(
@@ -615,8 +664,31 @@ class ApplyJob:
         return ExitCode.DENIED if self.report.failed else ExitCode.OK
 
 
+ACTION_MARKER = "<!-- jitops:action -->"
+
+
+def _comment_actions(
+    options: ApplyOptions, report: ApplyReport, text: Callable[[ActionOutcome], str]
+) -> None:
+    """One comment per action request's pull request: what performing it did."""
+    github = GitHub(options.token, repository=options.repository, api_url=options.api_url)
+    for outcome in report.actions:
+        if outcome.pull_request is None:
+            continue
+        marker = f"{ACTION_MARKER}<!-- {outcome.path} -->"
+        try:
+            github.upsert_comment(outcome.pull_request, marker, f"{marker}\n{text(outcome)}")
+        except JitopsError:
+            continue  # the exit code and the job's output still say it
+
+
 def run_apply_job(
-    options: ApplyOptions, environ: Mapping[str, str], *, push_notes: bool, comment: CommentText
+    options: ApplyOptions,
+    environ: Mapping[str, str],
+    *,
+    push_notes: bool,
+    comment: CommentText,
+    action_comment: Callable[[ActionOutcome], str] | None = None,
 ) -> ApplyJob:
     """Apply as the workflow runs it: with ``push_notes``, fetch what earlier runs verified
     first (the standing of every request, before judging any) and push this run's evidence
@@ -625,6 +697,7 @@ def run_apply_job(
     token = options.token or None
     if push_notes:
         git.pull_notes(options.root, token=token)
+        options = replace(options, push_action_records=True)
     report = apply(options, environ)
     if options.dry_run:
         return ApplyJob(report, stale_sweep=stale_warning(options.root, options.now))
@@ -641,6 +714,8 @@ def run_apply_job(
         )
     if options.comment and options.token and options.repository:
         _comment(options, report, comment)
+        if action_comment is not None and report.actions:
+            _comment_actions(options, report, action_comment)
     published = publish(options.root, options.after, push=push_notes, token=token)
     notified = NotifyReport()
     notices = apply_notices(report, first_revoked)

@@ -53,6 +53,7 @@ from jitops.git.history import (
 )
 from jitops.git.log_stream import LoggedCommit, RawChange, first_parent_log
 from jitops.git.note_refs import (
+    ACTIONS_REF,
     NOTES_REF,
     REVOCATIONS_REF,
     SWEEP_NOTES_REF,
@@ -90,6 +91,7 @@ from jitops.git.running import run
 
 # What other modules use from here, wherever it lives in the package.
 __all__ = [
+    "ACTIONS_REF",
     "HISTORY_OPTIONS",
     "NOTES_PUSH_ATTEMPTS",
     "NOTES_REF",

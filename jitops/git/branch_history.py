@@ -40,7 +40,7 @@ class BranchHistory:
         )
         if since is not None and self.since_on_chain:
             self._position[since] = -1
-        self._changing: dict[str, list[int]] = {}
+        self._changing: dict[str | tuple[str, ...], list[int]] = {}
         self._merged_in: dict[str, list[str]] | None = None
         self._added: dict[tuple[str, ...], dict[str, list[str]]] = {}
 
@@ -66,7 +66,7 @@ class BranchHistory:
             return first_parent_order(self.root, self.head, wanted)
         return sorted(wanted, key=self._position.__getitem__)
 
-    def changing_outside(self, folder: str, until: str) -> list[str] | None:
+    def changing_outside(self, folder: str | tuple[str, ...], until: str) -> list[str] | None:
         """The range's first-parent commits up to ``until``, oldest first, that change anything
         outside the folder ``folder`` (as ``first_parent_commits_changing``); None when
         ``until`` is not in the range."""
@@ -83,7 +83,7 @@ class BranchHistory:
         changes = self._changing[folder]
         return [self.commits[i] for i in changes[: bisect.bisect_right(changes, end)]]
 
-    def same_outside(self, folder: str, commit: str) -> str | None:
+    def same_outside(self, folder: str | tuple[str, ...], commit: str) -> str | None:
         """A commit whose tree outside ``folder`` is ``commit``'s: the last change outside it
         at or before ``commit`` (or ``since`` when none is in the range), read from the one
         walk of ``changing_outside``; None when ``commit`` is not in the range."""

@@ -128,16 +128,18 @@ def added_paths(
 
 
 def first_parent_commits_changing(
-    root: Path, ref: str, *, excluding: str, since: str | None = None
+    root: Path, ref: str, *, excluding: str | tuple[str, ...], since: str | None = None
 ) -> list[str]:
     """The first-parent commits of ``ref`` (after ``since``, if given), oldest first, that
-    change anything outside the folder ``excluding`` — compared with their first parent."""
+    change anything outside the folder (or folders) ``excluding`` — compared with their first
+    parent."""
     revisions = [ref] if since is None else [f"{since}..{ref}"]
+    folders = (excluding,) if isinstance(excluding, str) else excluding
     log = run(
         root,
         [
             "log", "--first-parent", "-m", "--format=%H", "--reverse", *revisions,
-            "--", ".", f":(exclude){excluding}",
+            "--", ".", *(f":(exclude){folder}" for folder in folders),
         ],
     )  # fmt: skip
     return log.stdout.split()

@@ -20,7 +20,10 @@ SWEEP_NOTES_REF = "refs/notes/jitops-sweep"
 # One JSON line per revocation: notes of one commit from two runs are both kept (merged line by
 # line), where for the others this clone's note wins.
 REVOCATIONS_REF = "refs/notes/jitops-revocations"
-_MERGE_STRATEGY = {REVOCATIONS_REF: "cat_sort_uniq"}
+# One JSON line per step of performing an action request (started, then its outcome): kept
+# line by line too, so no run's record of an action can hide another's.
+ACTIONS_REF = "refs/notes/jitops-actions"
+_MERGE_STRATEGY = {REVOCATIONS_REF: "cat_sort_uniq", ACTIONS_REF: "cat_sort_uniq"}
 
 
 def add_note(root: Path, commit: str, text: str, *, ref: str = NOTES_REF) -> None:

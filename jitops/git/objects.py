@@ -116,9 +116,11 @@ def modes_at(root: Path, ref: str, paths: Sequence[str]) -> dict[str, str] | Non
     return found
 
 
-def tree_outside(root: Path, commit: str, folder: str) -> str:
-    """A fingerprint of ``commit``'s tree without the top-level ``folder``: equal for two
-    commits exactly when everything outside ``folder`` is identical (modes included)."""
+def tree_outside(root: Path, commit: str, folder: str | tuple[str, ...]) -> str:
+    """A fingerprint of ``commit``'s tree without the top-level ``folder`` (or folders): equal
+    for two commits exactly when everything outside them is identical (modes included)."""
+    folders = (folder,) if isinstance(folder, str) else folder
     listing = run(root, ["ls-tree", "-z", commit]).stdout
-    kept = [entry for entry in listing.split("\0") if entry and not entry.endswith("\t" + folder)]
+    left_out = tuple("\t" + f for f in folders)
+    kept = [entry for entry in listing.split("\0") if entry and not entry.endswith(left_out)]
     return hashlib.sha256("\0".join(kept).encode("utf-8", "surrogateescape")).hexdigest()

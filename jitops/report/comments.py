@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from jitops.github import PullRequestInfo
     from jitops.ledger import LedgerEntry
     from jitops.models import AccessRequest
+    from jitops.performing import ActionOutcome
     from jitops.policy import Decision
     from jitops.revoking import Revocation
 
@@ -130,6 +131,56 @@ def action_section(check: ActionCheck, decision: Decision | None) -> list[str]:
         ]
         lines.append("")
     return lines
+
+
+_ACTION_HEADLINES = {
+    "performed": "✅ action performed",
+    "failed": "❌ action failed (not retried: asking again is a new request)",
+    "refused": "⛔ action refused: not performed",
+    "already performed": "action already performed: not run again",
+    "would perform": "action would be performed",
+}
+
+
+def action_result_markdown(outcome: ActionOutcome) -> str:
+    """apply's comment on an action request's pull request: what performing it did — who it
+    ran as, the rows it affected, the first rows it returned (what the database holds is
+    shown as text, never as Markdown), or its error — with the result's digest."""
+    lines = [f"### jitops: {_ACTION_HEADLINES.get(outcome.state, outcome.state)}", ""]
+    request = outcome.request
+    if request is not None:
+        lines += [
+            f"`{request.action}` on `{request.target}` for @{request.requester} "
+            f"({markdown_code(request.id)})",
+            "",
+        ]
+    result = outcome.result
+    if result is None:
+        lines.append(markdown_text(outcome.detail))
+        return "\n".join(lines) + "\n"
+    seconds = (result.finished_at - result.started_at).total_seconds()
+    lines += [
+        "| | |",
+        "|---|---|",
+        f"| ran as | {markdown_text(result.identity, quoting=())} |",
+        f"| rows affected | {result.rows_affected} |",
+        f"| took | {seconds:.2f} s |",
+        f"| result digest | `{result.digest}` |",
+        "",
+    ]
+    if result.error:
+        lines += ["Error:", "", *code_block(result.error), ""]
+    if result.columns:
+        lines.append("| " + " | ".join(markdown_text(c) for c in result.columns) + " |")
+        lines.append("|" + "---|" * len(result.columns))
+        lines += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in result.rows]
+        if result.more_rows:
+            lines.append("")
+            lines.append("(more rows were returned than the action shows)")
+        lines.append("")
+    if result.output:
+        lines += ["Output:", "", *code_block(result.output), ""]
+    return "\n".join(lines) + "\n"
 
 
 def gate_markdown(

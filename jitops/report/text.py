@@ -529,6 +529,13 @@ def apply_text(job: ApplyJob) -> tuple[list[str], list[str]]:
             f"{outcome.action.value}: @{request.requester} {request.target}/{request.role} "
             f"{request.id}{pr} — {outcome.detail}"
         )
+    for action in report.actions:
+        asked = action.request
+        who = (
+            f"@{asked.requester} {asked.target}/{asked.action} {asked.id}" if asked else action.path
+        )
+        pr = f" (#{action.pull_request})" if action.pull_request else ""
+        out.append(f"{action.state}: {who}{pr} — {action.detail}")
     published = job.published
     if published is not None and published.index is not None:
         err.append(f"jitops: {index_line(published.index)}")

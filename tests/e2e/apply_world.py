@@ -65,7 +65,9 @@ def make_world(
     github_names: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    extra_policy: str = "",
 ) -> World:
+    """``extra_policy`` is appended to the legacy policy (its actions, say), installed with it."""
     hub = github_server.hub
     people = {p: hub.add_user(f"{p}-{github_names}") for p in ("alice", "bob", "p1", "owner")}
     bot = hub.add_user(f"applier-{github_names}", user_type="Bot")
@@ -74,6 +76,7 @@ def make_world(
         f"requesters: [{people['alice'].login}]\n"
         "roles:\n  operator:\n    max_duration: 8h\n"
         f"    approvals: [{{count: 1, from: [{people['bob'].login}]}}]\n"
+        + extra_policy.replace("BOB", people["bob"].login)
     )
     (legacy.repo / "policies" / "policy-changes.yaml").write_text(
         "apiVersion: jitops/v1\nkind: PolicyChangeRule\n"
