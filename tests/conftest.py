@@ -22,6 +22,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.github_server",
     "tests.fixtures.chromium",
     "tests.fixtures.receiver",
+    "tests.fixtures.shop",
 ]
 
 _real_connect = socket.socket.connect

@@ -71,6 +71,12 @@ def make_world(
     hub = github_server.hub
     people = {p: hub.add_user(f"{p}-{github_names}") for p in ("alice", "bob", "p1", "owner")}
     bot = hub.add_user(f"applier-{github_names}", user_type="Bot")
+    for extra in (legacy.repo / "policies").glob("*.yaml"):  # people named by other policies
+        text = extra.read_text()
+        if "ALICE" in text or "BOB" in text:
+            extra.write_text(
+                text.replace("ALICE", people["alice"].login).replace("BOB", people["bob"].login)
+            )
     (legacy.repo / "policies" / "legacy-policy.yaml").write_text(
         "apiVersion: jitops/v1\nkind: Policy\nname: legacy\ntargets: [legacy]\n"
         f"requesters: [{people['alice'].login}]\n"

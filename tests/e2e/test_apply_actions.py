@@ -13,6 +13,7 @@ import pytest
 from jitops.testing.github import GitHubServer
 from tests.e2e.apply_world import World, apply, forge_status, make_world
 from tests.e2e.conftest import CLI, LegacySystem
+from tests.fixtures.shop import Shop
 
 RESTART = """\
 actions:
@@ -126,3 +127,91 @@ def test_an_unapproved_copy_under_another_id_is_refused(acting: World, cli: CLI)
     assert result.code == 1
     assert "refused: " in result.out and "restart-3-copy" in result.out
     assert [p["request_id"] for p in performed(acting)] == ["restart-3"]
+
+
+# -- a SQL action, on the real PostgreSQL ---------------------------------------------------
+
+
+@pytest.fixture
+def sql_acting(
+    legacy: LegacySystem,
+    github_server: GitHubServer,
+    github_names: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    shop: Shop,
+) -> tuple[World, Shop]:
+    settings = {
+        "host": shop.server.host,
+        "port": shop.server.port,
+        "dbname": shop.dbname,
+        "user": f"{shop.dbname}_prov",
+        "action_user": shop.action_user,
+    }
+    (legacy.repo / "policies" / "shop.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Target\nname: shop\nprovisioner: postgres\n"
+        f"roles: [readonly]\nsettings: {json.dumps(settings)}\n"
+        "secrets: {password: SHOP_PASSWORD, action_password: SHOP_ACTION_PASSWORD}\n"
+    )
+    (legacy.repo / "policies" / "shop-policy.yaml").write_text(
+        "apiVersion: jitops/v1\nkind: Policy\nname: shop\ntargets: [shop]\n"
+        "requesters: [ALICE]\nroles:\n  readonly: {max_duration: 1h, auto_approve: true}\n"
+        "actions:\n  fix-order-state:\n    sql: {allow: [update], statement_timeout: 5s, "
+        "max_rows_affected: 1}\n    approvals: [{count: 1, from: [BOB]}]\n"
+    )
+    monkeypatch.setenv("SHOP_PASSWORD", shop.provisioner_password)
+    monkeypatch.setenv("SHOP_ACTION_PASSWORD", shop.action_password)
+    world = make_world(legacy, github_server, github_names, tmp_path, monkeypatch)
+    return world, shop
+
+
+def sql_request(world: World, request_id: str, sql: str) -> tuple[str, str]:
+    path = f"actions/shop/fix-order-state/{request_id}.yaml"
+    body = "\n".join(f"  {line}" for line in sql.splitlines())
+    text = (
+        "apiVersion: jitops/v1\nkind: ActionRequest\n"
+        f"id: {request_id}\nrequester: {world.login('alice')}\ntarget: shop\n"
+        "action: fix-order-state\njustification: Order 1002 is stuck in payment after INC-9\n"
+        f"sql: |\n{body}\n"
+    )
+    return path, text
+
+
+def test_an_approved_update_runs_once_as_the_action_login(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    world, shop = sql_acting
+    path, text = sql_request(world, "fix-1002", "UPDATE orders SET state = 'paid' WHERE id = 1002;")
+    number = world.open_pull("fix-1002", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    before = world.pull_base()
+    result = apply(world, cli, before)
+    assert result.code == 0, result.output
+    assert "performed: " in result.out and "1 row(s) affected" in result.out
+    assert shop.states()[1002] == "paid"
+    comments = [c.body for c in world.server.hub.comments_of(world.repo, number)]
+    [told] = [c for c in comments if "action performed" in c]
+    assert f"| ran as | {shop.action_user.replace('_', chr(92) + '_')} |" in told
+    assert "| rows affected | 1 |" in told
+    assert apply(world, cli, before).code == 0 and shop.states()[1002] == "paid"
+
+
+@pytest.mark.attack(3, "change more rows than the action allows, through apply")
+def test_an_action_over_its_cap_is_rolled_back_and_reported_not_retried(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    world, shop = sql_acting
+    before_states = shop.states()
+    path, text = sql_request(world, "fix-all", "UPDATE orders SET state = 'paid' WHERE id > 0;")
+    number = world.open_pull("fix-all", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    before = world.pull_base()
+    result = apply(world, cli, before)
+    assert result.code == 1, result.output
+    assert "failed: " in result.out and "over the action's cap of 1" in result.out
+    assert shop.states() == before_states
+    rerun = apply(world, cli, before)  # never retried: asking again is a new request
+    assert "already performed: " in rerun.out
+    assert shop.states() == before_states

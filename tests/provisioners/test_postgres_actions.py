@@ -8,9 +8,6 @@ parser would refuse must still be stopped by the database and the watchdog.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,64 +17,7 @@ from jitops.provisioners import postgres as postgres_provisioner
 from jitops.provisioners.interface import ActionRun, TargetConfig
 from jitops.provisioners.postgres import PostgresProvisioner
 from jitops.provisioners.postgres import actions as postgres_actions
-from tests.fixtures.postgres import PostgresServer, new_password
-
-_counter = itertools.count()
-
-
-@dataclass
-class Shop:
-    """A database with an orders table, a provisioner and an action login that may read it
-    and update its state, nothing more."""
-
-    server: PostgresServer
-    dbname: str
-    action_user: str
-    action_password: str
-    provisioner_password: str
-
-    def provisioner(self, **secrets: str) -> PostgresProvisioner:
-        target = TargetConfig(
-            "shop",
-            "postgres",
-            {
-                "host": self.server.host,
-                "port": self.server.port,
-                "dbname": self.dbname,
-                "user": f"{self.dbname}_prov",
-                "action_user": self.action_user,
-            },
-            {"password": "PG_PASSWORD", "action_password": "PG_ACTION_PASSWORD"},
-            ("readonly",),
-        )
-        env = {"PG_PASSWORD": self.provisioner_password, "PG_ACTION_PASSWORD": self.action_password}
-        return PostgresProvisioner(target, env | secrets)
-
-    def states(self) -> dict[int, str]:
-        rows = self.server.admin("SELECT id, state FROM orders ORDER BY id", dbname=self.dbname)
-        return {int(i): str(s) for i, s in rows}
-
-
-@pytest.fixture
-def shop(postgres_server: PostgresServer) -> Iterator[Shop]:
-    n = next(_counter)
-    dbname = f"shop_{n}"
-    postgres_server.admin(f"CREATE DATABASE {dbname}")
-    made = Shop(postgres_server, dbname, f"{dbname}_actions", new_password(), new_password())
-    for statement in (
-        f"CREATE ROLE {dbname}_prov LOGIN PASSWORD '{made.provisioner_password}'",
-        f"CREATE ROLE {made.action_user} LOGIN PASSWORD '{made.action_password}'",
-    ):
-        postgres_server.admin(statement)
-    for statement in (
-        "CREATE TABLE orders (id int PRIMARY KEY, customer text, state text)",
-        "INSERT INTO orders VALUES (1001, 'Ada', 'paid'), (1002, 'Grace', 'stuck in payment'),"
-        " (1003, 'Linus', 'stuck in payment')",
-        f"GRANT SELECT, UPDATE (state) ON orders TO {made.action_user}",
-        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-    ):
-        postgres_server.admin(statement, dbname=dbname)
-    yield made
+from tests.fixtures.shop import Shop
 
 
 def run(*statements: str, **limits: Any) -> ActionRun:
