@@ -68,3 +68,63 @@ def recorded_ids(root: Path) -> dict[str, str]:
                 if found.get(data["id"]) in (None, "started"):
                     found[data["id"]] = state if isinstance(state, str) else "unknown"
     return found
+
+
+@dataclass(frozen=True)
+class ActionOnBranch:
+    """An action request file on the branch, and what the records say apply did with it."""
+
+    path: str
+    request_id: str
+    requester: str
+    target: str
+    action: str
+    landed: str | None  # the commit that landed it
+    state: str  # the last recorded step: performed, failed, started (outcome unknown), or
+    # "pending": no run recorded a step (approved and merged, apply not run or refused it)
+    steps: tuple[dict[str, Any], ...]  # every recorded step, oldest first
+
+
+def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
+    """Every action request file at ``ref``, with its recorded steps (from this clone's
+    notes: fetch ``refs/notes/jitops-actions`` for origin's)."""
+    from jitops.repo.action_loading import ACTIONS_DIR, ActionFile, parse_action
+
+    if git.resolve(root, ref) is None:
+        return []
+    tree = git.files_at(root, ref, ACTIONS_DIR, max_bytes=1024 * 1024)
+    paths = sorted(tree.contents)
+    if not paths:
+        return []
+    landed = git.landings(root, ref, [ACTIONS_DIR], wanted=paths)
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for raw in git.notes(root, ref=git.ACTIONS_REF).values():
+        for line in raw.decode("utf-8", "replace").splitlines():
+            try:
+                data = json.loads(line) if line.strip() else None
+            except ValueError:
+                continue
+            if isinstance(data, dict) and isinstance(data.get("id"), str):
+                steps.setdefault(data["id"], []).append(data)
+    found = []
+    for path in paths:
+        loaded = parse_action(tree.contents[path], path)
+        if not isinstance(loaded, ActionFile):
+            continue
+        request = loaded.request
+        recorded = sorted(steps.get(request.id, []), key=lambda s: str(s.get("at", "")))
+        state = str(recorded[-1].get("state", "unknown")) if recorded else "pending"
+        landing = landed.get(path)
+        found.append(
+            ActionOnBranch(
+                path,
+                request.id,
+                request.requester,
+                request.target,
+                request.action,
+                landing.commit if landing else None,
+                state,
+                tuple(recorded),
+            )
+        )
+    return found

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from jitops.action_record import ActionOnBranch
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, exit_code
 from jitops.models import AccessRequest, login_key
@@ -136,6 +137,7 @@ class AuditReport:
     ref: str = "HEAD"  # the branch as asked for
     repository_url: str | None = None  # its web address, from origin's URL (links to pulls)
     query: AuditQuery | None = None  # what the listing was narrowed to
+    actions: tuple[ActionOnBranch, ...] = ()  # action requests on the branch, and their records
 
     @property
     def unverified(self) -> tuple[AuditRecord, ...]:

@@ -137,7 +137,8 @@ def _one(
     if performing.dry_run:
         return ActionOutcome(path, request, "would perform", "verified", number)
     blob = git.run(root, ["rev-parse", f"{commit}:{path}"]).stdout.strip()
-    start = action_record.ActionStep(request.id, path, blob, "started", performing.now, {})
+    approval = {"approved": rule_limits["approved"], "pull_request": number}
+    start = action_record.ActionStep(request.id, path, blob, "started", performing.now, approval)
     try:
         action_record.record(root, commit, start)
         if performing.publish is not None:
@@ -150,6 +151,7 @@ def _one(
     result = _run_on_target(performing, request, rule_limits)
     state = "performed" if result.succeeded else "failed"
     details = {
+        **approval,
         "digest": result.digest,
         "identity": result.identity,
         "rows_affected": result.rows_affected,
@@ -218,7 +220,8 @@ def _verify(
     target = policies.policy_set.targets.get(request.target)
     if offered is None or target is None:
         return number, "its policy no longer offers it", {}
-    return number, None, {"rule": offered[1], "target": target}
+    approved = [c.detail for c in decision.checks if c.rule == "approval"]
+    return number, None, {"rule": offered[1], "target": target, "approved": approved}
 
 
 def _run_on_target(

@@ -19,7 +19,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jitops import evidence, git, notifications, request_files, revocation_record
+from jitops import (
+    action_record,
+    evidence,
+    git,
+    notifications,
+    request_files,
+    revocation_record,
+)
 from jitops.access_review import AccessReview, ReviewBy, ReviewSource, review
 from jitops.actions_context import ActionsContext
 from jitops.audit_records import AuditQuery, AuditRecord, AuditReport
@@ -84,7 +91,12 @@ def audit_listing(
     report = audit(root, ref, fetch_notes=fetch_notes, token=token).select(query)
     remote = git.remote_url(root)
     branch = (git.head_branch(root) or ref) if ref == "HEAD" else ref
-    return replace(report, ref=branch, repository_url=web_url(remote) if remote else None)
+    return replace(
+        report,
+        ref=branch,
+        repository_url=web_url(remote) if remote else None,
+        actions=tuple(action_record.actions_on(root, ref)),
+    )
 
 
 def review_listing(
@@ -592,5 +604,47 @@ def verify(
         *unverified_findings(report),
         *late_revoke_findings(report, DEFAULT_SWEEP_INTERVAL),
         *ids.check_findings(ids.verify(root, ref)),
+        *action_findings(root, ref),
     )
     return Verification(report, findings)
+
+
+def action_findings(root: Path, ref: str) -> list[Finding]:
+    """What the action records say is wrong: an action whose outcome is unknown (a run began
+    it and recorded nothing after), one merged but never performed, and a record of a file
+    other than the one on the branch."""
+    findings = []
+    for action in action_record.actions_on(root, ref):
+        if action.state == "pending":
+            findings.append(
+                Finding(
+                    action.path,
+                    Severity.WARNING,
+                    f"action {action.request_id} landed but no run performed it",
+                    "run `jitops apply` (it performs the action requests of its pushed range)",
+                )
+            )
+        elif action.state == "started":
+            findings.append(
+                Finding(
+                    action.path,
+                    Severity.WARNING,
+                    f"action {action.request_id} was begun and its outcome never recorded",
+                    "look at the target: it may or may not have run, and is never run again",
+                )
+            )
+        landed_blob = (
+            git.run(root, ["rev-parse", f"{action.landed}:{action.path}"]).stdout.strip()
+            if action.landed
+            else None
+        )
+        if any(step.get("blob") != landed_blob for step in action.steps):
+            findings.append(
+                Finding(
+                    action.path,
+                    Severity.ERROR,
+                    f"a record of action {action.request_id} is of other content than landed",
+                    "someone wrote that record: find who pushed refs/notes/jitops-actions",
+                )
+            )
+    return findings

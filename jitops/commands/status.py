@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from jitops.action_record import ActionOnBranch, actions_on
 from jitops.errors import ExitCode, UsageError
 from jitops.findings import Finding, exit_code
 from jitops.ledger import GrantState, LedgerEntry, Standing, commit_at, read_ledger
@@ -26,6 +27,12 @@ class StatusReport:
     # a grant's window state, or — for a file apply did not verify as it stands — why not
     entries: tuple[tuple[LedgerEntry, GrantState | Standing], ...]
     findings: tuple[Finding, ...]
+    actions: tuple[ActionOnBranch, ...] = ()  # action requests on the branch, and their records
+
+    @property
+    def pending_actions(self) -> list[ActionOnBranch]:
+        """Action requests on the branch no run performed (or began to): merged, waiting."""
+        return [a for a in self.actions if a.state == "pending"]
 
     @property
     def exit_code(self) -> ExitCode:
@@ -63,4 +70,5 @@ def status(options: StatusOptions) -> StatusReport:
             key=lambda pair: (pair[0].expires_at or options.at, pair[0].request.id),
         )
     )
-    return StatusReport(options.at, ledger.commit, entries, ledger.findings)
+    actions = tuple(actions_on(options.root, ref))
+    return StatusReport(options.at, ledger.commit, entries, ledger.findings, actions)

@@ -194,9 +194,22 @@ def status_text(report: StatusReport, show_all: bool = False) -> tuple[list[str]
         for entry, state in shown
         if not entry.granted
     ]
+    for action in report.actions if show_all else report.pending_actions:
+        landed = f" (landed {action.landed[:7]})" if action.landed else ""
+        what = (
+            "approved and merged, not performed yet: `jitops apply` performs it"
+            if action.state == "pending"
+            else action.state
+        )
+        lines.append(
+            f"  action {action.request_id}: @{action.requester} {action.target}/{action.action}"
+            f"{landed} — {what}"
+        )
+    pending = len(report.pending_actions)
     summary = (
         f"jitops: {len(report.in_state(GrantState.ACTIVE))} active grant(s) at "
         f"{report.at:%Y-%m-%d %H:%M} UTC (commit {report.commit[:7]})"
+        + (f", {pending} action(s) waiting to be performed" if pending else "")
     )
     return lines, summary
 
@@ -687,9 +700,55 @@ AUDIT_HEADER = (
 
 
 def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
-    """``jitops audit``: (the table of grants; how many lack approval evidence). Findings are
-    the CLI's to print, with their annotations."""
-    return table(AUDIT_HEADER, audit_rows(report)), audit_counts(report)
+    """``jitops audit``: (the table of grants, then of action requests; how many lack approval
+    evidence). Findings are the CLI's to print, with their annotations."""
+    lines = table(AUDIT_HEADER, audit_rows(report))
+    if report.actions:
+        lines += ["", *table(ACTION_AUDIT_HEADER, action_audit_rows(report))]
+    return lines, audit_counts(report)
+
+
+ACTION_AUDIT_HEADER = (
+    "action request",
+    "who",
+    "action",
+    "approved",
+    "outcome",
+    "at (UTC)",
+    "result",
+)
+
+
+def action_audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
+    """Each action request on the branch: who asked for what, who approved it, what became of
+    it and when, and the digest of its result."""
+    import re
+
+    rows: list[tuple[str, ...]] = []
+    for action in report.actions:
+        last = action.steps[-1] if action.steps else {}
+        approved = " ".join(
+            dict.fromkeys(
+                login
+                for step in action.steps
+                for detail in step.get("approved") or ()
+                for login in re.findall(r"@([\w.-]+)", str(detail))
+            )
+        )
+        at = str(last.get("finished_at") or last.get("at") or "")[:16].replace("T", " ")
+        digest = str(last.get("digest") or "")[:12]
+        rows.append(
+            (
+                action.request_id,
+                f"@{action.requester}",
+                f"{action.target}/{action.action}",
+                " ".join(f"@{a}" for a in approved.split()) or "—",
+                action.state,
+                at or "—",
+                digest or "—",
+            )
+        )
+    return rows
 
 
 def audit_counts(report: AuditReport) -> list[str]:

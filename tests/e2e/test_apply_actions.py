@@ -215,3 +215,38 @@ def test_an_action_over_its_cap_is_rolled_back_and_reported_not_retried(
     rerun = apply(world, cli, before)  # never retried: asking again is a new request
     assert "already performed: " in rerun.out
     assert shop.states() == before_states
+
+
+def test_status_shows_a_waiting_action_and_audit_what_became_of_it(acting: World, cli: CLI) -> None:
+    approved_and_merged(acting, "restart-5")
+    before = acting.pull_base()
+    waiting = cli("status", "--repo", str(acting.base))
+    assert "1 action(s) waiting to be performed" in waiting.err, waiting.output
+    assert "action restart-5: @" in waiting.out and "not performed yet" in waiting.out
+    assert apply(acting, cli, before).code == 0
+    assert "waiting" not in cli("status", "--repo", str(acting.base)).err
+    listing = cli("audit", "--repo", str(acting.base), "--no-fetch-notes")
+    [row] = [line for line in listing.out.splitlines() if line.startswith("restart-5 ")]
+    assert f"@{acting.login('alice')}" in row and "legacy/restart" in row
+    assert f"@{acting.login('bob')}" in row and "performed" in row
+
+
+@pytest.mark.attack(8, "forge a record of an action other than the one that landed")
+def test_audit_verify_refuses_a_record_of_other_content(acting: World, cli: CLI) -> None:
+    """Attack (a pushed note): anyone who can push may write an action record; audit verify
+    checks each against the file that landed, and says when one is of other content."""
+    from jitops import git
+
+    approved_and_merged(acting, "restart-6")
+    head = acting.pull_base()
+    assert apply(acting, cli, head).code == 0
+    clean = cli("audit", "--repo", str(acting.base), "--no-fetch-notes", "verify")
+    assert clean.code == 0, clean.output
+    commit = git.resolve(acting.base, "HEAD") or ""
+    forged = json.dumps(
+        {"id": "restart-6", "blob": "0000", "state": "performed", "at": "2026-12-01T00:00:00Z"}
+    )
+    git.add_note(acting.base, commit, forged + "\n", ref=git.ACTIONS_REF)
+    result = cli("audit", "--repo", str(acting.base), "--no-fetch-notes", "verify")
+    assert result.code == 2, result.output
+    assert "a record of action restart-6 is of other content than landed" in result.out
