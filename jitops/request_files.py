@@ -67,3 +67,7 @@ SCHEMA_DIR = ".jitops/schema"
 # (VS Code's YAML extension and others) complete and check the file against the schema there,
 # found from the file at requests/<target>/<role>/<id>.yaml.
 SCHEMA_MODELINE = f"# yaml-language-server: $schema=../../../{SCHEMA_DIR}/request.schema.json\n"
+# The same for an action request, at actions/<target>/<action>/<id>.yaml.
+ACTION_SCHEMA_MODELINE = (
+    f"# yaml-language-server: $schema=../../../{SCHEMA_DIR}/action-request.schema.json\n"
+)

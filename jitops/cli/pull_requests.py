@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
@@ -17,12 +18,11 @@ from jitops.cli._shared import (
     run_context,
     show_run,
 )
-from jitops.errors import UsageError
 
 
 @click.command()
 @click.argument("target")
-@click.argument("role")
+@click.argument("role", metavar="ROLE|ACTION")
 @click.option(
     "--for",
     "duration",
@@ -65,6 +65,20 @@ from jitops.errors import UsageError
     metavar="OWNER/NAME",
     help="With --open-pr: the GitHub repository. Default: read from the origin remote's URL.",
 )
+@click.option(
+    "--sql-file",
+    type=click.File("r", encoding="utf-8"),
+    help="An action request: the SQL action's statements, exactly as they will run (- for "
+    "standard input).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An action request: a command action's parameter (repeat it; a value that reads as "
+    "JSON is that, e.g. --param count=3).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the file and the verdict; write nothing.")
 @click.option("--now", type=TIMESTAMP, default=None, help="Judge the window as of this time.")
 def request(
@@ -80,10 +94,13 @@ def request(
     root: Path,
     open_pr: bool,
     github_repo: str | None,
+    sql_file: TextIO | None,
+    params: tuple[str, ...],
     dry_run: bool,
     now: datetime | None,
 ) -> None:
-    """Ask for ROLE on TARGET: write the request file, or open its pull request.
+    """Ask for ROLE on TARGET (or for an ACTION to be performed): write the request file, or
+    open its pull request.
 
     \b
       jitops request sandbox-db readonly --for 4h --why "INC-1234: slow orders queries"
@@ -102,6 +119,14 @@ def request(
     the pull-request check will judge it; a branch jitops/request/ID holding only the request
     is pushed and its pull request opened. Running it again finds that pull request.
 
+    With --sql-file or --param it asks for an ACTION its policy offers on TARGET instead, to
+    be performed once on merge: the file is actions/TARGET/ACTION/ID.yaml, holding the
+    statements or the parameters, judged offline (statement kinds by PostgreSQL's parser).
+
+    \b
+      jitops request sandbox-db fix-order-state --sql-file fix.sql \\
+          --why "Order 1002 is stuck in payment after INC-4211"
+
     \b
     Prints the file (--dry-run), its path, or the pull request's URL; the rest on stderr.
     Exit status: 0 written or opened; 1 refused by policy, or an id used before;
@@ -111,11 +136,12 @@ def request(
     from jitops.report.comments import pull_texts
     from jitops.report.text import request_output
 
-    if github_repo is not None and not open_pr:
-        raise UsageError("--github-repo goes with --open-pr")
     login = ask_for.requester_login(requester, run_context())
+    if sql_file is not None or params:
+        action = ask_for.action_ask(target, role, why, login, ticket, sql_file, params, request_id)
+        _request_action(action, root, now, (duration, until, starts_at), open_pr, dry_run)
     ask = ask_for.Ask(target, role, why, login, ticket, duration, until, starts_at, request_id)
-    pull = ask_for.environment_pull_target(run_context(), github_repo) if open_pr else None
+    pull = ask_for.pull_target(run_context(), github_repo, open_pr)
     options = ask_for.RequestOptions(root.resolve(), ask, now or datetime.now(UTC), dry_run, pull)
     outcome = ask_for.run_request(options, pull_texts())
     echo_lines(*request_output(outcome))
@@ -168,3 +194,16 @@ def check_pr(
     outcome = check_pull_request(options, gate_markdown)
     show_run(outcome.result.findings, *check_pr_text(outcome), None)  # annotated on the diff
     sys.exit(outcome.exit_code)
+
+
+def _request_action(
+    action: Any, root: Path, now: datetime | None, window: tuple[object, ...], open_pr: bool,
+    dry_run: bool,
+) -> None:  # fmt: skip
+    """``jitops request`` for an action request: call, render, exit with its code."""
+    from jitops.commands import request as ask_for
+    from jitops.report.text import action_request_output
+
+    done = ask_for.run_action_ask(action, root.resolve(), now, window, open_pr, dry_run)
+    echo_lines(*action_request_output(done))
+    sys.exit(done.exit_code)

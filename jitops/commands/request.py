@@ -19,19 +19,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from jitops import git, ids, request_files
+from jitops.action_policy import ActionCheck, check_action
 from jitops.actions_context import ActionsContext
 from jitops.errors import ExitCode, PolicyDenied, UsageError
 from jitops.github import GitHubError, OpenedPull
 from jitops.loader import dump_document
-from jitops.models import API_VERSION, AccessRequest
+from jitops.models import API_VERSION, AccessRequest, ActionRequest
 from jitops.policy import Decision, PolicySet, Verdict, decide
 from jitops.repo import REQUESTS_DIR, PolicyLoad, describe_error, load_policies, load_policies_at
+from jitops.repo.action_loading import ACTIONS_DIR
 
 BRANCH_PREFIX = "jitops/request/"
 PR_MARKER = "<!-- jitops:request -->"
@@ -476,6 +478,15 @@ def run_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
     return write_request(options)
 
 
+def pull_target(
+    actions: ActionsContext, repository: str | None, open_pr: bool
+) -> PullTarget | None:
+    """``--open-pr``'s GitHub (``environment_pull_target``), or None without it."""
+    if repository is not None and not open_pr:
+        raise UsageError("--github-repo goes with --open-pr")
+    return environment_pull_target(actions, repository) if open_pr else None
+
+
 def environment_pull_target(
     actions: ActionsContext, repository: str | None, remote: str = "origin"
 ) -> PullTarget:
@@ -489,3 +500,180 @@ def environment_pull_target(
     if repository is not None and "/" not in repository:
         raise UsageError(f"--github-repo {repository!r} is not OWNER/NAME")
     return PullTarget(token, actions.api_url, repository, remote)
+
+
+# -- action requests -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionAsk:
+    """An action asked for: the action a policy offers on the target, why, and its input —
+    the statements of a SQL action, or a command action's parameters."""
+
+    target: str
+    action: str
+    justification: str
+    requester: str
+    ticket: str | None = None
+    sql: str | None = None
+    params: dict[str, Any] | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionDraft:
+    request: ActionRequest
+    path: str  # actions/<target>/<action>/<id>.yaml
+    text: str
+    check: ActionCheck  # what the policies say of it, offline
+
+
+@dataclass(frozen=True)
+class ActionRequestOutcome:
+    draft: ActionDraft
+    result: Result
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.DENIED if self.result is Result.REFUSED else ExitCode.OK
+
+
+def action_ask(
+    target: str,
+    action: str,
+    justification: str,
+    requester: str,
+    ticket: str | None,
+    sql_file: TextIO | None,
+    params: Iterable[str],
+    request_id: str | None,
+) -> ActionAsk:
+    """The action asked for on the command line: the statements read from ``sql_file``, the
+    parameters parsed from ``NAME=VALUE`` pairs."""
+    try:
+        sql = sql_file.read() if sql_file is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--sql-file cannot be read: {exc}") from None
+    return ActionAsk(
+        target, action, justification, requester, ticket, sql, parse_params(params), request_id
+    )
+
+
+def parse_params(pairs: Iterable[str]) -> dict[str, Any] | None:
+    """``--param name=value`` pairs: a value that reads as JSON (a number, true, a quoted
+    string, a list) is that, any other is the text as written. None when there are none."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise UsageError(f"--param {pair!r} is not NAME=VALUE (e.g. --param service=export)")
+        try:
+            params[name] = json.loads(value)
+        except ValueError:
+            params[name] = value
+    return params or None
+
+
+def _action_request(ask: ActionAsk, request_id: str) -> ActionRequest:
+    data: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "ActionRequest",
+        "id": request_id,
+        "requester": ask.requester,
+        "target": ask.target,
+        "action": ask.action,
+        "justification": ask.justification,
+        "ticket": ask.ticket,
+        "sql": ask.sql,
+        "params": ask.params,
+    }
+    try:
+        return ActionRequest.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        raise UsageError(
+            "; ".join(
+                " — ".join(filter(None, describe_error(e, ActionRequest))) for e in exc.errors()
+            )
+        ) from None
+
+
+def write_action_request(
+    root: Path, ask: ActionAsk, now: datetime, dry_run: bool
+) -> ActionRequestOutcome:
+    """Write the action request into the work tree (unless a dry run), once judged offline;
+    a request its policy refuses writes nothing."""
+    if ask.sql is None and ask.params is None:
+        raise UsageError(
+            "an action request needs its input: --sql-file FILE (a SQL action's statements) "
+            "or --param NAME=VALUE (a command action's parameters)"
+        )
+    policy_set = _policy_set(load_policies(root), "the work tree (policies/)")
+    probe = _action_request(ask, _PLACEHOLDER_ID)
+    if ask.request_id is not None:
+        candidates = [_action_request(ask, ask.request_id).id]
+    else:
+        printed = json.dumps(probe.model_dump(mode="json", exclude={"id"}), sort_keys=True)
+        candidates = ids.proposals(ask.requester, ask.target, ask.action, now.date(), printed)
+    used = {PurePosixPath(p).stem for p in _action_history(root)}
+    for candidate in candidates:
+        request = _action_request(ask, candidate)
+        path = f"{ACTIONS_DIR}/{request.target}/{request.action}/{request.id}.yaml"
+        text = request_files.ACTION_SCHEMA_MODELINE + dump_document(
+            request.model_dump(by_alias=True, exclude_none=True)
+        )
+        draft = ActionDraft(request, path, text, check_action(request, policy_set))
+        existing = root / path
+        if existing.is_file() and existing.read_text("utf-8") == text:
+            return ActionRequestOutcome(draft, Result.UNCHANGED)
+        if request.id in used or existing.exists():
+            if ask.request_id is not None:
+                raise _refuse_used(request.id)
+            continue
+        break
+    else:
+        raise _refuse_used(candidates[-1])
+    if not draft.check.allowed:
+        return ActionRequestOutcome(draft, Result.REFUSED)
+    if dry_run:
+        return ActionRequestOutcome(draft, Result.WOULD_WRITE)
+    target = root / draft.path
+    _refuse_links(root, target.parent)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "x", encoding="utf-8", newline="\n") as file:  # never overwrite
+        file.write(draft.text)
+    return ActionRequestOutcome(draft, Result.WRITTEN)
+
+
+def _action_history(root: Path) -> set[str]:
+    """Every action request file any commit of HEAD (and origin's default branch) added."""
+    if git.toplevel(root) is None or git.resolve(root, "HEAD") is None:
+        return set()
+    found = git.added_paths(root, "HEAD", [ACTIONS_DIR])
+    if git.resolve(root, "refs/remotes/origin/HEAD"):
+        found |= git.added_paths(root, "refs/remotes/origin/HEAD", [ACTIONS_DIR])
+    return found
+
+
+def run_action_ask(
+    ask: ActionAsk,
+    root: Path,
+    now: datetime | None,
+    window: tuple[object, ...],
+    open_pr: bool,
+    dry_run: bool,
+) -> ActionRequestOutcome:
+    """``jitops request`` for an action: no window (an action is performed once, not held),
+    and no ``--open-pr`` yet (commit the file on a branch and open its pull request)."""
+    if any(value is not None for value in window):
+        raise UsageError(
+            "an action request has no window (--for, --until, --from): it is performed once, "
+            "on merge"
+        )
+    if open_pr:
+        raise UsageError(
+            "--open-pr does not open action requests yet: write the file, commit it on a "
+            "branch of its own and open its pull request"
+        )
+    from datetime import UTC
+
+    return write_action_request(root, ask, now or datetime.now(UTC), dry_run)

@@ -17,11 +17,26 @@ from jitops.loader.fast_path import STR_TAG, TIMESTAMP_TAG
 _YAML_11 = VersionedResolver(version=(1, 1))
 
 
+def _blockable(text: str) -> bool:
+    """Whether ``text`` reads back the same from a literal block: printable lines (tabs
+    allowed), none with trailing spaces, ending in one line break."""
+    lines = text.split("\n")
+    return (
+        text.endswith("\n")
+        and not text.endswith("\n\n")
+        and not text.startswith((" ", "\n"))
+        and all(line == line.rstrip() and line.replace("\t", " ").isprintable() for line in lines)
+    )
+
+
 class _Representer(SafeRepresenter):
     """Plain block style as people write access files: timestamps as ``2026-11-29T01:00:00Z``
     and strings quoted whenever a reader could take them for anything else."""
 
     def represent_str(self, data: str) -> Any:
+        if "\n" in data and _blockable(data):
+            # several lines (a SQL action's statements): a literal block, as people write it
+            return self.represent_scalar(STR_TAG, data, style="|")
         node = super().represent_str(data)
         # ruamel quotes what YAML 1.2 would read as another type; quote what YAML 1.1 tools
         # (editors, linters) would misread too, such as `no`, `on` or `0755`

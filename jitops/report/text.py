@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from jitops.commands.init import InitReport
     from jitops.commands.policy_tests import TestRun
     from jitops.commands.reconcile import ReconcileReport
-    from jitops.commands.request import RequestOutcome
+    from jitops.commands.request import ActionRequestOutcome, RequestOutcome
     from jitops.commands.status import StatusReport
     from jitops.commands.sweep import SweepJob
     from jitops.commands.validate import ValidateResult
@@ -107,6 +107,35 @@ def request_output(outcome: RequestOutcome) -> tuple[list[str], list[str]]:
     elif outcome.result is not Result.REFUSED:
         out = [str(outcome.draft.path)]
     return out, request_text(outcome)
+
+
+def action_request_output(outcome: ActionRequestOutcome) -> tuple[list[str], list[str]]:
+    """What ``jitops request`` prints for an action: (the file on a dry run, else its path;
+    on stderr what it did, the action plainly, and what the policies say of it)."""
+    from jitops.commands.request import Result
+
+    draft, result = outcome.draft, outcome.result
+    out = [draft.text.removesuffix("\n")] if result is Result.WOULD_WRITE else []
+    if result in (Result.WRITTEN, Result.UNCHANGED):
+        out = [draft.path]
+    headline = {
+        Result.REFUSED: "refused by policy — nothing written",
+        Result.WOULD_WRITE: f"would write {draft.path} (dry run: nothing written)",
+        Result.WRITTEN: f"wrote {draft.path}",
+        Result.UNCHANGED: f"{draft.path} is already there, as it would be written",
+    }[result]
+    request, check = draft.request, draft.check
+    lines = [
+        f"jitops: {headline}",
+        f"  @{request.requester}: action {request.action} on {request.target}, once, on merge",
+        f"  why: {request.justification}" + (f" ({request.ticket})" if request.ticket else ""),
+    ]
+    if check.sql is not None and check.sql.statements:
+        lines.append(f"  statements: {', '.join(k.upper() for k in check.sql.kinds)}")
+    lines += [f"  ✗ {p.message} — {p.hint}" for p in check.problems]
+    if check.allowed:
+        lines.append(f"  allowed by policy {check.policy}; it runs as {check.runs_as}")
+    return out, lines
 
 
 def request_text(outcome: RequestOutcome) -> list[str]:

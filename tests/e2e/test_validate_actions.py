@@ -127,3 +127,71 @@ def test_a_read_only_action_that_allows_writing_is_refused_in_the_policy(
     result = cli("validate", "--repo", str(repo), "--now", NOW)
     assert result.code == 2
     assert "a read-only action cannot allow update" in result.out
+
+
+# -- jitops request, for an action ------------------------------------------------------------
+
+
+def test_request_writes_an_action_request_validate_accepts(
+    repo: Path, cli: CLI, tmp_path: Path
+) -> None:
+    sql = tmp_path / "fix.sql"
+    sql.write_text("UPDATE orders SET state = 'paid'\n  WHERE id = 1002;\n")
+    result = cli(
+        "request", "sandbox-db", "fix-order-state", "--sql-file", str(sql), "--ticket",
+        "INC-4211", "--why", "Order 1002 is stuck in payment", "--requester", "alice",
+        "--repo", str(repo), "--now", NOW,
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    [path] = result.out.split()
+    assert path.startswith("actions/sandbox-db/fix-order-state/2026-11-23-alice-")
+    text = (repo / path).read_text()
+    assert text.startswith("# yaml-language-server: $schema=../../../.jitops/schema/action-")
+    assert "sql: |\n  UPDATE orders SET state = 'paid'\n    WHERE id = 1002;\n" in text
+    assert "statements: UPDATE" in result.err and "runs as" in result.err
+    assert cli("validate", "--repo", str(repo), "--now", NOW).code == 0
+    again = cli(
+        "request", "sandbox-db", "fix-order-state", "--sql-file", str(sql), "--ticket",
+        "INC-4211", "--why", "Order 1002 is stuck in payment", "--requester", "alice",
+        "--repo", str(repo), "--now", NOW,
+    )  # fmt: skip
+    assert again.code == 0 and "is already there" in again.err  # a rerun writes nothing new
+
+
+@pytest.mark.attack(3, "write an action request the policy refuses")
+def test_request_refuses_sql_the_action_does_not_allow_and_writes_nothing(
+    repo: Path, cli: CLI, tmp_path: Path
+) -> None:
+    sql = tmp_path / "drop.sql"
+    sql.write_text("UPDATE orders SET state = 'paid' WHERE id = 1;\nDROP TABLE orders;\n")
+    result = cli(
+        "request", "sandbox-db", "fix-order-state", "--sql-file", str(sql), "--ticket",
+        "INC-1", "--why", "Order 1 is stuck in payment", "--requester", "alice",
+        "--repo", str(repo),
+    )  # fmt: skip
+    assert result.code == 1, result.output
+    assert "refused by policy — nothing written" in result.err
+    assert "DROP is not a statement an action runs" in result.err
+    assert not (repo / "actions").exists()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--param", "oops"), "is not NAME=VALUE"),
+        (("--sql-file", "SQL", "--for", "1h"), "has no window"),
+        (("--sql-file", "SQL", "--open-pr"), "does not open action requests yet"),
+    ],
+)
+def test_request_for_an_action_refuses_what_does_not_fit_with_exit_2(
+    repo: Path, cli: CLI, tmp_path: Path, args: tuple[str, ...], words: str
+) -> None:
+    sql = tmp_path / "fix.sql"
+    sql.write_text("UPDATE orders SET state = 'paid' WHERE id = 1;\n")
+    args = tuple(str(sql) if a == "SQL" else a for a in args)
+    result = cli(
+        "request", "sandbox-db", "fix-order-state", *args, "--why", "Order 1 is stuck now",
+        "--requester", "alice", "--repo", str(repo),
+    )  # fmt: skip
+    assert result.code == 2, result.output
+    assert words in result.err
