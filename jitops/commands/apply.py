@@ -459,6 +459,14 @@ def _perform(
             "GITHUB_REPOSITORY (or pass --repository)"
         )
     token = options.token or None
+    if not options.dry_run and not options.push_action_records and git.remote_url(options.root):
+        # another clone (the workflow's) would not see a record kept only here, and could
+        # perform the action again
+        return [
+            ActionOutcome(path, None, "refused", "not performed: performing an action needs "
+                "--push-notes, so that its record reaches origin before it runs")
+            for path, _ in landed_actions(options.root, before, options.after)
+        ]  # fmt: skip
     if options.push_action_records:
         fetched = git.fetch_notes(options.root, token=token, ref=git.ACTIONS_REF)
         if fetched.failure is not None:
@@ -585,7 +593,8 @@ def publish(root: Path, after: str, *, push: bool, token: str | None) -> Publish
     search more history, and say so; the problem is returned for the caller to report.
     """
     if push:
-        git.push_notes(root, token=token)
+        if git.resolve(root, git.NOTES_REF) is not None:  # a run that granted nothing has none
+            git.push_notes(root, token=token)
         revocation_record.publish(root, token)
     try:
         outcome = refresh(IndexOptions(root=root, branch=after, push=push, token=token))

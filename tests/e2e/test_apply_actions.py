@@ -12,8 +12,9 @@ import pytest
 
 from jitops.testing.github import GitHubServer
 from tests.e2e.apply_world import World, apply, forge_status, make_world
-from tests.e2e.conftest import CLI, LegacySystem
+from tests.e2e.conftest import CLI, LegacySystem, Run
 from tests.fixtures.shop import Shop
+from tests.gitrepo import git
 
 RESTART = """\
 actions:
@@ -38,6 +39,11 @@ def acting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> World:
     return make_world(legacy, github_server, github_names, tmp_path, monkeypatch, RESTART)
+
+
+def perform(world: World, cli: CLI, before: str) -> Run:
+    """apply as the workflow runs it for actions: their records pushed to origin as made."""
+    return apply(world, cli, before, "--push-notes")
 
 
 def performed(world: World) -> list[dict[str, object]]:
@@ -67,7 +73,7 @@ def approved_and_merged(world: World, request_id: str) -> int:
 def test_an_approved_action_is_performed_once_and_its_result_told(acting: World, cli: CLI) -> None:
     number = approved_and_merged(acting, "restart-1")
     before = acting.pull_base()
-    result = apply(acting, cli, before)
+    result = perform(acting, cli, before)
     assert result.code == 0, result.output
     assert f"performed: @{acting.login('alice')} legacy/restart restart-1 (#{number})" in result.out
     [sent] = performed(acting)
@@ -76,10 +82,32 @@ def test_an_approved_action_is_performed_once_and_its_result_told(acting: World,
     [told] = [c for c in comments if "jitops: ✅ action performed" in c]
     assert "restarted export for" in told and "| result digest |" in told
 
-    again = apply(acting, cli, before)  # a rerun of the same range
+    again = perform(acting, cli, before)  # a rerun of the same range
     assert again.code == 0, again.output
     assert "already performed: " in again.out
     assert len(performed(acting)) == 1
+
+    # another run in a fresh clone (the workflow's) reads the record from origin
+    fresh = acting.base.parent / "fresh"
+    git(
+        acting.base.parent, "clone", "-q", acting.server.file_url(acting.repo.full_name), str(fresh)
+    )
+    elsewhere = cli("apply", "--repo", str(fresh), "--before", before, "--push-notes")
+    assert "already performed: " in elsewhere.out, elsewhere.output
+    assert len(performed(acting)) == 1
+
+
+@pytest.mark.attack(3, "perform an action from a run whose record never reaches origin")
+def test_an_action_is_not_performed_without_its_record_reaching_origin(
+    acting: World, cli: CLI
+) -> None:
+    """Attack (two clones): a record kept only in one clone does not stop the workflow's run,
+    so apply performs an action only when it pushes the record first."""
+    approved_and_merged(acting, "restart-9")
+    result = apply(acting, cli, acting.pull_base())  # no --push-notes
+    assert result.code == 1
+    assert "performing an action needs --push-notes" in result.out
+    assert performed(acting) == []
 
 
 @pytest.mark.attack(3, "have an action performed on a forged status")
@@ -90,7 +118,7 @@ def test_a_merge_on_a_forged_status_performs_nothing(acting: World, cli: CLI) ->
     number = acting.open_pull("sneak-1", {path: text})
     forge_status(acting, number)
     acting.merge(number)
-    result = apply(acting, cli, acting.pull_base())
+    result = perform(acting, cli, acting.pull_base())
     assert result.code == 1, result.output
     assert "refused: " in result.out and "its approval does not hold" in result.out
     assert performed(acting) == []
@@ -99,7 +127,7 @@ def test_a_merge_on_a_forged_status_performs_nothing(acting: World, cli: CLI) ->
 @pytest.mark.attack(3, "run an action twice by reverting and re-merging it")
 def test_a_revert_and_re_merge_performs_nothing_again(acting: World, cli: CLI) -> None:
     approved_and_merged(acting, "restart-2")
-    assert apply(acting, cli, acting.pull_base()).code == 0
+    assert perform(acting, cli, acting.pull_base()).code == 0
     path, text = ask(acting, "restart-2")
     removal = acting.open_pull("drop-restart-2", {path: None})
     acting.merge(removal)
@@ -107,7 +135,7 @@ def test_a_revert_and_re_merge_performs_nothing_again(acting: World, cli: CLI) -
     readd = acting.open_pull("readd-restart-2", {path: text})
     acting.server.hub.review(acting.repo, readd, user=acting.login("bob"), event="APPROVE")
     acting.merge(readd)
-    result = apply(acting, cli, acting.pull_base())
+    result = perform(acting, cli, acting.pull_base())
     assert "restart-2" in result.out and "performed: " not in result.out.replace(
         "already performed: ", ""
     )
@@ -119,11 +147,11 @@ def test_an_unapproved_copy_under_another_id_is_refused(acting: World, cli: CLI)
     """Attack (a copy): the approved request's content under a new id, merged without an
     approval of its own — it is its own request, and nobody approved it."""
     approved_and_merged(acting, "restart-3")
-    assert apply(acting, cli, acting.pull_base()).code == 0
+    assert perform(acting, cli, acting.pull_base()).code == 0
     path, text = ask(acting, "restart-3-copy")
     copy = acting.open_pull("copy", {path: text})
     acting.merge(copy)
-    result = apply(acting, cli, acting.pull_base())
+    result = perform(acting, cli, acting.pull_base())
     assert result.code == 1
     assert "refused: " in result.out and "restart-3-copy" in result.out
     assert [p["request_id"] for p in performed(acting)] == ["restart-3"]
@@ -186,7 +214,7 @@ def test_an_approved_update_runs_once_as_the_action_login(
     world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
     world.merge(number)
     before = world.pull_base()
-    result = apply(world, cli, before)
+    result = perform(world, cli, before)
     assert result.code == 0, result.output
     assert "performed: " in result.out and "1 row(s) affected" in result.out
     assert shop.states()[1002] == "paid"
@@ -194,7 +222,7 @@ def test_an_approved_update_runs_once_as_the_action_login(
     [told] = [c for c in comments if "action performed" in c]
     assert f"| ran as | {shop.action_user.replace('_', chr(92) + '_')} |" in told
     assert "| rows affected | 1 |" in told
-    assert apply(world, cli, before).code == 0 and shop.states()[1002] == "paid"
+    assert perform(world, cli, before).code == 0 and shop.states()[1002] == "paid"
 
 
 @pytest.mark.attack(3, "change more rows than the action allows, through apply")
@@ -208,11 +236,11 @@ def test_an_action_over_its_cap_is_rolled_back_and_reported_not_retried(
     world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
     world.merge(number)
     before = world.pull_base()
-    result = apply(world, cli, before)
+    result = perform(world, cli, before)
     assert result.code == 1, result.output
     assert "failed: " in result.out and "over the action's cap of 1" in result.out
     assert shop.states() == before_states
-    rerun = apply(world, cli, before)  # never retried: asking again is a new request
+    rerun = perform(world, cli, before)  # never retried: asking again is a new request
     assert "already performed: " in rerun.out
     assert shop.states() == before_states
 
@@ -223,7 +251,7 @@ def test_status_shows_a_waiting_action_and_audit_what_became_of_it(acting: World
     waiting = cli("status", "--repo", str(acting.base))
     assert "1 action(s) waiting to be performed" in waiting.err, waiting.output
     assert "action restart-5: @" in waiting.out and "not performed yet" in waiting.out
-    assert apply(acting, cli, before).code == 0
+    assert perform(acting, cli, before).code == 0
     assert "waiting" not in cli("status", "--repo", str(acting.base)).err
     listing = cli("audit", "--repo", str(acting.base), "--no-fetch-notes")
     [row] = [line for line in listing.out.splitlines() if line.startswith("restart-5 ")]
@@ -239,7 +267,7 @@ def test_audit_verify_refuses_a_record_of_other_content(acting: World, cli: CLI)
 
     approved_and_merged(acting, "restart-6")
     head = acting.pull_base()
-    assert apply(acting, cli, head).code == 0
+    assert perform(acting, cli, head).code == 0
     clean = cli("audit", "--repo", str(acting.base), "--no-fetch-notes", "verify")
     assert clean.code == 0, clean.output
     commit = git.resolve(acting.base, "HEAD") or ""
