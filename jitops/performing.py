@@ -1,5 +1,7 @@
 """Performing the action requests a push landed: each once, after re-verifying its approval
-through the API, with its outcome recorded in git and told on its pull request.
+through the API, with its outcome recorded in git and told on its pull request. Two runs at
+once (the workflow's and one by hand) race for a ref on origin (``refs/jitops/actions/<id>``,
+created only if absent): only the one that creates it performs.
 
 For every file under ``actions/`` that a commit of the pushed range added (an edit in place is
 refused by the check, and never performed):
@@ -73,6 +75,9 @@ class Performing:
     now: datetime
     dry_run: bool = False
     publish: Callable[[], None] | None = None
+    # claim an action request id on origin before performing it: True for the one run that
+    # does (None: no origin to race with)
+    claim: Callable[[str], bool] | None = None
 
 
 def landed_actions(root: Path, before: str | None, after: str) -> list[tuple[str, str]]:
@@ -137,6 +142,17 @@ def _one(
     if performing.dry_run:
         return ActionOutcome(path, request, "would perform", "verified", number)
     blob = git.run(root, ["rev-parse", f"{commit}:{path}"]).stdout.strip()
+    try:
+        claimed = performing.claim is None or performing.claim(request.id)
+    except JitopsError as exc:
+        return ActionOutcome(
+            path, request, "failed", f"could not be claimed, so it was not performed: "
+            f"{exc.message} — rerun apply", number
+        )  # fmt: skip
+    if not claimed:
+        return ActionOutcome(
+            path, request, "already performed", "another run claimed it first", number
+        )
     approval = {"approved": rule_limits["approved"], "pull_request": number}
     start = action_record.ActionStep(request.id, path, blob, "started", performing.now, approval)
     try:

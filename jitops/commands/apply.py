@@ -479,6 +479,7 @@ def _perform(
         if options.push_action_records
         else None
     )
+    claim = (lambda request_id: _claim(options.root, request_id, token)) if publish else None
     return perform_actions(
         Performing(
             github,
@@ -490,8 +491,20 @@ def _perform(
             options.now,
             options.dry_run,
             publish,
-        )  # fmt: skip
+            claim,
+        )
     )
+
+
+def _claim(root: Path, request_id: str, token: str | None) -> bool:
+    """Create refs/jitops/actions/<id> on origin, a parentless commit of this run's own: git
+    lets only one run create it."""
+    import secrets
+
+    ref = f"refs/jitops/actions/{request_id}"
+    nonce = secrets.token_hex(16)
+    git.write_file_commit(root, ref, "claim", nonce.encode(), f"jitops apply claims {request_id}")
+    return git.claim_ref(root, ref, token=token)
 
 
 def _act_on(

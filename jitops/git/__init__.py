@@ -75,6 +75,7 @@ from jitops.git.objects import (
 )
 from jitops.git.remotes import (
     RemoteRefs,
+    claim_ref,
     clone,
     fetch_branch,
     fetch_commit,
@@ -109,6 +110,7 @@ __all__ = [
     "added_paths",
     "blob_size",
     "changed_paths",
+    "claim_ref",
     "checkout_state",
     "has_changes",
     "head_branch",

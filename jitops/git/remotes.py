@@ -72,6 +72,19 @@ def fetch_ref(root: Path, ref: str, *, token: str | None = None, remote: str = "
     )
 
 
+def claim_ref(root: Path, ref: str, *, token: str | None = None, remote: str = "origin") -> bool:
+    """Create ``ref`` on ``remote`` from this clone's ``ref``, only if the remote has no such
+    ref yet: git refuses a push that is no fast-forward, so of two runs pushing parentless
+    commits of their own, one wins. False when the remote held it already."""
+    try:
+        run_remote(root, ["push", "--quiet", remote, f"{ref}:{ref}"], token, f"git push {ref}")
+    except GitError as exc:
+        if any(word in exc.message for word in ("rejected", "already exists", "fetch first")):
+            return False
+        raise
+    return True
+
+
 def push_ref(root: Path, ref: str, *, token: str | None = None, remote: str = "origin") -> None:
     """Publish ``ref`` to ``remote``, replacing what it held there (not for branches)."""
     run_remote(root, ["push", "--quiet", remote, f"+{ref}:{ref}"], token, f"git push {ref}")

@@ -278,3 +278,26 @@ def test_audit_verify_refuses_a_record_of_other_content(acting: World, cli: CLI)
     result = cli("audit", "--repo", str(acting.base), "--no-fetch-notes", "verify")
     assert result.code == 2, result.output
     assert "a record of action restart-6 is of other content than landed" in result.out
+
+
+@pytest.mark.attack(5, "perform an action twice from two apply runs at once")
+def test_of_two_runs_at_once_only_the_one_that_claims_the_id_performs(
+    acting: World, cli: CLI
+) -> None:
+    """Attack (a race): two runs that both found no record of an action would both perform it;
+    each first creates refs/jitops/actions/<id> on origin, which git lets only one do. Here the
+    other run claimed it a moment before."""
+    from jitops import git as jgit
+
+    approved_and_merged(acting, "restart-7")
+    before = acting.pull_base()
+    other = acting.base.parent / "other-run"
+    git(
+        acting.base.parent, "clone", "-q", acting.server.file_url(acting.repo.full_name), str(other)
+    )
+    ref = "refs/jitops/actions/restart-7"
+    jgit.write_file_commit(other, ref, "claim", b"the other run", "claims restart-7")
+    assert jgit.claim_ref(other, ref)
+    result = perform(acting, cli, before)
+    assert "already performed: " in result.out and "another run claimed it first" in result.out
+    assert performed(acting) == []
