@@ -178,3 +178,10 @@ def test_every_job_that_reads_a_secret_names_an_environment() -> None:
     for name in ("jitops-check.yml", "jitops-review.yml"):
         (job,) = load(PROJECT / ".github" / "workflows" / name)["jobs"].values()
         assert job["environment"] == "jitops-read-org"
+
+
+def test_apply_runs_for_every_push_that_lands_a_request_of_either_kind() -> None:
+    """A push adding an action request must start apply, or the action would wait unseen."""
+    apply = load(PROJECT / ".github" / "workflows" / "jitops-apply.yml")
+    paths = apply["on"]["push"]["paths"]
+    assert {"requests/**", "actions/**"} <= set(paths)
