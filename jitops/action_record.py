@@ -112,8 +112,8 @@ def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
         if not isinstance(loaded, ActionFile):
             continue
         request = loaded.request
-        recorded = sorted(steps.get(request.id, []), key=lambda s: str(s.get("at", "")))
-        state = str(recorded[-1].get("state", "unknown")) if recorded else "pending"
+        recorded = steps.get(request.id, [])  # in the order runs appended them
+        state = _last_state(recorded)
         landing = landed.get(path)
         found.append(
             ActionOnBranch(
@@ -128,3 +128,12 @@ def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
             )
         )
     return found
+
+
+def _last_state(recorded: list[dict[str, Any]]) -> str:
+    """What became of it: an outcome (performed, failed) once one is on record, whatever the
+    clocks of the runs said; else the last step (``started``: the outcome is unknown)."""
+    if not recorded:
+        return "pending"
+    outcomes = [s for s in recorded if s.get("state") not in ("started", None)]
+    return str((outcomes or recorded)[-1].get("state", "unknown"))
