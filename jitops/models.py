@@ -331,7 +331,10 @@ class Target(StrictModel):
     )
     secrets: dict[Name, EnvVarName] = Field(
         default_factory=dict,
-        description="Secret name → the environment variable that holds it (never the secret).",
+        description="Secret name → the environment variable that holds it (never the secret). "
+        "A secret whose name starts with action_ (action_password) is used only to perform "
+        "actions: the workflows give it to the steps that perform them, never to sweep or "
+        "reconcile.",
     )
 
     @model_validator(mode="after")

@@ -50,6 +50,17 @@ def make_access_repo(root: Path, *, with_requests: bool = False) -> Path:
     return root
 
 
+def drop_example_actions(root: Path) -> None:
+    """Take the example ``actions:`` block (and the comment above it) out of sandbox-db.yaml,
+    for tests that write the actions they check, or check access roles alone."""
+    policy = root / "policies" / "sandbox-db.yaml"
+    lines = policy.read_text(encoding="utf-8").splitlines(keepends=True)
+    end = lines.index("actions:\n")
+    while end > 0 and lines[end - 1].startswith("#"):
+        end -= 1
+    policy.write_text("".join(lines[:end]), encoding="utf-8")
+
+
 def write_request(
     root: Path,
     request_id: str,

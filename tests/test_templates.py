@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from ruamel.yaml import YAML
 
 from jitops import __version__
 from jitops.commands.doctor import EXPECTED_WORKFLOWS
@@ -15,6 +16,7 @@ from jitops.templates import (
     Install,
     TemplateError,
     WorkflowSettings,
+    action_variables,
     render,
     render_starter_policies,
     render_workflows,
@@ -34,6 +36,7 @@ def own_settings() -> WorkflowSettings:
         "main",
         secret_variables(policy_set.targets.values(), policy_set.notify),
         secret_variables((), policy_set.notify),
+        action_variables(policy_set.targets.values()),
     )
 
 
@@ -57,6 +60,29 @@ def test_every_target_secret_reaches_every_granting_step() -> None:
         assert rendered["jitops-sweep.yml"].count(line) == 3
         for name in ("jitops-check.yml", "jitops-review.yml", "jitops-review-relay.yml"):
             assert variable not in rendered[name], "a pull request's workflows see no target secret"
+
+
+@pytest.mark.attack(7, "read the action login's secret from the sweep or reconcile step")
+def test_an_action_login_s_secret_reaches_only_the_steps_that_perform_actions() -> None:
+    """Least privilege: sandbox-db's action_password is the login approved actions run as;
+    apply performs them (on push, and catching up in the sweep workflow), sweep and reconcile
+    never do, so they never hold it."""
+    settings = own_settings()
+    assert settings.action_variables == ("JITOPS_SANDBOX_DB_ACTION_PASSWORD",)
+    assert "JITOPS_SANDBOX_DB_ACTION_PASSWORD" not in settings.secret_variables
+    rendered = render_workflows(settings)
+    line = "JITOPS_SANDBOX_DB_ACTION_PASSWORD: ${{ secrets.JITOPS_SANDBOX_DB_ACTION_PASSWORD }}"
+    assert rendered["jitops-apply.yml"].count(line) == 1
+    sweep = YAML(typ="safe").load(rendered["jitops-sweep.yml"])
+    [job] = sweep["jobs"].values()
+    holding = {
+        step["with"]["command"].split()[0]
+        for step in job["steps"]
+        if "JITOPS_SANDBOX_DB_ACTION_PASSWORD" in step.get("env", {})
+    }
+    assert holding == {"apply"}
+    for name in ("jitops-check.yml", "jitops-review.yml", "jitops-review-relay.yml"):
+        assert "ACTION_PASSWORD" not in rendered[name]
 
 
 def test_an_access_repository_installs_an_exact_release_never_its_own_checkout() -> None:

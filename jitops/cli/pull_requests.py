@@ -122,10 +122,11 @@ def request(
     With --sql-file or --param it asks for an ACTION its policy offers on TARGET instead, to
     be performed once on merge: the file is actions/TARGET/ACTION/ID.yaml, holding the
     statements or the parameters, judged offline (statement kinds by PostgreSQL's parser).
+    With --open-pr its branch is jitops/action/ID. Actions have no window.
 
     \b
-      jitops request sandbox-db fix-order-state --sql-file fix.sql \\
-          --why "Order 1002 is stuck in payment after INC-4211"
+      jitops request sandbox-db fix-order-state --sql-file fix.sql --ticket INC-4211 \\
+          --why "Order 1002 is stuck in payment" --open-pr
 
     \b
     Prints the file (--dry-run), its path, or the pull request's URL; the rest on stderr.
@@ -137,11 +138,11 @@ def request(
     from jitops.report.text import request_output
 
     login = ask_for.requester_login(requester, run_context())
+    pull = ask_for.pull_target(run_context(), github_repo, open_pr)
     if sql_file is not None or params:
         action = ask_for.action_ask(target, role, why, login, ticket, sql_file, params, request_id)
-        _request_action(action, root, now, (duration, until, starts_at), open_pr, dry_run)
+        _request_action(action, root, now, (duration, until, starts_at), pull, dry_run)
     ask = ask_for.Ask(target, role, why, login, ticket, duration, until, starts_at, request_id)
-    pull = ask_for.pull_target(run_context(), github_repo, open_pr)
     options = ask_for.RequestOptions(root.resolve(), ask, now or datetime.now(UTC), dry_run, pull)
     outcome = ask_for.run_request(options, pull_texts())
     echo_lines(*request_output(outcome))
@@ -197,13 +198,15 @@ def check_pr(
 
 
 def _request_action(
-    action: Any, root: Path, now: datetime | None, window: tuple[object, ...], open_pr: bool,
+    action: Any, root: Path, now: datetime | None, window: tuple[object, ...], pull: Any,
     dry_run: bool,
 ) -> None:  # fmt: skip
     """``jitops request`` for an action request: call, render, exit with its code."""
     from jitops.commands import request as ask_for
+    from jitops.report.comments import action_pull_texts
     from jitops.report.text import action_request_output
 
-    done = ask_for.run_action_ask(action, root.resolve(), now, window, open_pr, dry_run)
+    texts = action_pull_texts()
+    done = ask_for.run_action_ask(action, root.resolve(), now, window, pull, dry_run, texts)
     echo_lines(*action_request_output(done))
     sys.exit(done.exit_code)

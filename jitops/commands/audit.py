@@ -140,6 +140,8 @@ def _evidence_notes(root: Path, fetch: bool, token: str | None) -> tuple[bool, l
     fetched = git.fetch_notes(root, token=token) if fetch else None
     if fetched is not None and fetched.fetched:  # when access ended at the targets, too
         git.fetch_notes(root, token=token, ref=git.REVOCATIONS_REF)
+    if fetch:  # what became of each action request (a repository may hold actions alone)
+        git.fetch_notes(root, token=token, ref=git.ACTIONS_REF)
     findings = []
     if fetched is not None and fetched.failure is not None:
         findings.append(

@@ -47,6 +47,7 @@ from jitops.repo import POLICIES_DIR, REQUESTS_DIR, YAML_SUFFIXES, load_policies
 from jitops.templates import (
     Install,
     WorkflowSettings,
+    action_variables,
     render_starter_policies,
     render_workflows,
     secret_variables,
@@ -139,6 +140,7 @@ def plan(options: InitOptions) -> InitReport:
         files += [_planned(root, path, text, force=False) for path, text in rendered.items()]
     policy_set = _resulting_policies(root, files)
     variables = secret_variables(policy_set.targets.values(), policy_set.notify)
+    performing = action_variables(policy_set.targets.values())
 
     requests = root / REQUESTS_DIR
     if not requests.is_dir() or all(p.name == ".gitkeep" for p in requests.iterdir()):
@@ -148,7 +150,8 @@ def plan(options: InitOptions) -> InitReport:
     files.append(_planned(root, owners_path, owners.render(policy_set), force=options.force))
     install, source, warnings = _install(options)
     notify_variables = secret_variables((), policy_set.notify)
-    workflows = render_workflows(WorkflowSettings(install, branch, variables, notify_variables))
+    settings = WorkflowSettings(install, branch, variables, notify_variables, performing)
+    workflows = render_workflows(settings)
     for name, text in workflows.items():
         files.append(_planned(root, _workflow_path(root, name), text, force=options.force))
     return InitReport(
@@ -159,7 +162,7 @@ def plan(options: InitOptions) -> InitReport:
         org=org,
         security_team=team,
         default_branch=branch,
-        secret_variables=variables,
+        secret_variables=tuple(sorted(variables + performing)),
         teams=named_teams(policy_set),
         dry_run=options.dry_run,
         install=install,

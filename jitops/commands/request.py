@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
@@ -36,6 +36,7 @@ from jitops.repo import REQUESTS_DIR, PolicyLoad, describe_error, load_policies,
 from jitops.repo.action_loading import ACTIONS_DIR
 
 BRANCH_PREFIX = "jitops/request/"
+ACTION_BRANCH_PREFIX = "jitops/action/"
 PR_MARKER = "<!-- jitops:request -->"
 # A placeholder while the fields are checked, before the id is chosen (the id needs them).
 _PLACEHOLDER_ID = "request-id"
@@ -385,15 +386,26 @@ def _repository(pull: PullTarget, url: str) -> str:
     return repository
 
 
-def open_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
-    """Publish the request as a pull request of its own, leaving the work tree alone."""
-    from jitops.github import GitHub, serves_git_for
+@dataclass(frozen=True)
+class _Remote:
+    """The remote a request is published to, its default branch fetched."""
 
-    pull = options.pull
-    assert pull is not None
-    root, ask, now = options.root, options.ask, options.now
-    request = build_request(ask, _PLACEHOLDER_ID)
-    candidates = candidate_ids(request, ask, now)
+    repository: str  # owner/name on GitHub
+    token: str | None  # for git, only when the remote is that GitHub's
+    default_branch: str
+    base: str  # the default branch's tip, fetched
+    branches: dict[str, str]  # of the candidate branches, those that exist → their tips
+
+    @property
+    def where(self) -> str:
+        return f"{self.default_branch} at {self.base[:7]}"
+
+
+def _reach_remote(root: Path, pull: PullTarget, branches: list[str]) -> _Remote:
+    """The remote ``--open-pr`` publishes to, its default branch fetched and which of
+    ``branches`` it has."""
+    from jitops.github import serves_git_for
+
     top = git.toplevel(root)
     if top is None or top.resolve() != root.resolve():
         raise UsageError(
@@ -406,18 +418,66 @@ def open_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
     # The token goes only to the GitHub it belongs to; any other remote gets the person's own
     # git credentials.
     token = pull.token if serves_git_for(pull.api_url, url) else None
-    remote = git.remote_refs(root, [branch_for(i) for i in candidates], token=token)
+    remote = git.remote_refs(root, branches, token=token)
     base = git.fetch_branch(root, remote.default_branch, token=token, remote=pull.remote)
-    where = f"{remote.default_branch} at {base[:7]}"
-    policy_set = _policy_set(load_policies_at(root, base), where)
-    used, notes = _used_ids(root, candidates, [base])
+    return _Remote(repository, token, remote.default_branch, base, dict(remote.branches))
+
+
+def _push_request(
+    root: Path, pull: PullTarget, remote: _Remote, branch: str, file: tuple[str, str], message: str
+) -> None:
+    """Push ``branch``: one commit on the default branch adding ``file`` (path, text)."""
+    problem = git.identity_problem(root)
+    if problem is not None:
+        raise UsageError(
+            f"git cannot author the commit ({problem}) — set your name and email: "
+            'git config --global user.name "Your Name"; '
+            "git config --global user.email you@example.com"
+        )
+    path, text = file
+    commit = git.commit_file(root, remote.base, path, text.encode("utf-8"), message)
+    git.push_branch(root, commit, branch, token=remote.token, remote=pull.remote)
+
+
+def _open_pull(pull: PullTarget, remote: _Remote, branch: str, title: str, body: str) -> OpenedPull:
+    """The pull request from ``branch``: found if open, else opened."""
+    from jitops.github import GitHub
+
+    github = GitHub(pull.token, repository=remote.repository, api_url=pull.api_url)
+    try:
+        return github.find_or_open_pull(
+            head=branch, base=remote.default_branch, title=title, body=body
+        )
+    except GitHubError as exc:
+        # the branch is on the remote by now: say so, and that running again completes it
+        raise GitHubError(
+            f"{exc.message}. The request is pushed already, as branch {branch} on "
+            f"{pull.remote}; only its pull request is missing — run the same command again "
+            f"(it finds the branch and opens the pull request), or open one from {branch} "
+            f"into {remote.default_branch} by hand",
+            status=exc.status,
+            reason=exc.reason,
+        ) from None
+
+
+def open_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
+    """Publish the request as a pull request of its own, leaving the work tree alone."""
+    pull = options.pull
+    assert pull is not None
+    root, ask, now = options.root, options.ask, options.now
+    request = build_request(ask, _PLACEHOLDER_ID)
+    candidates = candidate_ids(request, ask, now)
+    remote = _reach_remote(root, pull, [branch_for(i) for i in candidates])
+    where = remote.where
+    policy_set = _policy_set(load_policies_at(root, remote.base), where)
+    used, notes = _used_ids(root, candidates, [remote.base])
 
     def place(draft: Draft) -> tuple[Slot, str]:
         branch = branch_for(draft.request.id)
         existing = remote.branches.get(branch)
         if existing is None:
             return Slot.FREE, ""
-        if _branch_holds(root, existing, draft, token, pull.remote):
+        if _branch_holds(root, existing, (draft.path, draft.text), remote.token, pull.remote):
             return Slot.SAME, ""  # asked again: pushed before, as it would be now
         return Slot.TAKEN, f"branch {branch} on {pull.remote} holds another version of it"
 
@@ -431,43 +491,21 @@ def open_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
     if options.dry_run:
         return RequestOutcome(draft, Result.WOULD_OPEN, branch, notes=tuple(notes))
     if slot is Slot.FREE:
-        problem = git.identity_problem(root)
-        if problem is not None:
-            raise UsageError(
-                f"git cannot author the commit ({problem}) — set your name and email: "
-                'git config --global user.name "Your Name"; '
-                "git config --global user.email you@example.com"
-            )
-        data = draft.text.encode("utf-8")
-        commit = git.commit_file(root, base, draft.path, data, texts.commit_message(draft.request))
-        git.push_branch(root, commit, branch, token=token, remote=pull.remote)
-    github = GitHub(pull.token, repository=repository, api_url=pull.api_url)
-    try:
-        opened = github.find_or_open_pull(
-            head=branch,
-            base=remote.default_branch,
-            title=texts.title(draft.request),
-            body=texts.body(draft),
-        )
-    except GitHubError as exc:
-        # the branch is on the remote by now: say so, and that running again completes it
-        raise GitHubError(
-            f"{exc.message}. The request is pushed already, as branch {branch} on "
-            f"{pull.remote}; only its pull request is missing — run the same command again "
-            f"(it finds the branch and opens the pull request), or open one from {branch} "
-            f"into {remote.default_branch} by hand",
-            status=exc.status,
-            reason=exc.reason,
-        ) from None
+        message = texts.commit_message(draft.request)
+        _push_request(root, pull, remote, branch, (draft.path, draft.text), message)
+    opened = _open_pull(pull, remote, branch, texts.title(draft.request), texts.body(draft))
     result = Result.OPENED if opened.created else Result.ALREADY_OPEN
     return RequestOutcome(draft, result, branch, opened, tuple(notes))
 
 
-def _branch_holds(root: Path, commit: str, draft: Draft, token: str | None, remote: str) -> bool:
-    """Whether ``commit`` (a request branch's tip) holds exactly this request's file."""
+def _branch_holds(
+    root: Path, commit: str, file: tuple[str, str], token: str | None, remote: str
+) -> bool:
+    """Whether ``commit`` (a request branch's tip) holds exactly this request's ``file``
+    (path, text)."""
     git.fetch_commit(root, commit, token=token, remote=remote)
-    name = f"{commit}:{draft.path}"
-    return git.read_blobs(root, [name]).get(name) == draft.text.encode("utf-8")
+    name = f"{commit}:{file[0]}"
+    return git.read_blobs(root, [name]).get(name) == file[1].encode("utf-8")
 
 
 def run_request(options: RequestOptions, texts: PullTexts) -> RequestOutcome:
@@ -526,12 +564,24 @@ class ActionDraft:
     path: str  # actions/<target>/<action>/<id>.yaml
     text: str
     check: ActionCheck  # what the policies say of it, offline
+    policies_from: str  # whose policies judged it, in words
+
+
+@dataclass(frozen=True)
+class ActionPullTexts:
+    """What an action request's pull request says: title, description, commit message."""
+
+    title: Callable[[ActionRequest], str]
+    body: Callable[[ActionDraft], str]
+    commit_message: Callable[[ActionRequest], str]
 
 
 @dataclass(frozen=True)
 class ActionRequestOutcome:
     draft: ActionDraft
     result: Result
+    branch: str | None = None
+    pull: OpenedPull | None = None
 
     @property
     def exit_code(self) -> ExitCode:
@@ -597,41 +647,82 @@ def _action_request(ask: ActionAsk, request_id: str) -> ActionRequest:
         ) from None
 
 
-def write_action_request(
-    root: Path, ask: ActionAsk, now: datetime, dry_run: bool
-) -> ActionRequestOutcome:
-    """Write the action request into the work tree (unless a dry run), once judged offline;
-    a request its policy refuses writes nothing."""
+def render_action(request: ActionRequest) -> str:
+    """The action request file: the schema line, then the model's fields in its order."""
+    fields = dump_document(request.model_dump(by_alias=True, exclude_none=True))
+    return request_files.ACTION_SCHEMA_MODELINE + fields
+
+
+def action_path(request: ActionRequest) -> str:
+    """Where validate expects the file: the folder routes approval through CODEOWNERS."""
+    return f"{ACTIONS_DIR}/{request.target}/{request.action}/{request.id}.yaml"
+
+
+def _action_draft(
+    ask: ActionAsk, request_id: str, policy_set: PolicySet, where: str
+) -> ActionDraft:
+    request = _action_request(ask, request_id)
+    text = render_action(request)
+    check = check_action(request, policy_set)
+    return ActionDraft(request, action_path(request), text, check, where)
+
+
+def _action_candidates(ask: ActionAsk, now: datetime) -> list[str]:
+    """The id asked for, or the generated proposals (from what is asked), best first."""
     if ask.sql is None and ask.params is None:
         raise UsageError(
             "an action request needs its input: --sql-file FILE (a SQL action's statements) "
             "or --param NAME=VALUE (a command action's parameters)"
         )
-    policy_set = _policy_set(load_policies(root), "the work tree (policies/)")
-    probe = _action_request(ask, _PLACEHOLDER_ID)
     if ask.request_id is not None:
-        candidates = [_action_request(ask, ask.request_id).id]
-    else:
-        printed = json.dumps(probe.model_dump(mode="json", exclude={"id"}), sort_keys=True)
-        candidates = ids.proposals(ask.requester, ask.target, ask.action, now.date(), printed)
-    used = {PurePosixPath(p).stem for p in _action_history(root)}
+        return [_action_request(ask, ask.request_id).id]
+    probe = _action_request(ask, _PLACEHOLDER_ID)
+    printed = json.dumps(probe.model_dump(mode="json", exclude={"id"}), sort_keys=True)
+    return ids.proposals(ask.requester, ask.target, ask.action, now.date(), printed)
+
+
+def _choose_action(
+    ask: ActionAsk,
+    candidates: list[str],
+    used: set[str],
+    judge: Callable[[str], ActionDraft],
+    place: Callable[[ActionDraft], Slot],
+) -> tuple[ActionDraft, Slot]:
+    """The first candidate id whose place already holds this very request (a rerun), or that
+    history has not used and whose place is free; an id given with --id is never replaced."""
     for candidate in candidates:
-        request = _action_request(ask, candidate)
-        path = f"{ACTIONS_DIR}/{request.target}/{request.action}/{request.id}.yaml"
-        text = request_files.ACTION_SCHEMA_MODELINE + dump_document(
-            request.model_dump(by_alias=True, exclude_none=True)
-        )
-        draft = ActionDraft(request, path, text, check_action(request, policy_set))
-        existing = root / path
-        if existing.is_file() and existing.read_text("utf-8") == text:
-            return ActionRequestOutcome(draft, Result.UNCHANGED)
-        if request.id in used or existing.exists():
-            if ask.request_id is not None:
-                raise _refuse_used(request.id)
-            continue
-        break
-    else:
-        raise _refuse_used(candidates[-1])
+        draft = judge(candidate)
+        slot = place(draft)
+        if slot is Slot.SAME:
+            return draft, slot
+        if candidate not in used and slot is Slot.FREE:
+            return draft, slot
+        if ask.request_id is not None:
+            raise _refuse_used(candidate)
+    raise _refuse_used(candidates[-1])
+
+
+def write_action_request(
+    root: Path, ask: ActionAsk, now: datetime, dry_run: bool
+) -> ActionRequestOutcome:
+    """Write the action request into the work tree (unless a dry run), once judged offline;
+    a request its policy refuses writes nothing."""
+    candidates = _action_candidates(ask, now)
+    where = "the work tree (policies/)"
+    policy_set = _policy_set(load_policies(root), where)
+    used = {PurePosixPath(p).stem for p in _action_history(root, ["HEAD"])}
+
+    def place(draft: ActionDraft) -> Slot:
+        existing = root / draft.path
+        if existing.is_file() and existing.read_text("utf-8") == draft.text:
+            return Slot.SAME
+        return Slot.TAKEN if existing.exists() else Slot.FREE
+
+    draft, slot = _choose_action(
+        ask, candidates, used, lambda i: _action_draft(ask, i, policy_set, where), place
+    )
+    if slot is Slot.SAME:
+        return ActionRequestOutcome(draft, Result.UNCHANGED)
     if not draft.check.allowed:
         return ActionRequestOutcome(draft, Result.REFUSED)
     if dry_run:
@@ -644,13 +735,56 @@ def write_action_request(
     return ActionRequestOutcome(draft, Result.WRITTEN)
 
 
-def _action_history(root: Path) -> set[str]:
-    """Every action request file any commit of HEAD (and origin's default branch) added."""
+def action_branch_for(request_id: str) -> str:
+    return f"{ACTION_BRANCH_PREFIX}{request_id}"
+
+
+def open_action_request(
+    root: Path, ask: ActionAsk, now: datetime, pull: PullTarget, dry_run: bool,
+    texts: ActionPullTexts,
+) -> ActionRequestOutcome:  # fmt: skip
+    """Publish the action request as a pull request of its own, judged by the policies of
+    the remote's default branch, leaving the work tree alone."""
+    candidates = _action_candidates(ask, now)
+    remote = _reach_remote(root, pull, [action_branch_for(i) for i in candidates])
+    policy_set = _policy_set(load_policies_at(root, remote.base), remote.where)
+    used = {PurePosixPath(p).stem for p in _action_history(root, [remote.base])}
+
+    def place(draft: ActionDraft) -> Slot:
+        existing = remote.branches.get(action_branch_for(draft.request.id))
+        if draft.request.id in used:  # merged before: a branch left behind is no rerun
+            return Slot.TAKEN
+        if existing is None:
+            return Slot.FREE
+        held = _branch_holds(root, existing, (draft.path, draft.text), remote.token, pull.remote)
+        return Slot.SAME if held else Slot.TAKEN
+
+    draft, slot = _choose_action(
+        ask, candidates, used, lambda i: _action_draft(ask, i, policy_set, remote.where), place
+    )
+    branch = action_branch_for(draft.request.id)
+    if not draft.check.allowed:
+        return ActionRequestOutcome(draft, Result.REFUSED, branch)
+    if dry_run:
+        return ActionRequestOutcome(draft, Result.WOULD_OPEN, branch)
+    if slot is Slot.FREE:
+        message = texts.commit_message(draft.request)
+        _push_request(root, pull, remote, branch, (draft.path, draft.text), message)
+    body = texts.body(draft)
+    opened = _open_pull(pull, remote, branch, texts.title(draft.request), body)
+    result = Result.OPENED if opened.created else Result.ALREADY_OPEN
+    return ActionRequestOutcome(draft, result, branch, opened)
+
+
+def _action_history(root: Path, refs: list[str]) -> set[str]:
+    """Every action request file any commit of ``refs`` (and origin's default branch, when
+    the clone has one) added."""
     if git.toplevel(root) is None or git.resolve(root, "HEAD") is None:
         return set()
-    found = git.added_paths(root, "HEAD", [ACTIONS_DIR])
-    if git.resolve(root, "refs/remotes/origin/HEAD"):
-        found |= git.added_paths(root, "refs/remotes/origin/HEAD", [ACTIONS_DIR])
+    found: set[str] = set()
+    for ref in [*refs, "refs/remotes/origin/HEAD"]:
+        if git.resolve(root, ref) is not None:
+            found |= git.added_paths(root, ref, [ACTIONS_DIR])
     return found
 
 
@@ -659,21 +793,18 @@ def run_action_ask(
     root: Path,
     now: datetime | None,
     window: tuple[object, ...],
-    open_pr: bool,
+    pull: PullTarget | None,
     dry_run: bool,
+    texts: ActionPullTexts,
 ) -> ActionRequestOutcome:
-    """``jitops request`` for an action: no window (an action is performed once, not held),
-    and no ``--open-pr`` yet (commit the file on a branch and open its pull request)."""
+    """``jitops request`` for an action (no window: it is performed once, not held): write
+    the file, or (with ``pull``) open its pull request, written with ``texts``."""
     if any(value is not None for value in window):
         raise UsageError(
             "an action request has no window (--for, --until, --from): it is performed once, "
             "on merge"
         )
-    if open_pr:
-        raise UsageError(
-            "--open-pr does not open action requests yet: write the file, commit it on a "
-            "branch of its own and open its pull request"
-        )
-    from datetime import UTC
-
-    return write_action_request(root, ask, now or datetime.now(UTC), dry_run)
+    moment = now or datetime.now(UTC)
+    if pull is not None:
+        return open_action_request(root, ask, moment, pull, dry_run, texts)
+    return write_action_request(root, ask, moment, dry_run)

@@ -17,7 +17,7 @@ from jitops.demo.probes import new_session_error, read_error
 from jitops.demo.scene import APPROVER, AUDITOR, REQUESTER, Scene
 from jitops.demo.world import ROLE, TABLE, TARGET
 from jitops.report.comments import sweep_markdown, sweep_texts
-from jitops.report.text import audit_output
+from jitops.report.text import action_audit_rows, audit_output
 
 
 class Ending(Scene):
@@ -133,4 +133,14 @@ class Ending(Scene):
             f"access ended at the target {revoked:%H:%M} UTC, as the sweep recorded it: "
             f"{int(lag.total_seconds() // 60) if lag else 0} minute(s) after the window",
             f"the audit does not show when the sweep revoked the grant ({revoked})",
+        )
+        acted = [a for a in report.actions if a.path == self.action_file]
+        rows = action_audit_rows(report)
+        self.expect(
+            len(acted) == 1
+            and acted[0].state == "performed"
+            and any(r[0] == acted[0].request_id and f"@{APPROVER}" in r[3] for r in rows),
+            f"and the action: @{REQUESTER} asked, @{APPROVER} approved, performed once, with "
+            "its result's digest — from git alone",
+            f"the audit does not show the action as performed: {[a.state for a in acted]}",
         )

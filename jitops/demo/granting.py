@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from jitops.commands.apply import Action, ApplyOptions, run_apply_job
+from jitops.commands.apply import Action
 from jitops.commands.status import StatusOptions, status
 from jitops.demo.scene import REQUESTER, Scene, StepFailed
 from jitops.demo.world import DATABASE, TABLE, TARGET
 from jitops.ledger import GrantState
-from jitops.report.comments import apply_comment
 from jitops.report.text import status_rows, table
 
 
@@ -22,23 +21,7 @@ class Granting(Scene):
             f"has the {TARGET} password)"
         )
         checkout = world.checkout("apply")
-        env = world.job_env(push, secrets=True)
-        # --push-notes: the evidence for the auditor, and the request-id index for later checks
-        job = run_apply_job(
-            ApplyOptions(
-                root=checkout,
-                now=self.clock.now(),
-                before=str(push.payload["before"]),
-                after=str(push.payload["after"]),
-                repository=env["GITHUB_REPOSITORY"],
-                token=env["GITHUB_TOKEN"],
-                api_url=env["GITHUB_API_URL"],
-                comment=True,
-            ),
-            env,
-            push_notes=True,
-            comment=apply_comment,
-        )
+        job = self.run_apply_workflow(push, checkout)
         report, published = job.report, job.published
         if published is None or published.index is None:
             why = published.index_problem if published is not None else "nothing was published"

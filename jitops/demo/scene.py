@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from jitops.actions_context import ActionsContext
+from jitops.commands.apply import ApplyJob, ApplyOptions, run_apply_job
 from jitops.commands.check_pr import CheckOutcome, check_pull_request, options_from_actions
 from jitops.demo.lines import Line, Tone
 from jitops.demo.world import ROLE, TARGET, DemoClock, World
-from jitops.models import AccessRequest
-from jitops.report.comments import gate_markdown
+from jitops.models import AccessRequest, ActionRequest
+from jitops.report.comments import action_result_markdown, apply_comment, gate_markdown
 from jitops.report.text import decision_text
 from jitops.testing.github import Event
 
@@ -35,7 +36,7 @@ ASKED, LONGER = "2h", "4h"  # the window asked for, and the one the attack swaps
 
 class Scene:
     """The story's state and voice; the acts (``opening``, ``reviewing``, ``granting``,
-    ``ending``) add the steps."""
+    ``acting``, ``ending``) add the steps."""
 
     def __init__(
         self, work: Path, resources: ExitStack, say: Say, *, keep: bool, inject: Inject | None
@@ -51,6 +52,11 @@ class Scene:
         self.branch = ""
         self.session: Any = None  # the requester's open database session
         self.expires_at: datetime | None = None
+        # the action request (``acting``): its pull request, branch, file as asked, and path
+        self.action_pr = 0
+        self.action_branch = ""
+        self.action_asked: ActionRequest | None = None
+        self.action_file = ""
 
     # -- narration -------------------------------------------------------------------------
 
@@ -88,10 +94,13 @@ class Scene:
             )
         return found[1].approvals[0].from_[0]
 
-    def approve(self, person: str, body: str, narration: str) -> CheckOutcome:
-        """``person`` approves the pull request's head; the check runs on the review event."""
+    def approve(
+        self, person: str, body: str, narration: str, number: int | None = None
+    ) -> CheckOutcome:
+        """``person`` approves the head of pull request ``number`` (the access request's by
+        default); the check runs on the review event."""
         world = self.world
-        world.hub.review(world.repo, self.pr, user=person, event="APPROVE", body=body)
+        world.hub.review(world.repo, number or self.pr, user=person, event="APPROVE", body=body)
         self.say(narration)
         event = world.server.last_event("pull_request_review", "submitted")
         return self.check(event, f"{REQUESTER} and {person}")
@@ -128,3 +137,26 @@ class Scene:
         for decision in outcome.result.decisions:
             self.show(decision_text(decision, rules))
         return outcome
+
+    def run_apply_workflow(self, push: Event, checkout: Path) -> ApplyJob:
+        """The apply workflow on ``push``, in ``checkout``: with the targets' secrets, its
+        records pushed (--push-notes: the evidence for the auditor, the request-id index and
+        the action records later runs read), and a comment on each pull request it acted on."""
+        env = self.world.job_env(push, secrets=True)
+        options = ApplyOptions(
+            root=checkout,
+            now=self.clock.now(),
+            before=str(push.payload["before"]),
+            after=str(push.payload["after"]),
+            repository=env["GITHUB_REPOSITORY"],
+            token=env["GITHUB_TOKEN"],
+            api_url=env["GITHUB_API_URL"],
+            comment=True,
+        )
+        return run_apply_job(
+            options,
+            env,
+            push_notes=True,
+            comment=apply_comment,
+            action_comment=action_result_markdown,
+        )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from jitops.demo.acting import ACTION, ORDER, Acting
 from jitops.demo.ending import Ending
 from jitops.demo.granting import Granting
 from jitops.demo.lines import Line, Tone
@@ -48,7 +49,7 @@ class StepResult:
     detail: str = ""
 
 
-class Story(Opening, Reviewing, Granting, Ending):
+class Story(Opening, Reviewing, Granting, Acting, Ending):
     """The whole loop, as steps. ``run`` plays them in order and stops at the first failure."""
 
     # -- the steps -------------------------------------------------------------------------
@@ -65,6 +66,9 @@ class Story(Opening, Reviewing, Granting, Ending):
             ("read", f"{REQUESTER} reads the {TABLE} table"),
             ("sweep", "Time passes; the sweep workflow revokes at expiry"),
             ("revoked", f"{REQUESTER}'s access is gone"),
+            ("action-request", f"{REQUESTER} asks jitops to run one UPDATE ({ACTION})"),
+            ("action-review", f"{APPROVER} asks for a WHERE; {REQUESTER} adds it; he approves"),
+            ("perform", f"apply performs it once: order {ORDER} fixed, nobody held access"),
             ("audit", f"{AUDITOR} (security) audits from git alone"),
         ]
         return [Step(key, title, getattr(self, key.replace("-", "_"))) for key, title in titles]

@@ -37,6 +37,7 @@ REPOSITORY = f"{ORG}/access"
 TARGET, ROLE = "sandbox-db", "readwrite"  # the access the story asks for
 DATABASE, TABLE = "orders", "orders"
 PROVISIONER = "jitops_provisioner"
+ACTION_LOGIN = "jitops_actions"  # who approved actions run as: may read orders, set a state
 STATUS_CONTEXT = "jitops/approval"
 BOT = "jitops-bot"  # the workflows' GITHUB_TOKEN (github-actions[bot] on GitHub)
 
@@ -129,12 +130,14 @@ def principals(policy_set: PolicySet) -> tuple[set[tuple[str, str]], set[str]]:
 @dataclass(frozen=True)
 class Database:
     """The demo's PostgreSQL: database ``orders`` with table ``orders``, roles for each jitops
-    role, a least-privilege provisioner, and a login for the requester (set up by the DBA:
-    jitops grants roles, it does not hand out passwords)."""
+    role, a least-privilege provisioner, the login approved actions run as (it may read the
+    orders and set their state, nothing more), and a login for the requester (set up by the
+    DBA: jitops grants roles, it does not hand out passwords)."""
 
     server: PostgresServer
     version: str
     provisioner_password: str
+    action_password: str
     pg_roles: dict[str, str]  # jitops role → PostgreSQL role
     passwords: dict[str, str]  # person → their own database password
 
@@ -165,12 +168,18 @@ class Database:
         )
         return rows[0][0] if rows and rows[0][0] is not None else None
 
+    def states(self) -> dict[int, str]:
+        """Each order's state, as the database holds it."""
+        rows = self.server.admin(f"SELECT id, state FROM {TABLE} ORDER BY id", dbname=DATABASE)
+        return {int(i): str(state) for i, state in rows}
+
     def target_settings(self) -> dict[str, Any]:
         return {
             "host": self.server.host,
             "port": self.server.port,
             "dbname": DATABASE,
             "user": PROVISIONER,
+            "action_user": ACTION_LOGIN,
             "roles": dict(self.pg_roles),
         }
 
@@ -183,9 +192,10 @@ def start_database(
     try:
         server = embedded.server
         pg_roles = {role: f"{DATABASE}_{role}" for role in roles}
-        password = new_password()
+        password, action_password = new_password(), new_password()
         server.admin(f"CREATE DATABASE {DATABASE}")
         create_provisioner(server, PROVISIONER, password, pg_roles.values())
+        create_login(server, ACTION_LOGIN, action_password)
         statements = [
             f"CREATE TABLE {TABLE} (id int PRIMARY KEY, customer text, total numeric, state text)",
             f"INSERT INTO {TABLE} VALUES (1001, 'Ada', 42.50, 'shipped'), "
@@ -198,6 +208,7 @@ def start_database(
             for r in ("readwrite", "admin")
             if r in pg_roles
         ]
+        statements.append(f"GRANT SELECT, UPDATE (state) ON {TABLE} TO {ACTION_LOGIN}")
         for statement in statements:
             server.admin(statement, dbname=DATABASE)
         passwords = {}
@@ -206,7 +217,10 @@ def start_database(
             create_login(server, Database.login(person), passwords[person])
             # Handed over once, so the provisioner may set VALID UNTIL on it.
             server.admin(f"GRANT {Database.login(person)} TO {PROVISIONER} WITH ADMIN OPTION")
-        return embedded, Database(server, embedded.version, password, pg_roles, passwords)
+        database = Database(
+            server, embedded.version, password, action_password, pg_roles, passwords
+        )
+        return embedded, database
     except BaseException:
         embedded.stop()
         raise
@@ -273,9 +287,11 @@ class World:
     def own_clone(self, login: str) -> Path:
         """``login``'s own clone of the access repository, over smart HTTP with their token
         (sent as ``jitops request`` sends it: a header, never stored in the clone), with git
-        told who they are."""
+        told who they are; made once (``--open-pr`` fetches the default branch itself)."""
         account = self.accounts[login]
         dest = self.work / "people" / login / self.repo.name
+        if dest.is_dir():
+            return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         git.clone(self.server.clone_url(self.repo.full_name), dest, token=account.token)
         git.set_identity(dest, account.user.name, account.user.email)
@@ -342,5 +358,8 @@ def build_world(server: GitHubServer, database: Database, work: Path, clock: Dem
     )
     repo = hub.set_allow_auto_merge(repo)
     target = policy_set.targets[TARGET]
-    secret_env = {target.secrets["password"]: database.provisioner_password}
+    secret_env = {
+        target.secrets["password"]: database.provisioner_password,
+        target.secrets["action_password"]: database.action_password,
+    }
     return World(server, repo, accounts, bot, database, policy_set, secret_env, work, clock)

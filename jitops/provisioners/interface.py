@@ -205,6 +205,7 @@ class ActionResult:
     more_rows: bool = False  # more were returned than are kept
     output: str = ""  # a command's output, cut
     error: str | None = None
+    tags: tuple[str, ...] = ()  # what the target said of each statement (``UPDATE 1``)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -218,6 +219,7 @@ class ActionResult:
             "more_rows": self.more_rows,
             "output": self.output,
             "error": self.error,
+            "tags": list(self.tags),
         }
 
     @property

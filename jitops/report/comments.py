@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     from jitops.commands.apply import ApplyReport
     from jitops.commands.apply import Outcome as ApplyOutcome
     from jitops.commands.audit import AuditIssueTexts
-    from jitops.commands.request import Draft, PullTexts
+    from jitops.commands.request import ActionDraft, ActionPullTexts, Draft, PullTexts
     from jitops.commands.sweep import GitHubRecord, SweepJob, SweepReport, SweepTexts
     from jitops.findings import Finding
     from jitops.gate import GateResult, ParsedRequest
     from jitops.github import PullRequestInfo
     from jitops.ledger import LedgerEntry
-    from jitops.models import AccessRequest
+    from jitops.models import AccessRequest, ActionRequest
     from jitops.performing import ActionOutcome
     from jitops.policy import Decision
     from jitops.revoking import Revocation
@@ -142,11 +142,30 @@ _ACTION_HEADLINES = {
 }
 
 
+_CHANGED = {"UPDATE": "updated", "DELETE": "deleted", "INSERT": "inserted", "MERGE": "merged"}
+
+
+def changed_text(tags: Sequence[str]) -> str:
+    """What PostgreSQL's command tags say was changed, in words: ``1 row updated``."""
+    counts: dict[str, int] = {}
+    for tag in tags:
+        words = tag.split()
+        if words and words[0] in _CHANGED and words[-1].isdigit():
+            counts[words[0]] = counts.get(words[0], 0) + int(words[-1])
+    return ", ".join(
+        f"{n} row{'' if n == 1 else 's'} {_CHANGED[kind]}" for kind, n in counts.items()
+    )
+
+
 def action_result_markdown(outcome: ActionOutcome) -> str:
     """apply's comment on an action request's pull request: what performing it did — who it
     ran as, the rows it affected, the first rows it returned (what the database holds is
     shown as text, never as Markdown), or its error — with the result's digest."""
-    lines = [f"### jitops: {_ACTION_HEADLINES.get(outcome.state, outcome.state)}", ""]
+    headline = _ACTION_HEADLINES.get(outcome.state, outcome.state)
+    said = changed_text(outcome.result.tags) if outcome.result is not None else ""
+    if outcome.state == "performed" and said:
+        headline += f": {said}"
+    lines = [f"### jitops: {headline}", ""]
     request = outcome.request
     if request is not None:
         lines += [
@@ -164,6 +183,11 @@ def action_result_markdown(outcome: ActionOutcome) -> str:
         "|---|---|",
         f"| ran as | {markdown_text(result.identity, quoting=())} |",
         f"| rows affected | {result.rows_affected} |",
+        *(
+            [f"| the target said | {markdown_code('; '.join(result.tags))} |"]
+            if result.tags
+            else []
+        ),
         f"| took | {seconds:.2f} s |",
         f"| result digest | `{result.digest}` |",
         "",
@@ -351,6 +375,47 @@ def pull_texts() -> PullTexts:
     from jitops.commands.request import PullTexts
 
     return PullTexts(pull_title, pull_body, commit_message)
+
+
+def action_pull_title(request: ActionRequest) -> str:
+    return f"Action request: @{request.requester} {request.action} on {request.target}"
+
+
+def action_pull_body(draft: ActionDraft) -> str:
+    """The action request's pull request description: exactly what will run, and what the
+    policies said of it before opening."""
+    from jitops.commands.request import PR_MARKER
+
+    section = action_section(draft.check, None)[2:]  # without the check's verdict headline
+    lines = [
+        PR_MARKER,
+        f"@{draft.request.requester} asks for an action with `jitops request`: it is performed "
+        "once, by jitops, when this pull request merges.",
+        "",
+        *section,
+        f"Judged by the policies of {draft.policies_from} before opening: allowed, pending "
+        "approval.",
+        "The `jitops/approval` check on this pull request has the final word; any change to the "
+        "file after an approval needs a new one.",
+        "",
+        f"<sub>Request file: `{draft.path}`.</sub>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def action_commit_message(request: ActionRequest) -> str:
+    ticket = f"\nTicket: {request.ticket}" if request.ticket else ""
+    return (
+        f"Request action {request.action} on {request.target} for @{request.requester}\n\n"
+        f"{request.justification}\n{ticket}\nRequest-Id: {request.id}\n"
+    )
+
+
+def action_pull_texts() -> ActionPullTexts:
+    """The texts ``jitops request --open-pr`` writes an action request's pull request with."""
+    from jitops.commands.request import ActionPullTexts
+
+    return ActionPullTexts(action_pull_title, action_pull_body, action_commit_message)
 
 
 def sweep_job_summary(job: SweepJob) -> str | None:

@@ -110,19 +110,30 @@ def request_output(outcome: RequestOutcome) -> tuple[list[str], list[str]]:
 
 
 def action_request_output(outcome: ActionRequestOutcome) -> tuple[list[str], list[str]]:
-    """What ``jitops request`` prints for an action: (the file on a dry run, else its path;
-    on stderr what it did, the action plainly, and what the policies say of it)."""
+    """What ``jitops request`` prints for an action: (on stdout the file on a dry run, the
+    pull request's URL or the file's path; on stderr what it did, the action plainly, and
+    what the policies say of it)."""
     from jitops.commands.request import Result
 
     draft, result = outcome.draft, outcome.result
-    out = [draft.text.removesuffix("\n")] if result is Result.WOULD_WRITE else []
-    if result in (Result.WRITTEN, Result.UNCHANGED):
+    out: list[str] = []
+    if result in (Result.WOULD_WRITE, Result.WOULD_OPEN):
+        out = [draft.text.removesuffix("\n")]
+    elif outcome.pull is not None:
+        out = [outcome.pull.html_url]
+    elif result is not Result.REFUSED:
         out = [draft.path]
+    number = outcome.pull.number if outcome.pull else ""
     headline = {
         Result.REFUSED: "refused by policy — nothing written",
         Result.WOULD_WRITE: f"would write {draft.path} (dry run: nothing written)",
         Result.WRITTEN: f"wrote {draft.path}",
         Result.UNCHANGED: f"{draft.path} is already there, as it would be written",
+        Result.WOULD_OPEN: f"would push branch {outcome.branch} holding only {draft.path} and "
+        "open its pull request (dry run: nothing pushed)",
+        Result.OPENED: f"opened pull request #{number} from branch {outcome.branch}",
+        Result.ALREADY_OPEN: f"pull request #{number} of this action request is already open "
+        f"(branch {outcome.branch}); nothing pushed",
     }[result]
     request, check = draft.request, draft.check
     lines = [
@@ -132,9 +143,15 @@ def action_request_output(outcome: ActionRequestOutcome) -> tuple[list[str], lis
     ]
     if check.sql is not None and check.sql.statements:
         lines.append(f"  statements: {', '.join(k.upper() for k in check.sql.kinds)}")
+    lines.append(f"  judged by the policies of {draft.policies_from}:")
     lines += [f"  ✗ {p.message} — {p.hint}" for p in check.problems]
     if check.allowed:
         lines.append(f"  allowed by policy {check.policy}; it runs as {check.runs_as}")
+    if result is Result.WRITTEN:
+        lines.append(
+            "jitops: next: commit it on a branch of its own and open a pull request "
+            "(or run this again with --open-pr)"
+        )
     return out, lines
 
 
@@ -748,11 +765,16 @@ ACTION_AUDIT_HEADER = (
 )
 
 
+def _approvers_named(detail: str) -> list[str]:
+    """The people an approval check's detail names ("approved by @bob, @dave (@acme/db-leads
+    or @carol)"): those before the parenthesis, never whom the rule asked of."""
+    names = detail.removeprefix("approved by ").split(" (", 1)[0]
+    return [n.strip().removeprefix("@") for n in names.split(",") if n.strip().startswith("@")]
+
+
 def action_audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
     """Each action request on the branch: who asked for what, who approved it, what became of
     it and when, and the digest of its result."""
-    import re
-
     rows: list[tuple[str, ...]] = []
     for action in report.actions:
         last = action.steps[-1] if action.steps else {}
@@ -761,10 +783,10 @@ def action_audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
                 login
                 for step in action.steps
                 for detail in step.get("approved") or ()
-                for login in re.findall(r"@([\w.-]+)", str(detail))
+                for login in _approvers_named(str(detail))
             )
         )
-        at = str(last.get("finished_at") or last.get("at") or "")[:16].replace("T", " ")
+        at = str(last.get("at") or last.get("finished_at") or "")[:16].replace("T", " ")
         digest = str(last.get("digest") or "")[:12]
         rows.append(
             (

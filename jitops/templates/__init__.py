@@ -155,25 +155,53 @@ class WorkflowSettings:
     secret_variables: tuple[str, ...]
     # The Notify channels' alone: the pull-request check tells them too, and sees no other
     notify_variables: tuple[str, ...] = ()
+    # The targets' action_… secrets: only the steps that perform actions (apply) get them
+    action_variables: tuple[str, ...] = ()
+
+
+ACTION_SECRET_PREFIX = "action_"
 
 
 def secret_variables(targets: Iterable[Target], notify: Iterable[Notify] = ()) -> tuple[str, ...]:
-    """Every environment variable the targets' and the Notify channels' secrets live in,
-    sorted, once each."""
-    found = {v for target in targets for v in target.secrets.values()}
+    """Every environment variable the targets' secrets for granting and revoking (all but
+    their ``action_…`` ones) and the Notify channels' secrets live in, sorted, once each."""
+    found = {
+        v
+        for target in targets
+        for name, v in target.secrets.items()
+        if not name.startswith(ACTION_SECRET_PREFIX)
+    }
     found |= {v for c in notify for v in (c.secrets.url, c.secrets.signing_key) if v}
     return tuple(sorted(found))
+
+
+def action_variables(targets: Iterable[Target]) -> tuple[str, ...]:
+    """The environment variables the targets' ``action_…`` secrets live in (the login an
+    approved action runs as): only a step that performs actions needs them, sorted, once each.
+    One also used for granting stays out: it is in :func:`secret_variables`."""
+    listed = list(targets)
+    found = {
+        v
+        for target in listed
+        for name, v in target.secrets.items()
+        if name.startswith(ACTION_SECRET_PREFIX)
+    }
+    return tuple(sorted(found - set(secret_variables(listed))))
 
 
 def render_workflows(settings: WorkflowSettings) -> dict[str, str]:
     """File name under ``.github/workflows/`` → its text."""
     secrets = [f"{name}: ${{{{ secrets.{name} }}}}" for name in settings.secret_variables]
     notify = [f"{name}: ${{{{ secrets.{name} }}}}" for name in settings.notify_variables]
+    performing = secrets + [
+        f"{name}: ${{{{ secrets.{name} }}}}" for name in settings.action_variables
+    ]
     values: dict[str, Value] = {
         "install_steps": settings.install.install_steps,
         "jitops": settings.install.jitops_step,
         "default_branch": settings.default_branch,
         "target_secrets": secrets,
+        "performing_secrets": sorted(performing),
         "notify_secrets": notify,
     }
     rendered = {}

@@ -40,7 +40,7 @@ from jitops.report.text import doctor_text
 from jitops.testing.github import BranchProtection
 from jitops.testing.github.environments import add_environment, add_repo_secret
 from tests.fixtures.github_server import RepoSetup
-from tests.gitrepo import PROJECT, commit_all, make_access_repo, write_request
+from tests.gitrepo import PROJECT, commit_all, drop_example_actions, make_access_repo, write_request
 from tests.gitrepo import git as run_git
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -56,6 +56,7 @@ def doctor_repo(root: Path, settings: dict[str, Any] | None = None) -> Path:
     ``settings`` are the target's settings (default: a host nothing listens on).
     """
     make_access_repo(root)
+    drop_example_actions(root)  # access roles only: action tests add the actions they check
     # Only the PostgreSQL target: the GitHub team one would need a GitHub to talk to.
     for name in ("github-team.yaml", "sandbox-deployers.yaml"):
         (root / "policies" / name).unlink(missing_ok=True)
@@ -929,6 +930,45 @@ def test_a_step_running_jitops_through_its_action_needs_the_secrets_too(tmp_path
         "job 'approval', step 'jitops reconcile': `jitops reconcile` runs without JITOPS_B in "
         "its environment, so it cannot reach the targets whose secrets live there",
     ]
+
+
+@pytest.mark.attack(7, "leave the action login's secret with sweep or reconcile")
+def test_an_action_login_s_secret_belongs_to_apply_steps_alone(tmp_path: Path) -> None:
+    """apply needs the action login's secret (it performs approved actions); sweep holding
+    it, on its step or inherited from the job, is more than it needs — doctor says so."""
+    write_workflow(
+        tmp_path,
+        "permissions: {}\njobs:\n"
+        + GOOD_JOB.replace("    steps:", "    env: {JITOPS_ACT: z}\n    steps:")
+        + "      - name: Revoke\n        run: jitops sweep --open-pr\n"
+        "        env: {JITOPS_A: x}\n"
+        "      - name: Catch up\n        run: jitops apply --catch-up\n"
+        "        env: {JITOPS_A: x}\n",
+        "jitops-sweep.yml",
+    )
+    problems = [
+        c
+        for c in workflow_checks(tmp_path, ["JITOPS_A"], ["JITOPS_ACT"])
+        if c.name.endswith("jitops-sweep.yml")
+    ]
+    assert [c.message for c in problems] == [
+        "job 'approval', step 'Revoke': `jitops sweep` has JITOPS_ACT in its environment, the "
+        "secret of the login approved actions run as, which it never uses"
+    ]
+    assert "only the apply steps perform actions" in (problems[0].fix or "")
+    # apply without the action login's secret cannot perform the actions it is there for
+    write_workflow(
+        tmp_path,
+        "permissions: {}\njobs:\n" + GOOD_JOB
+        + "      - name: Apply\n        run: jitops apply\n        env: {JITOPS_A: x}\n",
+        "jitops-apply.yml",
+    )  # fmt: skip
+    [apply] = [
+        c.message
+        for c in workflow_checks(tmp_path, ["JITOPS_A"], ["JITOPS_ACT"])
+        if c.name.endswith("jitops-apply.yml")
+    ]
+    assert "`jitops apply` runs without JITOPS_ACT in its environment" in apply
 
 
 def test_doctor_checks_the_workflows_against_the_targets_secrets(tmp_path: Path) -> None:

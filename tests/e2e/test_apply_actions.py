@@ -220,6 +220,8 @@ def test_an_approved_update_runs_once_as_the_action_login(
     assert shop.states()[1002] == "paid"
     comments = [c.body for c in world.server.hub.comments_of(world.repo, number)]
     [told] = [c for c in comments if "action performed" in c]
+    assert "### jitops: ✅ action performed: 1 row updated\n" in told
+    assert "| the target said | `UPDATE 1` |" in told
     assert f"| ran as | {shop.action_user.replace('_', chr(92) + '_')} |" in told
     assert "| rows affected | 1 |" in told
     assert perform(world, cli, before).code == 0 and shop.states()[1002] == "paid"
@@ -301,3 +303,22 @@ def test_of_two_runs_at_once_only_the_one_that_claims_the_id_performs(
     result = perform(acting, cli, before)
     assert "already performed: " in result.out and "another run claimed it first" in result.out
     assert performed(acting) == []
+
+
+def test_audit_in_a_fresh_clone_fetches_the_action_records_and_names_the_approvers(
+    acting: World, cli: CLI, tmp_path: Path
+) -> None:
+    """An auditor's clone holds no notes: audit fetches origin's action records along with
+    the evidence, and the approved column names the people who approved, never their teams."""
+    approved_and_merged(acting, "restart-9")
+    assert perform(acting, cli, acting.pull_base()).code == 0
+    fresh = tmp_path / "auditor"
+    git(tmp_path, "clone", "-q", acting.server.file_url(acting.repo.full_name), str(fresh))
+    listing = cli("audit", "--repo", str(fresh))
+    assert listing.code == 0, listing.output
+    [row] = [line for line in listing.out.splitlines() if line.startswith("restart-9 ")]
+    # id, requester, action, approved by (bob alone: not the team he approved for), outcome
+    assert row.split()[:5] == [
+        "restart-9", f"@{acting.login('alice')}", "legacy/restart", f"@{acting.login('bob')}",
+        "performed",
+    ], row  # fmt: skip

@@ -9,28 +9,14 @@ import pytest
 from tests.e2e.conftest import Check
 from tests.e2e.gate_world import GateWorld, comments_of, status_of
 
-ACTION_POLICY = """\
-actions:
-  fix-order-state:
-    sql:
-      allow: [update]
-      statement_timeout: 5s
-      max_rows_affected: 1
-    approvals: [{count: 1, from: ["@ORG/db-leads"]}]
-"""
-
 
 @pytest.fixture
 def offered(gate: GateWorld) -> GateWorld:
-    """The base checkout's policies offer fix-order-state on sandbox-db, run as jitops_actions
-    (the check reads the policies of the default branch's checkout)."""
-    policy = gate.base / "policies" / "sandbox-db.yaml"
-    policy.write_text(policy.read_text() + ACTION_POLICY.replace("ORG", gate.org))
-    targets = gate.base / "policies" / "targets.yaml"
-    targets.write_text(
-        targets.read_text().replace("  user: jitops_provisioner\n", "  user: jitops_provisioner\n"
-                                    "  action_user: jitops_actions\n", 1)
-    )  # fmt: skip
+    """The example policies (the base checkout's) offer fix-order-state on sandbox-db, run as
+    jitops_actions; the fixture checks they still do, so these tests never pass vacuously."""
+    policy = (gate.base / "policies" / "sandbox-db.yaml").read_text()
+    assert "  fix-order-state:\n" in policy
+    assert "action_user: jitops_actions" in (gate.base / "policies" / "targets.yaml").read_text()
     return gate
 
 
@@ -40,6 +26,7 @@ def action_text(gate: GateWorld, request_id: str, sql: str, requester: str = "al
         "apiVersion: jitops/v1\nkind: ActionRequest\n"
         f"id: {request_id}\nrequester: {gate.login(requester)}\ntarget: sandbox-db\n"
         "action: fix-order-state\njustification: Order 1002 is stuck in payment after INC-4211\n"
+        "ticket: INC-4211\n"
         f"sql: |\n{body}\n"
     )
 

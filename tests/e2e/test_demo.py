@@ -175,7 +175,7 @@ def test_a_provisioner_fault_stops_the_demo_at_its_step_with_exit_3(
         flat,
     ), result.out
     assert "· 10. alice's access is gone (not run)" in flat
-    assert "stopped at step 9: 8 of 11 steps behaved as expected" in flat
+    assert "stopped at step 9: 8 of 14 steps behaved as expected" in flat
     assert secret and secret[0] not in result.output  # invariant 7, even in the demo
     # --keep: the servers are stopped, their data left for inspection
     assert (kept / "github" / "repos" / "acme" / "access.git").is_dir()
@@ -288,7 +288,8 @@ def test_the_readme_walks_through_the_steps_the_demo_plays() -> None:
     assert numbers == list(range(1, len(keys) + 1))
     words = {"setup": "world", "request": "asks", "unqualified-review": "eve", "approval": "bob",
              "stale-push": "attack", "merge": "new version", "apply": "apply", "read": "reads",
-             "sweep": "time passes", "revoked": "gone", "audit": "audits"}  # fmt: skip
+             "sweep": "time passes", "revoked": "gone", "action-request": "update",
+             "action-review": "where", "perform": "once", "audit": "audits"}  # fmt: skip
     items = re.split(r"^\d+\. ", section, flags=re.M)[1:]
     for key, item in zip(keys, items, strict=True):
         assert words[key] in item.split("\n")[0].lower(), (key, item[:80])

@@ -227,3 +227,98 @@ def test_github_gone_after_the_push_says_what_was_done_and_a_rerun_completes_it(
     again = ask("--for", "2h")
     assert again.code == 0, again.output
     assert len(pulls(world)) == 1
+
+
+# -- action requests ------------------------------------------------------------------------------
+
+FIX = "UPDATE orders SET state = 'paid'\n  WHERE id = 1002;\n"
+
+
+@pytest.fixture
+def ask_action(world: GateWorld, mine: Path, ask, cli: CLI, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``jitops request sandbox-db fix-order-state --sql-file … --open-pr`` as alice (the
+    ``ask`` fixture has set her token and commit email)."""
+
+    def run(*args: str, sql: str = FIX, ticket: str = "INC-4211") -> Run:
+        statements = tmp_path / "fix.sql"
+        statements.write_text(sql)
+        return cli(
+            "request", "sandbox-db", "fix-order-state", "--sql-file", str(statements),
+            "--ticket", ticket, "--why", "Order 1002 is stuck in payment",
+            "--requester", world.login("alice"), "--open-pr", "--repo", str(mine), *args,
+        )  # fmt: skip
+
+    return run
+
+
+def test_an_action_request_opens_a_pull_request_of_one_file_showing_what_will_run(
+    world: GateWorld, mine: Path, ask_action, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    before = checkout_state(mine)
+    result = ask_action()
+    assert result.code == 0, result.output
+    assert "opened pull request #" in result.err and "statements: UPDATE" in result.err
+    [number] = pulls(world)
+    assert result.out.strip().endswith(f"/pull/{number}")
+    hub = world.server.hub
+    pr = hub.pull(world.repo, number)
+    assert pr.user == world.login("alice") and pr.head_ref.startswith("jitops/action/")
+    request_id = pr.head_ref.removeprefix("jitops/action/")
+    path = f"actions/sandbox-db/fix-order-state/{request_id}.yaml"
+    store = hub.git(world.repo)
+    assert [change.filename for change in store.diff(pr.base_sha, pr.head_sha)] == [path]
+    assert store.commit(pr.head_sha).parents == (pr.base_sha,)
+    entry = store.entry_at(pr.head_sha, path)
+    assert entry is not None
+    text = store.read_blob(entry.sha).decode()
+    assert "sql: |\n  UPDATE orders SET state = 'paid'\n    WHERE id = 1002;\n" in text
+    assert "ticket: INC-4211" in text
+    # the description shows exactly what will run
+    assert pr.body is not None and "UPDATE orders SET state = 'paid'" in pr.body
+    assert checkout_state(mine) == before and not (mine / path).exists()
+
+    # the gate judges it as any action request: it waits for a db lead
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+    gate = cli("check-pr", "--pr", str(number), "--base-checkout", str(world.base))
+    assert gate.code == 1, gate.output
+    assert f"needs 1 approval from {world.team('db-leads')}" in gate.out
+    world.review(number, "bob")
+    assert cli("check-pr", "--pr", str(number), "--base-checkout", str(world.base)).code == 0
+
+    # running it again finds that pull request, pushes nothing
+    again = ask_action()
+    assert again.code == 0, again.output
+    assert "is already open" in again.err and "nothing pushed" in again.err
+    assert pulls(world) == [number] and hub.pull(world.repo, number).head_sha == pr.head_sha
+
+
+def test_an_action_request_dry_run_pushes_nothing(world: GateWorld, ask_action) -> None:  # type: ignore[no-untyped-def]
+    before = branches(world)
+    result = ask_action("--dry-run")
+    assert result.code == 0, result.output
+    assert "kind: ActionRequest" in result.out
+    assert "would push branch jitops/action/" in result.err
+    assert branches(world) == before and pulls(world) == []
+
+
+@pytest.mark.attack(3, "open an action request whose SQL the policy refuses")
+def test_an_action_request_the_policy_refuses_is_never_pushed(world: GateWorld, ask_action) -> None:  # type: ignore[no-untyped-def]
+    before = branches(world)
+    result = ask_action(sql="UPDATE orders SET state = 'paid' WHERE id = 1;\nDROP TABLE orders;\n")
+    assert result.code == 1, result.output
+    assert "DROP is not a statement an action runs" in result.err
+    assert branches(world) == before and pulls(world) == []
+
+
+def test_an_action_request_is_judged_by_the_policies_of_main(
+    world: GateWorld, mine: Path, ask_action
+) -> None:  # type: ignore[no-untyped-def]
+    # Allowing DELETE in one's own checkout changes nothing: the gate reads main's policies.
+    policy = mine / "policies" / "sandbox-db.yaml"
+    policy.write_text(policy.read_text().replace("allow: [select, update]", "allow: [delete]"))
+    result = ask_action(sql="DELETE FROM orders WHERE id = 1002;\n")
+    assert result.code == 1, result.output
+    assert "judged by the policies of main at " in result.err
+    assert "DELETE is not allowed by this action — it allows select, update" in result.err
+    assert pulls(world) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CLI
-from tests.gitrepo import make_access_repo
+from tests.gitrepo import drop_example_actions, make_access_repo
 
 NOW = "2026-11-23T12:00:00Z"
 ACTIONS = """\
@@ -26,6 +26,7 @@ actions:
 @pytest.fixture
 def repo(tmp_path: Path, cli: CLI) -> Path:
     root = make_access_repo(tmp_path / "access")
+    drop_example_actions(root)  # these tests judge the action below: update only
     policy = root / "policies" / "sandbox-db.yaml"
     policy.write_text(policy.read_text() + ACTIONS)
     assert cli("codeowners", "--repo", str(root), "--write").code == 0
@@ -180,7 +181,7 @@ def test_request_refuses_sql_the_action_does_not_allow_and_writes_nothing(
     [
         (("--param", "oops"), "is not NAME=VALUE"),
         (("--sql-file", "SQL", "--for", "1h"), "has no window"),
-        (("--sql-file", "SQL", "--open-pr"), "does not open action requests yet"),
+        (("--sql-file", "SQL", "--open-pr"), "--open-pr needs a GitHub token"),
     ],
 )
 def test_request_for_an_action_refuses_what_does_not_fit_with_exit_2(

@@ -30,6 +30,7 @@ def test_an_update_runs_once_as_the_action_login(shop: Shop) -> None:
     )
     assert result.succeeded, result.error
     assert (result.identity, result.rows_affected) == (shop.action_user, 1)
+    assert result.tags == ("UPDATE 1",)  # PostgreSQL's own command tag, kept in the result
     assert shop.states()[1002] == "paid"
     assert len(result.digest) == 64
 

@@ -67,3 +67,12 @@ def test_the_audit_issue_lists_each_problem_as_cells() -> None:
     assert "| `requests/a\\|b.yaml` | `no evidence` | `revoke it` |" in body
     assert "Checked 0123456789ab at 2026-12-03 12:00 UTC" in body
     assert "0123456789ab" in report.audit_closing_comment("0123456789abcdef", NOW)
+
+
+def test_what_an_action_changed_reads_in_words_from_postgresql_s_command_tags() -> None:
+    from jitops.report.comments import changed_text
+
+    assert changed_text(("UPDATE 1",)) == "1 row updated"
+    assert changed_text(("UPDATE 2", "INSERT 0 1", "UPDATE 1")) == "3 rows updated, 1 row inserted"
+    assert changed_text(("SELECT 5", "SET")) == ""  # nothing changed: no words
+    assert changed_text(()) == ""

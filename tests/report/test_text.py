@@ -96,3 +96,26 @@ def test_apply_counts_what_it_did_by_action_and_calls_nothing_a_change() -> None
     assert apply_counts(judged) == (  # type: ignore[arg-type]
         "3 request(s) judged: 1 would grant, 1 still refused, 1 refused"
     )
+
+
+def test_the_audit_of_actions_names_who_approved_never_whom_the_rule_asked() -> None:
+    from types import SimpleNamespace
+
+    from jitops.action_record import ActionOnBranch
+    from jitops.report.text import action_audit_rows
+
+    performed = {
+        "state": "performed",
+        "at": "2026-12-01T12:00:03+00:00",
+        "digest": "ab" * 32,
+        "approved": ["approved by @bob, @dave (@acme/db-leads or @carol)", "approved by @erin"],
+    }
+    action = ActionOnBranch(
+        "actions/sandbox-db/fix-order-state/fix-1.yaml", "fix-1", "alice", "sandbox-db",
+        "fix-order-state", "c" * 40, "performed", ({"state": "started"}, performed),
+    )  # fmt: skip
+    [row] = action_audit_rows(SimpleNamespace(actions=[action]))  # type: ignore[arg-type]
+    assert row == (
+        "fix-1", "@alice", "sandbox-db/fix-order-state", "@bob @dave @erin", "performed",
+        "2026-12-01 12:00", "abababababab",
+    )  # fmt: skip

@@ -39,7 +39,7 @@ from jitops.provisioners.interface import CheckStatus
 from jitops.repo import load_policies
 from jitops.sweep_record import DEFAULT_SWEEP_INTERVAL, sweep_check
 from jitops.targets import settings_findings
-from jitops.templates import secret_variables
+from jitops.templates import action_variables, secret_variables
 
 # What callers import from here: the public face, whatever module each name lives in.
 __all__ = [
@@ -108,7 +108,8 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         action_kinds=sql_action_kinds(item.model for item in policies.files),
     )  # fmt: skip
     channels = [item.model for item in policies.files if isinstance(item.model, Notify)]
-    checks += workflow_checks(root, secret_variables((t.model for t in targets), channels))
+    models = [t.model for t in targets]
+    checks += workflow_checks(root, secret_variables(models, channels), action_variables(models))
     if not options.offline:
         options.progress("asking GitHub for the repository's settings, rules and secrets…")
         checks += github_checks(root, options.environ)

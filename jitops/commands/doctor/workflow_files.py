@@ -50,10 +50,13 @@ _CACHE_ACTIONS = ("actions/cache@", "actions/cache/restore@", "actions/cache/sav
 _CACHES_BY_DEFAULT = ("actions/setup-go@",)
 
 
-def workflow_checks(root: Path, secret_variables: Sequence[str] = ()) -> list[DoctorCheck]:
-    """The expected workflows are present and locked down, and every step that reaches the
-    targets has each of ``secret_variables`` in its environment; one line per file or problem.
-    """
+def workflow_checks(
+    root: Path, secret_variables: Sequence[str] = (), action_variables: Sequence[str] = ()
+) -> list[DoctorCheck]:
+    """The expected workflows are present and locked down, every step that reaches the
+    targets has each of ``secret_variables`` in its environment, and ``action_variables``
+    (the logins approved actions run as) only the apply steps that perform actions; one line
+    per file or problem."""
     checks: list[DoctorCheck] = []
     folder = root / WORKFLOWS_DIR
     for expected in EXPECTED_WORKFLOWS:
@@ -71,7 +74,7 @@ def workflow_checks(root: Path, secret_variables: Sequence[str] = ()) -> list[Do
             )
             continue
         name = path.relative_to(root).as_posix()
-        problems = list(_workflow_problems(path, secret_variables))
+        problems = list(_workflow_problems(path, secret_variables, action_variables))
         checks += [
             DoctorCheck(Area.WORKFLOWS, name, CheckStatus.ERROR, message, fix)
             for message, fix in problems
@@ -120,7 +123,9 @@ def _load_workflow(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
     return document, None
 
 
-def _workflow_problems(path: Path, secret_variables: Sequence[str]) -> Iterator[Problem]:
+def _workflow_problems(
+    path: Path, secret_variables: Sequence[str], action_variables: Sequence[str]
+) -> Iterator[Problem]:
     workflow, problem = _load_workflow(path)
     if problem is not None or workflow is None:
         yield problem or ("cannot be read", REPLACE_IT)
@@ -140,8 +145,9 @@ def _workflow_problems(path: Path, secret_variables: Sequence[str]) -> Iterator[
             yield f"job {job_name!r} is not a mapping", REPLACE_IT
             continue
         yield from _job_problems(str(job_name), job)
+        inherited = _env_names(workflow) | _env_names(job)
         yield from _secret_problems(
-            str(job_name), job, _env_names(workflow) | _env_names(job), secret_variables
+            str(job_name), job, inherited, secret_variables, action_variables
         )
 
 
@@ -224,19 +230,37 @@ def _jitops_command(step: dict[str, Any]) -> str | None:
 
 
 def _secret_problems(
-    job: str, section: dict[str, Any], inherited: set[str], variables: Sequence[str]
+    job: str,
+    section: dict[str, Any],
+    inherited: set[str],
+    variables: Sequence[str],
+    action_variables: Sequence[str],
 ) -> Iterator[Problem]:
     """A step that runs jitops apply, sweep or reconcile without a target's secret variable
-    fails on that target, at the moment it should grant or revoke: say so now."""
+    fails on that target, at the moment it should grant or revoke: say so now. Only apply
+    performs actions: sweep or reconcile holding an action login's secret is more than it
+    needs."""
     steps = section.get("steps")
     for step in steps if isinstance(steps, list) else []:
         run = _jitops_command(step) if isinstance(step, dict) else None
         found = _TARGET_COMMANDS.search(run) if isinstance(run, str) else None
         if found is None:
             continue
-        missing = [v for v in variables if v not in inherited | _env_names(step)]
+        seen = inherited | _env_names(step)
+        name = step.get("name") or found.group(0)
+        performs = found.group(1) == "apply"
+        needed = [*variables, *action_variables] if performs else list(variables)
+        excess = [] if performs else [v for v in action_variables if v in seen]
+        if excess:
+            yield (
+                f"job {job!r}, step {name!r}: `{found.group(0)}` has {', '.join(excess)} in "
+                "its environment, the secret of the login approved actions run as, which it "
+                "never uses",
+                f"remove `{excess[0]}` from that step's `env:` (and the job's): only the apply "
+                "steps perform actions",
+            )
+        missing = [v for v in needed if v not in seen]
         if missing:
-            name = step.get("name") or found.group(0)
             yield (
                 f"job {job!r}, step {name!r}: `{found.group(0)}` runs without "
                 f"{', '.join(missing)} in its environment, so it cannot reach the targets whose "

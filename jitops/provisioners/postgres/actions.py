@@ -89,6 +89,7 @@ def perform_sql(
     affected = 0
     columns: tuple[str, ...] = ()
     rows: list[tuple[str, ...]] = []
+    tags: list[str] = []
     more = False
     try:
         watchdog.start()
@@ -99,6 +100,7 @@ def perform_sql(
             cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 60000")
             for statement in run.statements:
                 cursor.execute(statement)  # no parameters: sent as written, never formatted
+                tags.append(cursor.statusmessage or "")
                 affected += _affected(cursor.statusmessage)
                 if affected > run.max_rows_affected:
                     raise _RolledBack(
@@ -129,6 +131,7 @@ def perform_sql(
         columns=columns,
         rows=tuple(tuple(redact(cell) for cell in row) for row in rows),
         more_rows=more,
+        tags=tuple(tags),
     )
 
 
