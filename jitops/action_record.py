@@ -13,12 +13,14 @@ from running, never make one run.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jitops import git
+from jitops.policy import approvers_named
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,56 @@ class ActionOnBranch:
     # "pending": no run recorded a step (approved and merged, apply not run or refused it)
     steps: tuple[dict[str, Any], ...]  # every recorded step, oldest first
 
+    @property
+    def outcome(self) -> dict[str, Any]:
+        """The step that says what became of it: its outcome (performed, failed) once one is
+        on record, else its last step; empty when none was recorded."""
+        return _outcome_of(self.steps)
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        """Who approved it, as apply counted when performing it (the people, never the teams
+        the rule asked of); older records name them only inside the approval checks' text."""
+        found: list[str] = []
+        for step in self.steps:
+            listed = step.get("approvers")
+            if isinstance(listed, list):
+                found += [str(login) for login in listed]
+            else:
+                found += [a for d in step.get("approved") or () for a in approvers_named(str(d))]
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def at(self) -> datetime | None:
+        """When its outcome (or its last step) was recorded."""
+        step = self.outcome
+        return _moment(step.get("at")) or _moment(step.get("finished_at"))
+
+    @property
+    def pull_request(self) -> int | None:
+        number = next((s.get("pull_request") for s in self.steps if s.get("pull_request")), None)
+        return number if isinstance(number, int) else None
+
+    def detail(self, key: str) -> str | None:
+        """A field of its outcome's record as text (digest, identity, error), None if absent."""
+        value = self.outcome.get(key)
+        return None if value is None else str(value)
+
+    @property
+    def rows_affected(self) -> int | None:
+        value = self.outcome.get("rows_affected")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
 
 def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
     """Every action request file at ``ref``, with its recorded steps (from this clone's
@@ -113,7 +165,7 @@ def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
             continue
         request = loaded.request
         recorded = steps.get(request.id, [])  # in the order runs appended them
-        state = _last_state(recorded)
+        state = str(_outcome_of(recorded).get("state", "unknown")) if recorded else "pending"
         landing = landed.get(path)
         found.append(
             ActionOnBranch(
@@ -130,10 +182,8 @@ def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
     return found
 
 
-def _last_state(recorded: list[dict[str, Any]]) -> str:
+def _outcome_of(recorded: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """What became of it: an outcome (performed, failed) once one is on record, whatever the
     clocks of the runs said; else the last step (``started``: the outcome is unknown)."""
-    if not recorded:
-        return "pending"
     outcomes = [s for s in recorded if s.get("state") not in ("started", None)]
-    return str((outcomes or recorded)[-1].get("state", "unknown"))
+    return (outcomes or list(recorded) or [{}])[-1]

@@ -60,7 +60,13 @@ class AuditQuery:
 
     ``since``/``until`` keep the grants whose access overlapped that period; ``active_at``
     those whose access was open at that moment (what ``jitops status --at`` lists as active
-    for the grants apply verified)."""
+    for the grants apply verified).
+
+    Action requests answer the same questions where they apply: who asked (``users``), on
+    which target, approved by whom, and performed within the period (one not performed yet
+    is still open: ``since`` keeps it, ``until`` does not). An action holds no role and is
+    held at no moment: ``roles`` or ``active_at`` ask for grants only. ``only_actions`` asks
+    for action requests alone."""
 
     users: frozenset[str] = frozenset()
     targets: frozenset[str] = frozenset()
@@ -69,6 +75,7 @@ class AuditQuery:
     since: datetime | None = None
     until: datetime | None = None
     active_at: datetime | None = None
+    only_actions: bool = False
 
     @classmethod
     def of(
@@ -81,6 +88,7 @@ class AuditQuery:
         since: datetime | None = None,
         until: datetime | None = None,
         active_at: datetime | None = None,
+        only_actions: bool = False,
     ) -> AuditQuery:
         """A query from what a person typed (``@Alice`` is ``alice``); a period that ends
         before it starts is a usage error."""
@@ -97,6 +105,7 @@ class AuditQuery:
             since,
             until,
             active_at,
+            only_actions,
         )
 
     @property
@@ -125,6 +134,20 @@ class AuditQuery:
             )
         )
 
+    def matches_action(self, action: ActionOnBranch) -> bool:
+        at = action.at
+        return (
+            not self.roles
+            and self.active_at is None
+            and (not self.users or login_key(action.requester) in self.users)
+            and (not self.targets or action.target in self.targets)
+            and (
+                not self.approvers or any(login_key(a) in self.approvers for a in action.approvers)
+            )
+            and (self.until is None or (at is not None and at < self.until))
+            and (self.since is None or at is None or at > self.since)
+        )
+
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -147,8 +170,9 @@ class AuditReport:
         """The report with only the records ``query`` asks about."""
         if not query.asks:
             return self
-        records = tuple(r for r in self.records if query.matches(r))
-        return replace(self, records=records, query=query)
+        records = () if query.only_actions else tuple(r for r in self.records if query.matches(r))
+        actions = tuple(a for a in self.actions if query.matches_action(a))
+        return replace(self, records=records, actions=actions, query=query)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -538,7 +538,8 @@ class PolicyChangeRule(StrictModel):
 # green), refused (the policies said no: the check, or apply re-verifying), granted,
 # grant-failed (approved, but the target refused: apply retries), expiring (the sweep's
 # warning before a grant ends), revoked, revoke-failed, audit-problems (access apply did not
-# verify, found by `jitops audit verify`).
+# verify, found by `jitops audit verify`), action-performed and action-failed (apply performing
+# an approved action request; one it refuses at merge is `refused`).
 NotifyEvent = Literal[
     "opened",
     "approved",
@@ -549,6 +550,8 @@ NotifyEvent = Literal[
     "revoked",
     "revoke-failed",
     "audit-problems",
+    "action-performed",
+    "action-failed",
 ]
 NOTIFY_EVENTS: tuple[NotifyEvent, ...] = get_args(NotifyEvent)
 

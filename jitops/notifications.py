@@ -64,6 +64,7 @@ class Notice:
     pull_request: int | None = None
     detail: str = ""  # why it was refused, what failed, what is missing
     approvers: tuple[str, ...] = ()  # who can approve (opened)
+    action: str | None = None  # an action request's action (it has no role)
 
     @classmethod
     def of(
@@ -99,6 +100,7 @@ class Notice:
                 "requester": self.requester,
                 "target": self.target,
                 "role": self.role,
+                "action": self.action,
                 "until": self.until.isoformat() if self.until else None,
             },
             "pull_request": self.pull_request,

@@ -53,6 +53,28 @@ class AuditGrantOutput(_Output):
     )
 
 
+class AuditActionOutput(_Output):
+    """One action request on the branch, and what the records say became of it."""
+
+    id: str = Field(description="the action request's id")
+    requester: str = Field(description="the GitHub login that asked for it")
+    target: str
+    action: str
+    path: str = Field(description="its file on the branch")
+    landed_commit: str | None = Field(description="the commit that landed it on the branch")
+    pull_request: int | None = Field(description="the pull request apply verified it from")
+    approvers: list[str] = Field(description="the logins of the approvers apply counted")
+    state: str = Field(
+        description="performed, failed, started (its outcome was never recorded) or pending "
+        "(no run recorded a step)"
+    )
+    at: datetime | None = Field(description="when its outcome (or last step) was recorded")
+    identity: str | None = Field(description="who it ran as on the target")
+    rows_affected: int | None
+    digest: str | None = Field(description="the SHA-256 digest of its recorded result")
+    error: str | None = Field(description="why it failed (redacted), if it did")
+
+
 class AuditOutput(_Output):
     """``jitops audit --format json``."""
 
@@ -62,6 +84,9 @@ class AuditOutput(_Output):
     )
     findings: list[FindingOutput] = Field(description="problems met reading history")
     grants: list[AuditGrantOutput] = Field(description="every grant asked about, oldest first")
+    actions: list[AuditActionOutput] = Field(
+        description="every action request asked about, on the branch, by path"
+    )
 
 
 OUTPUT_SCHEMAS: dict[str, type[BaseModel]] = {"audit": AuditOutput}

@@ -153,7 +153,11 @@ def _one(
         return ActionOutcome(
             path, request, "already performed", "another run claimed it first", number
         )
-    approval = {"approved": rule_limits["approved"], "pull_request": number}
+    approval = {
+        "approved": rule_limits["approved"],
+        "approvers": rule_limits["approvers"],
+        "pull_request": number,
+    }
     start = action_record.ActionStep(request.id, path, blob, "started", performing.now, approval)
     try:
         action_record.record(root, commit, start)
@@ -238,7 +242,8 @@ def _verify(
     if offered is None or target is None:
         return number, "its policy no longer offers it", {}
     approved = [c.detail for c in decision.checks if c.rule == "approval"]
-    return number, None, {"rule": offered[1], "target": target, "approved": approved}
+    limits = {"rule": offered[1], "target": target, "approved": approved}
+    return number, None, {**limits, "approvers": list(decision.approvers)}
 
 
 def _run_on_target(

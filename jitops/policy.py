@@ -133,6 +133,18 @@ class Decision:
         )
 
     @property
+    def approvers(self) -> tuple[str, ...]:
+        """The logins whose approvals the passing approval rules counted, in order, once each."""
+        return tuple(
+            dict.fromkeys(
+                login
+                for c in self.checks
+                if c.rule == "approval" and c.status is Status.PASS
+                for login in approvers_named(c.detail)
+            )
+        )
+
+    @property
     def reason(self) -> str:
         """One line: why the verdict is what it is."""
         problems = self.problems
@@ -471,6 +483,16 @@ def assign_approvers(
         if owner is not None:
             filled[slots[slot]].append(approvers[owner][0])
     return filled
+
+
+def approvers_named(detail: str) -> list[str]:
+    """The logins a passing approval check's detail names (``approved by @bob, @dave
+    (@acme/db-leads or @carol)``, as :func:`approval_checks` writes it): those before the
+    parenthesis — never the teams or people the rule asked of."""
+    if not detail.startswith("approved by "):
+        return []
+    names = detail.removeprefix("approved by ").split(" (", 1)[0]
+    return [word.strip(",").removeprefix("@") for word in names.split() if word.startswith("@")]
 
 
 def approval_checks(

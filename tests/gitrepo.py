@@ -151,3 +151,40 @@ def record_applied(root: Path, ref: str = "HEAD", *, only: set[str] | None = Non
                 requests=[*kept, *records],
             ),
         )
+
+
+def land_action(
+    root: Path,
+    request_id: str,
+    *,
+    requester: str = "alice",
+    date: str = "2026-11-23T09:00:00Z",
+    pull_request: int | None = None,
+    **outcome: object,
+) -> str:
+    """Commit an action request (fix-order-state on sandbox-db) and, given an ``outcome``
+    (``state=`` and the result's fields), record a started step and that outcome as apply
+    does; returns the landing commit."""
+    from datetime import datetime
+
+    from jitops.action_record import ActionStep, record
+
+    path = f"actions/sandbox-db/fix-order-state/{request_id}.yaml"
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text(
+        "apiVersion: jitops/v1\nkind: ActionRequest\n"
+        f"id: {request_id}\nrequester: {requester}\ntarget: sandbox-db\n"
+        "action: fix-order-state\njustification: Order 1002 is stuck in payment\n"
+        "ticket: INC-4211\nsql: |\n  UPDATE orders SET state = 'paid' WHERE id = 1002;\n",
+        encoding="utf-8",
+    )
+    suffix = f" (#{pull_request})" if pull_request else ""
+    commit = commit_all(root, f"action {request_id}{suffix}", date=date)
+    if outcome:
+        blob = git(root, "rev-parse", f"{commit}:{path}")
+        at = datetime.fromisoformat(date.replace("Z", "+00:00"))
+        approval = {"approvers": ["bob"], "pull_request": pull_request}
+        state = str(outcome.pop("state", "performed"))
+        record(root, commit, ActionStep(request_id, path, blob, "started", at, approval))
+        record(root, commit, ActionStep(request_id, path, blob, state, at, {**approval, **outcome}))
+    return commit

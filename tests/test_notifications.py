@@ -65,6 +65,7 @@ def test_a_webhook_gets_the_notices_it_asked_for_as_json(receiver: Receiver) -> 
         "requester": "alice",
         "target": "sandbox-db",
         "role": "readonly",
+        "action": None,
         "until": NOW.isoformat(),
     }
     assert body["notices"][0]["pull_request"] == 7

@@ -398,3 +398,20 @@ def test_approval_checks_settled_in_advance_are_those_the_reviews_give(role: str
             assert [c for c in decision.checks if c.rule == "approval"] == counted
     unsettled = dataclasses.replace(POLICIES, _fixed={})  # worked out per request instead
     assert decide(req(role=role), unsettled, [], NOW) == decide(req(role=role), POLICIES, [], NOW)
+
+
+def test_the_approvers_of_a_decision_are_the_people_counted_never_whom_a_rule_asked() -> None:
+    from jitops.policy import Check, Decision, Status, Verdict, approvers_named
+
+    assert approvers_named("approved by @bob, @dave (@acme/db-leads or @carol)") == ["bob", "dave"]
+    assert approvers_named("needs 1 approval from @acme/db-leads") == []
+    decision = Decision(
+        "r-1",
+        Verdict.ALLOWED,
+        (
+            Check("approval", Status.PASS, "approved by @bob (@acme/db-leads or @carol)"),
+            Check("approval", Status.PASS, "approved by @erin, @bob (@acme/security)"),
+            Check("approval", Status.WAITING, "needs 1 approval from @acme/owners"),
+        ),
+    )
+    assert decision.approvers == ("bob", "erin")

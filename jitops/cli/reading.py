@@ -136,6 +136,14 @@ def _audit_filters(function: Any) -> Any:
             type=DAY_OR_TIMESTAMP,
             help="Grants whose access was open at this moment (as `jitops status --at` shows).",
         ),
+        click.option(
+            "--actions",
+            "only_actions",
+            is_flag=True,
+            help="Action requests alone: who asked for which action, who approved it, what "
+            "became of it (the only way to get them as CSV). --user, --target, --approver, "
+            "--since and --until narrow them too.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -150,7 +158,8 @@ def _audit_filters(function: Any) -> Any:
     "output_format",
     type=click.Choice(["text", "json", "csv", "html"]),
     default="text",
-    help="text: a table; json: one object per grant; csv: one row per grant (RFC 4180); "
+    help="text: tables; json: one object per grant and per action request; csv: one row per "
+    "grant (RFC 4180), or per action request with --actions; "
     "html: one self-contained page with a timeline (e.g. `--format html > audit.html`).",
 )
 @click.option(

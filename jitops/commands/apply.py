@@ -30,7 +30,7 @@ from jitops.ledger import GrantState, LedgerEntry, Standing, read_ledger
 from jitops.models import AccessRequest, NotifyEvent, login_key
 from jitops.notifications import Notice, NotifyReport
 from jitops.performing import ActionOutcome, Performing, landed_actions, perform_actions
-from jitops.policy import Decision, Review, Status, Verdict
+from jitops.policy import Decision, Review, Verdict
 from jitops.pr_facts import gather, with_modes
 from jitops.provisioners import create
 from jitops.repo import REQUEST_MODELS, load_policies, parse
@@ -284,15 +284,7 @@ def _evidence_of(
     for entry in entries:
         decision = verification.decisions.get(entry.request.id)
         verdict = decision.verdict.value if decision else Verdict.DENIED.value
-        approvers: list[str] = []
-        if decision is not None:
-            for check in decision.checks:
-                if check.rule == "approval" and check.status is Status.PASS:
-                    approvers.extend(
-                        word.strip(",@")
-                        for word in check.detail.split(" (")[0].split()
-                        if word.startswith("@")
-                    )
+        approvers = decision.approvers if decision is not None else ()
         records.append(
             evidence.RequestEvidence(
                 id=entry.request.id,
@@ -724,8 +716,13 @@ def run_apply_job(
     if options.dry_run:
         return ApplyJob(report, stale_sweep=stale_warning(options.root, options.now))
     # which revokes are news, read before this run's are noted
-    channels = notifications.channels_of(options.root) if report.outcomes else None
-    first_revoked = _first_revoked(options.root, report, token, push_notes) if channels else set()
+    happened = report.outcomes or report.actions
+    channels = notifications.channels_of(options.root) if happened else None
+    first_revoked = (
+        _first_revoked(options.root, report, token, push_notes)
+        if channels and report.outcomes
+        else set()
+    )
     after = git.resolve(options.root, options.after)
     if after is not None:
         revoked = report.with_action(Action.REVOKED)
@@ -788,4 +785,29 @@ def apply_notices(report: ApplyReport, first_revoked: set[int]) -> list[Notice]:
             )
         elif outcome.action is Action.REVOKED and id(entry) in first_revoked:
             notices.append(Notice.of("revoked", entry, f"{who} revoked", detail=detail))
-    return notices
+    return notices + [n for a in report.actions if (n := action_notice(a)) is not None]
+
+
+def action_notice(outcome: ActionOutcome) -> Notice | None:
+    """What the channels hear of an action request apply performed, or refused at merge; a
+    rerun's "already performed" and a dry run are no news."""
+    events: dict[str, tuple[NotifyEvent, str]] = {
+        "performed": ("action-performed", "performed"),
+        "failed": ("action-failed", "failed"),
+        "refused": ("refused", "refused at merge"),
+    }
+    request = outcome.request
+    if outcome.state not in events or request is None:
+        return None
+    event, verb = events[outcome.state]
+    who = f"@{request.requester} {request.target}/{request.action} ({request.id})"
+    return Notice(
+        event,
+        f"{who} {verb}",
+        request_id=request.id,
+        requester=request.requester,
+        target=request.target,
+        pull_request=outcome.pull_request,
+        detail=outcome.detail,
+        action=request.action,
+    )

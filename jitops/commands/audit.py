@@ -88,7 +88,7 @@ def audit_listing(
     repository's web address for links to its pull requests."""
     from jitops.github.urls import web_url
 
-    report = audit(root, ref, fetch_notes=fetch_notes, token=token).select(query)
+    report = audit(root, ref, fetch_notes=fetch_notes, token=token)
     remote = git.remote_url(root)
     branch = (git.head_branch(root) or ref) if ref == "HEAD" else ref
     return replace(
@@ -96,7 +96,7 @@ def audit_listing(
         ref=branch,
         repository_url=web_url(remote) if remote else None,
         actions=tuple(action_record.actions_on(root, ref)),
-    )
+    ).select(query)
 
 
 def review_listing(

@@ -40,6 +40,24 @@ AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("problem", "why it has no valid approval evidence, if it has none"),
 )
 
+# The columns of ``jitops audit --actions --format csv``: one row per action request.
+ACTION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "the action request's id"),
+    ("requester", "the GitHub login that asked for it"),
+    ("target", "the target"),
+    ("action", "the action the policy offers on the target"),
+    ("path", "its file on the branch"),
+    ("landed_commit", "the commit that landed it on the branch"),
+    ("pull_request", "the pull request apply verified it from, if known"),
+    ("approvers", "the logins of the approvers apply counted, separated by spaces"),
+    ("state", "performed, failed, started (its outcome never recorded) or pending"),
+    ("at", "when its outcome (or last step) was recorded (ISO 8601, UTC)"),
+    ("identity", "who it ran as on the target"),
+    ("rows_affected", "the rows its statements changed"),
+    ("digest", "the SHA-256 digest of its recorded result"),
+    ("error", "why it failed (redacted), if it did"),
+)
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -96,6 +114,22 @@ def audit_csv(report: AuditReport) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(name for name, _ in AUDIT_COLUMNS)
     writer.writerows(_row(r) for r in report.records)
+    return out.getvalue()
+
+
+def action_csv(report: AuditReport) -> str:
+    """``jitops audit --actions --format csv``: a header row, then one row per action request
+    on the branch, by path."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(name for name, _ in ACTION_COLUMNS)
+    for a in report.actions:
+        values: tuple[str | int | datetime | None, ...] = (
+            a.request_id, a.requester, a.target, a.action, a.path, a.landed, a.pull_request,
+            " ".join(a.approvers) or None, a.state, a.at, a.detail("identity"), a.rows_affected,
+            a.detail("digest"), a.detail("error"),
+        )  # fmt: skip
+        writer.writerow(_cell(v) for v in values)
     return out.getvalue()
 
 

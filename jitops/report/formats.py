@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from jitops.report.comments import review_markdown
-from jitops.report.csv import audit_csv, review_csv
+from jitops.report.csv import action_csv, audit_csv, review_csv
 from jitops.report.html import audit_html
 from jitops.report.json import audit_json, listing_json
 from jitops.report.text import audit_counts, audit_output
@@ -22,14 +22,16 @@ def audit_rendered(
 ) -> tuple[str, list[str]]:
     """``jitops audit`` in ``output_format`` (text, json, csv or html, the page saying it was
     generated at ``generated``): (stdout, its whole text; the lines for stderr: how many
-    grants, how many without evidence)."""
+    grants, how many without evidence). CSV holds one kind of row: grants, or with
+    ``--actions`` action requests."""
     counts = audit_counts(report)  # the table itself only for text: it is costly
     if output_format == "html":
         return audit_html(report, generated), counts
     if output_format == "json":
         return listing_json(audit_json(report)) + "\n", counts
     if output_format == "csv":
-        return audit_csv(report), counts
+        only_actions = report.query is not None and report.query.only_actions
+        return (action_csv(report) if only_actions else audit_csv(report)), counts
     table_lines, _ = audit_output(report)
     return "".join(f"{line}\n" for line in table_lines), counts
 

@@ -5,8 +5,8 @@ too, which a Content-Security-Policy allows by its hash while forbidding everyth
 page shows the same offline, years later, as today. Text that people wrote (a justification is
 the requester's) is escaped wherever it goes, the table and the data the script lists. It shows
 where it was generated from (repository, branch, commit, time, filters), the problems first, a
-timeline of access windows per person and target, and every grant with its approvers, pull
-request and policy commit.
+timeline of access windows per person and target, every grant with its approvers, pull
+request and policy commit, and every action request with what became of it.
 """
 
 from __future__ import annotations
@@ -393,6 +393,51 @@ def _grants(report: AuditReport) -> str:
     )
 
 
+_ACTION_HEADER = (
+    "action request", "who", "action", "approved by", "pull request", "outcome", "at",
+    "ran as", "rows affected", "result digest", "error",
+)  # fmt: skip
+
+
+def _actions(report: AuditReport) -> str:
+    """The table of action requests: who asked for which action, who approved it, and what
+    became of it — every one, escaped (an error is the target's text)."""
+    if not report.actions:
+        narrowed = report.query is not None and report.query.asks
+        said = "match the filters" if narrowed else "are on the branch"
+        return f'<p class="ok">No action requests {said}.</p>\n'
+    head = "".join(f"<th>{_text(h)}</th>" for h in _ACTION_HEADER)
+    rows = []
+    for action in report.actions:
+        number = action.pull_request
+        if number is None:
+            pull = "—"
+        elif report.repository_url is None:
+            pull = f"#{number}"
+        else:
+            pull = f'<a href="{_text(report.repository_url)}/pull/{number}">#{number}</a>'
+        state = action.state
+        kind = "problem" if state == "failed" else "unknown" if state == "started" else ""
+        cells = [
+            f'<td class="mono">{_text(action.request_id)}</td>',
+            f"<td>@{_text(action.requester)}</td>",
+            f"<td>{_text(action.target)}/{_text(action.action)}</td>",
+            f"<td>{_text(' '.join(f'@{a}' for a in action.approvers) or '—')}</td>",
+            f"<td>{pull}</td>",
+            f"<td>{_text(state)}</td>",
+            f"<td>{_moment(action.at)}</td>",
+            f"<td>{_text(action.detail('identity') or '—')}</td>",
+            f"<td>{_text('—' if action.rows_affected is None else action.rows_affected)}</td>",
+            f'<td class="mono">{_text((action.detail("digest") or "—")[:12])}</td>',
+            f"<td>{_text(action.detail('error') or '')}</td>",
+        ]
+        rows.append(f'<tr class="{kind}">{"".join(cells)}</tr>')
+    body = "\n".join(rows)
+    return (
+        f'<table id="actions"><thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>\n'
+    )
+
+
 def audit_html(report: AuditReport, generated: datetime) -> str:
     """The whole page for ``report``, generated at ``generated``."""
     title = f"jitops audit — {report.repository_url or 'access repository'} at {report.commit[:12]}"
@@ -406,5 +451,6 @@ def audit_html(report: AuditReport, generated: datetime) -> str:
         f"<h2>Problems</h2>{_problems(report)}\n"
         f"<h2>Access over time</h2>{_timeline(report.records, generated)}\n"
         f"<h2>Every grant</h2>{_grants(report)}"
+        f"<h2>Every action request</h2>{_actions(report)}"
         "</body></html>\n"
     )

@@ -127,7 +127,8 @@ def doctor_dict(report: DoctorReport) -> dict[str, Any]:
 
 def audit_json(report: AuditReport) -> dict[str, Any]:
     """``jitops audit --format json``: the commit read, whether the evidence notes were there
-    to read, the problems met reading history, and one object per grant."""
+    to read, the problems met reading history, one object per grant and one per action
+    request."""
     return {
         "commit": report.commit,
         "evidence_known": report.evidence_known,
@@ -153,5 +154,24 @@ def audit_json(report: AuditReport) -> dict[str, Any]:
                 "unrecorded": r.unrecorded,
             }
             for r in report.records
+        ],
+        "actions": [
+            {
+                "id": a.request_id,
+                "requester": a.requester,
+                "target": a.target,
+                "action": a.action,
+                "path": a.path,
+                "landed_commit": a.landed,
+                "pull_request": a.pull_request,
+                "approvers": list(a.approvers),
+                "state": a.state,
+                "at": a.at.isoformat() if a.at else None,
+                "identity": a.detail("identity"),
+                "rows_affected": a.rows_affected,
+                "digest": a.detail("digest"),
+                "error": a.detail("error"),
+            }
+            for a in report.actions
         ],
     }

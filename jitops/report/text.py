@@ -748,9 +748,11 @@ AUDIT_HEADER = (
 def audit_output(report: AuditReport) -> tuple[list[str], list[str]]:
     """``jitops audit``: (the table of grants, then of action requests; how many lack approval
     evidence). Findings are the CLI's to print, with their annotations."""
-    lines = table(AUDIT_HEADER, audit_rows(report))
-    if report.actions:
-        lines += ["", *table(ACTION_AUDIT_HEADER, action_audit_rows(report))]
+    only_actions = report.query is not None and report.query.only_actions
+    lines = [] if only_actions else table(AUDIT_HEADER, audit_rows(report))
+    if report.actions or only_actions:
+        actions = table(ACTION_AUDIT_HEADER, action_audit_rows(report))
+        lines += [*([""] if lines else []), *actions]
     return lines, audit_counts(report)
 
 
@@ -765,51 +767,37 @@ ACTION_AUDIT_HEADER = (
 )
 
 
-def _approvers_named(detail: str) -> list[str]:
-    """The people an approval check's detail names ("approved by @bob, @dave (@acme/db-leads
-    or @carol)"): those before the parenthesis, never whom the rule asked of."""
-    names = detail.removeprefix("approved by ").split(" (", 1)[0]
-    return [n.strip().removeprefix("@") for n in names.split(",") if n.strip().startswith("@")]
-
-
 def action_audit_rows(report: AuditReport) -> list[tuple[str, ...]]:
     """Each action request on the branch: who asked for what, who approved it, what became of
     it and when, and the digest of its result."""
-    rows: list[tuple[str, ...]] = []
-    for action in report.actions:
-        last = action.steps[-1] if action.steps else {}
-        approved = " ".join(
-            dict.fromkeys(
-                login
-                for step in action.steps
-                for detail in step.get("approved") or ()
-                for login in _approvers_named(str(detail))
-            )
+    return [
+        (
+            action.request_id,
+            f"@{action.requester}",
+            f"{action.target}/{action.action}",
+            " ".join(f"@{a}" for a in action.approvers) or "—",
+            action.state,
+            f"{action.at:%Y-%m-%d %H:%M}" if action.at else "—",
+            (action.detail("digest") or "")[:12] or "—",
         )
-        at = str(last.get("at") or last.get("finished_at") or "")[:16].replace("T", " ")
-        digest = str(last.get("digest") or "")[:12]
-        rows.append(
-            (
-                action.request_id,
-                f"@{action.requester}",
-                f"{action.target}/{action.action}",
-                " ".join(f"@{a}" for a in approved.split()) or "—",
-                action.state,
-                at or "—",
-                digest or "—",
-            )
-        )
-    return rows
+        for action in report.actions
+    ]
 
 
 def audit_counts(report: AuditReport) -> list[str]:
-    """How many grants ``jitops audit`` listed, and how many lack approval evidence."""
+    """How many grants ``jitops audit`` listed, and how many lack approval evidence; how many
+    action requests, and how many were performed."""
+    performed = sum(1 for a in report.actions if a.state == "performed")
+    actions = f"{len(report.actions)} action request(s), {performed} performed"
+    if report.query is not None and report.query.only_actions:
+        return [f"jitops: {actions}"]
     evidence = (
         f"{len(report.unverified)} without approval evidence"
         if report.evidence_known
         else "approvals unknown: this clone holds no evidence notes"
     )
-    return [f"jitops: {len(report.records)} grant(s) in history, {evidence}"]
+    counts = f"jitops: {len(report.records)} grant(s) in history, {evidence}"
+    return [counts + (f"; {actions}" if report.actions else "")]
 
 
 def audit_verify_text(verified: Verification) -> list[str]:

@@ -13,6 +13,8 @@ import pytest
 from jitops.testing.github import GitHubServer
 from tests.e2e.apply_world import World, apply, forge_status, make_world
 from tests.e2e.conftest import CLI, LegacySystem, Run
+from tests.e2e.test_notify import add_channel, told
+from tests.fixtures.receiver import Receiver
 from tests.fixtures.shop import Shop
 from tests.gitrepo import git
 
@@ -186,6 +188,8 @@ def sql_acting(
         "requesters: [ALICE]\nroles:\n  readonly: {max_duration: 1h, auto_approve: true}\n"
         "actions:\n  fix-order-state:\n    sql: {allow: [update], statement_timeout: 5s, "
         "max_rows_affected: 1}\n    approvals: [{count: 1, from: [BOB]}]\n"
+        "  read-orders:\n    sql: {allow: [select], read_only: true, statement_timeout: 1s, "
+        "max_rows_returned: 2}\n    auto_approve: true\n"
     )
     monkeypatch.setenv("SHOP_PASSWORD", shop.provisioner_password)
     monkeypatch.setenv("SHOP_ACTION_PASSWORD", shop.action_password)
@@ -193,13 +197,15 @@ def sql_acting(
     return world, shop
 
 
-def sql_request(world: World, request_id: str, sql: str) -> tuple[str, str]:
-    path = f"actions/shop/fix-order-state/{request_id}.yaml"
+def sql_request(
+    world: World, request_id: str, sql: str, action: str = "fix-order-state"
+) -> tuple[str, str]:
+    path = f"actions/shop/{action}/{request_id}.yaml"
     body = "\n".join(f"  {line}" for line in sql.splitlines())
     text = (
         "apiVersion: jitops/v1\nkind: ActionRequest\n"
         f"id: {request_id}\nrequester: {world.login('alice')}\ntarget: shop\n"
-        "action: fix-order-state\njustification: Order 1002 is stuck in payment after INC-9\n"
+        f"action: {action}\njustification: Order 1002 is stuck in payment after INC-9\n"
         f"sql: |\n{body}\n"
     )
     return path, text
@@ -310,7 +316,7 @@ def test_audit_in_a_fresh_clone_fetches_the_action_records_and_names_the_approve
 ) -> None:
     """An auditor's clone holds no notes: audit fetches origin's action records along with
     the evidence, and the approved column names the people who approved, never their teams."""
-    approved_and_merged(acting, "restart-9")
+    number = approved_and_merged(acting, "restart-9")
     assert perform(acting, cli, acting.pull_base()).code == 0
     fresh = tmp_path / "auditor"
     git(tmp_path, "clone", "-q", acting.server.file_url(acting.repo.full_name), str(fresh))
@@ -322,3 +328,120 @@ def test_audit_in_a_fresh_clone_fetches_the_action_records_and_names_the_approve
         "restart-9", f"@{acting.login('alice')}", "legacy/restart", f"@{acting.login('bob')}",
         "performed",
     ], row  # fmt: skip
+    # the same in JSON, with what apply recorded of it
+    document = json.loads(cli("audit", "--repo", str(fresh), "--format", "json").out)
+    [recorded] = [a for a in document["actions"] if a["id"] == "restart-9"]
+    assert recorded["approvers"] == [acting.login("bob")] and recorded["pull_request"] == number
+    assert recorded["state"] == "performed" and len(recorded["digest"]) == 64
+    # and alone, as CSV: only the actions someone else asked for are none
+    alone = cli("audit", "--repo", str(fresh), "--actions", "--format", "csv")
+    assert alone.code == 0 and "1 action request(s), 1 performed" in alone.err
+    assert alone.out.startswith("id,requester,target,action,") and "restart-9," in alone.out
+    others = cli("audit", "--repo", str(fresh), "--actions", "--user", acting.login("bob"))
+    assert "restart-9" not in others.out and "0 action request(s)" in others.err
+
+
+@pytest.mark.attack(3, "merge an action on a forged status and have no one hear of it")
+def test_the_channels_hear_an_action_performed_once_and_a_forged_merge_refused(
+    acting: World, cli: CLI, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Notify channel hears what apply did with each action request: performed (once: the
+    rerun's "already performed" is no news), and refused when merged on a forged status."""
+    add_channel(acting.base, receiver, monkeypatch, commit=False)
+    number = approved_and_merged(acting, "restart-10")
+    before = acting.pull_base()
+    assert perform(acting, cli, before).code == 0
+    assert told(receiver) == [("action-performed", "restart-10")]
+    [body] = receiver.bodies()
+    [notice] = body["notices"]
+    assert notice["request"]["action"] == "restart" and notice["request"]["role"] is None
+    assert notice["pull_request"] == number
+    assert notice["summary"] == f"@{acting.login('alice')} legacy/restart (restart-10) performed"
+    assert perform(acting, cli, before).code == 0  # the rerun
+    assert told(receiver) == [("action-performed", "restart-10")]
+
+    path, text = ask(acting, "sneak-2")
+    forged = acting.open_pull("sneak-2", {path: text})
+    forge_status(acting, forged)
+    acting.merge(forged)
+    assert perform(acting, cli, acting.pull_base()).code == 1
+    assert told(receiver)[1:] == [("refused", "sneak-2")]
+    assert "its approval does not hold" in receiver.bodies()[-1]["notices"][0]["detail"]
+
+
+def test_the_channels_hear_an_action_that_failed(
+    sql_acting: tuple[World, Shop], cli: CLI, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, shop = sql_acting
+    add_channel(world.base, receiver, monkeypatch, commit=False)
+    path, text = sql_request(world, "fix-wide", "UPDATE orders SET state = 'paid' WHERE id > 0;")
+    number = world.open_pull("fix-wide", {path: text})
+    world.server.hub.review(world.repo, number, user=world.login("bob"), event="APPROVE")
+    world.merge(number)
+    assert perform(world, cli, world.pull_base()).code == 1
+    assert told(receiver) == [("action-failed", "fix-wide")]
+    [body] = receiver.bodies()
+    detail = body["notices"][0]["detail"]
+    assert "over the action's cap of 1" in detail
+    assert shop.action_password not in str(body)  # invariant 7: the channel gets no secret
+
+
+def read_orders(world: World, cli: CLI, request_id: str, sql: str) -> tuple[Run, str]:
+    """Merge a read-orders request (auto-approved: nobody reviews it) and apply its push:
+    (apply's run, the result comment on its pull request)."""
+    path, text = sql_request(world, request_id, sql, "read-orders")
+    number = world.open_pull(request_id, {path: text})
+    world.merge(number)
+    result = perform(world, cli, world.pull_base())
+    comments = [c.body for c in world.server.hub.comments_of(world.repo, number)]
+    return result, next((c for c in comments if "jitops:action" in c), "")
+
+
+def test_a_read_only_action_auto_approved_returns_its_first_rows(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    world, shop = sql_acting
+    result, told = read_orders(world, cli, "read-1", "SELECT id, customer FROM orders ORDER BY id;")
+    assert result.code == 0, result.output
+    assert "| id | customer |" in told and "| 1001 | Ada |" in told and "| 1002 | Grace |" in told
+    assert "1003" not in told  # the first 2 rows, as the action caps them
+
+
+@pytest.mark.attack(3, "write through a read-only action, past the parser, through apply")
+def test_a_read_only_action_that_writes_is_refused_by_postgresql_and_reported(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    """Attack (a write the parser cannot see: a function that updates): the statement is a
+    SELECT, so the offline review lets it through; PostgreSQL's read-only transaction
+    refuses it, nothing changes, and the failure is told on the pull request."""
+    world, shop = sql_acting
+    shop.server.admin(
+        "CREATE FUNCTION pay(order_id int) RETURNS int LANGUAGE sql AS "
+        "$$ UPDATE orders SET state = 'paid' WHERE id = order_id RETURNING id $$",
+        dbname=shop.dbname,
+    )
+    before = shop.states()
+    result, told = read_orders(world, cli, "read-2", "SELECT pay(1002);")
+    assert result.code == 1, result.output
+    assert "read-only transaction" in result.out and "read-only transaction" in told
+    assert "action failed" in told and shop.states() == before
+
+
+def test_a_read_only_action_over_its_timeout_is_stopped_and_reported(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    world, _ = sql_acting
+    result, told = read_orders(world, cli, "read-3", "SELECT pg_sleep(5);")
+    assert result.code == 1, result.output
+    assert "statement timeout" in told and "action failed" in told
+
+
+@pytest.mark.attack(7, "print the action login's password through an action's error")
+def test_a_secret_in_an_action_s_error_is_redacted_on_the_pull_request(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    world, shop = sql_acting
+    result, told = read_orders(world, cli, "read-4", f"SELECT '{shop.action_password}'::int;")
+    assert result.code == 1, result.output
+    assert "invalid input syntax" in told
+    assert shop.action_password not in told and shop.action_password not in result.output

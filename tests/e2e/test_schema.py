@@ -62,7 +62,7 @@ def test_audit_json_is_what_the_audit_schema_says(cli: CLI, tmp_path: Path) -> N
     jsonschema = pytest.importorskip("jsonschema")
     from jitops import evidence
     from tests.commands.test_audit import approval
-    from tests.gitrepo import commit_all, git, make_access_repo, write_request
+    from tests.gitrepo import commit_all, git, land_action, make_access_repo, write_request
 
     validator = jsonschema.Draft202012Validator(json.loads(cli("schema", "audit").out))
     root = make_access_repo(tmp_path / "access")
@@ -74,6 +74,10 @@ def test_audit_json_is_what_the_audit_schema_says(cli: CLI, tmp_path: Path) -> N
     path.unlink()
     (root / "requests" / "sandbox-db" / "readonly" / "broken-1.yaml").write_text("id: [\n")
     commit_all(root, "revoke ok-1, and a broken file", date="2026-11-23T11:00:00Z")
+    land_action(
+        root, "fix-1", date="2026-11-23T12:00:00Z", pull_request=8, state="performed",
+        identity="jitops_actions", rows_affected=1, digest="ab" * 32, error=None,
+    )  # fmt: skip
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(root), str(clone))
     for repo, args in ((root, []), (clone, ["--no-fetch-notes"])):
@@ -81,6 +85,9 @@ def test_audit_json_is_what_the_audit_schema_says(cli: CLI, tmp_path: Path) -> N
         errors = [e.message for e in validator.iter_errors(document)]
         assert errors == [], errors
         assert len(document["grants"]) == 2 and document["findings"]
+        [action] = document["actions"]
+        assert action["id"] == "fix-1" and action["pull_request"] == (8 if repo == root else None)
+        assert action["state"] == ("performed" if repo == root else "pending")  # no notes
     aproved = {**document["grants"][0], "aproved_by": "bob"}
     assert list(validator.iter_errors({**document, "grants": [aproved]}))
 

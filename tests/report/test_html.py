@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from jitops.commands.audit import AuditQuery, audit_listing
 from jitops.report.html import audit_html
 from tests.commands.test_audit import approval
 from tests.fixtures.chromium import Browse
-from tests.gitrepo import commit_all, git, make_access_repo, record_applied, write_request
+from tests.gitrepo import (
+    commit_all,
+    git,
+    land_action,
+    make_access_repo,
+    record_applied,
+    write_request,
+)
 
 HOSTILE = '<img src=x onerror="document.title=1"><script>document.title=2</script>'
 GENERATED = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -40,6 +48,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = write_request(root, "d-1", requester="dave", duration="3h")
     merged = commit_all(root, "grant d-1 (#7)", date="2026-11-23T12:00:00Z")
     evidence.record(root, merged, approval("d-1", d.relative_to(root).as_posix()))
+    # an action that failed: its error is the target's text, which the requester's SQL shapes
+    land_action(
+        root, "fix-1", requester="erin", date="2026-11-23T13:00:00Z", pull_request=9,
+        state="failed", identity="jitops_actions", rows_affected=0, digest="ab" * 32,
+        error=HOSTILE,
+    )  # fmt: skip
     url = "https://x-access-token:ghs_NotForThePage@github.com/acme/access.git"
     git(root, "remote", "add", "origin", url)
     return root
@@ -93,7 +107,8 @@ def test_the_page_is_self_contained_and_loads_nothing(repo: Path) -> None:
     ours = html.split("<script>", 1)[1].split("</script>", 1)[0]
     assert allowed == base64.b64encode(hashlib.sha256(ours.encode()).digest()).decode()
     links = [a["href"] for t, a in parsed.elements if t == "a" and a.get("href")]
-    assert all(h.startswith("#") or h == "https://github.com/acme/access/pull/7" for h in links)
+    pulls = {f"https://github.com/acme/access/pull/{n}" for n in (7, 9)}  # d-1, fix-1
+    assert all(h.startswith("#") or h in pulls for h in links)
 
 
 @pytest.mark.attack(7, "origin's URL carries a token that the audit page would publish")
@@ -115,6 +130,19 @@ def test_source_problems_and_every_grant_are_on_the_page(repo: Path) -> None:
     assert len(bars) == 4 and sum("problem" in (b["class"] or "") for b in bars) == 1
     narrowed = page(repo, AuditQuery.of(users=["dave"]))
     assert "--user dave" in narrowed and narrowed.count("data-grant=") == 1
+
+
+def test_every_action_request_is_on_the_page_with_what_became_of_it(repo: Path) -> None:
+    html = page(repo)
+    actions = html[html.index('<table id="actions">') :]
+    [row] = re.findall(r"<tr class=[^>]*>.*?</tr>", actions)
+    assert row.startswith('<tr class="problem">')  # it failed
+    assert '<td class="mono">fix-1</td><td>@erin</td><td>sandbox-db/fix-order-state</td>' in row
+    assert '<td>@bob</td><td><a href="https://github.com/acme/access/pull/9">#9</a></td>' in row
+    assert "<td>failed</td><td>2026-11-23 13:00 UTC</td><td>jitops_actions</td>" in row
+    assert HOSTILE not in html and escape(HOSTILE, quote=True) in row
+    narrowed = page(repo, AuditQuery.of(users=["dave"]))
+    assert "No action requests match the filters." in narrowed
 
 
 def test_overlapping_grants_of_one_lane_get_tracks_of_their_own(repo: Path) -> None:
