@@ -306,3 +306,17 @@ def test_text_saved_as_utf16_or_utf32_is_called_that_not_binary(encoding: str, n
     raw = "apiVersion: jitops/v1\nkind: AccessRequest\n".encode(encoding)
     with pytest.raises(InputError, match=f"file is {name} text — jitops reads UTF-8: save it"):
         load_document(raw, "requests/a/b/c.yaml")
+
+
+@pytest.mark.attack(6, "a comment layout that makes ruamel's round-trip parser give up")
+def test_comments_that_ruamel_s_round_trip_parser_gives_up_on_are_read_all_the_same() -> None:
+    """Found by the fuzzer: ruamel's round-trip parser raises NotImplementedError ("overlap in
+    comment") on these comments; the `&` in one sends the file through the anchor scan, which
+    reads events with a parser that keeps no comments. The file is what it says."""
+    raw = b"l: #e ke\n #oo0 a]v\n##t&0e2\n 2\n\nb:"
+    assert load_document(raw, "requests/x.yaml").data == {"l": 2, "b": None}
+    with pytest.raises(InputError) as refused:  # and an anchor after them is still found
+        load_document(raw + b" &a 1\n", "requests/x.yaml")
+    assert "anchors and aliases" in refused.value.message and refused.value.line == 6
+    # locating inside it (the round-trip parser again) answers with the top of the file
+    assert locate(raw.decode(), ["b", "x"]) == (1, 1)

@@ -36,10 +36,21 @@ def positional_yaml() -> YAML:
     """This thread's round-trip parser, for positions, reading YAML 1.2 whatever it read last:
     a ``%YAML 1.1`` directive in one file sets the version on the parser, and the next file
     would be read with it (``Y`` a boolean key, and its position not found)."""
-    yaml: YAML | None = getattr(_local, "positional", None)
+    return _this_thread_s("rt")
+
+
+def event_yaml() -> YAML:
+    """This thread's pure-Python safe parser, for events and their positions: the round-trip
+    one also gathers comments, and gives up on some layouts of them (NotImplementedError
+    "overlap in comment" from a file any writer can push); events need none."""
+    return _this_thread_s("safe")
+
+
+def _this_thread_s(typ: str) -> YAML:
+    yaml: YAML | None = getattr(_local, typ, None)
     if yaml is None:
-        yaml = YAML(typ="rt", pure=True)
-        _local.positional = yaml
+        yaml = YAML(typ=typ, pure=True)
+        setattr(_local, typ, yaml)
     yaml.version = (1, 2)
     return yaml
 
@@ -171,7 +182,7 @@ def reader_error(exc: ReaderError, text: str, path: str) -> InputError:
 
 def refuse_anchors(text: str, path: str) -> None:
     try:
-        for event in positional_yaml().parse(text):
+        for event in event_yaml().parse(text):
             if isinstance(event, AliasEvent) or (
                 isinstance(event, NodeEvent) and event.anchor is not None
             ):
@@ -299,7 +310,7 @@ def locate(text: str, loc: Sequence[str | int], *, at_key: bool = False) -> tupl
             return found
     try:
         node: Any = positional_yaml().load(text)
-    except YAMLError:
+    except (YAMLError, NotImplementedError):  # ruamel's comment handling gives up: the top
         return (1, 1)
     line, column = (node.lc.line, node.lc.col) if hasattr(node, "lc") else (0, 0)
     for key in loc:
