@@ -191,3 +191,37 @@ def test_a_failed_command_action_is_reported_redacted_and_not_retried(state: Pat
     assert "exited with status 3" in (result.error or "")
     assert TOKEN not in (result.error or "")
     assert len(Path(f"{state}.performed").read_text().splitlines()) == 1
+
+
+@pytest.mark.attack(7, "print a secret through a command action's long output")
+def test_a_command_action_s_output_is_redacted_then_cut_to_what_a_result_keeps(
+    state: Path,
+) -> None:
+    from datetime import timedelta
+
+    from jitops.provisioners.exec import OUTPUT_KEPT
+    from jitops.provisioners.interface import ActionRun
+
+    run = ActionRun(
+        "act-3", "alice", "sandbox", "restart-export", params={"service": "chatty"},
+        timeout=timedelta(seconds=20),
+    )  # fmt: skip
+    result = _provisioner(state).perform(run)
+    assert result.succeeded, result.error
+    assert len(result.output) == OUTPUT_KEPT and result.output.endswith("…")
+    assert result.output.startswith("token ") and TOKEN not in result.output
+
+
+def test_a_command_action_over_its_timeout_is_stopped_and_reported(state: Path) -> None:
+    from datetime import timedelta
+
+    from jitops.provisioners.interface import ActionRun
+
+    run = ActionRun(
+        "act-4", "alice", "sandbox", "restart-export", params={"service": "slow"},
+        timeout=timedelta(seconds=1),
+    )  # fmt: skip
+    result = _provisioner(state).perform(run)
+    assert not result.succeeded
+    assert "perform: command did not finish within 1s" in (result.error or "")
+    assert (result.finished_at - result.started_at).total_seconds() < 10

@@ -175,3 +175,14 @@ def test_an_action_login_that_is_missing_or_owns_tables_is_an_error(shop: Shop) 
         {"PG_PASSWORD": shop.provisioner_password},
     ).check_actions(frozenset({"update"}))
     assert missing[0].message == "the action login nobody_here does not exist"
+
+
+@pytest.mark.attack(7, "print a secret through a cell an action returns")
+def test_a_returned_cell_is_redacted_then_cut(shop: Shop) -> None:
+    result = shop.provisioner().perform(
+        run(f"SELECT repeat('x', 500) AS long, '{shop.action_password}' AS leaked")
+    )
+    assert result.succeeded, result.error
+    [(long, leaked)] = result.rows
+    assert len(long) == postgres_actions.MAX_CELL_CHARS and long.endswith("…")
+    assert shop.action_password not in leaked

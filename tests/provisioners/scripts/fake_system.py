@@ -7,7 +7,8 @@ the environment it saw, so tests can check nothing else of jitops' environment l
 appends each grant and revoke that changed something to $FAKE_STATE.log.
 Grants of the request ids listed (comma-separated) in $FAKE_REFUSE fail, as a target that is
 partly down would. The action ``perform`` (an approved command action) is appended to
-$FAKE_STATE.performed; the service "broken" fails, printing the token.
+$FAKE_STATE.performed; the service "broken" fails, printing the token, "chatty" prints
+the token and far too much, "slow" takes 30 s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -45,9 +47,15 @@ def main() -> int:
         # an approved action: recorded, one line each, so tests can count how often it ran
         with Path(str(state_path) + ".performed").open("a") as performed:
             performed.write(json.dumps(request) + "\n")
-        if request["params"].get("service") == "broken":
+        service = request["params"].get("service")
+        if service == "broken":
             print(f"restart failed (token {token})", file=sys.stderr)
             return 3
+        if service == "chatty":  # far more output than a result keeps, the token in it
+            print(f"token {token} " + "log line\n" * 2000)
+            return 0
+        if service == "slow":
+            time.sleep(30)
         print(f"restarted {request['params'].get('service')} for {request['requester']}")
         return 0
     key = f"{request['requester']}/{request['role']}"
