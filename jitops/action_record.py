@@ -13,6 +13,7 @@ from running, never make one run.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jitops import git
+from jitops.models import LOGIN_PATTERN
 from jitops.policy import approvers_named
 
 
@@ -103,7 +105,8 @@ class ActionOnBranch:
                 found += [str(login) for login in listed]
             else:
                 found += [a for d in step.get("approved") or () for a in approvers_named(str(d))]
-        return tuple(dict.fromkeys(found))
+        # a record is a note anyone who can push may write: a login is a login, or nothing
+        return tuple(dict.fromkeys(a for a in found if _LOGIN.fullmatch(a)))
 
     @property
     def at(self) -> datetime | None:
@@ -165,7 +168,7 @@ def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
             continue
         request = loaded.request
         recorded = steps.get(request.id, [])  # in the order runs appended them
-        state = str(_outcome_of(recorded).get("state", "unknown")) if recorded else "pending"
+        state = _state_of(_outcome_of(recorded)) if recorded else "pending"
         landing = landed.get(path)
         found.append(
             ActionOnBranch(
@@ -180,6 +183,16 @@ def actions_on(root: Path, ref: str = "HEAD") -> list[ActionOnBranch]:
             )
         )
     return found
+
+
+STATES = ("started", "performed", "failed")
+_LOGIN = re.compile(LOGIN_PATTERN)
+
+
+def _state_of(step: dict[str, Any]) -> str:
+    """A step's state as recorded, or ``unknown`` for anything a run never writes."""
+    state = step.get("state")
+    return state if isinstance(state, str) and state in STATES else "unknown"
 
 
 def _outcome_of(recorded: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -75,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         exc.show()
         sys.exit(ExitCode.USAGE)
     except JitopsError as exc:
-        click.echo(f"jitops: {exc.message}", err=True)
+        from jitops.report.text import printable  # a remote's refusal is the remote's text
+
+        click.echo(printable(f"jitops: {exc.message}"), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("jitops: interrupted", err=True)

@@ -111,11 +111,14 @@ def say_progress(text: str) -> None:
 
 
 def echo_lines(out: Sequence[str], err: Sequence[str]) -> None:
-    """Print a renderer's (stdout, stderr) lines."""
+    """Print a renderer's (stdout, stderr) lines, each :func:`printable` (a terminal reads
+    them)."""
+    from jitops.report.text import printable
+
     for line in out:
-        click.echo(line)
+        click.echo(printable(line))
     for line in err:
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
 
 
 def show_run(

@@ -41,7 +41,23 @@ CHECK_MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", St
 
 def finding_line(finding: Finding) -> str:
     """``file:line:col: severity: what is wrong — how to fix it``."""
-    return f"{finding.location}: {finding.severity.value}: {finding.text}"
+    return printable(f"{finding.location}: {finding.severity.value}: {finding.text}")
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: a character that is not printable — an escape sequence's ESC
+    (which could clear the screen, move the cursor over earlier lines, retitle the window), a
+    carriage return, a bidirectional override — is written as its escape (``\\x1b``), so
+    what a forged git note or a target's error says shows as text and never acts. Line
+    breaks and tabs are kept: a file shown whole is still a file."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else _escaped(c) for c in text)
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def decision_text(decision: Decision, rules: Collection[str] | None = None) -> list[str]:
@@ -284,11 +300,12 @@ def reconcile_text(report: ReconcileReport) -> tuple[list[str], list[str]]:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A plain text table with aligned columns."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    """A plain text table with aligned columns, every cell :func:`printable`."""
+    cells = [[printable(str(cell)) for cell in row] for row in [header, *rows]]
+    widths = [max(len(cell) for cell in column) for column in zip(*cells, strict=False)]
     return [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
-        for row in [header, *rows]
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in cells
     ]
 
 
