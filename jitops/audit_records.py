@@ -92,6 +92,12 @@ class AuditQuery:
     ) -> AuditQuery:
         """A query from what a person typed (``@Alice`` is ``alice``); a period that ends
         before it starts is a usage error."""
+        if only_actions and (roles or active_at is not None):
+            given = "--role" if roles else "--active-at"
+            raise UsageError(
+                f"{given} asks about grants, and --actions lists action requests, which hold "
+                f"no role and are held at no moment — drop {given}, or drop --actions"
+            )
         if since is not None and until is not None and until <= since:
             raise UsageError(
                 f"--until {until:%Y-%m-%d %H:%M} UTC is not after --since "

@@ -604,6 +604,12 @@ def action_ask(
         sql = sql_file.read() if sql_file is not None else None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--sql-file cannot be read: {exc}") from None
+    if sql is not None and not sql.strip():
+        name = getattr(sql_file, "name", "FILE")
+        raise UsageError(
+            f"--sql-file {name} is empty — write the statements the action should run in it, "
+            "each ending in `;`"
+        )
     return ActionAsk(
         target, action, justification, requester, ticket, sql, parse_params(params), request_id
     )

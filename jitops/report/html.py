@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import replace
 from collections.abc import Iterable
 from datetime import datetime
 from html import escape
@@ -403,7 +404,8 @@ def _actions(report: AuditReport) -> str:
     """The table of action requests: who asked for which action, who approved it, and what
     became of it — every one, escaped (an error is the target's text)."""
     if not report.actions:
-        narrowed = report.query is not None and report.query.asks
+        query = report.query
+        narrowed = query is not None and replace(query, only_actions=False).asks
         said = "match the filters" if narrowed else "are on the branch"
         return f'<p class="ok">No action requests {said}.</p>\n'
     head = "".join(f"<th>{_text(h)}</th>" for h in _ACTION_HEADER)

@@ -181,6 +181,7 @@ def test_request_refuses_sql_the_action_does_not_allow_and_writes_nothing(
     [
         (("--param", "oops"), "is not NAME=VALUE"),
         (("--sql-file", "SQL", "--for", "1h"), "has no window"),
+        (("--sql-file", "EMPTY"), "is empty — write the statements the action should run"),
         (("--sql-file", "SQL", "--open-pr"), "--open-pr needs a GitHub token"),
     ],
 )
@@ -189,7 +190,9 @@ def test_request_for_an_action_refuses_what_does_not_fit_with_exit_2(
 ) -> None:
     sql = tmp_path / "fix.sql"
     sql.write_text("UPDATE orders SET state = 'paid' WHERE id = 1;\n")
-    args = tuple(str(sql) if a == "SQL" else a for a in args)
+    empty = tmp_path / "empty.sql"
+    empty.write_text("\n  \n")
+    args = tuple({"SQL": str(sql), "EMPTY": str(empty)}.get(a, a) for a in args)
     result = cli(
         "request", "sandbox-db", "fix-order-state", *args, "--why", "Order 1 is stuck now",
         "--requester", "alice", "--repo", str(repo),

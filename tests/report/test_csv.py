@@ -10,6 +10,7 @@ import pytest
 
 from jitops import evidence
 from jitops.commands.audit import AuditQuery, audit, audit_listing
+from jitops.errors import UsageError
 from jitops.report.csv import ACTION_COLUMNS, AUDIT_COLUMNS, action_csv, audit_csv
 from tests.commands.test_audit import approval
 from tests.gitrepo import commit_all, land_action, make_access_repo, write_request
@@ -105,3 +106,5 @@ def test_with_actions_one_row_per_action_request_none_a_formula(tmp_path: Path) 
     assert [a.request_id for a in carol.actions] == ["fix-2"]
     by_role = audit_listing(root, "HEAD", AuditQuery.of(roles=["readonly"]), False, None)
     assert by_role.actions == () and len(by_role.records) == 1
+    with pytest.raises(UsageError, match="--role asks about grants"):  # and with --actions: no
+        AuditQuery.of(roles=["readonly"], only_actions=True)

@@ -143,6 +143,7 @@ def test_every_action_request_is_on_the_page_with_what_became_of_it(repo: Path) 
     assert HOSTILE not in html and escape(HOSTILE, quote=True) in row
     narrowed = page(repo, AuditQuery.of(users=["dave"]))
     assert "No action requests match the filters." in narrowed
+    assert "fix-1" in page(repo, AuditQuery.of(only_actions=True))
 
 
 def test_overlapping_grants_of_one_lane_get_tracks_of_their_own(repo: Path) -> None:
