@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
