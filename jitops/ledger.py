@@ -14,7 +14,7 @@ in history without the GitHub API. ``read_ledger`` reads every request at a comm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +24,7 @@ from jitops import evidence, git, request_files
 from jitops.findings import Finding, Severity
 from jitops.loader import MAX_FILE_BYTES
 from jitops.models import AccessRequest
-from jitops.parallel import map_chunks
+from jitops.parallel import map_streamed
 from jitops.policy import request_window
 from jitops.repo import REQUESTS_DIR, RequestFile, parse_request
 
@@ -104,15 +104,17 @@ class Ledger:
 def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
     """Every request at ``ref``, with its landing and window; bad files become findings."""
     commit = git.commit_of(root, ref)
-    tree = git.files_at(root, commit, REQUESTS_DIR, max_bytes=MAX_FILE_BYTES)
+    tree = git.files_listed(root, commit, REQUESTS_DIR, max_bytes=MAX_FILE_BYTES)
     findings = [
         Finding(path, Severity.ERROR, f"file is {size:,} bytes, over the limit — not read")
         for path, size in tree.oversized.items()
     ]
+    files = sorted(tree.entries)
+    # the other cores parse the first files while git writes the rest
+    parsed_files = map_streamed(_parse_chunk, root, _read(root, files))
     landings = (
-        git.landings(root, commit, [REQUESTS_DIR], wanted=tree.contents) if tree.contents else {}
+        git.landings(root, commit, [REQUESTS_DIR], wanted=[p for p, _ in files]) if files else {}
     )
-    files = [(path, raw) for path, raw in sorted(tree.contents.items())]
     present = evidence.present(root)
     notes = (
         evidence.read_for(root, {landing.commit for landing in landings.values()})
@@ -120,13 +122,12 @@ def read_ledger(root: Path, ref: str = "HEAD") -> Ledger:
         else {}
     )
     entries = []
-    for path, parsed in zip(
-        (path for path, _ in files), map_chunks(_parse_chunk, root, files), strict=True
-    ):
+    for (path, blob), parsed in zip(files, parsed_files, strict=True):
+        if parsed is None:  # git has no such blob (a partial clone): nothing was read
+            continue
         if isinstance(parsed, AccessRequest):
             landing = landings.get(path)
             start, end = request_window(parsed, landing.at if landing else None)
-            blob = tree.blobs.get(path, "")
             note = notes.get(landing.commit) if landing else None
             standing, detail = standing_of(path, parsed.id, blob, landing, note, present)
             entries.append(LedgerEntry(path, parsed, landing, start, end, blob, standing, detail))
@@ -189,12 +190,27 @@ def standing_of(
     return Standing.NEVER_GRANTED, f"apply has no record of {landing.commit[:12]}"
 
 
+# Files a chunk of the tree holds: small enough that the other cores start early.
+_FILES_PER_CHUNK = 250
+
+
+def _read(root: Path, files: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, bytes | None]]]:
+    """The (path, contents) of ``files`` — (path, blob id) — in chunks as git reads them."""
+    paths = iter([path for path, _ in files])
+    for chunk in git.stream_blobs(root, [blob for _, blob in files], _FILES_PER_CHUNK):
+        yield [(next(paths), raw) for _, raw in chunk]
+
+
 def _parse_chunk(
-    root: Path, files: Sequence[tuple[str, bytes]]
-) -> list[AccessRequest | list[Finding]]:
-    """Parse request files read from a tree (run on all cores for large branches)."""
-    results: list[AccessRequest | list[Finding]] = []
+    root: Path, files: Sequence[tuple[str, bytes | None]]
+) -> list[AccessRequest | list[Finding] | None]:
+    """Parse request files read from a tree (run on all cores for large branches); None for
+    a file git had no blob for."""
+    results: list[AccessRequest | list[Finding] | None] = []
     for path, raw in files:
+        if raw is None:
+            results.append(None)
+            continue
         if not request_files.has_request_name(path):
             results.append([])
             continue

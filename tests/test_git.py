@@ -245,6 +245,28 @@ def test_a_blob_reader_asks_many_names_in_chunks_and_answers_each(tmp_path: Path
     assert found[f"{big}:big.txt"] == b"x" * 200_000
 
 
+def test_streamed_blobs_come_in_order_in_chunks_as_one_batch_reads_them(tmp_path: Path) -> None:
+    """Far more names than a pipe holds, and megabytes of answers: every name answered in
+    order, chunk by chunk, a missing one as None, nothing stalled."""
+    root, _, chain = _merged_history(tmp_path)
+    (root / "big.txt").write_bytes(b"x" * 200_000)
+    big = commit_all(root, "a big file")
+    names = [f"{c}:requests/{n}" for c in chain for n in ("a-1.yaml", "b-1.yaml", "nope.yaml")]
+    names = [*names, f"{big}:big.txt"] * 300
+    chunks = list(git.stream_blobs(root, names, 7))
+    assert [len(c) for c in chunks] == [7] * (len(names) // 7) + (
+        [len(names) % 7] * (len(names) % 7 > 0)
+    )
+    streamed = [answer for chunk in chunks for answer in chunk]
+    assert [name for name, _ in streamed] == names
+    batch = git.read_blobs(root, sorted(set(names)))
+    assert all(raw == batch.get(name) for name, raw in streamed)
+    assert any(raw is None for _, raw in streamed) and any(
+        raw == b"x" * 200_000 for _, raw in streamed
+    )
+    assert list(git.stream_blobs(root, [], 7)) == []
+
+
 def test_a_blob_reader_remembers_only_names_that_cannot_change(tmp_path: Path) -> None:
     """Within ``remembering`` an answer to a full id (or a full id and a path) is kept, and the
     same object asked by its id is answered from it; a name that moves ("HEAD:…") is asked

@@ -66,11 +66,14 @@ from jitops.git.note_refs import (
 )
 from jitops.git.objects import (
     TreeFiles,
+    TreeListing,
     blob_size,
     files_at,
+    files_listed,
     modes_at,
     read_blobs,
     show,
+    stream_blobs,
     tree_outside,
 )
 from jitops.git.remotes import (
@@ -106,6 +109,7 @@ __all__ = [
     "RawChange",
     "RemoteRefs",
     "TreeFiles",
+    "TreeListing",
     "add_note",
     "added_paths",
     "blob_size",
@@ -121,6 +125,7 @@ __all__ = [
     "fetch_commit",
     "fetch_ref",
     "files_at",
+    "files_listed",
     "first_commit_with",
     "first_parent_chain",
     "first_parent_log",
@@ -152,6 +157,7 @@ __all__ = [
     "run",
     "set_identity",
     "show",
+    "stream_blobs",
     "toplevel",
     "tree_outside",
     "write_file_commit",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,61 @@ def read_blobs(root: Path, names: Sequence[str]) -> dict[str, bytes]:
     return found
 
 
+def stream_blobs(
+    root: Path, names: Sequence[str], per_chunk: int
+) -> Iterator[list[tuple[str, bytes | None]]]:
+    """The contents of ``names`` (blob ids) from one ``git cat-file --batch``, in chunks of
+    ``per_chunk`` as git writes them (None for a name git cannot find): a caller can hand
+    the first chunks to other cores while git writes the rest. The names reach git from a
+    file, so neither pipe can fill while the other waits. Raises ``GitError`` if git stops
+    early, at the latest instead of the last chunk: a listing cut short is never whole."""
+    if not names:
+        return
+    with tempfile.TemporaryFile() as questions:
+        questions.write("".join(f"{n}\n" for n in names).encode())
+        questions.seek(0)
+        try:
+            process = subprocess.Popen(
+                ["git", "-C", str(root), "cat-file", "--batch"],
+                stdin=questions,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                bufsize=1 << 16,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH — install git") from None
+        with process:
+            assert process.stdout is not None
+            answers = process.stdout
+            chunk: list[tuple[str, bytes | None]] = []
+            for name in names:
+                header = answers.readline().split()
+                if not header:
+                    process.kill()
+                    raise GitError(f"git cat-file: stopped before {name}")
+                if header[-1] == b"missing":
+                    chunk.append((name, None))
+                else:
+                    size = int(header[2])
+                    chunk.append((name, answers.read(size)))
+                    answers.read(1)  # the line feed after the contents
+                if len(chunk) >= per_chunk:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+
+@dataclass(frozen=True)
+class TreeListing:
+    """The files of a tree, unread: (path, blob id) of each one to read, the sizes of those
+    too large to read, and the symbolic links."""
+
+    entries: list[tuple[str, str]]
+    oversized: dict[str, int]
+    links: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class TreeFiles:
     """Files of a tree: their bytes, and the sizes of those too large to read."""
@@ -61,6 +117,19 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
     Files over ``max_bytes`` are not read (a hostile commit cannot make us load a huge blob);
     symbolic links are skipped.
     """
+    listing = files_listed(root, ref, folder, max_bytes=max_bytes)
+    entries, oversized, links = listing.entries, listing.oversized, listing.links
+    if not entries:
+        return TreeFiles({}, oversized, links=links)
+    blobs = read_blobs(root, [sha for _, sha in entries])
+    files = {path: blobs[sha] for path, sha in entries if sha in blobs}
+    found = {path: sha for path, sha in entries if sha in blobs}
+    return TreeFiles(files, oversized, found, links)
+
+
+def files_listed(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeListing:
+    """Every file under ``folder`` at ``ref``, listed, not read (for :func:`stream_blobs`):
+    those over ``max_bytes`` and symbolic links set apart, as :func:`files_at` does."""
     listing = run(root, ["ls-tree", "-r", "-l", "-z", "--full-tree", ref, "--", folder])
     entries = []
     oversized: dict[str, int] = {}
@@ -79,12 +148,7 @@ def files_at(root: Path, ref: str, folder: str, *, max_bytes: int) -> TreeFiles:
             oversized[path] = int(size)
         else:
             entries.append((path, sha))
-    if not entries:
-        return TreeFiles({}, oversized, links=tuple(links))
-    blobs = read_blobs(root, [sha for _, sha in entries])
-    files = {path: blobs[sha] for path, sha in entries if sha in blobs}
-    found = {path: sha for path, sha in entries if sha in blobs}
-    return TreeFiles(files, oversized, found, tuple(links))
+    return TreeListing(entries, oversized, tuple(links))
 
 
 def show(root: Path, ref: str, path: str) -> bytes:
