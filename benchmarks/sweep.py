@@ -1,9 +1,11 @@
 """Benchmark: planning a sweep over the 10,000-request synthetic repository, beside its git floor.
 
 ``jitops sweep --dry-run`` reads every grant on the branch from git (each request file, with its
-landing time and its evidence), and lists what has expired. Judged at a realistic clock by
-default — today, so the history generated weeks ago has mostly expired, as a repository whose
-sweep schedule stopped would — or at ``--now`` (the generator's own moment: all active).
+landing time and its evidence), and lists what has expired; ``jitops status --all``, timed
+beside it against the same floor, reads the same and lists every request. Judged at a
+realistic clock by default — today, so the history generated weeks ago has mostly expired, as
+a repository whose sweep schedule stopped would — or at ``--now`` (the generator's own moment:
+all active).
 
 The floor is the git work the same answer needs, done by git alone in one shell: the files
 under ``requests/`` listed (``ls-tree``), their contents read in one ``cat-file --batch``, and
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         "jitops sweep --dry-run": [
             *_program("jitops"), "sweep", "--repo", str(repo), "--dry-run", "--now", now,
         ],
+        # the same reads (every grant with its landing), then the table of what is active
+        "jitops status --all": [*_program("jitops"), "status", "--repo", str(repo), "--all"],
     }  # fmt: skip
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     said = ""
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             wall, cpu, err = _timed(command, repo)
             if index:
                 runs[name].append((wall, cpu))
-            said = err if name.startswith("jitops") else said
+            said = err if name.startswith("jitops sweep") else said
     print(machine())
     print(f"judged at {now}; jitops said: {said.strip().splitlines()[-1] if said else '—'}")
     floor = min(w for w, _ in runs["git floor"])
@@ -98,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{min(walls) / floor:.1f}x |"
         )
     best = min(w for w, _ in runs["jitops sweep --dry-run"])
-    met = best <= TARGET_SECONDS and best / floor <= TARGET_RATIO
+    status = min(w for w, _ in runs["jitops status --all"])
+    met = best <= TARGET_SECONDS and max(best, status) / floor <= TARGET_RATIO
     print(
-        f"targets (at most {TARGET_SECONDS} s, at most {TARGET_RATIO:.0f}x the floor): "
+        f"targets (sweep at most {TARGET_SECONDS} s, each at most {TARGET_RATIO:.0f}x the floor): "
         + ("met" if met else "missed")
     )
     return 0 if met else 1
