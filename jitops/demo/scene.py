@@ -142,7 +142,7 @@ class Scene:
         """The apply workflow on ``push``, in ``checkout``: with the targets' secrets, its
         records pushed (--push-notes: the evidence for the auditor, the request-id index and
         the action records later runs read), and a comment on each pull request it acted on."""
-        env = self.world.job_env(push, secrets=True)
+        env = self.world.job_env(push, secrets=True, performs=True)
         options = ApplyOptions(
             root=checkout,
             now=self.clock.now(),

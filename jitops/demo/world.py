@@ -269,6 +269,7 @@ class World:
     database: Database
     policy_set: PolicySet
     secret_env: dict[str, str]  # the target secrets, as the apply and sweep jobs get them
+    action_env: dict[str, str]  # the action login's secret: the apply jobs alone get it
     work: Path
     clock: DemoClock
     _runs: Iterator[int] = field(default_factory=lambda: iter(range(1, 10_000)))
@@ -302,9 +303,12 @@ class World:
         API of the GitHub the access repository lives on."""
         return {"GITHUB_TOKEN": self.accounts[login].token, "GITHUB_API_URL": self.server.base_url}
 
-    def job_env(self, event: Event | None = None, *, secrets: bool = False) -> dict[str, str]:
+    def job_env(
+        self, event: Event | None = None, *, secrets: bool = False, performs: bool = False
+    ) -> dict[str, str]:
         """The environment of a workflow step: the event, the token, the API; the target
-        secrets only for the jobs that provision (apply and sweep)."""
+        secrets only for the jobs that provision (apply and sweep), the action login's only
+        for those that perform actions (apply), as the workflows jitops init writes."""
         env = {
             "GITHUB_TOKEN": self.bot.token,
             "GITHUB_API_URL": self.server.base_url,
@@ -317,6 +321,8 @@ class World:
             env |= event.actions_env(path, self.bot.token)
         if secrets:
             env |= self.secret_env
+        if performs:
+            env |= self.action_env
         return env
 
     def status(self, sha: str) -> tuple[str, str]:
@@ -358,8 +364,8 @@ def build_world(server: GitHubServer, database: Database, work: Path, clock: Dem
     )
     repo = hub.set_allow_auto_merge(repo)
     target = policy_set.targets[TARGET]
-    secret_env = {
-        target.secrets["password"]: database.provisioner_password,
-        target.secrets["action_password"]: database.action_password,
-    }
-    return World(server, repo, accounts, bot, database, policy_set, secret_env, work, clock)
+    secret_env = {target.secrets["password"]: database.provisioner_password}
+    action_env = {target.secrets["action_password"]: database.action_password}
+    return World(
+        server, repo, accounts, bot, database, policy_set, secret_env, action_env, work, clock
+    )

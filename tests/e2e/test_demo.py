@@ -293,3 +293,34 @@ def test_the_readme_walks_through_the_steps_the_demo_plays() -> None:
     items = re.split(r"^\d+\. ", section, flags=re.M)[1:]
     for key, item in zip(keys, items, strict=True):
         assert words[key] in item.split("\n")[0].lower(), (key, item[:80])
+
+
+@pytest.mark.attack(7, "find the action login's password in the demo's sweep job")
+def test_the_demo_s_jobs_hold_the_action_login_s_secret_only_where_they_perform(
+    cli: CLI, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the workflows init writes: the apply jobs get the action login's password (they
+    perform the action), the sweep job gets the provisioner's alone."""
+    from jitops.demo import ending
+
+    for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):  # as in the tests above
+        monkeypatch.delenv(variable)
+    given: dict[str, list[dict[str, str]]] = {"apply": [], "sweep": []}
+    apply_job, sweep_job = scene.run_apply_job, ending.run_sweep_job
+
+    def applying(options, env, **kwargs):  # type: ignore[no-untyped-def]
+        given["apply"].append(dict(env))
+        return apply_job(options, env, **kwargs)
+
+    def sweeping(options, env, texts):  # type: ignore[no-untyped-def]
+        given["sweep"].append(dict(env))
+        return sweep_job(options, env, texts)
+
+    monkeypatch.setattr(scene, "run_apply_job", applying)
+    monkeypatch.setattr(ending, "run_sweep_job", sweeping)
+    result = cli("demo")
+    assert result.code == 0, result.output
+    action, provisioner = "JITOPS_SANDBOX_DB_ACTION_PASSWORD", "JITOPS_SANDBOX_DB_PASSWORD"
+    assert given["apply"] and all(action in env and provisioner in env for env in given["apply"])
+    assert given["sweep"] and all(action not in env for env in given["sweep"])
+    assert all(provisioner in env for env in given["sweep"])
