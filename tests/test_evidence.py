@@ -100,3 +100,16 @@ def test_evidence_needs_a_time_with_its_zone() -> None:
         evidence.ApprovalEvidence.model_validate(
             {**_evidence(1).model_dump(mode="json"), "verified_at": "2026-12-01T09:30:00"}
         )
+
+
+def test_an_unreadable_note_says_where_and_why() -> None:
+    assert evidence.parse_note(b"not json") == (
+        "unreadable evidence note: Invalid JSON: expected ident at line 1 column 2"
+    )
+    extra = _evidence(1).model_dump_json()[:-1] + ', "granted_forever": true}'
+    assert evidence.parse_note(extra.encode()) == (
+        "unreadable evidence note: granted_forever: Extra inputs are not permitted"
+    )
+    assert isinstance(
+        evidence.parse_note(_evidence(1).model_dump_json().encode()), evidence.ApprovalEvidence
+    )
