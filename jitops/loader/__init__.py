@@ -119,6 +119,8 @@ def _wide_text(raw: bytes) -> str | None:
         if raw.startswith(mark):
             return name
     head = raw[:64]
+    if b"\0" not in head:  # the usual case, found at C speed: no NUL, no wide text
+        return None
     if len(head) >= 4 and any(not any(head[i::2]) for i in (0, 1)):
         return "UTF-16"
     return None
