@@ -41,18 +41,33 @@ CHECK_MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.WAITING: "…", St
 
 def finding_line(finding: Finding) -> str:
     """``file:line:col: severity: what is wrong — how to fix it``."""
-    return printable(f"{finding.location}: {finding.severity.value}: {finding.text}")
+    return printable(f"{finding.location}: {finding.severity.value}: {finding.text}", lines=False)
 
 
-def printable(text: str) -> str:
-    """``text`` for a terminal: a character that is not printable — an escape sequence's ESC
-    (which could clear the screen, move the cursor over earlier lines, retitle the window), a
-    carriage return, a bidirectional override — is written as its escape (``\\x1b``), so
-    what a forged git note or a target's error says shows as text and never acts. Line
-    breaks and tabs are kept: a file shown whole is still a file."""
-    if text.isprintable():
+def printable(text: str, *, lines: bool = True) -> str:
+    """``text`` for a terminal or a workflow's log: a character that is not printable — an
+    escape sequence's ESC (which could clear the screen, move the cursor over earlier lines,
+    retitle the window), a carriage return, a bidirectional override — is written as its
+    escape (``\\x1b``), and a line that GitHub Actions would run as a workflow command
+    (``::stop-commands::…``, ``::add-mask::…``, ``##[…``) has its first ``:`` (or ``[``)
+    written so, so that what a forged git note or a target's error says shows as text and
+    never acts. Line breaks and tabs are kept (a file shown whole is still a file) unless
+    ``lines`` is false: a table cell or a finding is one line."""
+    if text.isprintable() and "::" not in text and "##[" not in text:
         return text
-    return "".join(c if c.isprintable() or c in "\n\t" else _escaped(c) for c in text)
+    kept = "\n\t" if lines else ""
+    shown = "".join(c if c.isprintable() or c in kept else _escaped(c) for c in text)
+    return "\n".join(_inert(line) for line in shown.split("\n"))
+
+
+def _inert(line: str) -> str:
+    """``line``, never a workflow command: the runner reads one where a line, its leading
+    blanks trimmed, starts with ``::``, and the old form ``##[`` anywhere in it."""
+    body = line.lstrip()
+    if body.startswith("::"):
+        start = len(line) - len(body)
+        line = f"{line[:start]}\\x3a{line[start + 1 :]}"
+    return line.replace("##[", "##\\x5b")
 
 
 def _escaped(character: str) -> str:
@@ -301,7 +316,7 @@ def reconcile_text(report: ReconcileReport) -> tuple[list[str], list[str]]:
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """A plain text table with aligned columns, every cell :func:`printable`."""
-    cells = [[printable(str(cell)) for cell in row] for row in [header, *rows]]
+    cells = [[printable(str(cell), lines=False) for cell in row] for row in [header, *rows]]
     widths = [max(len(cell) for cell in column) for column in zip(*cells, strict=False)]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()

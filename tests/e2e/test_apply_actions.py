@@ -445,3 +445,21 @@ def test_a_secret_in_an_action_s_error_is_redacted_on_the_pull_request(
     assert result.code == 1, result.output
     assert "invalid input syntax" in told
     assert shop.action_password not in told and shop.action_password not in result.output
+
+
+@pytest.mark.attack(6, "run a workflow command through an action's error in apply's log")
+def test_an_error_that_spells_a_workflow_command_is_printed_inert(
+    sql_acting: tuple[World, Shop], cli: CLI
+) -> None:
+    """Attack (the requester shapes the target's error): PostgreSQL quotes the bad value, line
+    break and all, so a line of apply's log would start `::stop-commands::` — and GitHub
+    Actions would stop reading jitops' own annotations. Printed, it is inert text."""
+    world, _ = sql_acting
+    sql = "SELECT 'x\n::stop-commands::pwned\n##[error]forged'::int;"
+    result, told = read_orders(world, cli, "read-5", sql)
+    assert result.code == 1, result.output
+    assert "invalid input syntax" in told  # the comment shows the error, in a code block
+    lines = result.output.splitlines()
+    assert any("stop-commands" in line for line in lines)  # it is shown…
+    assert not any(line.lstrip().startswith("::") for line in lines)  # …and never a command
+    assert "##[" not in result.output
