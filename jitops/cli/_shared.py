@@ -110,13 +110,14 @@ def say_progress(text: str) -> None:
     click.echo(f"jitops: {text}", err=True)
 
 
-def echo_lines(out: Sequence[str], err: Sequence[str]) -> None:
+def echo_lines(out: Sequence[str], err: Sequence[str], *, exact_out: bool = False) -> None:
     """Print a renderer's (stdout, stderr) lines, each :func:`printable` (a terminal reads
-    them)."""
+    them) — stdout as it is with ``exact_out``: a file jitops wrote itself, which a script
+    may save, and whose writer never writes a control character."""
     from jitops.report.text import printable
 
     for line in out:
-        click.echo(printable(line))
+        click.echo(line if exact_out else printable(line))
     for line in err:
         click.echo(printable(line), err=True)
 

@@ -208,5 +208,5 @@ def _request_action(
 
     texts = action_pull_texts()
     done = ask_for.run_action_ask(action, root.resolve(), now, window, pull, dry_run, texts)
-    echo_lines(*action_request_output(done))
+    echo_lines(*action_request_output(done), exact_out=True)  # the file, byte for byte
     sys.exit(done.exit_code)

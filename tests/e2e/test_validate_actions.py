@@ -199,3 +199,19 @@ def test_request_for_an_action_refuses_what_does_not_fit_with_exit_2(
     )  # fmt: skip
     assert result.code == 2, result.output
     assert words in result.err
+
+
+def test_a_dry_run_prints_the_action_request_file_exactly(
+    repo: Path, cli: CLI, tmp_path: Path
+) -> None:
+    """stdout is the file (a script may save it): a statement line starting `::` (a cast,
+    which a workflow's log would read as a command) is printed as written, not escaped."""
+    sql = tmp_path / "fix.sql"
+    sql.write_text("UPDATE orders SET state = 'paid'\n  WHERE id = '1002'\n  ::int;\n")
+    result = cli(
+        "request", "sandbox-db", "fix-order-state", "--sql-file", str(sql), "--ticket",
+        "INC-4211", "--why", "Order 1002 is stuck in payment", "--requester", "alice",
+        "--repo", str(repo), "--dry-run",
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    assert "\n    ::int;\n" in result.out and "\\x3a" not in result.out
