@@ -13,6 +13,7 @@ the token and far too much, "slow" takes 30 s.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -21,6 +22,14 @@ from pathlib import Path
 
 
 def main() -> int:
+    # one change at a time, as a real system's transaction: two sweeps at once must not
+    # read each other's half-written state
+    with open(os.environ["FAKE_STATE"] + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _serve()
+
+
+def _serve() -> int:
     request = json.load(sys.stdin)
     state_path = Path(os.environ["FAKE_STATE"])
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
