@@ -344,19 +344,30 @@ def pull_title(request: AccessRequest) -> str:
 
 def pull_body(draft: Draft) -> str:
     """The pull request's description: the request plainly, and what the policies said."""
+    return _pull_description(
+        f"@{draft.request.requester} asks for access with `jitops request`.",
+        [*request_table(draft.request, draft.decision.policy), ""],
+        f"Judged by the policies of {draft.policies_from} before opening: "
+        f"{request_verdict(draft.decision)}.",
+        "The `jitops/approval` check on this pull request has the final word.",
+        draft.path,
+    )
+
+
+def _pull_description(lead: str, shown: list[str], judged: str, final_word: str, path: str) -> str:
+    """A pull request ``jitops request --open-pr`` opened: who asks, what (``shown``), what the
+    policies said before opening, who has the final word, and the file."""
     from jitops.commands.request import PR_MARKER
 
     lines = [
         PR_MARKER,
-        f"@{draft.request.requester} asks for access with `jitops request`.",
+        lead,
         "",
-        *request_table(draft.request, draft.decision.policy),
+        *shown,
+        judged,
+        final_word,
         "",
-        f"Judged by the policies of {draft.policies_from} before opening: "
-        f"{request_verdict(draft.decision)}.",
-        "The `jitops/approval` check on this pull request has the final word.",
-        "",
-        f"<sub>Request file: `{draft.path}`.</sub>",
+        f"<sub>Request file: `{path}`.</sub>",
     ]
     return "\n".join(lines) + "\n"
 
@@ -384,23 +395,16 @@ def action_pull_title(request: ActionRequest) -> str:
 def action_pull_body(draft: ActionDraft) -> str:
     """The action request's pull request description: exactly what will run, and what the
     policies said of it before opening."""
-    from jitops.commands.request import PR_MARKER
-
-    section = action_section(draft.check, None)[2:]  # without the check's verdict headline
-    lines = [
-        PR_MARKER,
+    return _pull_description(
         f"@{draft.request.requester} asks for an action with `jitops request`: it is performed "
         "once, by jitops, when this pull request merges.",
-        "",
-        *section,
+        action_section(draft.check, None)[2:],  # without the check's verdict headline
         f"Judged by the policies of {draft.policies_from} before opening: allowed, pending "
         "approval.",
         "The `jitops/approval` check on this pull request has the final word; any change to the "
         "file after an approval needs a new one.",
-        "",
-        f"<sub>Request file: `{draft.path}`.</sub>",
-    ]
-    return "\n".join(lines) + "\n"
+        draft.path,
+    )
 
 
 def action_commit_message(request: ActionRequest) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from jitops.provisioners.exec import ExecProvisioner
 from jitops.provisioners.interface import (
+    ActionResult,
+    ActionRun,
     CheckStatus,
     ListingNotSupported,
     ProvisionerError,
@@ -153,16 +156,17 @@ def test_describe_shows_the_command_not_secrets(state: Path) -> None:
     assert TOKEN not in text
 
 
-def test_a_command_action_is_performed_once_with_its_parameters(state: Path) -> None:
-    from datetime import timedelta
-
-    from jitops.provisioners.interface import ActionRun
-
+def _restart(state: Path, request_id: str, service: str, *, seconds: int = 20) -> ActionResult:
+    """alice's approved ``restart-export`` action on ``service``, performed through exec."""
     run = ActionRun(
-        "act-1", "alice", "sandbox", "restart-export", params={"service": "export"},
-        timeout=timedelta(seconds=20),
+        request_id, "alice", "sandbox", "restart-export", params={"service": service},
+        timeout=timedelta(seconds=seconds),
     )  # fmt: skip
-    result = _provisioner(state).perform(run)
+    return _provisioner(state).perform(run)
+
+
+def test_a_command_action_is_performed_once_with_its_parameters(state: Path) -> None:
+    result = _restart(state, "act-1", "export")
     assert result.succeeded, result.error
     assert result.output.strip() == "restarted export for alice"
     [sent] = [json.loads(line) for line in Path(f"{state}.performed").read_text().splitlines()]
@@ -178,15 +182,7 @@ def test_a_command_action_is_performed_once_with_its_parameters(state: Path) -> 
 
 
 def test_a_failed_command_action_is_reported_redacted_and_not_retried(state: Path) -> None:
-    from datetime import timedelta
-
-    from jitops.provisioners.interface import ActionRun
-
-    run = ActionRun(
-        "act-2", "alice", "sandbox", "restart-export", params={"service": "broken"},
-        timeout=timedelta(seconds=20),
-    )  # fmt: skip
-    result = _provisioner(state).perform(run)
+    result = _restart(state, "act-2", "broken")
     assert not result.succeeded
     assert "exited with status 3" in (result.error or "")
     assert TOKEN not in (result.error or "")
@@ -197,31 +193,16 @@ def test_a_failed_command_action_is_reported_redacted_and_not_retried(state: Pat
 def test_a_command_action_s_output_is_redacted_then_cut_to_what_a_result_keeps(
     state: Path,
 ) -> None:
-    from datetime import timedelta
-
     from jitops.provisioners.exec import OUTPUT_KEPT
-    from jitops.provisioners.interface import ActionRun
 
-    run = ActionRun(
-        "act-3", "alice", "sandbox", "restart-export", params={"service": "chatty"},
-        timeout=timedelta(seconds=20),
-    )  # fmt: skip
-    result = _provisioner(state).perform(run)
+    result = _restart(state, "act-3", "chatty")
     assert result.succeeded, result.error
     assert len(result.output) == OUTPUT_KEPT and result.output.endswith("…")
     assert result.output.startswith("token ") and TOKEN not in result.output
 
 
 def test_a_command_action_over_its_timeout_is_stopped_and_reported(state: Path) -> None:
-    from datetime import timedelta
-
-    from jitops.provisioners.interface import ActionRun
-
-    run = ActionRun(
-        "act-4", "alice", "sandbox", "restart-export", params={"service": "slow"},
-        timeout=timedelta(seconds=1),
-    )  # fmt: skip
-    result = _provisioner(state).perform(run)
+    result = _restart(state, "act-4", "slow", seconds=1)
     assert not result.succeeded
     assert "perform: command did not finish within 1s" in (result.error or "")
     assert (result.finished_at - result.started_at).total_seconds() < 10
